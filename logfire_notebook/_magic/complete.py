@@ -1,0 +1,68 @@
+"""Completion of table and column names inside `%%logfire` cells (IPython's matcher API v2).
+
+Names come from the backend's `/v1/schemas` (fetched once per kernel by the magic); after `FROM`/`JOIN`
+only tables are offered, elsewhere the columns of the tables the cell mentions (all tables' if none yet)
+and the table names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+__all__ = ["Schemas", "make_matcher", "names_from_payload", "suggest"]
+
+# table name -> column names
+Schemas = Mapping[str, Sequence[str]]
+
+_FRAGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_AFTER_FROM = re.compile(r"\b(from|join)\s+[A-Za-z0-9_]*$", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def names_from_payload(payload: Mapping[str, Any]) -> dict[str, list[str]]:
+    """`{table: [columns]}` from a `/v1/schemas` body (`{"tables": [{"name", "schema": {col: ...}}]}`)."""
+    names: dict[str, list[str]] = {}
+    for table in payload.get("tables", []):
+        names[str(table["name"])] = [str(col) for col in table.get("schema", {})]
+    return names
+
+
+def suggest(schemas: Schemas, cell_text: str, before_cursor: str) -> tuple[str, list[tuple[str, str]]]:
+    """(fragment being typed, [(name, "table" | "column")]) for a cursor after `before_cursor`."""
+    match = _FRAGMENT.search(before_cursor)
+    fragment = match.group(0) if match else ""
+    lower = fragment.lower()
+    tables = [t for t in schemas if t.lower().startswith(lower)]
+    if _AFTER_FROM.search(before_cursor):
+        return fragment, [(t, "table") for t in sorted(tables)]
+    mentioned = {w.lower() for w in _WORD.findall(cell_text)}
+    in_cell = [t for t in schemas if t.lower() in mentioned] or list(schemas)
+    columns = sorted({c for t in in_cell for c in schemas[t] if c.lower().startswith(lower)})
+    return fragment, [(c, "column") for c in columns] + [(t, "table") for t in sorted(tables)]
+
+
+def make_matcher(get_schemas: Callable[[], Schemas | None]) -> Callable[..., Any]:
+    """A matcher for `IPCompleter.custom_matchers`; `get_schemas` returns the cached names (or None)."""
+    from IPython.core.completer import SimpleCompletion, context_matcher
+
+    @context_matcher()  # type: ignore[misc]
+    def logfire_sql_matcher(context: Any) -> dict[str, Any]:
+        lines = context.full_text.split("\n")
+        # Only the SQL body of a %%logfire cell (line 0 is the magic line with options).
+        if not lines or not lines[0].lstrip().startswith("%%logfire") or context.cursor_line == 0:
+            return {"completions": [], "suppress": False}
+        schemas = get_schemas()
+        if not schemas:
+            return {"completions": [], "suppress": False}
+        fragment, found = suggest(schemas, "\n".join(lines[1:]), context.text_until_cursor)
+        return {
+            "completions": [SimpleCompletion(name, type=kind) for name, kind in found],
+            "matched_fragment": fragment,
+            # Python names (jedi, globals) mean nothing inside SQL.
+            "suppress": True,
+            "ordered": True,
+        }
+
+    return logfire_sql_matcher  # type: ignore[no-any-return]

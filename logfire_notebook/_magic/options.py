@@ -1,0 +1,52 @@
+"""The magic line: `[VAR <<] [options]` for `%%logfire`, `[VAR <<] [options] SQL` for `%logfire`.
+
+The options themselves are declared with IPython's `magic_arguments` on the magic (so `%%logfire?` shows
+them); this module splits off the `VAR <<` assignment and, for the line form, finds where the options end
+and the SQL begins without tokenizing the SQL (its quotes are not shell quotes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["VALUE_OPTIONS", "Line", "split_line"]
+
+# Options that take a value; all other options are flags. Kept in step with the magic's @argument list
+# (a unit test checks this against the parser).
+VALUE_OPTIONS = frozenset({"--since", "--until", "--limit", "--env"})
+
+_ASSIGN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*<<")
+_OPTION = re.compile(r"""\s*(--[A-Za-z][\w-]*)(?:=(?:"[^"]*"|'[^']*'|\S+)|(?=\s|$))""")
+_VALUE = re.compile(r"""\s+("[^"]*"|'[^']*'|[^\s]+)""")
+
+
+@dataclass(frozen=True)
+class Line:
+    assign: str | None
+    """The variable named by `VAR <<`, if any."""
+    options: str
+    """The option part of the line, for `magic_arguments.parse_argstring`."""
+    sql: str
+    """SQL written on the line after the options (the `%logfire` form); empty for `%%logfire`."""
+
+
+def split_line(line: str) -> Line:
+    """Split a magic line into the assignment, the options and the SQL that follows them."""
+    assign = None
+    pos = 0
+    match = _ASSIGN.match(line)
+    if match is not None:
+        assign = match.group(1)
+        pos = match.end()
+    options_start = pos
+    while True:
+        option = _OPTION.match(line, pos)
+        if option is None:
+            break
+        pos = option.end()
+        if option.group(1) in VALUE_OPTIONS and "=" not in option.group(0):
+            value = _VALUE.match(line, pos)
+            if value is not None:
+                pos = value.end()
+    return Line(assign=assign, options=line[options_start:pos].strip(), sql=line[pos:].strip())

@@ -1,0 +1,92 @@
+"""What a `%%logfire` cell shows: the result (widget or plain table), a footer line, a running timer."""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+__all__ = ["ElapsedTimer", "footer", "is_kernel", "show_footer"]
+
+# Longest page the query API returns; past it only --all helps.
+MAX_LIMIT = 10_000
+
+
+def is_kernel(shell: Any) -> bool:
+    """True in a Jupyter kernel (front end can show widgets), False in terminal IPython or a bare shell."""
+    return type(shell).__name__ == "ZMQInteractiveShell" or any(
+        cls.__name__ == "ZMQInteractiveShell" for cls in type(shell).__mro__
+    )
+
+
+def footer(rows: int, elapsed: float, range_label: str, limit: int | None) -> str:
+    """`1,204 rows · 0.31 s · last 1 day`, plus a note when the row limit may have cut the result."""
+    parts = [f"{rows:,} row{'' if rows == 1 else 's'}", f"{elapsed:.2f} s", range_label]
+    text = " · ".join(parts)
+    if limit is not None and rows >= limit:
+        how = "raise --limit or use --all" if limit < MAX_LIMIT else "use --all"
+        text += f" · the limit of {limit:,} rows was reached, more rows may exist ({how})"
+    return text
+
+
+def show_footer(text: str) -> None:
+    from IPython.display import display
+
+    bundle = {
+        "text/plain": text,
+        "text/html": f'<div class="logfire-footer" style="opacity:0.7;font-size:0.85em">{html.escape(text)}</div>',
+    }
+    display(bundle, raw=True)
+
+
+class ElapsedTimer:
+    """While a query runs, shows `Running… 3.2 s` (after the first second), updated; removed when done.
+
+    A thread updates a display handle because the kernel's main thread is blocked in the HTTP request.
+    """
+
+    DELAY = 1.0
+    INTERVAL = 0.5
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._handle: Any = None
+        self._start = 0.0
+
+    def __enter__(self) -> ElapsedTimer:
+        self._start = time.perf_counter()
+        if self._enabled:
+            self._thread = threading.Thread(target=self._run, name="logfire-elapsed", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self, etype: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._handle is not None:
+            # An empty update leaves no visible trace of the timer above the result.
+            self._handle.update({"text/plain": ""}, raw=True)
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+    def _bundle(self) -> dict[str, str]:
+        text = f"Running… {self.elapsed:.1f} s (interrupt the kernel to cancel)"
+        return {"text/plain": text, "text/html": f'<div style="opacity:0.7">{html.escape(text)}</div>'}
+
+    def _run(self) -> None:
+        from IPython.display import display
+
+        if self._stop.wait(self.DELAY):
+            return
+        self._handle = display(self._bundle(), raw=True, display_id=True)
+        while not self._stop.wait(self.INTERVAL):
+            self._handle.update(self._bundle(), raw=True)

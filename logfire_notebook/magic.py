@@ -1,0 +1,359 @@
+"""`%%logfire` and `%logfire`: Logfire SQL in IPython and Jupyter.
+
+    %load_ext logfire_notebook
+
+    %%logfire errors << --since 2h --limit 500
+    SELECT start_timestamp, service_name, message FROM records WHERE level >= 'error' AND service_name = {service}
+
+The result is a Polars DataFrame (or Arrow / pandas with `--arrow` / `--pandas`), assigned to `errors`, kept in
+`_`, and shown in the LogfireTable widget (a plain table in terminal IPython) with a footer line: rows, time,
+time range and whether the row limit cut the result. `{service}` is the notebook variable as a safe literal.
+Defaults are set with `%config LogfireMagic.<setting>`; the read token comes from LOGFIRE_READ_TOKEN or
+Logfire's `.logfire/read_token.json`, or `%logfire login` (kept in the kernel process only).
+
+This module must stay light: `%load_ext` imports it, so polars, pyarrow and httpx load on the first query.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
+from traitlets import Bool, Int, TraitError, Unicode, validate
+
+from logfire_notebook._magic.complete import Schemas, make_matcher, names_from_payload
+from logfire_notebook._magic.errors import MagicError, install_handler, uninstall_handler
+from logfire_notebook._magic.options import split_line
+from logfire_notebook._magic.output import MAX_LIMIT, ElapsedTimer, footer, is_kernel, show_footer
+
+if TYPE_CHECKING:
+    from logfire_notebook._client import LogfireClient
+    from logfire_notebook._timerange import TimeRange
+
+_USAGE = """
+  %%logfire [VAR <<] [options]      (the SQL in the cell below)
+  %logfire [VAR <<] [options] SQL
+  %logfire login                    (enter a read token for this kernel)"""
+
+__all__ = ["LogfireMagic", "load_ipython_extension", "unload_ipython_extension"]
+
+
+@magics_class
+class LogfireMagic(Magics):  # type: ignore[misc]
+    """The `%%logfire` magic; its traits are the `%config LogfireMagic.<setting>` defaults."""
+
+    since = Unicode(
+        "1d",
+        help="Start of the time range when a cell gives no --since: '15m', '1h', '7d', 'now-2h' or an ISO time.",
+    ).tag(config=True)
+    until = Unicode(
+        None,
+        allow_none=True,
+        help="End of the time range when a cell gives neither --since nor --until (None: now).",
+    ).tag(config=True)
+    limit = Int(
+        1000, help=f"Rows a query returns at most unless --limit says otherwise (1 to {MAX_LIMIT:,})."
+    ).tag(config=True)
+    base_url = Unicode(
+        None,
+        allow_none=True,
+        help="Logfire API URL; None: LOGFIRE_BASE_URL, else the region of the read token.",
+    ).tag(config=True)
+    show_widget = Bool(
+        True, help="Show results in the LogfireTable widget where the front end supports it."
+    ).tag(config=True)
+    short_errors = Bool(True, help="Show a failing query as one line; False: the full Python traceback.").tag(
+        config=True
+    )
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        # Magics.__init__ also appends the instance to shell.configurables, which is what %config reads.
+        super().__init__(shell=shell, **kwargs)
+        # The token entered with `%logfire login`: a plain attribute, not a trait, so %config never shows it.
+        self._login_token: str | None = None
+        self._client_obj: LogfireClient | None = None
+        self._client_key: tuple[str | None, str | None] | None = None
+        self._schemas: Schemas | None = None
+
+    @validate("limit")
+    def _check_limit(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if not 1 <= value <= MAX_LIMIT:
+            raise TraitError(
+                f"LogfireMagic.limit must be between 1 and {MAX_LIMIT:,}; use --all for more rows."
+            )
+        return value
+
+    @magic_arguments()  # type: ignore[misc]
+    @kwds(usage=_USAGE)  # type: ignore[misc]
+    @argument(
+        "--since",
+        metavar="WHEN",
+        help="start of the time range: 15m, 1h, 7d, now-2h, an ISO time (default 1d)",
+    )
+    @argument("--until", metavar="WHEN", help="end of the time range (default: now)")
+    @argument(
+        "--limit", metavar="N", type=int, help=f"return at most N rows, up to {MAX_LIMIT:,} (default 1000)"
+    )
+    @argument(
+        "--env", metavar="NAME", action="append", help="only this deployment environment (repeat for several)"
+    )
+    @argument(
+        "--all",
+        action="store_true",
+        help=f"fetch every row, in pages past {MAX_LIMIT:,}, with a progress bar",
+    )
+    @argument(
+        "--no-widget", action="store_true", help="show a plain table instead of the LogfireTable widget"
+    )
+    @argument("--arrow", action="store_true", help="return a pyarrow.Table instead of a Polars DataFrame")
+    @argument("--pandas", action="store_true", help="return a pandas DataFrame instead of a Polars DataFrame")
+    @line_cell_magic  # type: ignore[misc]
+    def logfire(self, line: str, cell: str | None = None) -> None:
+        """Run Logfire SQL: `%%logfire [VAR <<] [options]` with the SQL in the cell, or `%logfire [options] SQL`.
+
+        `VAR <<` assigns the result to VAR (it is shown too); `_` always holds it. `{name}` in the SQL is the
+        notebook variable `name` as a safe SQL literal (no quotes around it; `{{`/`}}` are literal braces).
+        Defaults: `%config LogfireMagic` (since, until, limit, base_url, show_widget, short_errors).
+        `%logfire login` asks for a read token and keeps it for this kernel only.
+        """
+        if cell is None and line.strip() == "login":
+            self._login()
+            return
+        self._run(line, cell)
+
+    # -- one query -------------------------------------------------------------------------------------
+
+    def _run(self, line: str, cell: str | None) -> None:
+        parts = split_line(line)
+        args = parse_argstring(self.logfire, parts.options)
+        if cell is not None and parts.sql:
+            raise MagicError(
+                f"`{parts.sql.split()[0]}` is not an option of %%logfire: the line takes options "
+                "(see %%logfire?) and the SQL goes in the cell below it.",
+                "UsageError",
+            )
+        sql = (cell if cell is not None else parts.sql).strip()
+        if not sql:
+            raise MagicError(
+                "There is no SQL to run: write it in the cell under %%logfire, or after %logfire on the line.",
+                "UsageError",
+            )
+        if args.arrow and args.pandas:
+            raise MagicError("Choose one of --arrow and --pandas.", "UsageError")
+        limit = self.limit if args.limit is None else args.limit
+        if not args.all and not 1 <= limit <= MAX_LIMIT:
+            raise MagicError(
+                f"--limit must be between 1 and {MAX_LIMIT:,}; use --all for more rows.", "UsageError"
+            )
+        sql = self._substitute(sql)
+        since = args.since or self.since
+        until = args.until if (args.since or args.until) else self.until
+        time_range = self._time_range(since, until)
+        environment = args.env or None
+
+        client = self._client()
+        df, value, elapsed = self._query(client, sql, time_range, limit, environment, args)
+        if parts.assign:
+            self.shell.user_ns[parts.assign] = value
+        self._set_underscore(value)
+        self._show(
+            value, df, sql, since, until, None if args.all else limit, environment, client, args.no_widget
+        )
+        show_footer(footer(df.height, elapsed, time_range.label(), None if args.all else limit))
+
+    def _substitute(self, sql: str) -> str:
+        from logfire_notebook._magic.params import ParameterError, substitute
+
+        try:
+            return substitute(sql, self.shell.user_ns)
+        except ParameterError as exc:
+            raise MagicError(str(exc), "ParameterError") from None
+
+    def _time_range(self, since: str, until: str | None) -> TimeRange:
+        from logfire_notebook._timerange import TimeRange
+
+        try:
+            return TimeRange.parse(since, until)
+        except (TypeError, ValueError) as exc:
+            raise MagicError(
+                f"{exc} (--since/--until take 15m, 1h, 7d, now-2h or an ISO time)", "TimeRangeError"
+            ) from None
+
+    def _query(
+        self,
+        client: LogfireClient,
+        sql: str,
+        time_range: TimeRange,
+        limit: int,
+        environment: list[str] | None,
+        args: Any,
+    ) -> tuple[Any, Any, float]:
+        """Run the query; returns (polars DataFrame, the value for the user, seconds)."""
+        from logfire_notebook._exceptions import LogfireError
+
+        with ElapsedTimer(enabled=is_kernel(self.shell)) as timer:
+            try:
+                if args.all:
+                    df = client.query_all(sql, time_range=time_range, environment=environment, progress=True)
+                    table = None
+                else:
+                    table = client.query_arrow(
+                        sql, limit=limit, environment=environment, time_range=time_range
+                    )
+                    df = None
+            except KeyboardInterrupt:
+                raise MagicError("Interrupted: the query was cancelled.", "KeyboardInterrupt") from None
+            except LogfireError as exc:
+                if not self.short_errors:
+                    raise
+                raise MagicError(_one_or_two_lines(exc), type(exc).__name__) from None
+        import polars as pl
+
+        if df is None:
+            df = pl.from_arrow(table)
+        if args.arrow:
+            value: Any = table if table is not None else df.to_arrow()
+        elif args.pandas:
+            value = table.to_pandas() if table is not None else df.to_pandas()
+        else:
+            value = df
+        return df, value, timer.elapsed
+
+    def _set_underscore(self, value: Any) -> None:
+        # Through the display hook, so `_`, `__`, `___` and Out[n] keep rotating as IPython does it.
+        hook = getattr(self.shell, "displayhook", None)
+        if hook is not None and hasattr(hook, "update_user_ns"):
+            hook.update_user_ns(value)
+        else:
+            self.shell.user_ns["_"] = value
+
+    def _show(
+        self,
+        value: Any,
+        df: Any,
+        sql: str,
+        since: str,
+        until: str | None,
+        limit: int | None,
+        environment: list[str] | None,
+        client: LogfireClient,
+        no_widget: bool,
+    ) -> None:
+        from IPython.display import display
+
+        if self.show_widget and not no_widget and is_kernel(self.shell):
+            try:
+                from logfire_notebook.widget import LogfireTable
+            except ImportError:
+                pass
+            else:
+                display(
+                    LogfireTable(
+                        sql=sql,
+                        since=since,
+                        until=until,
+                        limit=limit,
+                        environment=environment,
+                        client=client,
+                        data=df,
+                    )
+                )
+                return
+        display(value)
+
+    # -- client and token ------------------------------------------------------------------------------
+
+    def _client(self) -> LogfireClient:
+        key = (self.base_url, self._login_token)
+        if self._client_obj is not None and self._client_key == key:
+            return self._client_obj
+        from logfire_notebook._client import LogfireClient
+        from logfire_notebook._exceptions import LogfireError
+
+        if self._client_obj is not None:
+            self._client_obj.close()
+            self._client_obj = None
+        try:
+            self._client_obj = LogfireClient(read_token=self._login_token, base_url=self.base_url)
+        except LogfireError as exc:
+            raise MagicError(_with_login_hint(exc), type(exc).__name__) from None
+        self._client_key = key
+        self._schemas = None
+        return self._client_obj
+
+    def _login(self) -> None:
+        import getpass
+
+        from logfire_notebook._exceptions import LogfireError
+
+        token = getpass.getpass("Logfire read token: ").strip()
+        if not token:
+            raise MagicError("No token entered; nothing changed.", "LoginError")
+        previous = self._login_token
+        self._login_token = token
+        try:
+            info = self._client().info()
+        except (LogfireError, MagicError) as exc:
+            self._login_token = previous
+            raise MagicError(f"That token was not accepted: {exc}", "LoginError") from None
+        project = info.get("project_name") or "your project"
+        print(f"Read token kept for this kernel only; queries now read {project}.")
+
+    def completion_names(self) -> Schemas | None:
+        """Table -> column names for completion: the backend's /v1/schemas once per kernel, else built-in."""
+        if self._schemas is None:
+            try:
+                names = names_from_payload(self._client().schemas())
+            except Exception:
+                # Completion must never raise; the built-in schema is Logfire's and usually right.
+                from logfire_notebook._schema import TABLES
+
+                return {name: [c.name for c in columns] for name, columns in TABLES.items()}
+            self._schemas = names
+        return self._schemas
+
+    def close(self) -> None:
+        if self._client_obj is not None:
+            self._client_obj.close()
+            self._client_obj = None
+
+
+def _one_or_two_lines(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return "\n".join(lines[:2]) if lines else type(exc).__name__
+
+
+def _with_login_hint(exc: BaseException) -> str:
+    return f"{_one_or_two_lines(exc)}\nOr run `%logfire login` to enter a read token for this kernel only."
+
+
+_loaded: dict[int, tuple[LogfireMagic, Any]] = {}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    magic = LogfireMagic(ipython)
+    ipython.register_magics(magic)
+    install_handler(ipython)
+    matcher = make_matcher(magic.completion_names)
+    completer = getattr(ipython, "Completer", None)
+    if completer is not None:
+        completer.custom_matchers.append(matcher)
+    _loaded[id(ipython)] = (magic, matcher)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    entry = _loaded.pop(id(ipython), None)
+    if entry is None:
+        return
+    magic, matcher = entry
+    for kind in ("line", "cell"):
+        ipython.magics_manager.magics[kind].pop("logfire", None)
+    completer = getattr(ipython, "Completer", None)
+    if completer is not None and matcher in completer.custom_matchers:
+        completer.custom_matchers.remove(matcher)
+    if magic in ipython.configurables:
+        ipython.configurables.remove(magic)
+    uninstall_handler(ipython)
+    magic.close()
