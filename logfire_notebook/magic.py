@@ -86,7 +86,7 @@ class LogfireMagic(Magics):  # type: ignore[misc]
         return value
 
     @magic_arguments()  # type: ignore[misc]
-    @kwds(usage=_USAGE)  # type: ignore[misc]
+    @kwds(usage=_USAGE.replace("%", "%%"))  # type: ignore[misc]
     @argument(
         "--since",
         metavar="WHEN",
