@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from logfire_notebook._client import LogfireClient
     from logfire_notebook._timerange import TimeRange
 
-_USAGE = """
-  %%logfire [VAR <<] [options]      (the SQL in the cell below)
+# magic_arguments prints "%" before the first line.
+_USAGE = """%logfire [VAR <<] [options]      (the SQL in the cell below)
   %logfire [VAR <<] [options] SQL
   %logfire login                    (enter a read token for this kernel)"""
 
