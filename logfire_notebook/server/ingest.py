@@ -1,0 +1,129 @@
+"""OTLP/HTTP ingest: `POST /v1/traces`, `/v1/logs`, `/v1/metrics` on the local backend.
+
+Bodies are protobuf or JSON, optionally gzip-compressed, as the OTLP/HTTP spec describes. A request is
+decoded and mapped completely before anything is stored, and stored in one transaction, so a malformed
+request stores nothing and a 2xx answer means the data is committed (it survives SIGKILL right after).
+
+Like an OpenTelemetry collector on loopback, ingest takes no token: the official SDK configured with
+`send_to_logfire=False` and `OTEL_EXPORTER_OTLP_ENDPOINT` sends none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from logfire_notebook.server import otlp
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from logfire_notebook.server.store import Store
+
+__all__ = ["MAX_BODY_BYTES", "ingest", "ingest_routes"]
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""Larger bodies get 413; the SDK's exporters send batches far below this."""
+
+_PROTOBUF = "application/x-protobuf"
+_INVALID_ARGUMENT = 3  # google.rpc.Code, used in the Status body of OTLP error responses
+
+_MAPPERS: dict[str, Callable[[Any], pa.Table]] = {
+    "traces": otlp.spans_to_table,
+    "logs": otlp.logs_to_table,
+    "metrics": otlp.metrics_to_table,
+}
+
+
+def ingest(
+    store: Store, signal: str, body: bytes, content_type: str | None, content_encoding: str | None
+) -> int:
+    """Decode, map and store one OTLP request; returns the number of rows stored.
+
+    Raises `otlp.OTLPDecodeError` (nothing stored) when the body is not a valid request.
+    """
+    message = otlp.decode_request(signal, body, content_type, content_encoding)
+    table = _MAPPERS[signal](message)
+    if table.num_rows == 0:
+        return 0
+    if signal == "metrics":
+        return store.append_metrics(table)
+    return store.append_records(table)
+
+
+def _is_json(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == "application/json"
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _status_response(status_code: int, message: str, json_body: bool) -> Response:
+    """An OTLP error response: a google.rpc.Status with the message, encoded like the request."""
+    if json_body:
+        return Response(
+            json.dumps({"code": _INVALID_ARGUMENT, "message": message}),
+            status_code=status_code,
+            media_type="application/json",
+        )
+    text = message.encode()
+    # google.rpc.Status{code=1: int32, message=2: string}, hand-encoded: the proto is not shipped with
+    # opentelemetry-proto and this is two fields.
+    body = b"\x08" + _varint(_INVALID_ARGUMENT) + b"\x12" + _varint(len(text)) + text
+    return Response(body, status_code=status_code, media_type=_PROTOBUF)
+
+
+def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        content_type = request.headers.get("content-type")
+        json_body = _is_json(content_type)
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return _status_response(
+                413, f"The body is larger than {MAX_BODY_BYTES} bytes; send smaller batches.", json_body
+            )
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _status_response(
+                413, f"The body is larger than {MAX_BODY_BYTES} bytes; send smaller batches.", json_body
+            )
+        store = get_store(request)
+        try:
+            # Decoding and the DuckDB commit are blocking; the event loop keeps answering queries meanwhile.
+            await run_in_threadpool(
+                ingest, store, signal, body, content_type, request.headers.get("content-encoding")
+            )
+        except otlp.OTLPDecodeError as exc:
+            return _status_response(400, str(exc), json_body)
+        # An empty Export*ServiceResponse means full success.
+        if json_body:
+            return Response(b"{}", media_type="application/json")
+        return Response(b"", media_type=_PROTOBUF)
+
+    endpoint.__name__ = f"ingest_{signal}"
+    return endpoint
+
+
+def _app_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def ingest_routes(get_store: Callable[[Request], Store] = _app_store) -> list[Route]:
+    """The three OTLP/HTTP routes; by default they use `request.app.state.store`."""
+    return [Route(f"/v1/{signal}", _endpoint(signal, get_store), methods=["POST"]) for signal in otlp.SIGNALS]
