@@ -1,0 +1,305 @@
+"""The local backend's HTTP API (Starlette): Logfire's query endpoints, read-token info and schemas.
+
+`create_app(data_dir)` builds the app; `serve(...)` runs it with uvicorn. The open `Store` is on
+`app.state.store` for other routes (OTLP ingest adds its routes to `routes()` below). DuckDB work runs in
+Starlette's thread pool, so queries run alongside each other and alongside ingest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from logfire_notebook import _schema
+from logfire_notebook.server import formats
+from logfire_notebook.server.engine import (
+    MAX_LIMIT,
+    Engine,
+    Interrupter,
+    QueryError,
+    QueryRequest,
+    QueryResult,
+    RequestError,
+)
+from logfire_notebook.server.store import LOCAL_PROJECT_ID, Store
+from logfire_notebook.server.tokens import TokenRegistry
+
+__all__ = ["create_app", "routes", "serve"]
+
+JSON = "application/json"
+NDJSON = "application/x-ndjson"
+ARROW = "application/vnd.apache.arrow.stream"
+CSV = "text/csv"
+V2_DEFAULT_LIMIT = 100
+V1_DEFAULT_LIMIT = 500
+LOCAL_ORGANIZATION_ID = "00000000-0000-4000-8000-0000000010ca"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def authenticated(handler: Handler) -> Handler:
+    """Answers 401 unless the request carries a known read token."""
+
+    async def wrapper(request: Request) -> Response:
+        entry = request.app.state.tokens.lookup(request.headers.get("authorization"))
+        if entry is None:
+            return _error(401, "Invalid token")
+        request.state.token = entry
+        return await handler(request)
+
+    return wrapper
+
+
+# ---- request parsing ----
+
+
+def _timestamp(field: str, value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RequestError(field, f"`{field}` must be an ISO 8601 timestamp string, got {value!r}.")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise RequestError(
+            field, f"`{field}` is not an ISO 8601 timestamp: {value!r}; use e.g. '2024-01-01T00:00:00Z'."
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _limit(value: Any, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            raise RequestError("limit", f"`limit` must be a whole number, got {value!r}.") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RequestError("limit", f"`limit` must be a whole number, got {value!r}.")
+    if not 1 <= value <= MAX_LIMIT:
+        raise RequestError("limit", f"`limit` must be between 1 and {MAX_LIMIT}, got {value}.")
+    return value
+
+
+def _sql(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError("sql", "`sql` is required: send the SELECT query to run.")
+    return value
+
+
+def _environments(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RequestError("deployment_environment", "`deployment_environment` must be a list of strings.")
+    return list(value)
+
+
+def _timezone(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RequestError("timezone", f"`timezone` must be a time zone name, got {value!r}.")
+    return value
+
+
+def _media_type(request: Request, allowed: tuple[str, ...]) -> str:
+    """The first media type of the Accept header we can produce; JSON when there is none or `*/*`."""
+    accept = request.headers.get("accept", "").strip()
+    if not accept:
+        return JSON
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media in allowed:
+            return media
+        if media in ("*/*", "application/*"):
+            return JSON
+    raise RequestError(
+        "Accept", f"Cannot answer with {accept!r}; set the Accept header to one of: {', '.join(allowed)}."
+    )
+
+
+# ---- running a query ----
+
+
+async def _execute(request: Request, query: QueryRequest) -> QueryResult:
+    """Runs the query in the thread pool; stops it if the client goes away before it finishes."""
+    engine: Engine = request.app.state.engine
+    interrupter = Interrupter()
+    task = asyncio.ensure_future(run_in_threadpool(engine.run, query, interrupter))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=0.25)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            interrupter.interrupt("was cancelled by the client")
+            return await task
+
+
+def _render(result: QueryResult, media: str, *, v1_rows: bool | None) -> Response:
+    table = result.table
+    if media == ARROW:
+        return Response(formats.arrow_ipc(table), media_type=ARROW)
+    if media == CSV:
+        headers = (
+            {"content-disposition": 'attachment; filename="query_results.csv"'} if v1_rows is not None else {}
+        )
+        return Response(formats.csv_text(table), media_type="text/csv; charset=utf-8", headers=headers)
+    if media == NDJSON:
+        return StreamingResponse(iter(list(formats.ndjson_lines(table))), media_type=NDJSON)
+    if v1_rows is None:
+        body = formats.json_v2(table)
+    else:
+        body = formats.json_v1_rows(table) if v1_rows else formats.json_v1_columns(table)
+    return Response(body, media_type=JSON)
+
+
+async def _answer(request: Request, build: Callable[[], tuple[QueryRequest, str, bool | None]]) -> Response:
+    try:
+        query, media, v1_rows = build()
+        result = await _execute(request, query)
+        return await run_in_threadpool(_render, result, media, v1_rows=v1_rows)
+    except RequestError as exc:
+        return _error(422, str(exc))
+    except QueryError as exc:
+        return _error(400, str(exc))
+
+
+@authenticated
+async def query_v2(request: Request) -> Response:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        return _error(422, "The request body is not valid JSON; send an object with at least `sql`.")
+    if not isinstance(body, dict):
+        return _error(422, "The request body must be a JSON object with at least `sql` and `min_timestamp`.")
+
+    def build() -> tuple[QueryRequest, str, bool | None]:
+        media = _media_type(request, (JSON, NDJSON, ARROW, CSV))
+        sql = _sql(body.get("sql"))
+        if body.get("min_timestamp") in (None, ""):
+            raise RequestError(
+                "min_timestamp", "`min_timestamp` is required: the start of the time range to query."
+            )
+        query = QueryRequest(
+            sql=sql,
+            limit=_limit(body.get("limit"), V2_DEFAULT_LIMIT),
+            min_timestamp=_timestamp("min_timestamp", body.get("min_timestamp")),
+            max_timestamp=_timestamp("max_timestamp", body.get("max_timestamp")),
+            timezone=_timezone(body.get("timezone")),
+            environments=_environments(body.get("deployment_environment")),
+        )
+        return query, media, None
+
+    return await _answer(request, build)
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@authenticated
+async def query_v1(request: Request) -> Response:
+    params = request.query_params
+
+    def build() -> tuple[QueryRequest, str, bool | None]:
+        media = _media_type(request, (JSON, ARROW, CSV, NDJSON))
+        query = QueryRequest(
+            sql=_sql(params.get("sql")),
+            limit=_limit(params.get("limit"), V1_DEFAULT_LIMIT),
+            min_timestamp=_timestamp("min_timestamp", params.get("min_timestamp")),
+            max_timestamp=_timestamp("max_timestamp", params.get("max_timestamp")),
+            timezone=_timezone(params.get("timezone")),
+            environments=params.getlist("deployment_environment") or None,
+        )
+        return query, media, _flag(params.get("json_rows")) or _flag(params.get("row_oriented"))
+
+    return await _answer(request, build)
+
+
+@authenticated
+async def read_token_info(request: Request) -> Response:
+    token: dict[str, Any] = request.state.token
+    return JSONResponse(
+        {
+            "token_id": token["token_id"],
+            "organization_id": LOCAL_ORGANIZATION_ID,
+            "organization_subscription_plan": "local",
+            "project_id": LOCAL_PROJECT_ID,
+            "organization_name": "local",
+            "project_name": "local",
+            "expires_at": None,
+            "spending_cap_reached_at": None,
+            "billing_cycle_start": None,
+            "billing_cycle_end": None,
+            "organization_analytics_enabled": False,
+            "owner_user_id": None,
+        }
+    )
+
+
+@authenticated
+async def schemas(request: Request) -> Response:
+    return JSONResponse(_schema.schemas_payload())
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def routes() -> list[Route]:
+    """Every route of the backend. Other parts add theirs here (one line each)."""
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/v2/query", query_v2, methods=["POST"]),
+        Route("/v1/query", query_v1, methods=["GET"]),
+        Route("/v1/read-token-info", read_token_info, methods=["GET"]),
+        Route("/v1/schemas", schemas, methods=["GET"]),
+    ]
+
+
+def create_app(data_dir: Path, query_timeout: float = 30.0) -> Starlette:
+    store = Store(Path(data_dir))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = Starlette(routes=routes(), lifespan=lifespan)
+    app.state.store = store
+    app.state.engine = Engine(store, query_timeout=query_timeout)
+    app.state.tokens = TokenRegistry(Path(data_dir))
+    return app
+
+
+def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> None:
+    """`logfire-notebook serve`: run the backend until interrupted."""
+    import uvicorn
+
+    app = create_app(data_dir, query_timeout=query_timeout)
+    print(
+        f"logfire-notebook: serving the local Logfire API on http://{host}:{port} (data in {data_dir})",
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")

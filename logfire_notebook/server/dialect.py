@@ -1,0 +1,158 @@
+"""Logfire's SQL dialect on DuckDB: the few rewrites and macros that make Logfire queries run unchanged.
+
+DuckDB already speaks most of it (`->>`, chained `->`, `array_has`, `time_bucket`, `date_trunc`,
+`EXTRACT(EPOCH ...)`, `now() - interval '5 minutes'`). What is left:
+
+- `level = 'error'`, `level > 'info'`, `'warn' <= level`, `level IN ('error', 'fatal')`: level names are
+  compared as their numbers, as Logfire does. The rewrite works on DuckDB's own tokens, so text inside
+  string literals or comments is never touched.
+- `approx_percentile_cont(p) WITHIN GROUP (ORDER BY x)` (DataFusion's ordered-set form) and
+  `approx_percentile_cont(x, p)` become `approx_quantile(x, p)`.
+- `level_num(name)` and `level_name(level)` are macros (see `MACROS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["LEVELS", "MACROS", "rewrite"]
+
+LEVELS: dict[str, int] = {
+    "trace": 1,
+    "debug": 5,
+    "info": 9,
+    "notice": 10,
+    "warn": 13,
+    "error": 17,
+    "fatal": 21,
+}
+# Names Logfire also accepts for the same numbers.
+_ALIASES = {"warning": 13, "critical": 21}
+
+_NUM_CASES = " ".join(f"WHEN '{n}' THEN {v}" for n, v in {**LEVELS, **_ALIASES}.items())
+# A number between two named levels takes the name of the one below it, like OpenTelemetry's severities.
+_NAME_CASES = " ".join(
+    f"WHEN level >= {v} THEN '{n}'" for n, v in sorted(LEVELS.items(), key=lambda kv: -kv[1])
+)
+
+MACROS: tuple[str, ...] = (
+    f"CREATE OR REPLACE TEMP MACRO level_num(name) AS (CASE lower(name) {_NUM_CASES} END)",
+    f"CREATE OR REPLACE TEMP MACRO level_name(level) AS (CASE {_NAME_CASES} END)",
+)
+
+_COMPARISONS = {"=", "==", "!=", "<>", "<", "<=", ">", ">="}
+
+
+@dataclass
+class _Tok:
+    start: int
+    end: int
+    kind: str  # keyword, identifier, operator, string_const, numeric_const, comment
+    text: str
+
+
+def _tokens(sql: str) -> list[_Tok]:
+    import duckdb
+
+    raw = duckdb.tokenize(sql)
+    out: list[_Tok] = []
+    for i, (pos, ttype) in enumerate(raw):
+        end = raw[i + 1][0] if i + 1 < len(raw) else len(sql)
+        text = sql[pos:end].rstrip()
+        out.append(_Tok(pos, pos + len(text), ttype.name, text))
+    # Drop comments: they never take part in a pattern.
+    return [t for t in out if t.kind != "comment"]
+
+
+def _level_number(tok: _Tok) -> int | None:
+    if tok.kind != "string_const" or not (tok.text.startswith("'") and tok.text.endswith("'")):
+        return None
+    name = tok.text[1:-1].strip().lower()
+    return LEVELS.get(name, _ALIASES.get(name))
+
+
+def _is_level(tok: _Tok) -> bool:
+    return tok.kind in ("keyword", "identifier") and tok.text.strip('"').lower() == "level"
+
+
+def _level_edits(toks: list[_Tok]) -> list[tuple[int, int, str]]:
+    edits: list[tuple[int, int, str]] = []
+    for i, tok in enumerate(toks):
+        if tok.kind != "operator":
+            continue
+        op = tok.text.strip()
+        if op in _COMPARISONS and 0 < i < len(toks) - 1:
+            left, right = toks[i - 1], toks[i + 1]
+            for lvl, lit in ((left, right), (right, left)):
+                num = _level_number(lit)
+                if _is_level(lvl) and num is not None:
+                    edits.append((lit.start, lit.end, str(num)))
+    # level IN ('a', 'b', ...)
+    for i, tok in enumerate(toks[:-2]):
+        if _is_level(tok) and toks[i + 1].text.upper() == "IN" and toks[i + 2].text == "(":
+            j = i + 3
+            while j < len(toks) and toks[j].text != ")":
+                num = _level_number(toks[j])
+                if num is not None:
+                    edits.append((toks[j].start, toks[j].end, str(num)))
+                j += 1
+    return edits
+
+
+def _matching_paren(toks: list[_Tok], open_index: int) -> int:
+    depth = 0
+    for j in range(open_index, len(toks)):
+        depth += toks[j].text.count("(") - toks[j].text.count(")") if toks[j].kind == "operator" else 0
+        if depth == 0:
+            return j
+    return -1
+
+
+def _percentile_edits(sql: str, toks: list[_Tok]) -> list[tuple[int, int, str]]:
+    edits: list[tuple[int, int, str]] = []
+    for i, tok in enumerate(toks):
+        if tok.text.lower() != "approx_percentile_cont" or i + 1 >= len(toks) or toks[i + 1].text != "(":
+            continue
+        close = _matching_paren(toks, i + 1)
+        if close < 0:
+            continue
+        args = sql[toks[i + 1].end : toks[close].start].strip()
+        after = [t.text.upper() for t in toks[close + 1 : close + 5]]
+        if (
+            after == ["WITHIN", "GROUP", "(", "ORDER"]
+            and close + 5 < len(toks)
+            and toks[close + 5].text.upper() == "BY"
+        ):
+            end = _matching_paren(toks, close + 3)
+            if end < 0:
+                continue
+            expr_toks = toks[close + 6 : end]
+            fraction = args
+            if expr_toks and expr_toks[-1].text.upper() in ("ASC", "DESC"):
+                if expr_toks[-1].text.upper() == "DESC":
+                    fraction = f"1 - ({args})"
+                expr_toks = expr_toks[:-1]
+            if not expr_toks:
+                continue
+            expr = sql[expr_toks[0].start : expr_toks[-1].end]
+            edits.append((tok.start, toks[end].end, f"approx_quantile({expr}, {fraction})"))
+        else:
+            edits.append((tok.start, tok.end, "approx_quantile"))
+    return edits
+
+
+def rewrite(sql: str) -> str:
+    """Logfire-dialect SQL to DuckDB SQL; text that needs no rewrite comes back unchanged."""
+    lowered = sql.lower()
+    if "level" not in lowered and "approx_percentile_cont" not in lowered:
+        return sql
+    toks = _tokens(sql)
+    edits = sorted(_level_edits(toks) + _percentile_edits(sql, toks), reverse=True)
+    out = sql
+    last_start = len(sql) + 1
+    for start, end, text in edits:
+        if end > last_start:  # overlapping edit (nested pattern): keep the outer, later one
+            continue
+        out = out[:start] + text + out[end:]
+        last_start = start
+    return out
