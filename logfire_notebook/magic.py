@@ -16,6 +16,7 @@ This module must stay light: `%load_ext` imports it, so polars, pyarrow and http
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -40,7 +41,7 @@ __all__ = ["LogfireMagic", "load_ipython_extension", "unload_ipython_extension"]
 
 
 @magics_class
-class LogfireMagic(Magics):  # type: ignore[misc]
+class LogfireMagic(Magics):
     """The `%%logfire` magic; its traits are the `%config LogfireMagic.<setting>` defaults."""
 
     since = Unicode(
@@ -76,6 +77,11 @@ class LogfireMagic(Magics):  # type: ignore[misc]
         self._client_key: tuple[str | None, str | None] | None = None
         self._schemas: Schemas | None = None
 
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        shell: Any = self.shell
+        return shell.user_ns  # type: ignore[no-any-return]
+
     @validate("limit")
     def _check_limit(self, proposal: Any) -> int:
         value = int(proposal["value"])
@@ -85,31 +91,31 @@ class LogfireMagic(Magics):  # type: ignore[misc]
             )
         return value
 
-    @magic_arguments()  # type: ignore[misc]
-    @kwds(usage=_USAGE.replace("%", "%%"))  # type: ignore[misc]
+    @magic_arguments()  # type: ignore[no-untyped-call,untyped-decorator]
+    @kwds(usage=_USAGE.replace("%", "%%"))  # type: ignore[no-untyped-call,untyped-decorator]
     @argument(
         "--since",
         metavar="WHEN",
         help="start of the time range: 15m, 1h, 7d, now-2h, an ISO time (default 1d)",
-    )
-    @argument("--until", metavar="WHEN", help="end of the time range (default: now)")
+    )  # type: ignore[no-untyped-call,untyped-decorator]
+    @argument("--until", metavar="WHEN", help="end of the time range (default: now)")  # type: ignore[no-untyped-call,untyped-decorator]
     @argument(
         "--limit", metavar="N", type=int, help=f"return at most N rows, up to {MAX_LIMIT:,} (default 1000)"
-    )
+    )  # type: ignore[no-untyped-call,untyped-decorator]
     @argument(
         "--env", metavar="NAME", action="append", help="only this deployment environment (repeat for several)"
-    )
+    )  # type: ignore[no-untyped-call,untyped-decorator]
     @argument(
         "--all",
         action="store_true",
         help=f"fetch every row, in pages past {MAX_LIMIT:,}, with a progress bar",
-    )
+    )  # type: ignore[no-untyped-call,untyped-decorator]
     @argument(
         "--no-widget", action="store_true", help="show a plain table instead of the LogfireTable widget"
-    )
-    @argument("--arrow", action="store_true", help="return a pyarrow.Table instead of a Polars DataFrame")
-    @argument("--pandas", action="store_true", help="return a pandas DataFrame instead of a Polars DataFrame")
-    @line_cell_magic  # type: ignore[misc]
+    )  # type: ignore[no-untyped-call,untyped-decorator]
+    @argument("--arrow", action="store_true", help="return a pyarrow.Table instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
+    @argument("--pandas", action="store_true", help="return a pandas DataFrame instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
+    @line_cell_magic
     def logfire(self, line: str, cell: str | None = None) -> None:
         """Run Logfire SQL: `%%logfire [VAR <<] [options]` with the SQL in the cell, or `%logfire [options] SQL`.
 
@@ -127,7 +133,7 @@ class LogfireMagic(Magics):  # type: ignore[misc]
 
     def _run(self, line: str, cell: str | None) -> None:
         parts = split_line(line)
-        args = parse_argstring(self.logfire, parts.options)
+        args = parse_argstring(self.logfire, parts.options)  # type: ignore[no-untyped-call]
         if cell is not None and parts.sql:
             raise MagicError(
                 f"`{parts.sql.split()[0]}` is not an option of %%logfire: the line takes options "
@@ -156,7 +162,7 @@ class LogfireMagic(Magics):  # type: ignore[misc]
         client = self._client()
         df, value, elapsed = self._query(client, sql, time_range, limit, environment, args)
         if parts.assign:
-            self.shell.user_ns[parts.assign] = value
+            self._user_ns[parts.assign] = value
         self._set_underscore(value)
         self._show(
             value, df, sql, since, until, None if args.all else limit, environment, client, args.no_widget
@@ -167,7 +173,7 @@ class LogfireMagic(Magics):  # type: ignore[misc]
         from logfire_notebook._magic.params import ParameterError, substitute
 
         try:
-            return substitute(sql, self.shell.user_ns)
+            return substitute(sql, self._user_ns)
         except ParameterError as exc:
             raise MagicError(str(exc), "ParameterError") from None
 
@@ -191,12 +197,13 @@ class LogfireMagic(Magics):  # type: ignore[misc]
         args: Any,
     ) -> tuple[Any, Any, float]:
         """Run the query; returns (polars DataFrame, the value for the user, seconds)."""
-        from logfire_notebook._exceptions import LogfireError
+        from logfire_notebook._exceptions import AuthenticationError, ConfigError, LogfireError
 
         with ElapsedTimer(enabled=is_kernel(self.shell)) as timer:
             try:
                 if args.all:
-                    df = client.query_all(sql, time_range=time_range, environment=environment, progress=True)
+                    # progress=None: the client's progress bar in a notebook, nothing in a terminal.
+                    df = client.query_all(sql, time_range=time_range, environment=environment, progress=None)
                     table = None
                 else:
                     table = client.query_arrow(
@@ -204,15 +211,18 @@ class LogfireMagic(Magics):  # type: ignore[misc]
                     )
                     df = None
             except KeyboardInterrupt:
+                # The client closed the connection, so the server has stopped the query.
                 raise MagicError("Interrupted: the query was cancelled.", "KeyboardInterrupt") from None
             except LogfireError as exc:
                 if not self.short_errors:
                     raise
-                raise MagicError(_one_or_two_lines(exc), type(exc).__name__) from None
-        import polars as pl
-
+                hint = isinstance(exc, (ConfigError, AuthenticationError))
+                message = _with_login_hint(exc) if hint else _one_or_two_lines(exc)
+                raise MagicError(message, type(exc).__name__) from None
         if df is None:
-            df = pl.from_arrow(table)
+            from logfire_notebook._polars import arrow_to_polars
+
+            df = arrow_to_polars(table)
         if args.arrow:
             value: Any = table if table is not None else df.to_arrow()
         elif args.pandas:
@@ -227,7 +237,7 @@ class LogfireMagic(Magics):  # type: ignore[misc]
         if hook is not None and hasattr(hook, "update_user_ns"):
             hook.update_user_ns(value)
         else:
-            self.shell.user_ns["_"] = value
+            self._user_ns["_"] = value
 
     def _show(
         self,
@@ -241,11 +251,13 @@ class LogfireMagic(Magics):  # type: ignore[misc]
         client: LogfireClient,
         no_widget: bool,
     ) -> None:
-        from IPython.display import display
+        from IPython.display import display as ipython_display
+
+        display: Any = ipython_display
 
         if self.show_widget and not no_widget and is_kernel(self.shell):
             try:
-                from logfire_notebook.widget import LogfireTable
+                LogfireTable = importlib.import_module("logfire_notebook.widget").LogfireTable
             except ImportError:
                 pass
             else:

@@ -47,7 +47,7 @@ def make_matcher(get_schemas: Callable[[], Schemas | None]) -> Callable[..., Any
     """A matcher for `IPCompleter.custom_matchers`; `get_schemas` returns the cached names (or None)."""
     from IPython.core.completer import SimpleCompletion, context_matcher
 
-    @context_matcher()  # type: ignore[misc]
+    @context_matcher()  # type: ignore[untyped-decorator]
     def logfire_sql_matcher(context: Any) -> dict[str, Any]:
         lines = context.full_text.split("\n")
         # Only the SQL body of a %%logfire cell (line 0 is the magic line with options).

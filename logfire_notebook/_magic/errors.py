@@ -20,7 +20,7 @@ _RED = "\x1b[0;31m"
 _RESET = "\x1b[0m"
 
 
-class MagicError(UsageError):  # type: ignore[misc]
+class MagicError(UsageError):
     """A cell failure for the user: `kind` names what failed (e.g. `QueryError`), `str()` says what to do."""
 
     def __init__(self, message: str, kind: str = "LogfireError") -> None:

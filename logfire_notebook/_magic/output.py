@@ -32,7 +32,9 @@ def footer(rows: int, elapsed: float, range_label: str, limit: int | None) -> st
 
 
 def show_footer(text: str) -> None:
-    from IPython.display import display
+    from IPython.display import display as ipython_display
+
+    display: Any = ipython_display
 
     bundle = {
         "text/plain": text,
@@ -83,7 +85,9 @@ class ElapsedTimer:
         return {"text/plain": text, "text/html": f'<div style="opacity:0.7">{html.escape(text)}</div>'}
 
     def _run(self) -> None:
-        from IPython.display import display
+        from IPython.display import display as ipython_display
+
+        display: Any = ipython_display
 
         if self._stop.wait(self.DELAY):
             return
