@@ -1,0 +1,928 @@
+"""The query clients: `LogfireClient` (sync) and `AsyncLogfireClient`, drop-in for the logfire SDK's
+`LogfireQueryClient` / `AsyncLogfireQueryClient` (swap the import; the arguments are the same).
+
+```python
+from logfire_notebook import LogfireClient
+
+with LogfireClient() as client:                      # token from LOGFIRE_READ_TOKEN or .logfire/read_token.json
+    df = client.query_polars("SELECT * FROM records WHERE level >= 'error'", since="1h")
+    table = client.query_arrow("SELECT count(*) FROM records", min_timestamp="now-2d", max_timestamp="now-1d")
+    everything = client.query_all("SELECT * FROM records", since="7d")   # pages past 10,000 rows
+```
+
+- Queries are `POST /v2/query`; Arrow results come as an IPC stream, read straight into a `pyarrow.Table`.
+- Times: `min_timestamp` / `max_timestamp` (or `since` / `until`, or `time_range=TimeRange`) take anything
+  `TimeRange` reads: `"15m"`, `"now-2h"`, ISO strings, dates, datetimes. The API needs a start: without one
+  the client uses `default_since` (`"1d"`, the last day); the logfire SDK instead makes `min_timestamp`
+  required, so code written for it always passes one and behaves the same here.
+- `client.last_query` describes the latest result (`QueryInfo`: rows, whether the row limit was hit, the time
+  window sent, seconds taken). With concurrent queries on one client it is whichever finished last.
+- 429 and 5xx answers, and connections dropped before an answer, are retried with exponential backoff that
+  honours `Retry-After`, at most `max_retries` times and `max_retry_seconds` of waiting in total.
+- Ctrl-C / a kernel interrupt during a sync query raises KeyboardInterrupt at once; the connection under the
+  request is closed (so the server stops the query) and the client stays usable. Cancelling an async query
+  closes its connection the same way.
+- The read token is held only by the request auth; it is in no repr, message or log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from logfire_notebook import __version__
+from logfire_notebook._config import mask_token, resolve_config
+from logfire_notebook._exceptions import (
+    AuthenticationError,
+    ConnectError,
+    HTTPStatusError,
+    InvalidRequestError,
+    LogfireError,
+    QueryError,
+    RateLimitError,
+    ResponseError,
+    ServerError,
+    TimeoutError,
+    TimeRangeError,
+    _scrub,
+)
+from logfire_notebook._timerange import TimeInput, TimeRange
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+    from logfire_notebook._paging import PageProgress
+
+__all__ = ["AsyncLogfireClient", "LogfireClient", "QueryInfo"]
+
+logger = logging.getLogger("logfire_notebook")
+
+ARROW = "application/vnd.apache.arrow.stream"
+JSON = "application/json"
+CSV = "text/csv"
+_PROBLEM_JSON = "application/problem+json"
+_USER_AGENT = f"logfire-notebook/{__version__}"
+SERVER_DEFAULT_LIMIT = 100  # what /v2/query returns without a `limit`
+
+
+class _TokenAuth(httpx.Auth):
+    """Adds `Authorization: <token>` (what the logfire SDK sends) to each request; its repr is masked."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._token
+        yield request
+
+    def __repr__(self) -> str:
+        return f"_TokenAuth({mask_token(self._token)!r})"
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    """What the latest query returned."""
+
+    sql: str
+    min_timestamp: datetime
+    max_timestamp: datetime | None
+    limit: int | None
+    rows: int
+    seconds: float
+
+    @property
+    def hit_limit(self) -> bool:
+        """True when the result has as many rows as the row limit allowed, so more rows may exist."""
+        return self.rows >= (self.limit if self.limit is not None else SERVER_DEFAULT_LIMIT)
+
+
+def _time_range(
+    min_timestamp: TimeInput | None,
+    max_timestamp: TimeInput | None,
+    since: TimeInput | None,
+    until: TimeInput | None,
+    time_range: TimeRange | None,
+    default_since: TimeInput,
+) -> TimeRange:
+    """The one TimeRange the arguments describe; conflicting ways of saying it are an error."""
+    if min_timestamp is not None and since is not None:
+        raise TimeRangeError("Give the start as min_timestamp or since, not both.")
+    if max_timestamp is not None and until is not None:
+        raise TimeRangeError("Give the end as max_timestamp or until, not both.")
+    start = min_timestamp if min_timestamp is not None else since
+    end = max_timestamp if max_timestamp is not None else until
+    if time_range is not None:
+        if start is not None or end is not None:
+            raise TimeRangeError("Give time_range or min_timestamp/max_timestamp (since/until), not both.")
+        return TimeRange.parse(time_range)
+    if start is None:
+        start = default_since
+    return TimeRange.parse(start, end)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a `Retry-After` header (delay-seconds or HTTP date), or None."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _body_text(response: httpx.Response) -> str:
+    try:
+        return response.text
+    except (UnicodeDecodeError, httpx.ResponseNotRead):
+        return ""
+
+
+def _detail(response: httpx.Response) -> str:
+    """The server's own words: `detail` of a JSON body (or a problem+json `error_details`), else short text."""
+    text = _body_text(response).strip()
+    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media in (JSON, _PROBLEM_JSON) or text.startswith(("{", "[")):
+        try:
+            data: Any = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            for key in ("error_details", "detail", "message", "title"):
+                if data.get(key):
+                    data = data[key]
+                    break
+        if isinstance(data, dict) and "detail" in data:
+            data = data["detail"]
+        if isinstance(data, list):
+            return "; ".join(_validation_item(item) for item in data)
+        if data is not None:
+            return str(data)
+    if _looks_like_html(text, media):
+        return ""
+    return text[:500]
+
+
+def _validation_item(item: Any) -> str:
+    # FastAPI-style 422 items: {"loc": ["body", "limit"], "msg": "...", "type": "..."}
+    if isinstance(item, dict) and "msg" in item:
+        loc = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        return f"{loc}: {item['msg']}" if loc else str(item["msg"])
+    return str(item)
+
+
+def _looks_like_html(text: str, media: str) -> bool:
+    return media == "text/html" or text[:200].lstrip().lower().startswith(("<!doctype html", "<html"))
+
+
+def _position(detail: str) -> tuple[int, int] | None:
+    """`(line, column)` from an engine message: DataFusion's "at Line: 1, Column: 8", DuckDB's "LINE 1:"."""
+    import re
+
+    match = re.search(r"Line:\s*(\d+),\s*Column:\s*(\d+)", detail)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    match = re.search(r"LINE (\d+):\s?(.*)\n(\s*)\^", detail)
+    if match:
+        prefix = len(f"LINE {match.group(1)}: ")
+        return int(match.group(1)), max(1, len(match.group(3)) - prefix + 1)
+    match = re.search(r"\bline (\d+),? column (\d+)", detail, re.IGNORECASE)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    return None
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _status_error(response: httpx.Response, attempts: int) -> HTTPStatusError:
+    """The typed error for a non-2xx answer, with one sentence saying what to do."""
+    status = response.status_code
+    host = response.request.url.host
+    detail = _detail(response)
+    tried = f" after {attempts} attempts" if attempts > 1 else ""
+    if status == 400:
+        position = _position(detail)
+        where = f" (line {position[0]}, column {position[1]})" if position else ""
+        return QueryError(
+            f"The query failed{where}: {_one_line(detail) or 'the server gave no reason'}",
+            detail=detail,
+            position=position,
+        )
+    if status == 422:
+        return InvalidRequestError(
+            f"The server rejected the request as malformed (422: {_one_line(detail) or 'no detail'}): "
+            "check the arguments, e.g. limit is at most 10,000 and timestamps must be valid.",
+            status_code=status,
+            detail=detail,
+        )
+    if status in (401, 403):
+        return AuthenticationError(
+            f"{host} rejected the read token ({status} {_one_line(detail, 100) or response.reason_phrase}): "
+            "check that LOGFIRE_READ_TOKEN holds a current read token of this project and region "
+            "(create one with `logfire read-tokens create`).",
+            status_code=status,
+            detail=detail,
+        )
+    if status == 429:
+        retry_after = _retry_after(response)
+        wait = f"wait {retry_after:g} s and " if retry_after else "wait a minute and "
+        return RateLimitError(
+            f"{host} is rate limiting queries{tried} ({_one_line(detail, 100) or 'Too Many Requests'}): {wait}run it again.",
+            detail=detail,
+            retry_after=retry_after,
+        )
+    if status >= 500:
+        said = f": {_one_line(detail, 200)}" if detail else ""
+        return ServerError(
+            f"The server at {host} failed with {status}{tried}{said}; try again later.",
+            status_code=status,
+            detail=detail,
+        )
+    return HTTPStatusError(
+        f"Unexpected answer {status} {response.reason_phrase} from {response.request.url}: "
+        "check that base_url points at a Logfire API.",
+        status_code=status,
+        detail=detail,
+    )
+
+
+def _transport_error(exc: httpx.TransportError, base_url: str, timeout: float | None) -> LogfireError:
+    if isinstance(exc, httpx.TimeoutException):
+        phase = {
+            httpx.ConnectTimeout: "connecting to",
+            httpx.PoolTimeout: "waiting for a free connection to",
+            httpx.WriteTimeout: "sending the query to",
+        }.get(type(exc), "waiting for an answer from")
+        return TimeoutError(
+            f"Timed out after {timeout:g} s {phase} {base_url}: narrow the time range or the query, "
+            "or pass a larger timeout= to the client."
+            if timeout
+            else f"Timed out {phase} {base_url}: narrow the time range or the query, or pass a larger timeout=."
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectError(
+            f"Cannot connect to {base_url} ({_scrub(str(exc)) or type(exc).__name__}): check the URL "
+            "(LOGFIRE_BASE_URL / base_url=) and that the server is running and reachable."
+        )
+    return ResponseError(
+        f"The connection to {base_url} broke before the answer was complete ({type(exc).__name__}): "
+        "run the query again."
+    )
+
+
+def _read_arrow(response: httpx.Response) -> pa.Table:
+    """The IPC stream body as a Table; anything else is a ResponseError naming what came instead."""
+    import pyarrow as pa
+
+    content = response.content
+    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media and media != ARROW and not media.startswith("application/octet-stream"):
+        host = response.request.url.host
+        if _looks_like_html(content[:200].decode("latin-1"), media):
+            raise ResponseError(
+                f"{host} answered with an HTML page instead of Arrow data (a proxy or login page?): "
+                "check that base_url points at the Logfire API."
+            )
+        raise ResponseError(
+            f"{host} answered with {media!r} instead of Arrow data: check that base_url points at the Logfire API."
+        )
+    try:
+        with pa.ipc.open_stream(content) as reader:
+            return reader.read_all()
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        raise ResponseError(
+            f"The Arrow stream from {response.request.url.host} ({len(content):,} bytes) is cut short or corrupt "
+            f"({_one_line(str(exc), 120)}): run the query again."
+        ) from None
+
+
+class _BaseClient:
+    """Everything except the I/O: configuration, request bodies, retry policy, answers to errors."""
+
+    def __init__(
+        self,
+        read_token: str | None,
+        base_url: str | None,
+        *,
+        timeout: float | httpx.Timeout | None,
+        default_since: TimeInput,
+        max_retries: int,
+        max_retry_seconds: float,
+    ) -> None:
+        config = resolve_config(read_token, base_url)
+        self.base_url = config.base_url
+        self._auth = _TokenAuth(config.read_token)
+        self._masked = mask_token(config.read_token)
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.default_since = default_since
+        self.max_retries = max_retries
+        self.max_retry_seconds = max_retry_seconds
+        self.last_query: QueryInfo | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(read_token={self._masked!r}, base_url={self.base_url!r})"
+
+    def _client_kwargs(self, httpx_kwargs: dict[str, Any]) -> dict[str, Any]:
+        headers = dict(httpx_kwargs.pop("headers", None) or {})
+        headers.setdefault("user-agent", _USER_AGENT)
+        return {
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "headers": headers,
+            "auth": self._auth,
+            **httpx_kwargs,
+        }
+
+    def _query_request(
+        self,
+        accept: str,
+        sql: str,
+        window: TimeRange,
+        limit: int | None,
+        timezone_: str | None,
+        environment: str | Sequence[str] | None,
+    ) -> tuple[dict[str, Any], datetime, datetime | None]:
+        start, end = window.resolve()
+        body: dict[str, Any] = {
+            "sql": sql,
+            "min_timestamp": _iso(start),
+            "explain": False,
+            "include_schema": True,
+        }
+        if end is not None:
+            body["max_timestamp"] = _iso(end)
+        if limit is not None:
+            body["limit"] = limit
+        if timezone_ is not None:
+            body["timezone"] = timezone_
+        if environment is not None:
+            body["deployment_environment"] = (
+                [environment] if isinstance(environment, str) else list(environment)
+            )
+        return body, start, end
+
+    def _retry_delay(self, attempt: int, response: httpx.Response | None, waited: float) -> float | None:
+        """Seconds to wait before retry number `attempt` (1-based), or None to give up."""
+        if attempt > self.max_retries:
+            return None
+        hinted = _retry_after(response) if response is not None else None
+        delay = (
+            hinted if hinted is not None else min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random())
+        )
+        if waited + delay > self.max_retry_seconds:
+            return None
+        return delay
+
+    def _host(self) -> str:
+        return httpx.URL(self.base_url).host or self.base_url
+
+    def _record(
+        self, sql: str, start: datetime, end: datetime | None, limit: int | None, rows: int, t0: float
+    ) -> None:
+        self.last_query = QueryInfo(sql, start, end, limit, rows, time.perf_counter() - t0)
+        logger.debug("query returned %d rows in %.3f s from %s", rows, self.last_query.seconds, self._host())
+
+    def _is_retryable(self, response: httpx.Response) -> bool:
+        return response.status_code == 429 or response.status_code >= 500
+
+
+class LogfireClient(_BaseClient):
+    """A synchronous client for Logfire's query API (or the local backend).
+
+    `LogfireClient(read_token=None, base_url=None, *, timeout=30.0, **httpx_kwargs)`; other keyword arguments
+    go to `httpx.Client` (e.g. `transport=`, `verify=`, `proxy=`).
+    """
+
+    def __init__(
+        self,
+        read_token: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = 30.0,
+        default_since: TimeInput = "1d",
+        max_retries: int = 3,
+        max_retry_seconds: float = 30.0,
+        **httpx_kwargs: Any,
+    ) -> None:
+        super().__init__(
+            read_token,
+            base_url,
+            timeout=timeout,
+            default_since=default_since,
+            max_retries=max_retries,
+            max_retry_seconds=max_retry_seconds,
+        )
+        self.client = httpx.Client(**self._client_kwargs(httpx_kwargs))
+
+    def __enter__(self) -> LogfireClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- transport ---------------------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request with retries; every failure becomes a LogfireError without the token in it."""
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            response: httpx.Response | None = None
+            try:
+                response = self.client.request(method, path, **kwargs)
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                # Dropped before an answer (often a stale keep-alive connection): safe to retry a read-only query.
+                delay = self._retry_delay(attempt, None, waited)
+                if delay is None:
+                    raise _transport_error(exc, self.base_url, self.timeout.read) from None
+            except httpx.TransportError as exc:
+                raise _transport_error(exc, self.base_url, self.timeout.read) from None
+            else:
+                if response.is_success:
+                    return response
+                delay = self._retry_delay(attempt, response, waited) if self._is_retryable(response) else None
+                if delay is None:
+                    raise _status_error(response, attempt) from None
+            logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
+            time.sleep(delay)
+            waited += delay
+
+    def _query(
+        self,
+        accept: str,
+        sql: str,
+        window: TimeRange,
+        limit: int | None,
+        timezone: str | None,
+        environment: str | Sequence[str] | None,
+    ) -> tuple[httpx.Response, datetime, datetime | None]:
+        body, start, end = self._query_request(accept, sql, window, limit, timezone, environment)
+        response = self._send("POST", "/v2/query", json=body, headers={"accept": accept})
+        return response, start, end
+
+    # -- public API --------------------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """About the read token: `organization_name`, `project_name`, ids (`GET /v1/read-token-info`)."""
+        return _json_body(self._send("GET", "/v1/read-token-info"))  # type: ignore[no-any-return]
+
+    def schemas(self) -> dict[str, Any]:
+        """The tables and their columns (`GET /v1/schemas`)."""
+        return _json_body(self._send("GET", "/v1/schemas"))  # type: ignore[no-any-return]
+
+    def query_arrow(
+        self,
+        sql: str,
+        min_timestamp: TimeInput | None = None,
+        max_timestamp: TimeInput | None = None,
+        limit: int | None = None,
+        timezone: str | None = None,
+        environment: str | Sequence[str] | None = None,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+    ) -> pa.Table:
+        """Run `sql` and return a `pyarrow.Table` (read from the Arrow IPC stream)."""
+        t0 = time.perf_counter()
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        response, start, end = self._query(ARROW, sql, window, limit, timezone, environment)
+        table = _read_arrow(response)
+        self._record(sql, start, end, limit, table.num_rows, t0)
+        return table
+
+    def query_polars(
+        self,
+        sql: str,
+        min_timestamp: TimeInput | None = None,
+        max_timestamp: TimeInput | None = None,
+        limit: int | None = None,
+        timezone: str | None = None,
+        environment: str | Sequence[str] | None = None,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+        json_columns: Sequence[str] = (),
+    ) -> pl.DataFrame:
+        """Run `sql` and return a `polars.DataFrame`; `json_columns=("attributes",)` decodes JSON text to structs."""
+        from logfire_notebook._polars import arrow_to_polars
+
+        table = self.query_arrow(
+            sql,
+            min_timestamp,
+            max_timestamp,
+            limit,
+            timezone,
+            environment,
+            since=since,
+            until=until,
+            time_range=time_range,
+        )
+        return arrow_to_polars(table, json_columns)
+
+    def query_json_rows(
+        self,
+        sql: str,
+        min_timestamp: TimeInput | None = None,
+        max_timestamp: TimeInput | None = None,
+        limit: int | None = None,
+        timezone: str | None = None,
+        environment: str | Sequence[str] | None = None,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+    ) -> dict[str, Any]:
+        """Run `sql` and return `{"columns": [{"name", "datatype", "nullable"}], "rows": [{...}]}` as the SDK does."""
+        t0 = time.perf_counter()
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        response, start, end = self._query(JSON, sql, window, limit, timezone, environment)
+        result = _rows_result(_json_body(response))
+        self._record(sql, start, end, limit, len(result["rows"]), t0)
+        return result
+
+    def query_csv(
+        self,
+        sql: str,
+        min_timestamp: TimeInput | None = None,
+        max_timestamp: TimeInput | None = None,
+        limit: int | None = None,
+        timezone: str | None = None,
+        environment: str | Sequence[str] | None = None,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+    ) -> str:
+        """Run `sql` and return the CSV text (header row first)."""
+        t0 = time.perf_counter()
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        response, start, end = self._query(CSV, sql, window, limit, timezone, environment)
+        text = response.text
+        self._record(sql, start, end, limit, max(0, text.count("\n") - 1), t0)
+        return text
+
+    def iter_batches(
+        self,
+        sql: str,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+        environment: str | Sequence[str] | None = None,
+        page_size: int | None = None,
+        progress: Callable[[PageProgress], None] | None = None,
+    ) -> Iterator[pa.Table]:
+        """Pages of up to 10,000 rows, in (start_timestamp, trace_id, span_id) order, covering the whole window.
+
+        `sql` must select `start_timestamp`, `trace_id` and `span_id` (e.g. `SELECT * FROM records WHERE ...`);
+        it must not have its own ORDER BY or LIMIT, which paging replaces.
+        """
+        from logfire_notebook._paging import KeysetPager
+
+        window = _time_range(None, None, since, until, time_range, self.default_since)
+        pager = KeysetPager(sql, window, page_size=page_size)
+        while not pager.done:
+            page = self.query_arrow(
+                pager.page_sql(), pager.start, pager.end, limit=pager.page_size, environment=environment
+            )
+            pager.advance(page)
+            if progress is not None:
+                progress(pager.progress())
+            if page.num_rows or pager.pages == 1:  # an empty first page still carries the schema
+                yield page
+
+    def query_all(
+        self,
+        sql: str,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+        environment: str | Sequence[str] | None = None,
+        json_columns: Sequence[str] = (),
+        page_size: int | None = None,
+        progress: Callable[[PageProgress], None] | bool | None = None,
+    ) -> pl.DataFrame:
+        """Every row of `sql` in the window, paging past the 10,000-row cap (see `iter_batches`).
+
+        `progress`: a callable receiving `PageProgress` after each page; `None` shows a progress bar in a
+        notebook (nothing elsewhere); `False` shows nothing.
+        """
+        from logfire_notebook._paging import concat_pages
+        from logfire_notebook._progress import progress_reporter
+
+        with progress_reporter(progress) as report:
+            pages = list(
+                self.iter_batches(
+                    sql,
+                    since=since,
+                    until=until,
+                    time_range=time_range,
+                    environment=environment,
+                    page_size=page_size,
+                    progress=report,
+                )
+            )
+        return concat_pages(pages, json_columns)
+
+
+class AsyncLogfireClient(_BaseClient):
+    """The asyncio twin of `LogfireClient`: the same methods, awaited (`iter_batches` is an async iterator)."""
+
+    def __init__(
+        self,
+        read_token: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = 30.0,
+        default_since: TimeInput = "1d",
+        max_retries: int = 3,
+        max_retry_seconds: float = 30.0,
+        **httpx_kwargs: Any,
+    ) -> None:
+        super().__init__(
+            read_token,
+            base_url,
+            timeout=timeout,
+            default_since=default_since,
+            max_retries=max_retries,
+            max_retry_seconds=max_retry_seconds,
+        )
+        self.client = httpx.AsyncClient(**self._client_kwargs(httpx_kwargs))
+
+    async def __aenter__(self) -> AsyncLogfireClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            response: httpx.Response | None = None
+            try:
+                response = await self.client.request(method, path, **kwargs)
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                delay = self._retry_delay(attempt, None, waited)
+                if delay is None:
+                    raise _transport_error(exc, self.base_url, self.timeout.read) from None
+            except httpx.TransportError as exc:
+                raise _transport_error(exc, self.base_url, self.timeout.read) from None
+            else:
+                if response.is_success:
+                    return response
+                delay = self._retry_delay(attempt, response, waited) if self._is_retryable(response) else None
+                if delay is None:
+                    raise _status_error(response, attempt) from None
+            logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
+            await asyncio.sleep(delay)
+            waited += delay
+
+    async def _query(
+        self,
+        accept: str,
+        sql: str,
+        window: TimeRange,
+        limit: int | None,
+        timezone: str | None,
+        environment: str | Sequence[str] | None,
+    ) -> tuple[httpx.Response, datetime, datetime | None]:
+        body, start, end = self._query_request(accept, sql, window, limit, timezone, environment)
+        response = await self._send("POST", "/v2/query", json=body, headers={"accept": accept})
+        return response, start, end
+
+    async def info(self) -> dict[str, Any]:
+        """About the read token: `organization_name`, `project_name`, ids (`GET /v1/read-token-info`)."""
+        return _json_body(await self._send("GET", "/v1/read-token-info"))  # type: ignore[no-any-return]
+
+    async def schemas(self) -> dict[str, Any]:
+        """The tables and their columns (`GET /v1/schemas`)."""
+        return _json_body(await self._send("GET", "/v1/schemas"))  # type: ignore[no-any-return]
+
+    async def query_arrow(
+        self,
+        sql: str,
+        min_timestamp: TimeInput | None = None,
+        max_timestamp: TimeInput | None = None,
+        limit: int | None = None,
+        timezone: str | None = None,
+        environment: str | Sequence[str] | None = None,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+    ) -> pa.Table:
+        """Run `sql` and return a `pyarrow.Table` (read from the Arrow IPC stream)."""
+        t0 = time.perf_counter()
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        response, start, end = await self._query(ARROW, sql, window, limit, timezone, environment)
+        table = _read_arrow(response)
+        self._record(sql, start, end, limit, table.num_rows, t0)
+        return table
+
+    async def query_polars(
+        self,
+        sql: str,
+        min_timestamp: TimeInput | None = None,
+        max_timestamp: TimeInput | None = None,
+        limit: int | None = None,
+        timezone: str | None = None,
+        environment: str | Sequence[str] | None = None,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+        json_columns: Sequence[str] = (),
+    ) -> pl.DataFrame:
+        """Run `sql` and return a `polars.DataFrame`; `json_columns=("attributes",)` decodes JSON text to structs."""
+        from logfire_notebook._polars import arrow_to_polars
+
+        table = await self.query_arrow(
+            sql,
+            min_timestamp,
+            max_timestamp,
+            limit,
+            timezone,
+            environment,
+            since=since,
+            until=until,
+            time_range=time_range,
+        )
+        return arrow_to_polars(table, json_columns)
+
+    async def query_json_rows(
+        self,
+        sql: str,
+        min_timestamp: TimeInput | None = None,
+        max_timestamp: TimeInput | None = None,
+        limit: int | None = None,
+        timezone: str | None = None,
+        environment: str | Sequence[str] | None = None,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+    ) -> dict[str, Any]:
+        """Run `sql` and return `{"columns": [...], "rows": [{...}]}` as the SDK does."""
+        t0 = time.perf_counter()
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        response, start, end = await self._query(JSON, sql, window, limit, timezone, environment)
+        result = _rows_result(_json_body(response))
+        self._record(sql, start, end, limit, len(result["rows"]), t0)
+        return result
+
+    async def query_csv(
+        self,
+        sql: str,
+        min_timestamp: TimeInput | None = None,
+        max_timestamp: TimeInput | None = None,
+        limit: int | None = None,
+        timezone: str | None = None,
+        environment: str | Sequence[str] | None = None,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+    ) -> str:
+        """Run `sql` and return the CSV text (header row first)."""
+        t0 = time.perf_counter()
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        response, start, end = await self._query(CSV, sql, window, limit, timezone, environment)
+        text = response.text
+        self._record(sql, start, end, limit, max(0, text.count("\n") - 1), t0)
+        return text
+
+    async def iter_batches(
+        self,
+        sql: str,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+        environment: str | Sequence[str] | None = None,
+        page_size: int | None = None,
+        progress: Callable[[PageProgress], None] | None = None,
+    ) -> AsyncIterator[pa.Table]:
+        """Pages of up to 10,000 rows covering the whole window (see `LogfireClient.iter_batches`)."""
+        from logfire_notebook._paging import KeysetPager
+
+        window = _time_range(None, None, since, until, time_range, self.default_since)
+        pager = KeysetPager(sql, window, page_size=page_size)
+        while not pager.done:
+            page = await self.query_arrow(
+                pager.page_sql(), pager.start, pager.end, limit=pager.page_size, environment=environment
+            )
+            pager.advance(page)
+            if progress is not None:
+                progress(pager.progress())
+            if page.num_rows or pager.pages == 1:  # an empty first page still carries the schema
+                yield page
+
+    async def query_all(
+        self,
+        sql: str,
+        *,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        time_range: TimeRange | None = None,
+        environment: str | Sequence[str] | None = None,
+        json_columns: Sequence[str] = (),
+        page_size: int | None = None,
+        progress: Callable[[PageProgress], None] | bool | None = None,
+    ) -> pl.DataFrame:
+        """Every row of `sql` in the window, paging past the 10,000-row cap (see `LogfireClient.query_all`)."""
+        from logfire_notebook._paging import concat_pages
+        from logfire_notebook._progress import progress_reporter
+
+        with progress_reporter(progress) as report:
+            pages = [
+                page
+                async for page in self.iter_batches(
+                    sql,
+                    since=since,
+                    until=until,
+                    time_range=time_range,
+                    environment=environment,
+                    page_size=page_size,
+                    progress=report,
+                )
+            ]
+        return concat_pages(pages, json_columns)
+
+
+def _json_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        media = response.headers.get("content-type", "").split(";", 1)[0]
+        raise ResponseError(
+            f"{response.request.url.host} answered with unreadable JSON ({media or 'no content type'}, "
+            f"{len(response.content):,} bytes): check that base_url points at the Logfire API and run it again."
+        ) from None
+
+
+def _rows_result(data: Any) -> dict[str, Any]:
+    """The SDK's row-oriented shape from a /v2/query JSON body: `data_type` renamed `datatype`."""
+    if not isinstance(data, dict) or "data" not in data:
+        raise ResponseError(
+            "The JSON answer has no 'data' rows: check that base_url points at the Logfire API."
+        )
+    fields = (data.get("schema") or {}).get("fields") or []
+    return {"columns": [_column(field) for field in fields], "rows": data["data"]}
+
+
+_DROP_KEYS = {"dict_id", "dict_is_ordered", "metadata"}
+
+
+def _column(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            ("datatype" if k == "data_type" else k): _column(v)
+            for k, v in value.items()
+            if k not in _DROP_KEYS
+        }
+    if isinstance(value, list):
+        return [_column(v) for v in value]
+    return value

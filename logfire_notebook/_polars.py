@@ -1,0 +1,76 @@
+"""Arrow query results to Polars, with the types a user expects.
+
+- Every timestamp column becomes `Datetime("us", "UTC")`: Logfire stores microseconds in UTC, and a tz-naive
+  timestamp from the engine is UTC too.
+- Dictionary-encoded strings become plain `String` (Polars would make them `Categorical`, which surprises joins
+  and comparisons with literals).
+- Text stays text. `json_columns=("attributes",)` decodes the named JSON text columns into structs, reading
+  every row to infer the struct's fields so that keys which appear late are not dropped.
+
+`DataFrame.to_arrow()` then yields `large_string` (never a string view), which pandas and pyarrow consumers read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+__all__ = ["arrow_to_polars", "decode_json_columns"]
+
+
+def _normalize_arrow(table: pa.Table) -> pa.Table:
+    """Cast dictionary columns to their values and timestamps to microseconds UTC, only where needed."""
+    import pyarrow as pa
+
+    target = pa.timestamp("us", tz="UTC")
+    fields = []
+    changed = False
+    for field in table.schema:
+        kind = field.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_timestamp(kind) and kind != target:
+            # A naive timestamp from the engine is UTC; an instant in another zone is relabelled, not moved.
+            kind = target
+        changed = changed or kind != field.type
+        fields.append(field.with_type(kind))
+    if not changed:
+        return table
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
+def arrow_to_polars(table: pa.Table, json_columns: Sequence[str] = ()) -> pl.DataFrame:
+    """A Polars DataFrame from an Arrow table (zero-copy where the types already match)."""
+    import polars as pl
+
+    frame = pl.from_arrow(_normalize_arrow(table), rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return decode_json_columns(frame, json_columns) if json_columns else frame
+
+
+def decode_json_columns(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """Decode JSON text columns into structs; the column names must exist in the result."""
+    import polars as pl
+
+    if isinstance(columns, str):
+        columns = (columns,)
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        from logfire_notebook._exceptions import LogfireError
+
+        raise LogfireError(
+            f"json_columns names {', '.join(map(repr, missing))}, which the query did not return: "
+            f"select the column or drop it from json_columns (the result has {', '.join(frame.columns)})."
+        )
+    decoded = []
+    for name in columns:
+        column = frame.get_column(name)
+        if column.dtype != pl.String or column.null_count() == len(column):
+            continue
+        # Reading every row: attribute keys vary per span, and a key first seen at row 101 must not vanish.
+        decoded.append(column.str.json_decode(infer_schema_length=None))
+    return frame.with_columns(decoded) if decoded else frame
