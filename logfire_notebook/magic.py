@@ -183,9 +183,8 @@ class LogfireMagic(Magics):
         try:
             return TimeRange.parse(since, until)
         except (TypeError, ValueError) as exc:
-            raise MagicError(
-                f"{exc} (--since/--until take 15m, 1h, 7d, now-2h or an ISO time)", "TimeRangeError"
-            ) from None
+            # TimeRangeError's message already lists what --since/--until accept.
+            raise MagicError(str(exc), "TimeRangeError") from None
 
     def _query(
         self,

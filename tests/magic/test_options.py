@@ -26,6 +26,9 @@ def test_quoted_option_value_with_spaces() -> None:
 def test_value_options_match_the_parser() -> None:
     parser = LogfireMagic.logfire.parser
     takes_value = {
-        opt for action in parser._actions for opt in action.option_strings if action.nargs != 0 and opt != "-h"
+        opt
+        for action in parser._actions
+        for opt in action.option_strings
+        if action.nargs != 0 and opt != "-h"
     }
     assert takes_value == set(VALUE_OPTIONS)

@@ -26,7 +26,9 @@ def test_doubled_braces_are_literal_braces() -> None:
 
 
 def test_name_inside_quotes_is_an_error_with_a_hint() -> None:
-    with pytest.raises(ParameterError, match=r"\{svc\} is inside a quoted string: write \{svc\} without the quotes"):
+    with pytest.raises(
+        ParameterError, match=r"\{svc\} is inside a quoted string: write \{svc\} without the quotes"
+    ):
         substitute("SELECT * FROM records WHERE service_name = '{svc}'", {"svc": "api"})
 
 
@@ -37,8 +39,8 @@ def test_unknown_name_is_an_error_naming_it() -> None:
 
 def test_json_braces_in_strings_and_comments_are_left_alone() -> None:
     sql = (
-        "SELECT '{\"a\": {\"b\": 1}}' AS j, \"{col}\" -- filter on {later}\n"
-        "/* {nested /* {x} */ } */ FROM records WHERE x = $${\"y\": {}}$$"
+        'SELECT \'{"a": {"b": 1}}\' AS j, "{col}" -- filter on {later}\n'
+        '/* {nested /* {x} */ } */ FROM records WHERE x = $${"y": {}}$$'
     )
     assert substitute(sql, {}) == sql
 

@@ -1,0 +1,42 @@
+"""An IPython InteractiveShell with the extension loaded, and no read token found unless a test gives one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from logfire_notebook.magic import LogfireMagic
+
+
+@pytest.fixture(scope="session")
+def _shell() -> InteractiveShell:
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "logfire_notebook")
+    return shell
+
+
+@pytest.fixture
+def shell(
+    _shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[InteractiveShell]:
+    # No token from the developer's environment or a .logfire folder above the checkout.
+    monkeypatch.delenv("LOGFIRE_READ_TOKEN", raising=False)
+    monkeypatch.delenv("LOGFIRE_BASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield _shell
+    magic = magic_of(_shell)
+    for name in ("since", "until", "limit", "base_url", "show_widget", "short_errors"):
+        setattr(magic, name, LogfireMagic.class_traits()[name].default())
+    magic._login_token = None
+    magic.close()
+    magic._client_key = None
+    magic._schemas = None
+
+
+def magic_of(shell: InteractiveShell) -> LogfireMagic:
+    found: Any = next(c for c in shell.configurables if isinstance(c, LogfireMagic))
+    return found  # type: ignore[no-any-return]
