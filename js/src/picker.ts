@@ -1,0 +1,181 @@
+/** The time-range picker: quick ranges, relative or absolute from/to, zoom out, shift, UTC toggle. */
+import { h } from "./dom";
+import {
+  QUICK_RANGES,
+  type RangeSpec,
+  describe,
+  formatRange,
+  parseTime,
+  resolveRange,
+  shift,
+  toLocalInput,
+  zoomOut,
+} from "./range";
+
+export interface PickerEvents {
+  onRange: (spec: RangeSpec) => void;
+  onUtc: (utc: boolean) => void;
+}
+
+export class Picker {
+  readonly el: HTMLElement;
+  private readonly button: HTMLButtonElement;
+  private readonly label: HTMLElement;
+  private readonly times: HTMLElement;
+  private readonly popover: HTMLElement;
+  private readonly fromInput: HTMLInputElement;
+  private readonly toInput: HTMLInputElement;
+  private readonly fromLocal: HTMLInputElement;
+  private readonly toLocal: HTMLInputElement;
+  private readonly error: HTMLElement;
+  private readonly utcBox: HTMLInputElement;
+  private spec: RangeSpec = { min: "now-1h", max: "" };
+  private utc = false;
+  private readonly events: PickerEvents;
+  private readonly now: () => number;
+
+  constructor(events: PickerEvents, now: () => number = Date.now) {
+    this.events = events;
+    this.now = now;
+    this.label = h("span", { class: "lf-range-label" });
+    this.times = h("span", { class: "lf-range-times" });
+    this.button = h(
+      "button",
+      { class: "lf-btn lf-range", title: "Choose the time range", "aria-haspopup": "dialog" },
+      h("span", { class: "lf-icon" }, "🕒"),
+      this.label,
+      this.times,
+      h("span", { class: "lf-caret" }, "▾"),
+    );
+    this.button.addEventListener("click", () => this.toggle());
+
+    const back = this.iconButton("◀", "Shift back by half the range", "lf-shift-back", () => this.shiftBy(-1));
+    const fwd = this.iconButton("▶", "Shift forward by half the range", "lf-shift-fwd", () => this.shiftBy(1));
+    const zoom = this.iconButton("⊖", "Zoom out: twice as wide", "lf-zoom-out", () => this.zoom());
+
+    this.utcBox = h("input", { type: "checkbox", class: "lf-utc-box" });
+    this.utcBox.addEventListener("change", () => this.events.onUtc(this.utcBox.checked));
+    const utcLabel = h("label", { class: "lf-utc", title: "Show times in UTC instead of local time" }, this.utcBox, "UTC");
+
+    const quick = h("div", { class: "lf-quick" });
+    for (const q of QUICK_RANGES) {
+      const b = h("button", { class: "lf-quick-item", "data-min": q.min }, q.label);
+      b.addEventListener("click", () => this.choose({ min: q.min, max: "" }));
+      quick.append(b);
+    }
+    this.fromInput = h("input", { class: "lf-input lf-from", placeholder: "now-6h or 2024-05-01 12:00", spellcheck: "false" });
+    this.toInput = h("input", { class: "lf-input lf-to", placeholder: "now (empty) or now-1d", spellcheck: "false" });
+    this.fromLocal = h("input", { class: "lf-input lf-local", type: "datetime-local", title: "Absolute start, local time" });
+    this.toLocal = h("input", { class: "lf-input lf-local", type: "datetime-local", title: "Absolute end, local time" });
+    this.fromLocal.addEventListener("change", () => {
+      if (this.fromLocal.value) this.fromInput.value = new Date(this.fromLocal.value).toISOString();
+    });
+    this.toLocal.addEventListener("change", () => {
+      if (this.toLocal.value) this.toInput.value = new Date(this.toLocal.value).toISOString();
+    });
+    this.error = h("div", { class: "lf-picker-error", role: "alert" });
+    const apply = h("button", { class: "lf-btn lf-primary lf-apply" }, "Apply");
+    apply.addEventListener("click", () => this.applyInputs());
+    for (const input of [this.fromInput, this.toInput]) {
+      input.addEventListener("keydown", (e) => {
+        if (e.key === "Enter") this.applyInputs();
+      });
+    }
+    const custom = h(
+      "div",
+      { class: "lf-custom" },
+      h("div", { class: "lf-custom-title" }, "From / to"),
+      h("label", { class: "lf-field" }, h("span", {}, "From"), this.fromInput, this.fromLocal),
+      h("label", { class: "lf-field" }, h("span", {}, "To"), this.toInput, this.toLocal),
+      h("div", { class: "lf-hint" }, "Relative: now-6h, 15m, now-2d to now-1d. Absolute: ISO time or the calendar."),
+      this.error,
+      apply,
+    );
+    this.popover = h("div", { class: "lf-popover", role: "dialog", hidden: "" }, h("div", { class: "lf-quick-wrap" }, h("div", { class: "lf-custom-title" }, "Quick ranges"), quick), custom);
+    document.addEventListener("pointerdown", (e) => {
+      if (!this.popover.hidden && !this.el.contains(e.target as Node)) this.popover.hidden = true;
+    });
+    this.el = h("div", { class: "lf-picker" }, back, this.button, fwd, zoom, utcLabel, this.popover);
+  }
+
+  private iconButton(text: string, title: string, cls: string, click: () => void): HTMLButtonElement {
+    const b = h("button", { class: `lf-btn lf-icon-btn ${cls}`, title, "aria-label": title }, text);
+    b.addEventListener("click", click);
+    return b;
+  }
+
+  set(spec: RangeSpec, utc: boolean): void {
+    this.spec = spec;
+    this.utc = utc;
+    this.utcBox.checked = utc;
+    this.refresh();
+  }
+
+  /** Re-renders the shown local times (relative ranges move with the clock). */
+  refresh(): void {
+    const name = describe(this.spec);
+    try {
+      const range = resolveRange(this.spec, this.now());
+      this.label.textContent = name || "Custom range";
+      this.times.textContent = formatRange(range, this.utc);
+      this.button.title = `${this.spec.min || "?"} → ${this.spec.max || "now"}`;
+    } catch (err) {
+      this.label.textContent = name || `${this.spec.min} → ${this.spec.max || "now"}`;
+      this.times.textContent = (err as Error).message;
+    }
+  }
+
+  private toggle(): void {
+    this.popover.hidden = !this.popover.hidden;
+    if (!this.popover.hidden) {
+      this.fromInput.value = this.spec.min;
+      this.toInput.value = this.spec.max;
+      this.error.textContent = "";
+      try {
+        const range = resolveRange(this.spec, this.now());
+        this.fromLocal.value = toLocalInput(range.from);
+        this.toLocal.value = toLocalInput(range.to);
+      } catch {
+        // Leave the calendar inputs empty for a range that does not resolve.
+      }
+    }
+  }
+
+  private applyInputs(): void {
+    const spec = { min: this.fromInput.value.trim(), max: this.toInput.value.trim() };
+    try {
+      if (spec.min === "") throw new Error("Give a start, e.g. now-6h.");
+      parseTime(spec.min, this.now());
+      resolveRange(spec, this.now());
+    } catch (err) {
+      this.error.textContent = (err as Error).message;
+      return;
+    }
+    // A bare amount like "6h" is stored as the explicit "now-6h" the Python side also reads.
+    if (/^\d+(\.\d+)?\s*[smhdw]$/i.test(spec.min)) spec.min = `now-${spec.min.replace(/\s+/g, "")}`;
+    this.choose(spec);
+  }
+
+  private choose(spec: RangeSpec): void {
+    this.popover.hidden = true;
+    this.spec = spec;
+    this.refresh();
+    this.events.onRange(spec);
+  }
+
+  private shiftBy(direction: -1 | 1): void {
+    try {
+      this.choose(shift(this.spec, direction, this.now()));
+    } catch {
+      // An unreadable range cannot be shifted; the label already says why.
+    }
+  }
+
+  private zoom(): void {
+    try {
+      this.choose(zoomOut(this.spec, this.now()));
+    } catch {
+      // As above.
+    }
+  }
+}

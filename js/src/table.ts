@@ -1,0 +1,284 @@
+/** The grid: sticky header with type badges, sort and resize; virtual rows; a detail pane for one cell. */
+import type { ColumnInfo, Data } from "./arrow";
+import { copyValue, fillCell, fullValue } from "./cells";
+import { copyText, h } from "./dom";
+import { type SortState, nextSort, sortIndex } from "./sort";
+import { visibleWindow } from "./virtual";
+
+export const ROW_HEIGHT = 26;
+const MIN_WIDTH = 48;
+
+function initialWidth(info: ColumnInfo): number {
+  switch (info.kind) {
+    case "timestamp":
+      return 200;
+    case "level":
+      return 76;
+    case "duration":
+    case "number":
+    case "bool":
+    case "date":
+      return 110;
+    case "json":
+      return 280;
+    default:
+      return ["message", "span_name", "exception_message", "log_body"].includes(info.name) ? 320 : 160;
+  }
+}
+
+export class TableView {
+  readonly el: HTMLElement;
+  private readonly scroller: HTMLElement;
+  private readonly header: HTMLElement;
+  private readonly spacer: HTMLElement;
+  private readonly body: HTMLElement;
+  private readonly detail: HTMLElement;
+  private data: Data | null = null;
+  private order: Uint32Array | null = null;
+  private sort: SortState | null = null;
+  private widths: number[] = [];
+  private utc = false;
+  private selected: { row: number; col: number } | null = null;
+  private frame = 0;
+
+  constructor() {
+    this.header = h("div", { class: "lf-header", role: "row" });
+    this.body = h("div", { class: "lf-body", role: "rowgroup" });
+    this.spacer = h("div", { class: "lf-spacer" }, this.body);
+    this.scroller = h("div", { class: "lf-scroll", role: "grid", tabindex: "0" }, this.header, this.spacer);
+    this.detail = h("div", { class: "lf-detail", hidden: "" });
+    this.el = h("div", { class: "lf-table" }, this.scroller, this.detail);
+    this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
+    this.body.addEventListener("click", (e) => this.onCellClick(e));
+    this.scroller.addEventListener("keydown", (e) => {
+      if ((e.metaKey || e.ctrlKey) && e.key === "c" && this.selected) {
+        e.preventDefault();
+        void this.copySelected();
+      }
+    });
+    if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => this.schedule()).observe(this.scroller);
+  }
+
+  setData(data: Data): void {
+    const sameColumns =
+      this.data !== null &&
+      this.data.columns.length === data.columns.length &&
+      this.data.columns.every((c, i) => c.name === data.columns[i]!.name);
+    this.data = data;
+    if (!sameColumns) {
+      this.widths = data.columns.map(initialWidth);
+      if (this.sort && !data.columns.some((c) => c.name === this.sort!.column)) this.sort = null;
+    }
+    this.order = null;
+    if (this.sort) this.applySort();
+    this.closeDetail();
+    this.renderHeader();
+    this.spacer.style.height = `${data.numRows * ROW_HEIGHT}px`;
+    this.render();
+  }
+
+  setUtc(utc: boolean): void {
+    this.utc = utc;
+    this.render();
+  }
+
+  /** Row shown at display position `i`, after sorting. */
+  rowAt(i: number): number {
+    return this.order ? this.order[i]! : i;
+  }
+
+  get sortState(): SortState | null {
+    return this.sort;
+  }
+
+  private renderHeader(): void {
+    const data = this.data;
+    if (!data) return;
+    this.header.textContent = "";
+    const total = this.widths.reduce((a, b) => a + b, 0);
+    this.header.style.width = `${total}px`;
+    this.spacer.style.width = `${total}px`;
+    data.columns.forEach((info, i) => {
+      const arrow = this.sort?.column === info.name ? (this.sort.direction === "asc" ? "▲" : "▼") : "";
+      const cell = h(
+        "div",
+        {
+          class: `lf-th${info.numeric ? " lf-num" : ""}${arrow ? " lf-sorted" : ""}`,
+          role: "columnheader",
+          title: `${info.name} (${info.badge}) — click to sort`,
+          "data-col": info.name,
+          "aria-sort": arrow ? (arrow === "▲" ? "ascending" : "descending") : "none",
+        },
+        h("span", { class: "lf-th-name" }, info.name),
+        h("span", { class: `lf-badge lf-badge-${info.kind}` }, info.badge),
+        h("span", { class: "lf-sort" }, arrow),
+      );
+      cell.style.width = `${this.widths[i]}px`;
+      const grip = h("div", { class: "lf-resize", title: "Drag to resize" });
+      grip.addEventListener("pointerdown", (e) => this.startResize(e, i));
+      grip.addEventListener("click", (e) => e.stopPropagation());
+      cell.append(grip);
+      cell.addEventListener("click", () => this.toggleSort(info.name));
+      this.header.append(cell);
+    });
+  }
+
+  private startResize(e: PointerEvent, col: number): void {
+    e.preventDefault();
+    e.stopPropagation();
+    const startX = e.clientX;
+    const startWidth = this.widths[col]!;
+    const target = e.target as HTMLElement;
+    target.setPointerCapture?.(e.pointerId);
+    const move = (ev: PointerEvent): void => {
+      this.widths[col] = Math.max(MIN_WIDTH, startWidth + ev.clientX - startX);
+      this.applyWidths();
+    };
+    const up = (): void => {
+      target.removeEventListener("pointermove", move);
+      target.removeEventListener("pointerup", up);
+    };
+    target.addEventListener("pointermove", move);
+    target.addEventListener("pointerup", up);
+  }
+
+  private applyWidths(): void {
+    const total = this.widths.reduce((a, b) => a + b, 0);
+    this.header.style.width = `${total}px`;
+    this.spacer.style.width = `${total}px`;
+    this.header.querySelectorAll<HTMLElement>(".lf-th").forEach((th, i) => {
+      th.style.width = `${this.widths[i]}px`;
+    });
+    this.body.textContent = "";
+    this.render();
+  }
+
+  private toggleSort(column: string): void {
+    this.sort = nextSort(this.sort, column);
+    this.applySort();
+    this.renderHeader();
+    this.scroller.scrollTop = 0;
+    this.render();
+  }
+
+  private applySort(): void {
+    const data = this.data;
+    if (!data || !this.sort) {
+      this.order = null;
+      return;
+    }
+    const info = data.columns.find((c) => c.name === this.sort!.column);
+    this.order = info ? sortIndex(info.column.toArray() as ArrayLike<unknown>, this.sort.direction) : null;
+  }
+
+  private schedule(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render();
+    });
+  }
+
+  /** Draws the rows in the window; the DOM holds only these (bounded by MAX_DOM_ROWS). */
+  render(): void {
+    const data = this.data;
+    if (!data) return;
+    const headerHeight = this.header.offsetHeight || ROW_HEIGHT;
+    const viewport = (this.scroller.clientHeight || 400) - headerHeight;
+    const win = visibleWindow(this.scroller.scrollTop, viewport, ROW_HEIGHT, data.numRows);
+    this.body.style.transform = `translateY(${win.offset}px)`;
+    const rows = this.body.children;
+    const count = win.end - win.start;
+    while (rows.length > count) this.body.lastElementChild!.remove();
+    while (rows.length < count) {
+      const tr = h("div", { class: "lf-tr", role: "row" });
+      data.columns.forEach((_, i) => {
+        const td = h("div", { class: "lf-cell", role: "gridcell" });
+        td.style.width = `${this.widths[i]}px`;
+        tr.append(td);
+      });
+      this.body.append(tr);
+    }
+    for (let k = 0; k < count; k++) {
+      const display = win.start + k;
+      const row = this.rowAt(display);
+      const tr = rows[k] as HTMLElement;
+      tr.dataset.row = String(display);
+      tr.classList.toggle("lf-odd", display % 2 === 1);
+      const cells = tr.children;
+      data.columns.forEach((info, c) => {
+        const td = cells[c] as HTMLElement;
+        fillCell(td, info, info.column.at(row), this.utc);
+        if (this.selected?.row === display && this.selected.col === c) td.classList.add("lf-selected");
+      });
+    }
+  }
+
+  private onCellClick(e: MouseEvent): void {
+    const td = (e.target as HTMLElement).closest<HTMLElement>(".lf-cell");
+    const tr = td?.parentElement;
+    if (!td || !tr || tr.dataset.row === undefined) return;
+    const col = Array.prototype.indexOf.call(tr.children, td) as number;
+    this.selected = { row: Number(tr.dataset.row), col };
+    this.scroller.focus({ preventScroll: true });
+    this.openDetail();
+    this.render();
+  }
+
+  private selectedValue(): { info: ColumnInfo; value: unknown } | null {
+    if (!this.data || !this.selected) return null;
+    const info = this.data.columns[this.selected.col]!;
+    return { info, value: info.column.at(this.rowAt(this.selected.row)) };
+  }
+
+  private async copySelected(): Promise<void> {
+    const sel = this.selectedValue();
+    if (!sel) return;
+    await copyText(copyValue(sel.info, sel.value, this.utc));
+    const button = this.detail.querySelector<HTMLElement>(".lf-copy");
+    if (button) {
+      button.textContent = "Copied";
+      setTimeout(() => {
+        button.textContent = "Copy";
+      }, 1200);
+    }
+  }
+
+  private openDetail(): void {
+    const sel = this.selectedValue();
+    if (!sel || !this.selected) return;
+    const copy = h("button", { class: "lf-btn lf-copy", title: "Copy this value (Ctrl+C)" }, "Copy");
+    copy.addEventListener("click", () => void this.copySelected());
+    const close = h("button", { class: "lf-btn lf-close", title: "Close", "aria-label": "Close" }, "×");
+    close.addEventListener("click", () => {
+      this.selected = null;
+      this.closeDetail();
+      this.render();
+    });
+    this.detail.textContent = "";
+    this.detail.append(
+      h(
+        "div",
+        { class: "lf-detail-head" },
+        h("span", { class: "lf-detail-title" }, `${sel.info.name}`),
+        h("span", { class: `lf-badge lf-badge-${sel.info.kind}` }, sel.info.badge),
+        h("span", { class: "lf-detail-row" }, `row ${this.selected.row + 1}`),
+        h("span", { class: "lf-spacer-flex" }),
+        copy,
+        close,
+      ),
+      h("div", { class: "lf-detail-body" }, fullValue(sel.info, sel.value, this.utc)),
+    );
+    this.detail.hidden = false;
+  }
+
+  private closeDetail(): void {
+    this.detail.hidden = true;
+    this.detail.textContent = "";
+  }
+
+  /** Number of row elements in the DOM (the benchmark reads it). */
+  get domRowCount(): number {
+    return this.body.children.length;
+  }
+}

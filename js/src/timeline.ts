@@ -1,0 +1,141 @@
+/** The histogram of rows over start_timestamp; dragging across it picks a new range. */
+import { h } from "./dom";
+import { formatCount } from "./format";
+import { formatDateTime } from "./range";
+
+export interface Histogram {
+  /** Bucket start times, epoch ms, ascending. */
+  starts: number[];
+  counts: number[];
+  /** Bucket width in ms. */
+  interval: number;
+  /** The range the buckets cover, epoch ms. */
+  from: number;
+  to: number;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const HEIGHT = 64;
+const AXIS = 16;
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  return el;
+}
+
+/** Pixel x to time, clamped to the range. */
+export function xToTime(x: number, width: number, from: number, to: number): number {
+  const f = Math.min(1, Math.max(0, x / Math.max(1, width)));
+  return from + f * (to - from);
+}
+
+export class Timeline {
+  readonly el: HTMLElement;
+  private readonly plot: SVGSVGElement;
+  private readonly note: HTMLElement;
+  private hist: Histogram | null = null;
+  private utc = false;
+  private readonly onSelect: (from: number, to: number) => void;
+
+  constructor(onSelect: (from: number, to: number) => void) {
+    this.onSelect = onSelect;
+    this.plot = svg("svg", { class: "lf-timeline-svg", height: HEIGHT + AXIS });
+    this.note = h("div", { class: "lf-timeline-note" });
+    this.el = h("div", { class: "lf-timeline", title: "Drag across the timeline to zoom into that range" });
+    this.el.append(this.plot, this.note);
+    this.plot.addEventListener("pointerdown", (e) => this.startDrag(e));
+    if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => this.draw()).observe(this.el);
+  }
+
+  set(hist: Histogram | null, note = ""): void {
+    this.hist = hist;
+    this.note.textContent = note;
+    this.el.classList.toggle("lf-timeline-empty", !hist);
+    this.draw();
+  }
+
+  setUtc(utc: boolean): void {
+    this.utc = utc;
+    this.draw();
+  }
+
+  private width(): number {
+    return this.el.clientWidth || 600;
+  }
+
+  private draw(): void {
+    this.plot.textContent = "";
+    const hist = this.hist;
+    if (!hist) return;
+    const width = this.width();
+    this.plot.setAttribute("width", String(width));
+    this.plot.setAttribute("viewBox", `0 0 ${width} ${HEIGHT + AXIS}`);
+    const span = Math.max(1, hist.to - hist.from);
+    const max = Math.max(1, ...hist.counts);
+    const scale = width / span;
+    const barWidth = Math.max(1, hist.interval * scale - 1);
+    hist.starts.forEach((start, i) => {
+      const count = hist.counts[i]!;
+      const x = (start - hist.from) * scale;
+      const barHeight = count === 0 ? 0 : Math.max(2, (count / max) * (HEIGHT - 4));
+      const bar = svg("rect", {
+        class: "lf-bar",
+        x: Math.max(0, x),
+        y: HEIGHT - barHeight,
+        width: barWidth,
+        height: barHeight,
+      });
+      const title = svg("title", {});
+      title.textContent = `${formatCount(count)} rows from ${formatDateTime(start, this.utc, true)}`;
+      bar.append(title);
+      this.plot.append(bar);
+    });
+    this.plot.append(svg("line", { class: "lf-axis", x1: 0, x2: width, y1: HEIGHT + 0.5, y2: HEIGHT + 0.5 }));
+    const ticks = Math.max(2, Math.min(6, Math.floor(width / 150)));
+    for (let t = 0; t <= ticks; t++) {
+      const time = hist.from + (span * t) / ticks;
+      const label = formatDateTime(time, this.utc, false);
+      const text = svg("text", {
+        class: "lf-tick",
+        x: (t / ticks) * width,
+        y: HEIGHT + AXIS - 3,
+        "text-anchor": t === 0 ? "start" : t === ticks ? "end" : "middle",
+      });
+      // The date only where it changes, or on the first tick.
+      const previous = t === 0 ? "" : formatDateTime(hist.from + (span * (t - 1)) / ticks, this.utc, false);
+      text.textContent = previous.slice(0, 10) === label.slice(0, 10) ? label.slice(11) : label.slice(5);
+      this.plot.append(text);
+    }
+  }
+
+  private startDrag(e: PointerEvent): void {
+    const hist = this.hist;
+    if (!hist || e.button !== 0) return;
+    e.preventDefault();
+    const box = this.plot.getBoundingClientRect();
+    const x0 = e.clientX - box.left;
+    const sel = svg("rect", { class: "lf-selection", x: x0, y: 0, width: 0, height: HEIGHT });
+    this.plot.append(sel);
+    this.plot.setPointerCapture?.(e.pointerId);
+    const move = (ev: PointerEvent): void => {
+      const x = Math.min(box.width, Math.max(0, ev.clientX - box.left));
+      sel.setAttribute("x", String(Math.min(x0, x)));
+      sel.setAttribute("width", String(Math.abs(x - x0)));
+    };
+    const up = (ev: PointerEvent): void => {
+      this.plot.removeEventListener("pointermove", move);
+      this.plot.removeEventListener("pointerup", up);
+      const x1 = Math.min(box.width, Math.max(0, ev.clientX - box.left));
+      if (Math.abs(x1 - x0) < 4) {
+        sel.remove();
+        return;
+      }
+      const a = xToTime(Math.min(x0, x1), box.width, hist.from, hist.to);
+      const b = xToTime(Math.max(x0, x1), box.width, hist.from, hist.to);
+      this.onSelect(Math.floor(a), Math.ceil(b));
+    };
+    this.plot.addEventListener("pointermove", move);
+    this.plot.addEventListener("pointerup", up);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * LogfireTable's front end. State the kernel owns arrives as traits (range, status, revision); rows arrive
+ * as Arrow IPC in a binary buffer in reply to a request (see rpc.ts). Nothing is fetched from the network.
+ */
+import type { AnyModel, RenderProps } from "@anywidget/types";
+import { decode, viewBytes } from "./arrow";
+import { h } from "./dom";
+import { formatCount, formatElapsed } from "./format";
+import { Picker } from "./picker";
+import { type RangeSpec, absolute, formatRange } from "./range";
+import { Rpc } from "./rpc";
+import { TableView } from "./table";
+import { followTheme } from "./theme";
+import { type Histogram, Timeline } from "./timeline";
+import "./widget.css";
+
+export interface Status {
+  state?: "loading" | "ready" | "error";
+  rows?: number;
+  elapsed_ms?: number;
+  limit?: number | null;
+  limit_reached?: boolean;
+  error?: string;
+  /** The resolved range of the last query, epoch ms. */
+  from_ms?: number;
+  to_ms?: number;
+}
+
+export interface Model {
+  sql: string;
+  min_timestamp: string;
+  max_timestamp: string;
+  utc: boolean;
+  revision: number;
+  status: Status;
+  local: boolean;
+}
+
+interface DataReply {
+  rows?: number;
+  timeline?: Histogram | null;
+  timeline_note?: string;
+}
+
+export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">): () => void {
+  const m = model as AnyModel<Model>;
+  const rpc = new Rpc(m as AnyModel);
+  const table = new TableView();
+  const statusText = h("span", { class: "lf-status-text" });
+  const limitMark = h("span", { class: "lf-limit", hidden: "" });
+  const status = h("div", { class: "lf-status", role: "status" }, statusText, limitMark);
+  const message = h("div", { class: "lf-message", hidden: "" });
+  const progress = h("div", { class: "lf-progress" });
+  let pendingRange = false;
+  let hasData = false;
+
+  const setRange = (spec: RangeSpec): void => {
+    pendingRange = true;
+    m.set("min_timestamp", spec.min);
+    m.set("max_timestamp", spec.max);
+    m.save_changes();
+    showStatus();
+  };
+  const picker = new Picker({
+    onRange: setRange,
+    onUtc: (utc) => {
+      m.set("utc", utc);
+      m.save_changes();
+      applyUtc();
+    },
+  });
+  const timeline = new Timeline((from, to) => {
+    const spec = absolute(from, to);
+    picker.set(spec, m.get("utc"));
+    setRange(spec);
+  });
+
+  const toolbar = h("div", { class: "lf-toolbar" }, picker.el, status);
+  const main = h("div", { class: "lf-main" }, table.el, message);
+  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main);
+  el.append(root);
+  const stopTheme = followTheme(root);
+
+  function applyUtc(): void {
+    const utc = m.get("utc");
+    picker.set({ min: m.get("min_timestamp"), max: m.get("max_timestamp") }, utc);
+    table.setUtc(utc);
+    timeline.setUtc(utc);
+  }
+
+  function showStatus(): void {
+    const st = m.get("status") ?? {};
+    const loading = pendingRange || st.state === "loading";
+    root.dataset.state = loading ? "loading" : (st.state ?? "loading");
+    root.classList.toggle("lf-loading", loading);
+    limitMark.hidden = !st.limit_reached;
+    if (st.limit_reached) {
+      limitMark.textContent = `limit ${formatCount(st.limit ?? st.rows ?? 0)} reached`;
+      limitMark.title = "More rows match: narrow the range, or raise `limit`.";
+    }
+    const parts: string[] = [];
+    if (st.rows !== undefined) parts.push(`${formatCount(st.rows)} row${st.rows === 1 ? "" : "s"}`);
+    if (st.elapsed_ms !== undefined) parts.push(formatElapsed(st.elapsed_ms));
+    statusText.textContent = loading ? "Loading…" : parts.join(" · ");
+    if (!loading && st.state === "error") {
+      showMessage(st.error ?? "The query failed.", true);
+    } else if (!loading && hasData && st.rows === 0) {
+      const range =
+        st.from_ms !== undefined && st.to_ms !== undefined
+          ? ` between ${formatRange({ from: st.from_ms, to: st.to_ms }, m.get("utc"))}`
+          : "";
+      showMessage(`No rows${range}: widen the time range or loosen the query's filters.`, false);
+    } else if (!loading || hasData) {
+      message.hidden = true;
+    }
+  }
+
+  function showMessage(text: string, error: boolean): void {
+    message.textContent = text;
+    message.classList.toggle("lf-error", error);
+    message.hidden = false;
+  }
+
+  async function load(): Promise<void> {
+    const request = rpc.request("data");
+    try {
+      const reply = await request;
+      if (!rpc.isLatest("data", request.id)) return;
+      const msg = reply.msg as DataReply;
+      const buffer = reply.buffers[0];
+      if (buffer) {
+        const data = decode(viewBytes(buffer));
+        table.setData(data);
+        root.dataset.rows = String(data.numRows);
+        hasData = true;
+      }
+      timeline.set(msg.timeline ?? null, msg.timeline_note ?? "");
+    } catch (err) {
+      if (!rpc.isLatest("data", request.id)) return;
+      showMessage((err as Error).message, true);
+    }
+    showStatus();
+  }
+
+  const onRevision = (): void => {
+    pendingRange = false;
+    void load();
+  };
+  const onRangeTrait = (): void => applyUtc();
+  const onStatus = (): void => {
+    if (m.get("status")?.state === "error") pendingRange = false;
+    showStatus();
+  };
+  m.on("change:revision", onRevision);
+  m.on("change:status", onStatus);
+  m.on("change:min_timestamp", onRangeTrait);
+  m.on("change:max_timestamp", onRangeTrait);
+  m.on("change:utc", onRangeTrait);
+  // Relative ranges move with the clock: refresh the shown local times every half minute.
+  const clock = setInterval(() => picker.refresh(), 30_000);
+
+  applyUtc();
+  showStatus();
+  void load();
+
+  return () => {
+    clearInterval(clock);
+    stopTheme();
+    rpc.dispose();
+    m.off("change:revision", onRevision);
+    m.off("change:status", onStatus);
+    m.off("change:min_timestamp", onRangeTrait);
+    m.off("change:max_timestamp", onRangeTrait);
+    m.off("change:utc", onRangeTrait);
+    root.remove();
+  };
+}
+
+export default { render };

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import {
+  QUICK_RANGES,
+  absolute,
+  describe as describeRange,
+  formatAmount,
+  formatRange,
+  parseTime,
+  resolveRange,
+  shift,
+  zoomOut,
+} from "../src/range";
+
+const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
+const H = 3_600_000;
+
+describe("parsing", () => {
+  it("reads relative expressions and bare amounts", () => {
+    expect(parseTime("now", NOW)).toBe(NOW);
+    expect(parseTime("now-6h", NOW)).toBe(NOW - 6 * H);
+    expect(parseTime("now - 15m", NOW)).toBe(NOW - 15 * 60_000);
+    expect(parseTime("7d", NOW)).toBe(NOW - 7 * 24 * H);
+    expect(parseTime("NOW-2D", NOW)).toBe(NOW - 48 * H);
+  });
+
+  it("reads absolute ISO times", () => {
+    expect(parseTime("2024-05-01T10:00:00Z", NOW)).toBe(Date.UTC(2024, 4, 1, 10));
+  });
+
+  it("says what to type for text it cannot read", () => {
+    expect(() => parseTime("yesterday-ish", NOW)).toThrow(/now-6h/);
+  });
+
+  it("resolves now-2d to now-1d and an empty end as now", () => {
+    expect(resolveRange({ min: "now-2d", max: "now-1d" }, NOW)).toEqual({ from: NOW - 48 * H, to: NOW - 24 * H });
+    expect(resolveRange({ min: "now-1h", max: "" }, NOW)).toEqual({ from: NOW - H, to: NOW });
+  });
+
+  it("refuses a range that ends before it starts", () => {
+    expect(() => resolveRange({ min: "now-1h", max: "now-2h" }, NOW)).toThrow(/before its end/);
+  });
+});
+
+describe("quick ranges", () => {
+  it("span 5 minutes to 30 days and are named for people", () => {
+    expect(QUICK_RANGES[0]).toEqual({ label: "Last 5 minutes", min: "now-5m" });
+    expect(QUICK_RANGES.at(-1)).toEqual({ label: "Last 30 days", min: "now-30d" });
+    for (const q of QUICK_RANGES) expect(describeRange({ min: q.min, max: "" })).toBe(q.label);
+  });
+
+  it("describes other relative ranges as typed", () => {
+    expect(describeRange({ min: "now-2d", max: "now-1d" })).toBe("now-2d → now-1d");
+    expect(describeRange(absolute(NOW - H, NOW))).toBe("");
+  });
+});
+
+describe("zoom and shift", () => {
+  it("zooms a range ending now out to twice the width, still ending now", () => {
+    expect(zoomOut({ min: "now-1h", max: "" }, NOW)).toEqual({ min: "now-2h", max: "" });
+  });
+
+  it("zooms an absolute range out around its centre", () => {
+    const out = zoomOut(absolute(NOW - 2 * H, NOW - H), NOW);
+    expect(resolveRange(out, NOW)).toEqual({ from: NOW - 2.5 * H, to: NOW - 0.5 * H });
+  });
+
+  it("shifts back and forward by half the width, keeping relative ranges relative", () => {
+    const back = shift({ min: "now-1h", max: "" }, -1, NOW);
+    expect(back).toEqual({ min: "now-90m", max: "now-30m" });
+    expect(shift(back, 1, NOW)).toEqual({ min: "now-1h", max: "" });
+  });
+
+  it("does not shift a relative range past now", () => {
+    expect(shift({ min: "now-1h", max: "" }, 1, NOW)).toEqual({ min: "now-1h", max: "" });
+  });
+
+  it("shifts absolute ranges as absolute ISO times", () => {
+    const out = shift(absolute(NOW - 2 * H, NOW - H), -1, NOW);
+    expect(out).toEqual({ min: new Date(NOW - 2.5 * H).toISOString(), max: new Date(NOW - 1.5 * H).toISOString() });
+  });
+});
+
+describe("formatting", () => {
+  it("writes amounts in the largest exact unit", () => {
+    expect(formatAmount(90 * 60_000)).toBe("90m");
+    expect(formatAmount(2 * H)).toBe("2h");
+    expect(formatAmount(7 * 24 * H)).toBe("1w");
+  });
+
+  it("shows a range in UTC or local time, the date once when both ends share it", () => {
+    expect(formatRange({ from: NOW - H, to: NOW }, true)).toBe("2024-05-01 11:00 → 12:00 UTC");
+    expect(formatRange({ from: NOW - 25 * H, to: NOW }, true)).toBe("2024-04-30 11:00 → 2024-05-01 12:00 UTC");
+    const local = new Date(NOW);
+    expect(formatRange({ from: NOW, to: NOW + 60_000 }, false)).toContain(
+      `${String(local.getHours()).padStart(2, "0")}:00`,
+    );
+  });
+});
