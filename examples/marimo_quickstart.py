@@ -1,3 +1,4 @@
+# ruff: noqa: B018, F541, F841 - marimo idioms: a cell shows its last expression, SQL cells are f-strings, cell globals need no return
 import marimo
 
 __generated_with = "0.25.2"
@@ -16,19 +17,17 @@ def _():
 
 @app.cell(hide_code=True)
 def _(mo):
-    mo.md(
-        """
-        # Logfire in marimo
+    mo.md("""
+    # Logfire in marimo
 
-        SQL cells below run on Logfire's query API through `logfire_notebook.connect()`, which marimo
-        uses as a SQL engine: each cell returns a Polars DataFrame, and the data-sources panel lists the
-        `records` and `metrics` tables with their columns.
+    SQL cells below run on Logfire's query API through `logfire_notebook.connect()`, which marimo
+    uses as a SQL engine: each cell returns a Polars DataFrame, and the data-sources panel lists the
+    `records` and `metrics` tables with their columns.
 
-        The read token and URL come from `LOGFIRE_READ_TOKEN` and `LOGFIRE_BASE_URL` (for the bundled
-        local backend: `logfire-notebook demo`, or `logfire-notebook serve` plus
-        `logfire-notebook token create`).
-        """
-    )
+    The read token and URL come from `LOGFIRE_READ_TOKEN` and `LOGFIRE_BASE_URL` (for the bundled
+    local backend: `logfire-notebook demo`, or `logfire-notebook serve` plus
+    `logfire-notebook token create`).
+    """)
     return
 
 
@@ -106,7 +105,7 @@ def _(conn, mo):
         """,
         engine=conn,
     )
-    return (slowest,)
+    return
 
 
 @app.cell
@@ -121,7 +120,7 @@ def _(conn, mo):
         """,
         engine=conn,
     )
-    return (errors,)
+    return
 
 
 @app.cell
@@ -135,7 +134,7 @@ def _(conn, mo):
         """,
         engine=conn,
     )
-    return (metric_names,)
+    return
 
 
 if __name__ == "__main__":
