@@ -1,0 +1,93 @@
+"""A real local backend in a subprocess: `logfire-notebook serve` on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import _dataset
+import httpx
+
+
+@dataclass
+class Backend:
+    base_url: str
+    token: str
+    data_dir: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+    dataset: _dataset.Dataset | None = None
+    log_path: Path | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """A plain httpx client with the token set, for tests of the raw wire."""
+        return httpx.Client(
+            base_url=self.base_url, headers={"Authorization": self.token}, timeout=60, **kwargs
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_backend(
+    data_dir: Path, *, query_timeout: float | None = None, extra_args: tuple[str, ...] = ()
+) -> Backend:
+    """Create a token for `data_dir` and start `logfire-notebook serve` on it; waits until it answers."""
+    cli = [sys.executable, "-m", "logfire_notebook.cli"]
+    token = subprocess.run(
+        [*cli, "token", "create", "--data-dir", str(data_dir)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    port = _free_port()
+    args = [
+        *cli,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        *extra_args,
+    ]
+    if query_timeout is not None:
+        args += ["--query-timeout", str(query_timeout)]
+    log_path = data_dir.parent / f"{data_dir.name}-server.log"
+    log = log_path.open("wb")
+    # The checkout's package, whether or not it is installed in the venv.
+    root = str(Path(__file__).resolve().parent.parent)
+    pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    backend = Backend(f"http://127.0.0.1:{port}", token, data_dir, process, log_path=log_path, _log=log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the backend exited early:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{backend.base_url}/health", timeout=1).status_code == 200:
+                return backend
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    backend.stop()
+    raise RuntimeError(f"the backend did not start within 30 s:\n{log_path.read_text()}")

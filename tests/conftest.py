@@ -1,0 +1,61 @@
+"""Shared fixtures: real local backends (`logfire-notebook serve` subprocesses) over loopback HTTP.
+
+- `backend` (session): a server on a data dir filled with the standard dataset of `tests/_dataset.py`.
+  Attributes: `.base_url`, `.token`, `.data_dir`, and `.dataset` (the rows it was filled with, so tests can
+  compute the answers they expect).
+- `make_backend` (session factory): `make_backend(fill)` starts another server on its own data dir, first
+  filled by `fill(store)`; `make_backend(fill, query_timeout=0.5)` sets the server's query time limit.
+All servers stop at the end of the session.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Makes `import _dataset` / `from _backend import Backend` work from every test folder, and the package
+# importable from a checkout that is not installed.
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parent.parent))
+
+import _dataset
+from _backend import Backend, start_backend
+
+
+def _filled_data_dir(data_dir: Path, fill: Callable[[Any], Any]) -> Any:
+    from logfire_notebook.server.store import Store
+
+    with Store(data_dir) as store:
+        return fill(store)
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    data_dir = tmp_path_factory.mktemp("backend") / "data"
+    dataset = _filled_data_dir(data_dir, _dataset.fill)
+    server = start_backend(data_dir)
+    server.dataset = dataset
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def make_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Backend]]:
+    started: list[Backend] = []
+
+    def make(fill: Callable[[Any], Any] | None = None, *, query_timeout: float | None = None) -> Backend:
+        data_dir = tmp_path_factory.mktemp("backend") / "data"
+        result = _filled_data_dir(data_dir, fill or (lambda store: None))
+        server = start_backend(data_dir, query_timeout=query_timeout)
+        if isinstance(result, _dataset.Dataset):
+            server.dataset = result
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
