@@ -54,8 +54,16 @@ def start_backend(
 ) -> Backend:
     """Create a token for `data_dir` and start `logfire-notebook serve` on it; waits until it answers."""
     cli = [sys.executable, "-m", "logfire_notebook.cli"]
+    # The checkout's package, whether or not it is installed in the venv.
+    root = str(Path(__file__).resolve().parent.parent)
+    pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}
     token = subprocess.run(
-        [*cli, "token", "create", "--data-dir", str(data_dir)], check=True, capture_output=True, text=True
+        [*cli, "token", "create", "--data-dir", str(data_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout.strip()
     port = _free_port()
     args = [
@@ -73,10 +81,6 @@ def start_backend(
         args += ["--query-timeout", str(query_timeout)]
     log_path = data_dir.parent / f"{data_dir.name}-server.log"
     log = log_path.open("wb")
-    # The checkout's package, whether or not it is installed in the venv.
-    root = str(Path(__file__).resolve().parent.parent)
-    pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
     backend = Backend(f"http://127.0.0.1:{port}", token, data_dir, process, log_path=log_path, _log=log)
     deadline = time.monotonic() + 30
