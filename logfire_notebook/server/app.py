@@ -32,6 +32,7 @@ from logfire_notebook.server.engine import (
     QueryResult,
     RequestError,
 )
+from logfire_notebook.server.ingest import ingest_routes
 from logfire_notebook.server.store import LOCAL_PROJECT_ID, Store
 from logfire_notebook.server.tokens import TokenRegistry
 
@@ -273,6 +274,7 @@ def routes() -> list[Route]:
         Route("/v1/query", query_v1, methods=["GET"]),
         Route("/v1/read-token-info", read_token_info, methods=["GET"]),
         Route("/v1/schemas", schemas, methods=["GET"]),
+        *ingest_routes(),
     ]
 
 
