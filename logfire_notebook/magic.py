@@ -160,7 +160,7 @@ class LogfireMagic(Magics):
         environment = args.env or None
 
         client = self._client()
-        df, value, elapsed = self._query(client, sql, time_range, limit, environment, args)
+        df, value, elapsed = self._query(client, sql, time_range, limit, environment, args, cell is not None)
         if parts.assign:
             self._user_ns[parts.assign] = value
         self._set_underscore(value)
@@ -194,11 +194,12 @@ class LogfireMagic(Magics):
         limit: int,
         environment: list[str] | None,
         args: Any,
+        owns_output: bool,
     ) -> tuple[Any, Any, float]:
         """Run the query; returns (polars DataFrame, the value for the user, seconds)."""
         from logfire_notebook._exceptions import AuthenticationError, ConfigError, LogfireError
 
-        with ElapsedTimer(enabled=is_kernel(self.shell)) as timer:
+        with ElapsedTimer(enabled=is_kernel(self.shell), owns_output=owns_output) as timer:
             try:
                 if args.all:
                     # progress=None: the client's progress bar in a notebook, nothing in a terminal.

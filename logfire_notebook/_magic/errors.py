@@ -38,9 +38,19 @@ def _show(
     kind = getattr(value, "kind", etype.__name__)
     stb = [f"{_RED}{kind}{_RESET}: {value}"]
     # run_code calls CustomTB but leaves showing it to the handler; _showtraceback sends the kernel's
-    # `error` output (or prints, in a terminal) and records it as the cell's traceback.
-    shell._showtraceback(etype, value, stb)
+    # `error` output (or prints, in a terminal) and records it as the cell's traceback. The kernel names
+    # the error after the type it is given: show the user's kind (QueryError, ...), not MagicError.
+    shell._showtraceback(_named(kind), value, stb)
     return stb
+
+
+_NAMED: dict[str, type[MagicError]] = {}
+
+
+def _named(kind: str) -> type[MagicError]:
+    if kind not in _NAMED:
+        _NAMED[kind] = type(kind, (MagicError,), {"__module__": __name__})
+    return _NAMED[kind]
 
 
 def install_handler(shell: Any) -> bool:

@@ -52,8 +52,10 @@ class ElapsedTimer:
     DELAY = 1.0
     INTERVAL = 0.5
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, owns_output: bool = False) -> None:
+        """`owns_output`: nothing else in the cell prints (a `%%logfire` cell), so clearing is safe."""
         self._enabled = enabled
+        self._owns_output = owns_output
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._handle: Any = None
@@ -72,8 +74,15 @@ class ElapsedTimer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        if self._handle is not None:
-            # An empty update leaves no visible trace of the timer above the result.
+        if self._handle is None:
+            return
+        if self._owns_output:
+            # The cell's only output so far: the result (or error) about to be shown replaces it.
+            from IPython.display import clear_output
+
+            clear_output(wait=True)
+        else:
+            # Other outputs of the cell stay; an empty update leaves no visible trace of the timer.
             self._handle.update({"text/plain": ""}, raw=True)
 
     @property
