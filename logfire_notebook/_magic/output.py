@@ -80,7 +80,7 @@ class ElapsedTimer:
             # The cell's only output so far: the result (or error) about to be shown replaces it.
             from IPython.display import clear_output
 
-            clear_output(wait=True)
+            clear_output(wait=True)  # type: ignore[no-untyped-call]
         else:
             # Other outputs of the cell stay; an empty update leaves no visible trace of the timer.
             self._handle.update({"text/plain": ""}, raw=True)
