@@ -6,6 +6,8 @@ DuckDB already speaks most of it (`->>`, chained `->`, `array_has`, `time_bucket
 - `level = 'error'`, `level > 'info'`, `'warn' <= level`, `level IN ('error', 'fatal')`: level names are
   compared as their numbers, as Logfire does. The rewrite works on DuckDB's own tokens, so text inside
   string literals or comments is never touched.
+- `x->'a'->>'b'` chains are parenthesised, because DuckDB gives `->` (also its lambda arrow) the lowest
+  precedence, so `attributes->'k' IS NOT NULL` would otherwise bind as `attributes->('k' IS NOT NULL)`.
 - `approx_percentile_cont(p) WITHIN GROUP (ORDER BY x)` (DataFusion's ordered-set form) and
   `approx_percentile_cont(x, p)` become `approx_quantile(x, p)`.
 - `level_num(name)` and `level_name(level)` are macros (see `MACROS`).
@@ -41,6 +43,7 @@ MACROS: tuple[str, ...] = (
 )
 
 _COMPARISONS = {"=", "==", "!=", "<>", "<", "<=", ">", ">="}
+_ARROWS = {"->", "->>"}
 
 
 @dataclass
@@ -141,18 +144,79 @@ def _percentile_edits(sql: str, toks: list[_Tok]) -> list[tuple[int, int, str]]:
     return edits
 
 
-def rewrite(sql: str) -> str:
-    """Logfire-dialect SQL to DuckDB SQL; text that needs no rewrite comes back unchanged."""
-    lowered = sql.lower()
-    if "level" not in lowered and "approx_percentile_cont" not in lowered:
-        return sql
-    toks = _tokens(sql)
-    edits = sorted(_level_edits(toks) + _percentile_edits(sql, toks), reverse=True)
+def _operand_start(toks: list[_Tok], k: int) -> int | None:
+    """Index of the first token of the operand that ends at token `k` (a name, a call, a literal, a cast)."""
+    if k < 0:
+        return None
+    tok = toks[k]
+    if tok.kind == "operator" and tok.text == ")":
+        depth = 0
+        for m in range(k, -1, -1):
+            if toks[m].kind == "operator":
+                depth += toks[m].text.count(")") - toks[m].text.count("(")
+            if depth == 0:
+                k = m
+                break
+        else:
+            return None
+        if k > 0 and toks[k - 1].kind in ("identifier", "keyword"):
+            k -= 1  # a function call
+    elif tok.kind not in ("identifier", "keyword", "string_const", "numeric_const"):
+        return None
+    while k >= 2 and toks[k - 1].text == "." and toks[k - 2].kind in ("identifier", "keyword"):
+        k -= 2  # qualified name: r.attributes
+    if k >= 2 and toks[k - 1].text == "::":
+        return _operand_start(toks, k - 2)  # '{}'::json->'a': the cast binds tighter
+    return k
+
+
+def _arrow_edits(toks: list[_Tok]) -> list[tuple[int, int, str]]:
+    """Parenthesise each `x->'a'->>'b'` chain: DuckDB parses `->` with the lowest precedence (it doubles as
+    the lambda arrow), so `attributes->'k' IS NOT NULL` would mean `attributes->('k' IS NOT NULL)`."""
+    edits: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(toks):
+        if not (toks[i].kind == "operator" and toks[i].text in _ARROWS):
+            i += 1
+            continue
+        left = _operand_start(toks, i - 1)
+        j = i
+        while (
+            j + 1 < len(toks)
+            and toks[j].kind == "operator"
+            and toks[j].text in _ARROWS
+            and toks[j + 1].kind in ("string_const", "numeric_const")
+        ):
+            j += 2
+        if left is not None and j > i:
+            edits.append((toks[left].start, toks[left].start, "("))
+            edits.append((toks[j - 1].end, toks[j - 1].end, ")"))
+        i = max(j, i + 1)
+    return edits
+
+
+def _apply(sql: str, edits: list[tuple[int, int, str]]) -> str:
     out = sql
     last_start = len(sql) + 1
-    for start, end, text in edits:
-        if end > last_start:  # overlapping edit (nested pattern): keep the outer, later one
+    for start, end, text in sorted(edits, reverse=True):
+        if end > last_start:  # overlapping edit: keep the one further right
             continue
         out = out[:start] + text + out[end:]
         last_start = start
     return out
+
+
+def rewrite(sql: str) -> str:
+    """Logfire-dialect SQL to DuckDB SQL; text that needs no rewrite comes back unchanged.
+
+    Each kind of rewrite is a pass over fresh tokens, so rewrites nest (an arrow chain inside the ORDER BY
+    of an ordered-set aggregate, say).
+    """
+    lowered = sql.lower()
+    if "->" in sql:
+        sql = _apply(sql, _arrow_edits(_tokens(sql)))
+    if "level" in lowered:
+        sql = _apply(sql, _level_edits(_tokens(sql)))
+    if "approx_percentile_cont" in lowered:
+        sql = _apply(sql, _percentile_edits(sql, _tokens(sql)))
+    return sql
