@@ -178,7 +178,7 @@ class TimeRange:
         if (
             self.until is not None
             and _both_relative_or_absolute(self.since, self.until)
-            and _order_key(self.since) >= _order_key(self.until)
+            and _order_key(self.since) > _order_key(self.until)
         ):
             raise TimeRangeError(
                 f"The range starts at {_render_bound(self.since)} and ends at {_render_bound(self.until)}: "
@@ -212,7 +212,7 @@ class TimeRange:
             if self.until is None
             else (now - self.until if isinstance(self.until, timedelta) else self.until)
         )
-        if end is not None and start >= end:
+        if end is not None and start > end:
             raise TimeRangeError(
                 f"The range {self.label()} is empty at {now.isoformat()}: the start must come before the end."
             )
