@@ -17,6 +17,16 @@ export interface PickerEvents {
   onUtc: (utc: boolean) => void;
 }
 
+function clockIcon(): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const icon = document.createElementNS(ns, "svg");
+  icon.setAttribute("viewBox", "0 0 16 16");
+  icon.setAttribute("class", "lf-icon");
+  icon.innerHTML = '<circle cx="8" cy="8" r="6.25" fill="none" stroke="currentColor" stroke-width="1.5"/>' +
+    '<path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"/>';
+  return icon;
+}
+
 export class Picker {
   readonly el: HTMLElement;
   private readonly button: HTMLButtonElement;
@@ -42,7 +52,7 @@ export class Picker {
     this.button = h(
       "button",
       { class: "lf-btn lf-range", title: "Choose the time range", "aria-haspopup": "dialog" },
-      h("span", { class: "lf-icon" }, "🕒"),
+      clockIcon(),
       this.label,
       this.times,
       h("span", { class: "lf-caret" }, "▾"),

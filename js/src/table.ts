@@ -8,12 +8,18 @@ import { visibleWindow } from "./virtual";
 export const ROW_HEIGHT = 26;
 const MIN_WIDTH = 48;
 
+/** Wide enough for the header (name + badge), and for the values' usual width. */
 function initialWidth(info: ColumnInfo): number {
+  const header = Math.ceil(info.name.length * 8.2 + info.badge.length * 6.6 + 48);
+  return Math.min(Math.max(header, valueWidth(info)), 420);
+}
+
+function valueWidth(info: ColumnInfo): number {
   switch (info.kind) {
     case "timestamp":
-      return 200;
+      return 190;
     case "level":
-      return 76;
+      return 80;
     case "duration":
     case "number":
     case "bool":

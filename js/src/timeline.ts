@@ -15,7 +15,7 @@ export interface Histogram {
 }
 
 const SVG = "http://www.w3.org/2000/svg";
-const HEIGHT = 64;
+const HEIGHT = 52;
 const AXIS = 16;
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
@@ -85,6 +85,7 @@ export class Timeline {
         y: HEIGHT - barHeight,
         width: barWidth,
         height: barHeight,
+        rx: Math.min(2, barWidth / 3),
       });
       const title = svg("title", {});
       title.textContent = `${formatCount(count)} rows from ${formatDateTime(start, this.utc, true)}`;

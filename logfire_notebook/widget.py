@@ -1,0 +1,355 @@
+"""`LogfireTable`: a query's rows as a fast table with a time-range picker and a timeline (an anywidget).
+
+```python
+from logfire_notebook import LogfireTable
+
+table = LogfireTable("SELECT start_timestamp, level, span_name, duration, attributes FROM records", since="6h")
+table                       # shows it; pick "Last 1 hour" or drag across the timeline and the query re-runs
+table.min_timestamp = "now-2d"; table.max_timestamp = "now-1d"     # the same from Python
+table.df                    # the rows on screen, as a polars DataFrame
+```
+
+- The kernel runs the query (through `LogfireClient`) whenever `min_timestamp` / `max_timestamp` change,
+  from the browser or from Python; the browser asks for the rows with a custom message and gets them back as
+  Arrow IPC in a binary buffer (see `_widget_data`), never as JSON rows.
+- Built from a DataFrame without `sql`, the picker filters the DataFrame's `start_timestamp` locally.
+- The read token stays inside the client: it is no trait, so it is never synced to the browser nor saved
+  in a notebook.
+- marimo: `mo.ui.anywidget(LogfireTable(...))`; a range change re-runs the cells that use it, and `.df`
+  there is already the new result (the query runs before marimo re-runs them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from logfire_notebook import _widget_data as wire
+from logfire_notebook._exceptions import LogfireError
+from logfire_notebook._timerange import TimeRange
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from logfire_notebook._client import LogfireClient
+
+__all__ = ["LogfireTable"]
+
+_STATIC = Path(__file__).parent / "static"
+
+
+def _bound_text(value: Any) -> str:
+    """A trait's text for what a user passed as since/until: `"1h"` becomes `"now-1h"`, datetimes ISO."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "now")):
+        return ""
+    return TimeRange.parse(value).to_json()["since"] or ""
+
+
+class LogfireTable(anywidget.AnyWidget):
+    """An Arrow table widget for a Logfire query, with a time-range picker and a timeline.
+
+    `LogfireTable(sql=None, *, since=None, until=None, limit=None, environment=None, read_token=None,
+    base_url=None, client=None, data=None)`. `data` is a polars DataFrame shown as is: with `sql` it is the
+    first result (so a caller that already ran the query does not run it twice); without `sql` it is all the
+    widget shows, and the range filters it locally.
+    """
+
+    _esm = _STATIC / "widget.js"
+    _css = _STATIC / "widget.css"
+
+    sql = traitlets.Unicode("").tag(sync=True)
+    """The query (read-only in the browser, shown nowhere secret). Empty for a DataFrame shown as is."""
+
+    min_timestamp = traitlets.Unicode("now-1h").tag(sync=True)
+    """Start of the range: `"now-6h"`-style relative text or an ISO time. Setting it re-runs the query."""
+
+    max_timestamp = traitlets.Unicode("").tag(sync=True)
+    """End of the range: `""` for now, else relative text (`"now-1d"`) or an ISO time. Setting it re-runs."""
+
+    limit = traitlets.Int(wire.DEFAULT_LIMIT).tag(sync=True)
+    """Most rows a query returns; the status line marks a result that reaches it."""
+
+    utc = traitlets.Bool(False).tag(sync=True)
+    """Show times in UTC rather than the browser's time zone (the UTC box of the picker)."""
+
+    local = traitlets.Bool(False).tag(sync=True)
+    """True when showing a DataFrame without `sql`: the range filters it in the kernel, no query runs."""
+
+    status = traitlets.Dict().tag(sync=True)
+    """What the status line shows: `state` (loading/ready/error), `rows`, `elapsed_ms`, `limit_reached`,
+    `error` (one sentence), the queried `min_timestamp`/`max_timestamp` and their resolved `from_ms`/`to_ms`."""
+
+    revision = traitlets.Int(0).tag(sync=True)
+    """Bumped when a new result is ready; the browser then asks for its rows."""
+
+    def __init__(
+        self,
+        sql: str | None = None,
+        *,
+        since: Any = None,
+        until: Any = None,
+        limit: int | None = None,
+        environment: str | Sequence[str] | None = None,
+        read_token: str | None = None,
+        base_url: str | None = None,
+        client: LogfireClient | None = None,
+        data: pl.DataFrame | None = None,
+    ) -> None:
+        super().__init__()
+        self._client = client
+        self._client_args = (read_token, base_url)
+        self._environment = environment
+        self._frame: pl.DataFrame | None = None  # the result shown (after local filtering)
+        self._source: pl.DataFrame | None = None  # a DataFrame shown without sql
+        self._ipc: bytes | None = None
+        self._timeline: dict[str, Any] | None = None
+        self._timeline_note = ""
+        self._queried: tuple[str, str] | None = None
+        self.on_msg(self._on_message)
+
+        with self.hold_trait_notifications():
+            self.sql = (sql or "").strip()
+            self.local = not self.sql
+            if limit is not None:
+                self.limit = limit
+            if since is None and self.local and data is not None:
+                since, until = _extent(data)
+            self.min_timestamp = _bound_text(since) or "now-1h"
+            self.max_timestamp = _bound_text(until)
+        if self.local:
+            self._source = data if data is not None else _empty_frame()
+            self._run()
+        elif data is not None:
+            # The caller already ran this query for this range: show its rows, count only the timeline.
+            self._queried = self._spec()
+            try:
+                _, start, end = self._resolve()
+                self._update_timeline(data, start, end)
+            except LogfireError as exc:
+                self._timeline_note = f"No timeline: {exc}"
+            self._show(data, elapsed_ms=None)
+        else:
+            self._run()
+
+    # -- Python API --------------------------------------------------------------------------------------
+
+    @property
+    def df(self) -> pl.DataFrame:
+        """The rows on screen, as a polars DataFrame (empty after an error)."""
+        return self._frame if self._frame is not None else _empty_frame()
+
+    @property
+    def time_range(self) -> TimeRange:
+        """The current range as a `TimeRange`."""
+        return TimeRange.parse(self.min_timestamp, self.max_timestamp or None)
+
+    def __repr__(self) -> str:
+        rows = self._frame.height if self._frame is not None else 0
+        return f"LogfireTable({self.sql or 'DataFrame'!r}, range={self.time_range_label()!r}, rows={rows})"
+
+    def time_range_label(self) -> str:
+        try:
+            return self.time_range.label()
+        except LogfireError:
+            return f"{self.min_timestamp} → {self.max_timestamp or 'now'}"
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    @traitlets.validate("min_timestamp", "max_timestamp")
+    def _valid_bound(self, proposal: dict[str, Any]) -> str:
+        # "1h" is kept as "now-1h" and ISO times in one form; unreadable text raises TimeRangeError here.
+        text = _bound_text(proposal["value"])
+        if not text and proposal["trait"].name == "min_timestamp":
+            from logfire_notebook._exceptions import TimeRangeError
+
+            raise TimeRangeError("The range needs a start: use e.g. 'now-6h', '15m' or an ISO time.")
+        return text
+
+    @traitlets.validate("limit")
+    def _valid_limit(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if not 1 <= value <= 10_000:
+            raise ValueError(f"limit must be between 1 and 10,000 (the API's maximum), not {value}.")
+        return value
+
+    @traitlets.observe("min_timestamp", "max_timestamp", "limit")
+    def _on_range(self, change: dict[str, Any]) -> None:
+        # The browser sets both ends in one message, which fires this twice: run once per distinct range.
+        if self._queried is not None and self._queried == self._spec() and change["name"] != "limit":
+            return
+        self._run()
+
+    def _spec(self) -> tuple[str, str]:
+        return (self.min_timestamp, self.max_timestamp)
+
+    def _resolve(self) -> tuple[TimeRange, datetime, datetime]:
+        time_range = self.time_range
+        start, end = time_range.resolve()
+        return time_range, start, end or datetime.now(timezone.utc)
+
+    def _run(self) -> None:
+        """Runs the query for the current range (or filters the DataFrame) and announces the result."""
+        self._queried = self._spec()
+        self.status = {**self._status_base(), "state": "loading"}
+        t0 = time.perf_counter()
+        try:
+            time_range, start, end = self._resolve()
+            frame = _filter_frame(self._source, start, end) if self.local else self._query(time_range)
+            self._update_timeline(frame, start, end)
+        except LogfireError as exc:
+            self._fail(str(exc))
+            return
+        self._show(frame, elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    def _client_obj(self) -> LogfireClient:
+        if self._client is None:
+            from logfire_notebook._client import LogfireClient
+
+            self._client = LogfireClient(*self._client_args)
+        return self._client
+
+    def _query(self, time_range: TimeRange) -> pl.DataFrame:
+        from logfire_notebook._polars import arrow_to_polars
+
+        table = self._client_obj().query_arrow(
+            self.sql, time_range=time_range, limit=self.limit, environment=self._environment
+        )
+        return arrow_to_polars(table)
+
+    def _update_timeline(self, frame: pl.DataFrame, start: datetime, end: datetime) -> None:
+        """The histogram of the whole range: counted locally for a DataFrame, by the backend for a query."""
+        self._timeline = None
+        if self.local:
+            source = self._source if self._source is not None else frame
+            self._timeline = wire.histogram_from_frame(source, start, end)
+            self._timeline_note = (
+                "" if self._timeline else "No start_timestamp column: the range filters nothing."
+            )
+            return
+        if wire.TIMELINE_COLUMN not in frame.columns:
+            self._timeline_note = "No timeline: the query's result has no start_timestamp column."
+            return
+        interval = wire.bucket_interval(start, end)
+        try:
+            table = self._client_obj().query_arrow(
+                wire.histogram_sql(self.sql, interval),
+                min_timestamp=start,
+                max_timestamp=end,
+                limit=10_000,
+                environment=self._environment,
+            )
+            self._timeline = wire.histogram_from_arrow(table, interval, start, end)
+            self._timeline_note = ""
+        except LogfireError as exc:
+            # The rows still show; the note says why the timeline does not.
+            self._timeline_note = f"No timeline: {exc}"
+
+    def _show(self, frame: pl.DataFrame, elapsed_ms: float | None) -> None:
+        self._frame = frame
+        self._ipc = None
+        status: dict[str, Any] = {**self._status_base(), "state": "ready", "rows": frame.height}
+        if elapsed_ms is not None:
+            status["elapsed_ms"] = round(elapsed_ms, 1)
+        if not self.local:
+            status["limit"] = self.limit
+            status["limit_reached"] = frame.height >= self.limit
+        self.status = status
+        self.revision += 1
+
+    def _fail(self, message: str) -> None:
+        self._frame = None
+        self._ipc = None
+        self._timeline = None
+        self._timeline_note = ""
+        self.status = {**self._status_base(), "state": "error", "error": message}
+        self.revision += 1
+
+    def _status_base(self) -> dict[str, Any]:
+        base: dict[str, Any] = {"min_timestamp": self.min_timestamp, "max_timestamp": self.max_timestamp}
+        try:
+            _, start, end = self._resolve()
+        except LogfireError:
+            return base
+        return {**base, "from_ms": start.timestamp() * 1000, "to_ms": end.timestamp() * 1000}
+
+    # -- the browser's requests ------------------------------------------------------------------------
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: list[bytes]) -> None:
+        if not isinstance(content, dict) or content.get("type") != "request":
+            return
+        request_id = content.get("id")
+        try:
+            if content.get("kind") != "data":
+                raise ValueError(f"unknown request {content.get('kind')!r}")
+            reply, buffers = self._data_reply()
+        except Exception as exc:  # an answer with the same id, so the browser's promise never hangs
+            self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}"})
+            return
+        self.send({"type": "reply", "id": request_id, "ok": True, **reply}, buffers)
+
+    def _data_reply(self) -> tuple[dict[str, Any], list[bytes]]:
+        reply: dict[str, Any] = {
+            "revision": self.revision,
+            "timeline": self._timeline,
+            "timeline_note": self._timeline_note,
+        }
+        if self._frame is None:
+            return {**reply, "rows": 0}, []
+        if self._ipc is None:
+            self._ipc = wire.to_ipc(self._frame.to_arrow())
+        return {**reply, "rows": self._frame.height}, [self._ipc]
+
+
+def _empty_frame() -> pl.DataFrame:
+    import polars as pl
+
+    return pl.DataFrame()
+
+
+def _extent(frame: pl.DataFrame) -> tuple[str | None, str | None]:
+    """A DataFrame's start_timestamp span as an absolute range (the picker's start for local data)."""
+    import polars as pl
+
+    if wire.TIMELINE_COLUMN not in frame.columns or frame.height == 0:
+        return None, None
+    column = frame.get_column(wire.TIMELINE_COLUMN)
+    if not isinstance(column.dtype, pl.Datetime):
+        return None, None
+    low, high = column.min(), column.max()
+    if not isinstance(low, datetime) or not isinstance(high, datetime):
+        return None, None
+    from datetime import timedelta
+
+    def iso(value: datetime) -> str:
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+    # A little margin so the last row is inside the (end-exclusive) range.
+    return iso(low), iso(high + timedelta(milliseconds=1))
+
+
+def _utc_naive(frame: pl.DataFrame) -> pl.Expr | None:
+    """start_timestamp as naive UTC (naive columns are UTC already), or None when there is no such column."""
+    import polars as pl
+
+    dtype = frame.schema.get(wire.TIMELINE_COLUMN)
+    if not isinstance(dtype, pl.Datetime):
+        return None
+    column = pl.col(wire.TIMELINE_COLUMN)
+    if dtype.time_zone is not None:
+        column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    return column
+
+
+def _filter_frame(frame: pl.DataFrame | None, start: datetime, end: datetime) -> pl.DataFrame:
+    if frame is None:
+        return _empty_frame()
+    column = _utc_naive(frame)
+    if column is None:
+        return frame
+    return frame.filter((column >= start.replace(tzinfo=None)) & (column < end.replace(tzinfo=None)))
