@@ -149,8 +149,13 @@ class Engine:
             )
         stmt = statements[0]
         if stmt.type != duckdb.StatementType.SELECT:
-            kind = stmt.type.name.replace("_", " ")
-            raise QueryError(f"Only SELECT queries are allowed; this is a {kind} statement.")
+            # Name it as the user wrote it (DuckDB files INSTALL under LOAD, for one).
+            first = str(stmt.query).strip().split(None, 1)[0].upper() if str(stmt.query).strip() else ""
+            kind = first if first.isalpha() and first != "WITH" else stmt.type.name.replace("_", " ")
+            raise QueryError(
+                f"Only SELECT queries can run here; this is {'an' if kind[:1] in 'AEIOU' else 'a'} {kind} "
+                "statement. Queries are read-only."
+            )
         return str(stmt.query).strip().rstrip(";").rstrip()
 
     def run(self, req: QueryRequest, interrupter: Interrupter | None = None) -> QueryResult:

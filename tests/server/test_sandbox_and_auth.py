@@ -1,0 +1,155 @@
+"""Read tokens, and the sandbox: queries read only `records`/`metrics`, never the host, and stop in time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from _backend import Backend
+
+BODY = {"sql": "SELECT count(*) AS n FROM records", "min_timestamp": "2020-01-01T00:00:00Z"}
+
+
+# ---- auth ----
+
+
+@pytest.mark.parametrize("scheme", ["", "Bearer ", "bearer "])
+def test_token_is_accepted_bare_or_as_bearer(backend: Backend, scheme: str) -> None:
+    response = httpx.post(
+        f"{backend.base_url}/v2/query", json=BODY, headers={"Authorization": scheme + backend.token}
+    )
+    assert response.status_code == 200
+    assert response.json()["data"][0]["n"] > 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "pylf_v1_local_not-a-real-token"},
+        {"Authorization": "Bearer pylf_v1_us_something"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v2/query"),
+        ("GET", "/v1/query?sql=SELECT%201"),
+        ("GET", "/v1/schemas"),
+        ("GET", "/v1/read-token-info"),
+    ],
+)
+def test_missing_or_unknown_token_is_401(
+    backend: Backend, headers: dict[str, str], method: str, path: str
+) -> None:
+    response = httpx.request(method, backend.base_url + path, json=BODY, headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token"}
+
+
+def test_token_created_while_the_server_runs_is_accepted_and_only_its_hash_is_stored(
+    backend: Backend,
+) -> None:
+    import subprocess
+    import sys
+
+    token = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "logfire_notebook.cli",
+            "token",
+            "create",
+            "--data-dir",
+            str(backend.data_dir),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout.strip()
+    assert token.startswith("pylf_v1_local_") and token != backend.token
+    response = httpx.get(
+        f"{backend.base_url}/v1/read-token-info", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    stored = "".join(p.read_text(errors="ignore") for p in backend.data_dir.iterdir() if p.suffix == ".json")
+    assert token not in stored and backend.token not in stored
+
+
+# ---- sandbox ----
+
+
+def _query(backend: Backend, sql: str) -> httpx.Response:
+    with backend.client() as client:
+        return client.post("/v2/query", json={"sql": sql, "min_timestamp": "2020-01-01T00:00:00Z"})
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM '/etc/passwd'",
+        "SELECT * FROM read_csv_auto('/etc/passwd', header=false)",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT * FROM read_json('https://example.com/data.json')",
+        "SELECT * FROM 'https://example.com/data.csv'",
+    ],
+)
+def test_reading_host_files_or_urls_is_refused(backend: Backend, sql: str) -> None:
+    response = _query(backend, sql)
+    assert response.status_code == 400
+    assert "root:" not in response.text
+    assert response.json()["detail"]
+
+
+def test_copy_is_refused_and_writes_no_file(backend: Backend, tmp_path: Path) -> None:
+    target = tmp_path / "stolen.csv"
+    for sql in (
+        f"COPY (SELECT * FROM records) TO '{target}'",
+        f"COPY records TO '{target}' (FORMAT csv)",
+        f"SELECT 1; COPY (SELECT 1) TO '{target}'",
+    ):
+        response = _query(backend, sql)
+        assert response.status_code == 400, sql
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("sql", "words"),
+    [
+        ("ATTACH '/tmp/other.duckdb' AS other", "ATTACH"),
+        ("INSTALL httpfs", "INSTALL"),
+        ("LOAD httpfs", "LOAD"),
+        ("SET threads = 1", "SET"),
+        ("PRAGMA enable_external_access", "PRAGMA"),
+        ("DELETE FROM store.records", "DELETE"),
+        ("DROP TABLE store.records", "DROP"),
+        ("INSERT INTO store.records (kind) VALUES ('x')", "INSERT"),
+        ("CREATE TABLE t AS SELECT 1", "CREATE"),
+        ("SELECT 1; SELECT 2", "single"),
+    ],
+)
+def test_statements_other_than_one_select_are_refused(backend: Backend, sql: str, words: str) -> None:
+    response = _query(backend, sql)
+    assert response.status_code == 400
+    assert words.lower() in response.json()["detail"].lower()
+    # Nothing changed: the data is all still there.
+    assert backend.dataset is not None
+    assert _query(backend, "SELECT count(*) AS n FROM records").json()["data"] == [
+        {"n": len(backend.dataset.visible_records)}
+    ]
+
+
+def test_slow_query_is_stopped_with_a_clear_400_and_the_server_stays_usable(make_backend) -> None:  # type: ignore[no-untyped-def]
+    import _dataset
+
+    server: Backend = make_backend(_dataset.fill, query_timeout=0.5)
+    slow = _query(server, "SELECT sum(hash(i)) FROM range(1000000000000) t(i)")
+    assert slow.status_code == 400
+    detail = slow.json()["detail"]
+    assert "stopped" in detail and "0.5 s" in detail
+    assert _query(server, "SELECT count(*) AS n FROM records").status_code == 200
