@@ -47,10 +47,17 @@ def _(mo):
 
 
 @app.cell
-def _(logfire_notebook, time_range):
+def _(logfire_notebook):
+    # One HTTP client for the whole notebook; the data-sources panel reads /v1/schemas through it once.
+    client = logfire_notebook.LogfireClient()
+    return (client,)
+
+
+@app.cell
+def _(client, logfire_notebook, time_range):
     since, bucket = time_range.value
-    # A new connection per range: every SQL cell using `conn` re-runs when the range changes.
-    conn = logfire_notebook.connect(min_timestamp=since)
+    # A connection per range on that client: every SQL cell using `conn` re-runs when the range changes.
+    conn = logfire_notebook.connect(client=client, min_timestamp=since)
     return bucket, conn
 
 

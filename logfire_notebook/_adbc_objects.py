@@ -69,11 +69,23 @@ def arrow_schemas(payload: Any) -> dict[str, pa.Schema]:
 
 
 def like(value: str, pattern: str | None) -> bool:
-    """SQL LIKE as ADBC filters use it: `%` any run, `_` one character; None matches everything."""
+    """SQL LIKE as ADBC filters use it: `%` any run, `_` one character, `\\` escapes the next one;
+    None matches everything."""
     if pattern is None:
         return True
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+    parts: list[str] = []
+    escaped = False
+    for char in pattern:
+        if escaped:
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+    if escaped:
+        parts.append(re.escape("\\"))
+    return re.fullmatch("".join(parts), value, flags=re.DOTALL) is not None
 
 
 def _objects_schema() -> pa.Schema:

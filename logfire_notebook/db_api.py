@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -234,6 +235,7 @@ def connect(
     min_timestamp: TimeInput = dt.timedelta(days=1),
     max_timestamp: TimeInput | None = None,
     limit: int = MAX_LIMIT,
+    client: LogfireClient | None = None,
     **client_kwargs: Any,
 ) -> Connection:
     """Open a connection to Logfire's query API (or the local backend).
@@ -242,16 +244,23 @@ def connect(
     `.logfire/read_token.json`. `min_timestamp` / `max_timestamp` take what `TimeRange` takes: `"7d"`,
     `"now-2h"`, ISO strings, dates, datetimes, timedeltas. `client_kwargs` go to `LogfireClient`
     (`timeout=`, httpx options). Nothing is sent until the first query.
+
+    `client=` runs the connection on an existing `LogfireClient` instead (closing the connection then
+    leaves the client open); connections on one client share one `/v1/schemas` answer.
     """
     from logfire_notebook._client import LogfireClient
 
     time_range = _parse_range(min_timestamp, max_timestamp)
     _check_limit(limit)
+    if client is not None:
+        if read_token is not None or base_url is not None or client_kwargs:
+            raise ProgrammingError("Give either client= or a token, URL and client options, not both.")
+        return Connection(client, time_range=time_range, limit=limit)
     try:
-        client = LogfireClient(read_token, base_url, **client_kwargs)
+        own_client = LogfireClient(read_token, base_url, **client_kwargs)
     except client_errors.LogfireError as exc:
         _raise_mapped(exc)
-    return Connection(client, time_range=time_range, limit=limit, owns_client=True)
+    return Connection(own_client, time_range=time_range, limit=limit, owns_client=True)
 
 
 def _parse_range(min_timestamp: TimeInput, max_timestamp: TimeInput | None) -> TimeRange:
@@ -271,11 +280,22 @@ def _check_limit(limit: int) -> None:
         )
 
 
+class _Shared:
+    """What every connection on one client shares: the table schemas, read once."""
+
+    schemas: dict[str, pa.Schema] | None = None
+
+
+# Keyed weakly by client, so the cache lives exactly as long as the client.
+_SHARED: weakref.WeakKeyDictionary[LogfireClient, _Shared] = weakref.WeakKeyDictionary()
+
+
 class Connection:
     """A DB-API connection: a `LogfireClient` plus the time range and row limit every query runs with.
 
-    The time range and limit are plain attributes; set `conn.time_range = TimeRange.parse("1h")` or
-    `conn.limit = 500` to change them for the following queries.
+    The time range and limit are plain attributes (`conn.time_range = TimeRange.parse("1h")`,
+    `conn.limit = 500`). `conn.with_time_range("7d")` is another connection on the same HTTP client: in
+    marimo, make one per value of a time range control and the SQL cells using it re-run.
     """
 
     def __init__(
@@ -292,7 +312,19 @@ class Connection:
         self.limit = limit
         self._owns_client = owns_client
         self._closed = False
-        self._schemas: dict[str, pa.Schema] | None = None
+        self._shared = _SHARED.setdefault(client, _Shared())
+
+    def with_time_range(
+        self, min_timestamp: TimeInput, max_timestamp: TimeInput | None = None, *, limit: int | None = None
+    ) -> Connection:
+        """A connection over another time range (and optionally row limit) on this one's HTTP client;
+        closing it leaves the client open, closing this one closes the client for both."""
+        self._check_open()
+        return Connection(
+            self.client,
+            time_range=_parse_range(min_timestamp, max_timestamp),
+            limit=self.limit if limit is None else limit,
+        )
 
     # PEP 249 -----------------------------------------------------------------------------------------
     def cursor(self) -> Cursor:
@@ -317,7 +349,8 @@ class Connection:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        """True once this connection, or the client under it, is closed."""
+        return self._closed or bool(getattr(getattr(self.client, "client", None), "is_closed", False))
 
     def __enter__(self) -> Connection:
         return self
@@ -326,11 +359,11 @@ class Connection:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else f"{self.time_range.label()}, limit={self.limit}"
+        state = "closed" if self.closed else f"{self.time_range.label()}, limit={self.limit}"
         return f"<logfire_notebook.db_api.Connection {state}>"
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self.closed:
             raise InterfaceError("The connection is closed; open a new one with logfire_notebook.connect().")
 
     # ADBC-style extensions: marimo's ADBC engine reads Arrow through these and fills its data-sources panel.
@@ -411,15 +444,15 @@ class Connection:
 
     def _table_schemas(self) -> dict[str, pa.Schema]:
         self._check_open()
-        if self._schemas is None:
+        if self._shared.schemas is None:
             from logfire_notebook._adbc_objects import arrow_schemas
 
             try:
                 payload = self.client.schemas()
             except client_errors.LogfireError as exc:
                 _raise_mapped(exc)
-            self._schemas = arrow_schemas(payload)
-        return self._schemas
+            self._shared.schemas = arrow_schemas(payload)
+        return self._shared.schemas
 
 
 def _in_scope(catalog_filter: str | None, db_schema_filter: str | None) -> bool:

@@ -345,3 +345,18 @@ def test_executemany_runs_each_parameter_set(conn: db_api.Connection) -> None:
     cur = conn.cursor()
     cur.executemany("SELECT %s AS v", [(1,), (2,), (3,)])
     assert cur.fetchall() == [(3,)]
+
+
+def test_with_time_range_and_client_share_the_http_client(backend: Any) -> None:
+    with logfire_notebook.connect(backend.token, backend.base_url, min_timestamp="1h") as base:
+        week = base.with_time_range("7d", limit=3)
+        assert "Last 7 days" in repr(week) and week.limit == 3 and base.limit == 10_000
+        with pytest.warns(db_api.RowLimitWarning):
+            assert week.cursor().execute("SELECT 1 FROM records").rowcount == 3
+        week.close()
+        assert base.cursor().execute("SELECT 1").fetchall() == [(1,)]
+    assert week.closed  # closing the connection that owns the client closes the client for both
+    with pytest.raises(db_api.InterfaceError, match="connection is closed"):
+        week.cursor()
+    with pytest.raises(db_api.ProgrammingError, match="either client= or"):
+        logfire_notebook.connect(backend.token, client=base.client)
