@@ -186,7 +186,28 @@ def test_any_string_round_trips_unchanged_through_the_backend(conn: db_api.Conne
 
 @given(
     text=st.sampled_from(
-        ["'", "''", "\\", "\\'", "%", "%%", "%s", "%(s)s", "'; DROP TABLE records; --", "$$", "*/", "/*"]
+        [
+            "'",
+            "''",
+            "\\",
+            "\\'",
+            "%",
+            "%%",
+            "%s",
+            "%(s)s",
+            "'; DROP TABLE records; --",
+            "$$",
+            "*/",
+            "/*",
+            "->>",
+            "attributes->>'k'",
+            "level = 'error'",
+            "now() - interval '5 minutes'",
+            "E'\\x41'",
+            "?",
+            "$1",
+            ":name",
+        ]
     )
 )
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
