@@ -83,7 +83,8 @@ class LogfireTable(anywidget.AnyWidget):
 
     status = traitlets.Dict().tag(sync=True)
     """What the status line shows: `state` (loading/ready/error), `rows`, `elapsed_ms`, `limit_reached`,
-    `error` (one sentence), the queried `min_timestamp`/`max_timestamp` and their resolved `from_ms`/`to_ms`."""
+    `error` (one sentence), the queried `min_timestamp`/`max_timestamp`, and the instants they resolved to
+    (`from_ms`/`to_ms`, and `window` as two ISO strings)."""
 
     revision = traitlets.Int(0).tag(sync=True)
     """Bumped when a new result is ready; the browser then asks for its rows."""
@@ -111,6 +112,7 @@ class LogfireTable(anywidget.AnyWidget):
         self._timeline: dict[str, Any] | None = None
         self._timeline_note = ""
         self._queried: tuple[str, str] | None = None
+        self._window: tuple[datetime, datetime] | None = None
         self.on_msg(self._on_message)
 
         with self.hold_trait_notifications():
@@ -129,7 +131,7 @@ class LogfireTable(anywidget.AnyWidget):
             # The caller already ran this query for this range: show its rows, count only the timeline.
             self._queried = self._spec()
             try:
-                _, start, end = self._resolve()
+                start, end = self._resolve()
                 self._update_timeline(data, start, end)
             except LogfireError as exc:
                 self._timeline_note = f"No timeline: {exc}"
@@ -188,19 +190,22 @@ class LogfireTable(anywidget.AnyWidget):
     def _spec(self) -> tuple[str, str]:
         return (self.min_timestamp, self.max_timestamp)
 
-    def _resolve(self) -> tuple[TimeRange, datetime, datetime]:
-        time_range = self.time_range
-        start, end = time_range.resolve()
-        return time_range, start, end or datetime.now(timezone.utc)
+    def _resolve(self) -> tuple[datetime, datetime]:
+        """The range as two instants, resolved once per run so the rows, the timeline and the status line
+        all describe exactly the same window."""
+        start, end = self.time_range.resolve()
+        self._window = (start, end or datetime.now(timezone.utc))
+        return self._window
 
     def _run(self) -> None:
         """Runs the query for the current range (or filters the DataFrame) and announces the result."""
         self._queried = self._spec()
-        self.status = {**self._status_base(), "state": "loading"}
+        self._window = None
         t0 = time.perf_counter()
         try:
-            time_range, start, end = self._resolve()
-            frame = _filter_frame(self._source, start, end) if self.local else self._query(time_range)
+            start, end = self._resolve()
+            self.status = {**self._status_base(), "state": "loading"}
+            frame = _filter_frame(self._source, start, end) if self.local else self._query(start, end)
             self._update_timeline(frame, start, end)
         except LogfireError as exc:
             self._fail(str(exc))
@@ -214,11 +219,11 @@ class LogfireTable(anywidget.AnyWidget):
             self._client = LogfireClient(*self._client_args)
         return self._client
 
-    def _query(self, time_range: TimeRange) -> pl.DataFrame:
+    def _query(self, start: datetime, end: datetime) -> pl.DataFrame:
         from logfire_notebook._polars import arrow_to_polars
 
         table = self._client_obj().query_arrow(
-            self.sql, time_range=time_range, limit=self.limit, environment=self._environment
+            self.sql, min_timestamp=start, max_timestamp=end, limit=self.limit, environment=self._environment
         )
         return arrow_to_polars(table)
 
@@ -272,11 +277,15 @@ class LogfireTable(anywidget.AnyWidget):
 
     def _status_base(self) -> dict[str, Any]:
         base: dict[str, Any] = {"min_timestamp": self.min_timestamp, "max_timestamp": self.max_timestamp}
-        try:
-            _, start, end = self._resolve()
-        except LogfireError:
+        if self._window is None:
             return base
-        return {**base, "from_ms": start.timestamp() * 1000, "to_ms": end.timestamp() * 1000}
+        start, end = self._window
+        return {
+            **base,
+            "from_ms": start.timestamp() * 1000,
+            "to_ms": end.timestamp() * 1000,
+            "window": [start.isoformat(), end.isoformat()],
+        }
 
     # -- the browser's requests ------------------------------------------------------------------------
 

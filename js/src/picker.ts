@@ -4,8 +4,10 @@ import {
   QUICK_RANGES,
   type RangeSpec,
   describe,
+  formatAmount,
   formatRange,
   parseTime,
+  relativeOffset,
   resolveRange,
   shift,
   toLocalInput,
@@ -25,6 +27,14 @@ function clockIcon(): SVGSVGElement {
   icon.innerHTML = '<circle cx="8" cy="8" r="6.25" fill="none" stroke="currentColor" stroke-width="1.5"/>' +
     '<path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"/>';
   return icon;
+}
+
+/** What the kernel is sent: "now-6h" for relative text (also "6h"), an ISO instant for anything else. */
+function canonical(text: string, now: number): string {
+  if (text === "" || text.toLowerCase() === "now") return "";
+  const offset = relativeOffset(text);
+  if (offset !== null) return offset === 0 ? "" : `now-${formatAmount(offset)}`;
+  return new Date(parseTime(text, now)).toISOString();
 }
 
 export class Picker {
@@ -161,9 +171,7 @@ export class Picker {
       this.error.textContent = (err as Error).message;
       return;
     }
-    // A bare amount like "6h" is stored as the explicit "now-6h" the Python side also reads.
-    if (/^\d+(\.\d+)?\s*[smhdw]$/i.test(spec.min)) spec.min = `now-${spec.min.replace(/\s+/g, "")}`;
-    this.choose(spec);
+    this.choose({ min: canonical(spec.min, this.now()), max: canonical(spec.max, this.now()) });
   }
 
   private choose(spec: RangeSpec): void {

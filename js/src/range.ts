@@ -50,7 +50,8 @@ export const QUICK_RANGES: QuickRange[] = [
   ["30d", "Last 30 days"],
 ].map(([amount, label]) => ({ label: label as string, min: `now-${amount}` }));
 
-const RELATIVE = /^now\s*(?:([+-])\s*(\d+(?:\.\d+)?)\s*([smhdw]))?$/;
+// Only the past: the kernel's TimeRange reads "now-6h", not "now+6h".
+const RELATIVE = /^now\s*(?:(-)\s*(\d+(?:\.\d+)?)\s*([smhdw]))?$/;
 const BARE = /^(\d+(?:\.\d+)?)\s*([smhdw])$/;
 
 /** Offset in ms from now (negative = past) if `expr` is relative, else null. */
@@ -90,7 +91,8 @@ export function resolveRange(spec: RangeSpec, now: number): ResolvedRange {
 /** Shortest exact relative amount: 5400000 -> "90m", 7200000 -> "2h". */
 export function formatAmount(ms: number): string {
   const abs = Math.abs(ms);
-  for (const unit of ["w", "d", "h", "m", "s"]) {
+  // Days rather than weeks, as the Python side writes them ("now-7d").
+  for (const unit of ["d", "h", "m", "s"]) {
     const size = UNIT_MS[unit]!;
     if (abs >= size && abs % size === 0) return `${abs / size}${unit}`;
   }
@@ -131,6 +133,20 @@ export function shift(spec: RangeSpec, direction: -1 | 1, now: number): RangeSpe
   return moved(spec, from + step, to + step, now);
 }
 
+/** True when two specs mean the same range (the kernel may write the same range differently). */
+export function sameRange(a: RangeSpec, b: RangeSpec): boolean {
+  const now = Date.now();
+  try {
+    return parseTime(a.min, now) === parseTime(b.min, now) && endOf(a, now) === endOf(b, now);
+  } catch {
+    return a.min === b.min && a.max === b.max;
+  }
+}
+
+function endOf(spec: RangeSpec, now: number): number {
+  return spec.max.trim() === "" ? now : parseTime(spec.max, now);
+}
+
 /** An absolute range (e.g. from a drag on the timeline), as the traits carry it. */
 export function absolute(from: number, to: number): RangeSpec {
   return { min: new Date(from).toISOString(), max: new Date(to).toISOString() };
@@ -140,9 +156,10 @@ export function absolute(from: number, to: number): RangeSpec {
 export function describe(spec: RangeSpec): string {
   const max = spec.max.trim();
   if (max === "" || max === "now") {
-    const quick = QUICK_RANGES.find((q) => q.min === spec.min.trim().toLowerCase());
-    if (quick) return quick.label;
     const offset = relativeOffset(spec.min);
+    // By amount, not text: the kernel writes "now-24h" back as "now-1d".
+    const quick = QUICK_RANGES.find((q) => relativeOffset(q.min) === offset);
+    if (quick) return quick.label;
     if (offset !== null && offset < 0) {
       const amount = formatAmount(offset);
       const match = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(amount);

@@ -7,7 +7,7 @@ import { decode, viewBytes } from "./arrow";
 import { h } from "./dom";
 import { formatCount, formatElapsed } from "./format";
 import { Picker } from "./picker";
-import { type RangeSpec, absolute, formatRange } from "./range";
+import { type RangeSpec, absolute, formatRange, sameRange } from "./range";
 import { Rpc } from "./rpc";
 import { TableView } from "./table";
 import { followTheme } from "./theme";
@@ -24,6 +24,11 @@ export interface Status {
   /** The resolved range of the last query, epoch ms. */
   from_ms?: number;
   to_ms?: number;
+  /** The same two instants as ISO strings (exact to the microsecond). */
+  window?: [string, string];
+  /** The range text this result was queried for. */
+  min_timestamp?: string;
+  max_timestamp?: string;
 }
 
 export interface Model {
@@ -55,6 +60,8 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   let hasData = false;
 
   const setRange = (spec: RangeSpec): void => {
+    // The same range again changes no trait, so no result would come to end the loading state.
+    if (sameRange(spec, { min: m.get("min_timestamp"), max: m.get("max_timestamp") })) return;
     pendingRange = true;
     m.set("min_timestamp", spec.min);
     m.set("max_timestamp", spec.max);
@@ -93,6 +100,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     const loading = pendingRange || st.state === "loading";
     root.dataset.state = loading ? "loading" : (st.state ?? "loading");
     root.classList.toggle("lf-loading", loading);
+    if (st.window) [root.dataset.from, root.dataset.to] = st.window;
     limitMark.hidden = !st.limit_reached;
     if (st.limit_reached) {
       limitMark.textContent = `limit ${formatCount(st.limit ?? st.rows ?? 0)} reached`;
@@ -143,6 +151,11 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   }
 
   const onRevision = (): void => {
+    const st = m.get("status") ?? {};
+    const asked = { min: m.get("min_timestamp"), max: m.get("max_timestamp") };
+    const answered = { min: st.min_timestamp ?? asked.min, max: st.max_timestamp ?? asked.max };
+    // A result for a range the user has since replaced: keep loading, the newer one is on its way.
+    if (pendingRange && !sameRange(asked, answered)) return;
     pendingRange = false;
     void load();
   };

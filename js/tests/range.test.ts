@@ -7,6 +7,7 @@ import {
   formatRange,
   parseTime,
   resolveRange,
+  sameRange,
   shift,
   zoomOut,
 } from "../src/range";
@@ -48,6 +49,17 @@ describe("quick ranges", () => {
     for (const q of QUICK_RANGES) expect(describeRange({ min: q.min, max: "" })).toBe(q.label);
   });
 
+  it("names a quick range however the kernel wrote it back", () => {
+    expect(describeRange({ min: "now-1d", max: "" })).toBe("Last 24 hours");
+    expect(describeRange({ min: "now-90m", max: "" })).toBe("Last 90 minutes");
+  });
+
+  it("knows two spellings of one range are the same range", () => {
+    expect(sameRange({ min: "now-24h", max: "" }, { min: "now-1d", max: "now" })).toBe(true);
+    expect(sameRange({ min: "2024-05-01T12:00:00.000Z", max: "" }, { min: "2024-05-01T12:00:00+00:00", max: "" })).toBe(true);
+    expect(sameRange({ min: "now-1h", max: "" }, { min: "now-2h", max: "" })).toBe(false);
+  });
+
   it("describes other relative ranges as typed", () => {
     expect(describeRange({ min: "now-2d", max: "now-1d" })).toBe("now-2d → now-1d");
     expect(describeRange(absolute(NOW - H, NOW))).toBe("");
@@ -84,7 +96,7 @@ describe("formatting", () => {
   it("writes amounts in the largest exact unit", () => {
     expect(formatAmount(90 * 60_000)).toBe("90m");
     expect(formatAmount(2 * H)).toBe("2h");
-    expect(formatAmount(7 * 24 * H)).toBe("1w");
+    expect(formatAmount(7 * 24 * H)).toBe("7d");
   });
 
   it("shows a range in UTC or local time, the date once when both ends share it", () => {
