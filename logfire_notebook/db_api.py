@@ -490,6 +490,7 @@ class Cursor:
     def execute(self, operation: str, parameters: Mapping[str, Any] | Sequence[Any] | None = None) -> Cursor:
         """Run one query. Parameters (pyformat) become SQL literals; with none, `%` is left alone."""
         self._check_open()
+        self._clear()  # a failed query leaves no stale result behind
         sql = self._render(operation, parameters)
         connection = self.connection
         try:
@@ -586,6 +587,12 @@ class Cursor:
             return format_pyformat(operation, parameters)
         except ParameterError as exc:
             _raise_mapped(exc)
+
+    def _clear(self) -> None:
+        self._table = None
+        self._position = 0
+        self.rowcount = -1
+        self.description = None
 
     def _set_result(self, table: pa.Table) -> None:
         self._table = table

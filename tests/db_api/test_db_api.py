@@ -381,3 +381,13 @@ def test_with_time_range_and_client_share_the_http_client(backend: Any) -> None:
         week.cursor()
     with pytest.raises(db_api.ProgrammingError, match="either client= or"):
         logfire_notebook.connect(backend.token, client=base.client)
+
+
+def test_failed_query_leaves_no_stale_result(conn: db_api.Connection) -> None:
+    cur = conn.cursor()
+    cur.execute("SELECT 1 AS one")
+    with pytest.raises(db_api.ProgrammingError):
+        cur.execute("SELECT no_such_column FROM records")
+    assert cur.description is None and cur.rowcount == -1
+    with pytest.raises(db_api.ProgrammingError, match="call execute"):
+        cur.fetchall()
