@@ -27,7 +27,7 @@ def footer(rows: int, elapsed: float, range_label: str, limit: int | None) -> st
     text = " · ".join(parts)
     if limit is not None and rows >= limit:
         how = "raise --limit or use --all" if limit < MAX_LIMIT else "use --all"
-        text += f" · the limit of {limit:,} rows was reached, more rows may exist ({how})"
+        text += f" · the limit of {limit:,} row{'' if limit == 1 else 's'} was reached, more rows may exist ({how})"
     return text
 
 
