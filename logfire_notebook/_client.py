@@ -28,9 +28,13 @@ with LogfireClient() as client:                      # token from LOGFIRE_READ_T
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import random
+import signal
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
@@ -106,6 +110,30 @@ class QueryInfo:
     def hit_limit(self) -> bool:
         """True when the result has as many rows as the row limit allowed, so more rows may exist."""
         return self.rows >= (self.limit if self.limit is not None else SERVER_DEFAULT_LIMIT)
+
+
+def _import_uninterrupted(*modules: str) -> None:
+    """Import heavy modules with Ctrl-C held back until the import is done.
+
+    An import cut short by KeyboardInterrupt leaves a half-initialised module behind (polars then crashes on
+    every later use in that kernel), so the interrupt is delivered right after the import instead.
+    """
+    missing = [name for name in modules if name not in sys.modules]
+    if not missing:
+        return
+    if threading.current_thread() is not threading.main_thread():
+        for name in missing:
+            importlib.import_module(name)
+        return
+    held: list[tuple[int, Any]] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append((signum, frame)))
+    try:
+        for name in missing:
+            importlib.import_module(name)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held and callable(previous):
+        previous(*held[0])
 
 
 def _time_range(
@@ -518,6 +546,7 @@ class LogfireClient(_BaseClient):
     ) -> pa.Table:
         """Run `sql` and return a `pyarrow.Table` (read from the Arrow IPC stream)."""
         t0 = time.perf_counter()
+        _import_uninterrupted("pyarrow")
         window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
         response, start, end = self._query(ARROW, sql, window, limit, timezone, environment)
         table = _read_arrow(response)
@@ -539,6 +568,7 @@ class LogfireClient(_BaseClient):
         json_columns: Sequence[str] = (),
     ) -> pl.DataFrame:
         """Run `sql` and return a `polars.DataFrame`; `json_columns=("attributes",)` decodes JSON text to structs."""
+        _import_uninterrupted("pyarrow", "polars")
         from logfire_notebook._polars import arrow_to_polars
 
         table = self.query_arrow(
@@ -643,6 +673,7 @@ class LogfireClient(_BaseClient):
         `progress`: a callable receiving `PageProgress` after each page; `None` shows a progress bar in a
         notebook (nothing elsewhere); `False` shows nothing.
         """
+        _import_uninterrupted("pyarrow", "polars")
         from logfire_notebook._paging import concat_pages
         from logfire_notebook._progress import progress_reporter
 
@@ -756,6 +787,7 @@ class AsyncLogfireClient(_BaseClient):
     ) -> pa.Table:
         """Run `sql` and return a `pyarrow.Table` (read from the Arrow IPC stream)."""
         t0 = time.perf_counter()
+        _import_uninterrupted("pyarrow")
         window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
         response, start, end = await self._query(ARROW, sql, window, limit, timezone, environment)
         table = _read_arrow(response)
@@ -777,6 +809,7 @@ class AsyncLogfireClient(_BaseClient):
         json_columns: Sequence[str] = (),
     ) -> pl.DataFrame:
         """Run `sql` and return a `polars.DataFrame`; `json_columns=("attributes",)` decodes JSON text to structs."""
+        _import_uninterrupted("pyarrow", "polars")
         from logfire_notebook._polars import arrow_to_polars
 
         table = await self.query_arrow(
@@ -873,6 +906,7 @@ class AsyncLogfireClient(_BaseClient):
         progress: Callable[[PageProgress], None] | bool | None = None,
     ) -> pl.DataFrame:
         """Every row of `sql` in the window, paging past the 10,000-row cap (see `LogfireClient.query_all`)."""
+        _import_uninterrupted("pyarrow", "polars")
         from logfire_notebook._paging import concat_pages
         from logfire_notebook._progress import progress_reporter
 
