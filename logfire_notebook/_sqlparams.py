@@ -116,10 +116,7 @@ def _decimal_literal(value: Decimal) -> str:
 
 def _str_literal(value: str) -> str:
     text = str.__str__(value)  # a str subclass (an Enum mixin) may override __str__
-    if "\x00" in text:
-        raise ParameterError(
-            "A string parameter contains a NUL character (\\x00), which SQL text cannot carry."
-        )
+    # NUL is fine: DuckDB and DataFusion keep it inside a literal. Lone surrogates cannot be sent as UTF-8.
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -44,6 +44,7 @@ def duck(sql: str) -> Any:
         ("back\\slash \\n \\' %s %(x)s", "back\\slash \\n \\' %s %(x)s"),
         ("é😀\u200b\n\t", "é😀\u200b\n\t"),
         ("", ""),
+        ("a\x00b", "a\x00b"),
         (dt.date(2024, 2, 29), dt.date(2024, 2, 29)),
         (dt.timedelta(days=1, seconds=3, microseconds=7), dt.timedelta(days=1, seconds=3, microseconds=7)),
         (dt.timedelta(seconds=-1.5), dt.timedelta(seconds=-1.5)),
@@ -115,7 +116,6 @@ def test_enum_subclasses_render_their_values() -> None:
         (object(), "supported types are None, bool, int"),
         (2**63, "does not fit in 64 bits"),
         (Decimal("NaN"), "Decimal NaN"),
-        ("a\x00b", "NUL"),
         ("\ud800", "not valid Unicode"),
         ((), "empty tuple"),
         ([1, b"x"], "type bytes"),
@@ -159,6 +159,6 @@ def test_placeholder_mistakes_are_clear_errors(sql: str, params: Any, message: s
         format_pyformat(sql, params)
 
 
-@given(st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",))))
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",))))
 def test_any_string_round_trips_through_duckdb(text: str) -> None:
     assert duck(format_pyformat("SELECT %(s)s", {"s": text})) == text
