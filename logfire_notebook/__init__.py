@@ -28,6 +28,10 @@ _EXPORTS: dict[str, str] = {
     "TimeoutError": "logfire_notebook._exceptions",
     "ResponseError": "logfire_notebook._exceptions",
     "ConfigError": "logfire_notebook._exceptions",
+    "TimeRangeError": "logfire_notebook._exceptions",
+    "HTTPStatusError": "logfire_notebook._exceptions",
+    "TransportError": "logfire_notebook._exceptions",
+    "QueryInfo": "logfire_notebook._client",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__", "load_ipython_extension", "unload_ipython_extension"])
