@@ -30,10 +30,13 @@ DEMO_RECORDS = 1500
 @pytest.fixture(scope="session")
 def demo_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     data_dir = tmp_path_factory.mktemp("demo") / "data"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+    }
+    demo = ["demo", "--no-lab", "--records", str(DEMO_RECORDS), "--data-dir", str(data_dir)]
     subprocess.run(
-        [sys.executable, "-m", "logfire_notebook.cli", "demo", "--no-lab", "--records", str(DEMO_RECORDS)]
-        + ["--data-dir", str(data_dir), "--port", str(_free_port())],
+        [sys.executable, "-m", "logfire_notebook.cli", *demo, "--port", str(_free_port())],
         check=True,
         capture_output=True,
         env=env,
@@ -54,7 +57,11 @@ class Executed:
 
     def texts(self, tag: str) -> list[str]:
         """The text/plain of each display/result output of the tagged cell."""
-        return [o["data"]["text/plain"] for o in self.cell(tag).outputs if "data" in o and "text/plain" in o["data"]]
+        return [
+            o["data"]["text/plain"]
+            for o in self.cell(tag).outputs
+            if "data" in o and "text/plain" in o["data"]
+        ]
 
     def footer(self, tag: str) -> str:
         return self.texts(tag)[-1]
@@ -70,12 +77,16 @@ def kernel_env(backend: Backend) -> dict[str, str]:
     }
 
 
-def run_notebook(path: Path, backend: Backend, probes: Sequence[str] = (), save_to: Path | None = None) -> Executed:
+def run_notebook(
+    path: Path, backend: Backend, probes: Sequence[str] = (), save_to: Path | None = None
+) -> Executed:
     """Execute `path` top to bottom (a cell tagged raises-exception may fail), then each probe cell in the same
     kernel. A probe sees `OUT[tag]`, the result (`Out[n]`) of the cell with that tag, and must print one line of
     JSON. `save_to` gets the executed notebook, without the probes."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     results = []
     with client.setup_kernel(env=kernel_env(backend)):
         for index, cell in enumerate(nb.cells):

@@ -70,7 +70,9 @@ def test_quickstart_shows_widgets_with_footers(quickstart: tuple[Executed, Path]
     assert executed.footer("yesterday").endswith("now-2d → now-1d")
 
 
-def test_quickstart_results_match_the_data(quickstart: tuple[Executed, Path], rows: list[dict[str, Any]]) -> None:
+def test_quickstart_results_match_the_data(
+    quickstart: tuple[Executed, Path], rows: list[dict[str, Any]]
+) -> None:
     executed, _ = quickstart
     tables, values = executed.probes[1], executed.probes[2]
 
@@ -133,7 +135,9 @@ PYDANTIC_AI_PROBES = [
 ]
 
 
-def test_pydantic_ai_notebook_matches_the_agent_spans(demo_backend: Backend, rows: list[dict[str, Any]]) -> None:
+def test_pydantic_ai_notebook_matches_the_agent_spans(
+    demo_backend: Backend, rows: list[dict[str, Any]]
+) -> None:
     executed = run_notebook(EXAMPLES / "pydantic_ai_monitoring.ipynb", demo_backend, PYDANTIC_AI_PROBES)
     (values,) = executed.probes[1:]
 
@@ -142,13 +146,17 @@ def test_pydantic_ai_notebook_matches_the_agent_spans(demo_backend: Backend, row
 
     agent_runs = [r for r in rows if op(r) == "invoke_agent"]
     assert agent_runs, "the demo made no PydanticAI agent runs"
-    expected_runs = Counter((r["attributes"]["gen_ai.agent.name"], r["attributes"]["model_name"]) for r in agent_runs)
+    expected_runs = Counter(
+        (r["attributes"]["gen_ai.agent.name"], r["attributes"]["model_name"]) for r in agent_runs
+    )
     assert {(a, m): n for a, m, n in values["runs"]} == dict(expected_runs)
 
     tokens: Counter[str] = Counter()
     for r in rows:
         if op(r) == "chat":
-            tokens[r["attributes"]["gen_ai.request.model"]] += int(r["attributes"]["gen_ai.usage.input_tokens"])
+            tokens[r["attributes"]["gen_ai.request.model"]] += int(
+                r["attributes"]["gen_ai.usage.input_tokens"]
+            )
     assert dict(values["tokens"]) == dict(tokens)
 
     tool_calls = Counter(r["attributes"]["gen_ai.tool.name"] for r in rows if op(r) == "execute_tool")
