@@ -444,16 +444,17 @@ class _BaseClient:
 class LogfireClient(_BaseClient):
     """A synchronous client for Logfire's query API (or the local backend).
 
-    `LogfireClient(read_token=None, base_url=None, *, timeout=30.0, **httpx_kwargs)`; other keyword arguments
-    go to `httpx.Client` (e.g. `transport=`, `verify=`, `proxy=`).
+    `LogfireClient(read_token=None, base_url=None, timeout=30.0, *, default_since="1d", max_retries=3,
+    max_retry_seconds=30.0, **httpx_kwargs)`: `timeout` is in seconds (or an `httpx.Timeout`), positional as in
+    the SDK; other keyword arguments go to `httpx.Client` (e.g. `transport=`, `verify=`, `proxy=`).
     """
 
     def __init__(
         self,
         read_token: str | None = None,
         base_url: str | None = None,
-        *,
         timeout: float | httpx.Timeout | None = 30.0,
+        *,
         default_since: TimeInput = "1d",
         max_retries: int = 3,
         max_retry_seconds: float = 30.0,
@@ -642,14 +643,17 @@ class LogfireClient(_BaseClient):
         `sql` must select `start_timestamp`, `trace_id` and `span_id` (e.g. `SELECT * FROM records WHERE ...`);
         it must not have its own ORDER BY or LIMIT, which paging replaces.
         """
-        from logfire_notebook._paging import KeysetPager
+        from logfire_notebook._paging import KeysetPager, explain_page_error
 
         window = _time_range(None, None, since, until, time_range, self.default_since)
         pager = KeysetPager(sql, window, page_size=page_size)
         while not pager.done:
-            page = self.query_arrow(
-                pager.page_sql(), pager.start, pager.end, limit=pager.page_size, environment=environment
-            )
+            try:
+                page = self.query_arrow(
+                    pager.page_sql(), pager.start, pager.end, limit=pager.page_size, environment=environment
+                )
+            except QueryError as exc:
+                raise explain_page_error(exc) from None
             pager.advance(page)
             if progress is not None:
                 progress(pager.progress())
@@ -699,8 +703,8 @@ class AsyncLogfireClient(_BaseClient):
         self,
         read_token: str | None = None,
         base_url: str | None = None,
-        *,
         timeout: float | httpx.Timeout | None = 30.0,
+        *,
         default_since: TimeInput = "1d",
         max_retries: int = 3,
         max_retry_seconds: float = 30.0,
@@ -879,14 +883,17 @@ class AsyncLogfireClient(_BaseClient):
         progress: Callable[[PageProgress], None] | None = None,
     ) -> AsyncIterator[pa.Table]:
         """Pages of up to 10,000 rows covering the whole window (see `LogfireClient.iter_batches`)."""
-        from logfire_notebook._paging import KeysetPager
+        from logfire_notebook._paging import KeysetPager, explain_page_error
 
         window = _time_range(None, None, since, until, time_range, self.default_since)
         pager = KeysetPager(sql, window, page_size=page_size)
         while not pager.done:
-            page = await self.query_arrow(
-                pager.page_sql(), pager.start, pager.end, limit=pager.page_size, environment=environment
-            )
+            try:
+                page = await self.query_arrow(
+                    pager.page_sql(), pager.start, pager.end, limit=pager.page_size, environment=environment
+                )
+            except QueryError as exc:
+                raise explain_page_error(exc) from None
             pager.advance(page)
             if progress is not None:
                 progress(pager.progress())

@@ -18,21 +18,25 @@ arrive meanwhile cannot shift the pages. The predicate is spelled out instead of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from logfire_notebook._exceptions import LogfireError, QueryError
 from logfire_notebook._timerange import TimeRange
 
 if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
-__all__ = ["PAGE_SIZE", "KeysetPager", "PageProgress", "concat_pages"]
+__all__ = ["PAGE_SIZE", "KeysetPager", "PageProgress", "concat_pages", "explain_page_error"]
 
 PAGE_SIZE = 10_000  # the API's row cap per query
 KEY = ("start_timestamp", "trace_id", "span_id")
+_TRAILING_LIMIT = re.compile(r"\blimit\s+\d+(\s+offset\s+\d+)?\s*$", re.IGNORECASE)
+_HOW = "select start_timestamp, trace_id and span_id, e.g. `SELECT * FROM records WHERE ...`"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,11 @@ class KeysetPager:
         self.start = start
         self.end = end or datetime.now(timezone.utc)
         self.sql = sql.strip().rstrip(";").strip()
+        if _TRAILING_LIMIT.search(self.sql):
+            raise LogfireError(
+                "query_all reads every row of the time range, so the query's own LIMIT would cut pages short: "
+                "remove the LIMIT, or use query_polars(sql, limit=...) for the first rows only."
+            )
         self.page_size = min(page_size or PAGE_SIZE, PAGE_SIZE)
         self.pages = 0
         self.rows = 0
@@ -103,6 +112,18 @@ class KeysetPager:
         else:
             fraction = min(1.0, max(0.0, (last - self.start).total_seconds() / span))
         return PageProgress(self.pages, self.rows, fraction, self.done, (self.start, self.end), last)
+
+
+def explain_page_error(exc: QueryError) -> QueryError:
+    """A failed first page usually means the key columns are missing: say how to fix the query."""
+    detail = exc.detail or ""
+    if any(column in detail for column in KEY):
+        return QueryError(
+            f"query_all pages by (start_timestamp, trace_id, span_id), which the query does not return: {_HOW}.",
+            detail=detail,
+            position=exc.position,
+        )
+    return exc
 
 
 def concat_pages(pages: Sequence[pa.Table], json_columns: Sequence[str] = ()) -> pl.DataFrame:

@@ -35,10 +35,11 @@ class NotebookProgress:
         self._handle: Any = None
 
     def _bundle(self, p: PageProgress) -> dict[str, str]:
+        pages = f"{p.pages} page{'' if p.pages == 1 else 's'}"
         if p.done:
-            text = f"Fetched {p.rows:,} rows in {p.pages} pages."
+            text = f"Fetched {p.rows:,} rows in {pages}."
         else:
-            text = f"Fetched {p.rows:,} rows ({p.pages} pages, {p.fraction:.0%} of the time range)…"
+            text = f"Fetched {p.rows:,} rows ({pages}, {p.fraction:.0%} of the time range)…"
         value = f"{p.fraction:.3f}"
         html = (
             f'<div style="font-size:12px"><progress value="{value}" max="1" style="width:240px;'

@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from logfire_notebook import AsyncLogfireClient, LogfireClient
+from logfire_notebook import AsyncLogfireClient, LogfireClient, LogfireError, QueryError
 from logfire_notebook._paging import PageProgress
 
 ROWS = 36_000
@@ -111,3 +111,18 @@ async def test_async_query_all_matches_the_direct_count(big: Any) -> None:
     assert frame.height == ROWS
     assert frame.select("trace_id", "span_id").n_unique() == ROWS
     assert pages == [10_000, 10_000, 10_000, 6_000]
+
+
+def test_query_all_explains_missing_key_columns(big: Any) -> None:
+    with LogfireClient(big.token, big.base_url) as client, pytest.raises(QueryError) as info:
+        client.query_all("SELECT message FROM records", since="1d")
+    assert str(info.value).startswith("query_all pages by (start_timestamp, trace_id, span_id)")
+    assert "SELECT * FROM records WHERE" in str(info.value)
+
+
+def test_query_all_refuses_a_limit_that_would_cut_pages_short(big: Any) -> None:
+    with (
+        LogfireClient(big.token, big.base_url) as client,
+        pytest.raises(LogfireError, match="remove the LIMIT"),
+    ):
+        client.query_all("SELECT * FROM records LIMIT 50", since="1d")
