@@ -17,6 +17,7 @@ This module must stay light: `%load_ext` imports it, so polars, pyarrow and http
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -76,6 +77,7 @@ class LogfireMagic(Magics):
         self._client_obj: LogfireClient | None = None
         self._client_key: tuple[str | None, str | None] | None = None
         self._schemas: Schemas | None = None
+        self._schemas_fetch: threading.Thread | None = None
 
     @property
     def _user_ns(self) -> dict[str, Any]:
@@ -292,7 +294,9 @@ class LogfireMagic(Magics):
         except LogfireError as exc:
             raise MagicError(_with_login_hint(exc), type(exc).__name__) from None
         self._client_key = key
+        # Another token or URL may see other tables: fetch the names again on the next Tab.
         self._schemas = None
+        self._schemas_fetch = None
         return self._client_obj
 
     def _login(self) -> None:
@@ -313,18 +317,29 @@ class LogfireMagic(Magics):
         project = info.get("project_name") or "your project"
         print(f"Read token kept for this kernel only; queries now read {project}.")
 
-    def completion_names(self) -> Schemas | None:
-        """Table -> column names for completion: the backend's /v1/schemas once per kernel, else built-in."""
-        if self._schemas is None:
-            try:
-                names = names_from_payload(self._client().schemas())
-            except Exception:
-                # Completion must never raise; the built-in schema is Logfire's and usually right.
-                from logfire_notebook._schema import TABLES
+    def completion_names(self) -> Schemas:
+        """Table -> column names for completion: the backend's /v1/schemas, fetched once per kernel.
 
-                return {name: [c.name for c in columns] for name, columns in TABLES.items()}
-            self._schemas = names
-        return self._schemas
+        The fetch runs in a thread so that Tab never waits on the network; until it has answered (or when it
+        cannot, e.g. without a token) the built-in Logfire schema is used, which is usually the same.
+        """
+        if self._schemas is not None:
+            return self._schemas
+        if self._schemas_fetch is None:
+            self._schemas_fetch = threading.Thread(
+                target=self._fetch_schemas, name="logfire-schemas", daemon=True
+            )
+            self._schemas_fetch.start()
+        from logfire_notebook._schema import TABLES
+
+        return {name: [c.name for c in columns] for name, columns in TABLES.items()}
+
+    def _fetch_schemas(self) -> None:
+        try:
+            self._schemas = names_from_payload(self._client().schemas())
+        except Exception:
+            # No token yet, or no backend: keep the built-in names; a later login or query allows a retry.
+            self._schemas = None
 
     def close(self) -> None:
         if self._client_obj is not None:

@@ -34,7 +34,10 @@ def shell(
     magic._login_token = None
     magic.close()
     magic._client_key = None
+    if magic._schemas_fetch is not None:
+        magic._schemas_fetch.join()
     magic._schemas = None
+    magic._schemas_fetch = None
 
 
 def magic_of(shell: InteractiveShell) -> LogfireMagic:

@@ -175,8 +175,14 @@ def test_login_keeps_the_token_for_the_kernel(
 
 
 def test_completion_uses_the_backend_schemas(live: InteractiveShell) -> None:
+    magic = magic_of(live)
+    text = "%%logfire\nSELECT http_r"
     with provisionalcompleter():
-        text = "%%logfire\nSELECT http_r"
+        first = [c.text for c in live.Completer.completions(text, len(text))]
+        # The first Tab starts the /v1/schemas fetch in the background; it is cached for the kernel.
+        assert magic._schemas_fetch is not None
+        magic._schemas_fetch.join()
+        assert magic._schemas is not None
+        assert set(magic._schemas) == {"records", "metrics"}
         names = [c.text for c in live.Completer.completions(text, len(text))]
-    assert names == ["http_response_status_code", "http_route"]
-    assert magic_of(live)._schemas is not None  # fetched from /v1/schemas and cached for the kernel
+    assert first == names == ["http_response_status_code", "http_route"]
