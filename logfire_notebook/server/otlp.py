@@ -22,6 +22,7 @@ import os
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 from google.protobuf import json_format
@@ -361,17 +362,28 @@ class _Columns:
 
 
 def _http_columns(attrs: dict[str, Any]) -> dict[str, Any]:
-    target = _str_or_none(attrs.get("http.target"))
-    target_path, _, target_query = (target or "").partition("?")
-    path = _str_or_none(attrs.get("url.path")) or (target_path or None)
-    query = _str_or_none(attrs.get("url.query")) or (target_query or None)
+    url_full = _str_or_none(attrs.get("url.full", attrs.get("http.url")))
+    path = _str_or_none(attrs.get("url.path"))
+    query = _str_or_none(attrs.get("url.query"))
+    if path is None or query is None:
+        # Older semantic conventions carry path and query only inside http.target or http.url.
+        target = _str_or_none(attrs.get("http.target"))
+        if target is None and url_full:
+            split = urlsplit(url_full)
+            target = split.path + ("?" + split.query if split.query else "")
+        if target:
+            target_path, _, target_query = target.partition("?")
+            path = path or target_path or None
+            if query is None and "?" not in target and url_full and "?" in url_full:
+                target_query = url_full.partition("?")[2]
+            query = query or target_query or None
     return {
         "http_method": _str_or_none(attrs.get("http.request.method", attrs.get("http.method"))),
         "http_route": _str_or_none(attrs.get("http.route")),
         "http_response_status_code": _int_or_none(
             attrs.get("http.response.status_code", attrs.get("http.status_code"))
         ),
-        "url_full": _str_or_none(attrs.get("url.full", attrs.get("http.url"))),
+        "url_full": url_full,
         "url_path": path,
         "url_query": query,
     }

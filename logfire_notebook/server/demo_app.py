@@ -1,0 +1,438 @@
+"""The instrumented code the demo runs: one process per (service, environment), telemetry via the SDK.
+
+`python -m logfire_notebook.server.demo_app --service web-api --environment production --records N
+--start-ns A --end-ns B` configures the official `logfire` SDK (`send_to_logfire=False`; the OTLP endpoint
+comes from `OTEL_EXPORTER_OTLP_ENDPOINT`) and runs real code until it has made about N records:
+
+- `web-api`: a Starlette app instrumented by `logfire.instrument_asgi` (spans named by route template),
+  called through an httpx client
+  instrumented by `logfire.instrument_httpx` (server and client spans, routes, status codes, 4xx/5xx, an
+  exception handler), with logs from the handlers.
+- `agent`: PydanticAI agents on its built-in `TestModel` (no network) instrumented by
+  `logfire.instrument_pydantic_ai`, with tools, model names and token usage.
+- `worker`: background jobs with manual spans, logs at every level, stdlib logging and retried exceptions.
+
+Every service also records counters and histograms. Time is virtual: the SDK's `ns_timestamp_generator`
+and the metrics SDK read a clock that walks from `start-ns` to `end-ns` (a 7-day window) with a daily
+rhythm, and handlers advance it by simulated latencies, so durations look real and the data spreads over
+the window although the process runs for seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import random
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+__all__ = ["VirtualClock", "main"]
+
+# Counts records made, so a worker stops at its budget.
+_made = 0
+_RNG = random.Random(7)
+
+
+class VirtualClock:
+    """The demo's now: nanoseconds that only move when told, with a tiny step per reading for ordering."""
+
+    def __init__(self, start_ns: int) -> None:
+        self.now = start_ns
+
+    def __call__(self) -> int:
+        self.now += 1_000
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += int(seconds * 1e9)
+
+
+def _use_clock_for_metrics(clock: VirtualClock) -> None:
+    """Point the metrics SDK's timestamps at the virtual clock (its deadlines keep real time)."""
+    from opentelemetry.sdk.metrics._internal import _view_instrument_match, instrument, metric_reader_storage
+
+    for module in (instrument, metric_reader_storage, _view_instrument_match):
+        module.time_ns = clock  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# web-api: Starlette server + httpx client
+
+
+def _web_api(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
+    import httpx
+    import logfire
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Match, Route
+
+    log = logging.getLogger("web_api")
+    latency = logfire.metric_histogram("app.db.query_duration", unit="ms", description="database time")
+    orders_total = logfire.metric_counter("app.orders.created", unit="1", description="orders placed")
+    cart_value = logfire.metric_histogram("app.cart.value", unit="USD", description="cart value at checkout")
+
+    def db(ms: float) -> None:
+        clock.advance(ms / 1000)
+        latency.record(ms, {"db.system": "postgresql"})
+
+    async def get_user(request: Request) -> JSONResponse:
+        user_id = int(request.path_params["user_id"])
+        with logfire.span("SELECT users WHERE id = {user_id}", user_id=user_id, _tags=["db"]):
+            db(_RNG.lognormvariate(1.2, 0.6))
+        if user_id % 17 == 0:
+            logfire.warn("user {user_id} not found", user_id=user_id)
+            raise HTTPException(404, "user not found")
+        return JSONResponse({"id": user_id, "name": f"user-{user_id}", "plan": _RNG.choice(["free", "pro"])})
+
+    async def list_orders(request: Request) -> JSONResponse:
+        limit = int(request.query_params.get("limit", "20"))
+        with logfire.span("list orders", limit=limit):
+            db(_RNG.lognormvariate(2.0, 0.7))
+        return JSONResponse({"orders": list(range(min(limit, 5)))})
+
+    async def create_order(request: Request) -> JSONResponse:
+        body = await request.json()
+        with logfire.span("checkout {items} items", items=len(body["items"]), customer=body["customer"]):
+            db(_RNG.lognormvariate(2.5, 0.5))
+            value = round(sum(item["price"] for item in body["items"]), 2)
+            cart_value.record(value)
+            if value > 450:
+                logfire.error("payment declined for {customer}", customer=body["customer"], amount=value)
+                return JSONResponse({"error": "payment declined"}, status_code=402)
+            orders_total.add(1, {"plan": body["plan"]})
+            logfire.info("order placed for {customer}", customer=body["customer"], amount=value)
+        return JSONResponse({"ok": True, "amount": value}, status_code=201)
+
+    async def search(request: Request) -> JSONResponse:
+        q = request.query_params.get("q", "")
+        with logfire.span("search products for {q}", q=q):
+            clock.advance(_RNG.lognormvariate(3.0, 0.8) / 1000)
+            if "'" in q:
+                # A real bug the demo can find: the query is pasted into SQL.
+                raise ValueError(f"unterminated quoted string in search query: {q!r}")
+        log.debug("search for %s", q)
+        return JSONResponse({"results": [q] * 3})
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    routes = [
+        Route("/users/{user_id:int}", get_user),
+        Route("/orders", list_orders),
+        Route("/orders", create_order, methods=["POST"]),
+        Route("/search", search),
+        Route("/health", health),
+    ]
+    app = Starlette(routes=routes)
+
+    def span_details(scope: Any) -> tuple[str, dict[str, Any]]:
+        # Name server spans by route template, as Starlette's own instrumentation does.
+        for route in routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return f"{scope['method']} {route.path}", {"http.route": route.path}
+        return scope["method"], {}
+
+    # Starlette's and logfire's ASGI type aliases differ only in Mapping vs dict.
+    asgi_app: Any = logfire.instrument_asgi(cast(Any, app), default_span_details=span_details)
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=asgi_app, raise_app_exceptions=False),
+        base_url="http://shop.internal",
+    )
+    logfire.instrument_httpx(client)
+
+    async def one_request() -> None:
+        pick = _RNG.random()
+        if pick < 0.35:
+            await client.get(f"/users/{_RNG.randint(1, 5000)}")
+        elif pick < 0.55:
+            await client.get("/orders", params={"limit": _RNG.choice([10, 20, 50])})
+        elif pick < 0.75:
+            items = [{"sku": f"sku-{_RNG.randint(1, 300)}", "price": round(_RNG.uniform(3, 120), 2)}]
+            items *= _RNG.randint(1, 5)
+            customer = f"customer-{_RNG.randint(1, 900)}"
+            await client.post("/orders", json={"items": items, "customer": customer, "plan": "pro"})
+        elif pick < 0.95:
+            term = _RNG.choice(["shoes", "hats", "o'neil", "socks", "bags", "belts"])
+            await client.get("/search", params={"q": term})
+        else:
+            await client.get("/health")
+
+    return one_request
+
+
+# ---------------------------------------------------------------------------------------------------------
+# agent: PydanticAI on TestModel
+
+
+def _agent(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
+    import logfire
+    from pydantic_ai import Agent
+    from pydantic_ai.models.test import TestModel
+
+    logfire.instrument_pydantic_ai()
+    models = [
+        TestModel(model_name=name, seed=i)
+        for i, name in enumerate(["gpt-4o", "claude-sonnet-4", "gemini-2.5-flash"])
+    ]
+    support = Agent(
+        models[0],
+        name="support_agent",
+        instructions="Answer customer questions about their orders. Look orders up before answering.",
+    )
+
+    @support.tool_plain
+    def lookup_order(order_id: int) -> str:
+        clock.advance(_RNG.lognormvariate(3.5, 0.4) / 1000)
+        return f"order {order_id}: shipped"
+
+    @support.tool_plain
+    def refund_policy(days: int) -> str:
+        return "Refunds are possible within 30 days." if days <= 30 else "No refund after 30 days."
+
+    summarizer = Agent(models[1], name="summarizer", instructions="Summarize the ticket in one sentence.")
+    runs = logfire.metric_counter("agent.runs", unit="1", description="agent runs by outcome")
+    questions = [
+        "Where is my order 1234?",
+        "Can I get a refund after 40 days?",
+        "My package arrived damaged, what now?",
+        "How do I change my shipping address?",
+        "Why was I charged twice?",
+    ]
+
+    async def one_run() -> None:
+        question = _RNG.choice(questions)
+        agent = support if _RNG.random() < 0.7 else summarizer
+        model = _RNG.choice(models)
+        with logfire.span(
+            "handle ticket {ticket_id}", ticket_id=_RNG.randint(10_000, 99_999), question=question
+        ):
+            # Model calls take a while; the TestModel answers at once, so the clock moves for it.
+            clock.advance(_RNG.lognormvariate(0.2, 0.5))
+            try:
+                if _RNG.random() < 0.03:
+                    raise TimeoutError(f"model {model.model_name} did not answer within 30s")
+                result = await agent.run(question, model=model)
+                runs.add(1, {"agent": agent.name or "agent", "outcome": "ok"})
+                logfire.info("answered with {chars} chars", chars=len(str(result.output)))
+            except TimeoutError:
+                runs.add(1, {"agent": agent.name or "agent", "outcome": "timeout"})
+                logfire.exception("agent run failed")
+
+    return one_run
+
+
+# ---------------------------------------------------------------------------------------------------------
+# worker: background jobs
+
+
+def _worker(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
+    import logfire
+
+    log = logging.getLogger("worker.jobs")
+    processed = logfire.metric_counter("jobs.processed", unit="1", description="jobs finished")
+    queue_depth = logfire.metric_gauge("jobs.queue_depth", unit="1", description="jobs waiting")
+    job_seconds = logfire.metric_histogram("jobs.duration", unit="s", description="job run time")
+    kinds = ["send_email", "resize_image", "sync_inventory", "nightly_report"]
+    # Plain OpenTelemetry log records (not spans), as other SDKs and collectors send them.
+    from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider
+
+    audit = get_logger_provider().get_logger("shop.audit", "1.0")
+
+    async def one_job() -> None:
+        kind = _RNG.choice(kinds)
+        job_id = _RNG.randint(1, 10**6)
+        started = clock.now
+        with logfire.span("job {kind}", kind=kind, job_id=job_id, _tags=["job", kind]):
+            logfire.trace("dequeued job {job_id}", job_id=job_id)
+            logfire.debug("payload size {size} bytes", size=_RNG.randint(100, 90_000))
+            for attempt in range(1, 4):
+                clock.advance(_RNG.lognormvariate(-1.0, 0.8))
+                try:
+                    with logfire.span("attempt {attempt}", attempt=attempt):
+                        if kind == "sync_inventory" and _RNG.random() < 0.25:
+                            raise InventoryMismatch(
+                                f"sku-{_RNG.randint(1, 300)} count differs by {_RNG.randint(1, 9)}"
+                            )
+                    break
+                except InventoryMismatch:
+                    log.warning("retrying %s (attempt %d)", kind, attempt)
+            else:
+                logfire.error("giving up on job {job_id}", job_id=job_id)
+            if kind == "nightly_report":
+                logfire.notice("report ready: {rows} rows", rows=_RNG.randint(1_000, 50_000))
+            if _RNG.random() < 0.002:
+                logfire.fatal("worker lost its database connection")
+            if kind == "send_email":
+                audit.emit(
+                    LogRecord(
+                        timestamp=clock(),
+                        body=f"email sent to customer-{_RNG.randint(1, 900)}",
+                        severity_number=SeverityNumber.INFO,
+                        severity_text="INFO",
+                        attributes={"email.template": _RNG.choice(["receipt", "shipping", "reset"])},
+                    )
+                )
+        processed.add(1, {"kind": kind})
+        job_seconds.record((clock.now - started) / 1e9, {"kind": kind})
+        queue_depth.set(_RNG.randint(0, 40))
+
+    return one_job
+
+
+class InventoryMismatch(RuntimeError):
+    """The stock count of a SKU differs between the warehouse and the shop."""
+
+
+InventoryMismatch.__module__ = "shop.inventory"
+
+SERVICES: dict[str, Callable[[VirtualClock], Callable[[], Awaitable[None]]]] = {
+    "web-api": _web_api,
+    "agent": _agent,
+    "worker": _worker,
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+class _MetricsFlusher:
+    """Collects and exports metrics on a thread, so the services never wait for the backend's commit."""
+
+    def __init__(self, meter_provider: Any) -> None:
+        self._meter_provider = meter_provider
+        self._wanted = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="demo-metrics", daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            self._meter_provider.force_flush()
+            if self._stopping:
+                return
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wanted.set()
+        self._thread.join()
+
+
+def _activity(ns: int) -> float:
+    """Relative traffic at a time of day: busy afternoons, quiet nights (UTC)."""
+    hour = (ns / 3.6e12) % 24
+    return 0.25 + math.sin(math.pi * max(0.0, hour - 6) / 18) ** 2
+
+
+def _metric_views() -> list[Any]:
+    """Logfire's default views, with explicit buckets for the app's latency histograms (both kinds show)."""
+    from logfire import MetricsOptions
+    from opentelemetry.sdk.metrics import Histogram
+    from opentelemetry.sdk.metrics.view import (
+        ExplicitBucketHistogramAggregation,
+        ExponentialBucketHistogramAggregation,
+        View,
+    )
+
+    drop_sdk, _all_exponential, *rest = MetricsOptions.DEFAULT_VIEWS
+    explicit = ExplicitBucketHistogramAggregation([1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500])
+    exponential = [
+        View(
+            instrument_type=Histogram,
+            instrument_name=pattern,
+            aggregation=ExponentialBucketHistogramAggregation(),
+        )
+        for pattern in ("http.*", "gen_ai.*", "app.cart.*")
+    ]
+    return [
+        drop_sdk,
+        View(instrument_type=Histogram, instrument_name="app.db.*", aggregation=explicit),
+        View(instrument_type=Histogram, instrument_name="jobs.*", aggregation=explicit),
+        *exponential,
+        *rest,
+    ]
+
+
+async def _run(args: argparse.Namespace) -> int:
+    import linecache
+
+    import logfire
+
+    # Every recorded exception formats its traceback, and that re-stats every source file Python has
+    # cached; on a slow file system that stalls the demo. Its sources do not change while it runs.
+    linecache.checkcache = lambda filename=None: None
+    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+
+    clock = VirtualClock(args.start_ns)
+    _use_clock_for_metrics(clock)
+
+    class Counter(SpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            global _made
+            _made += 1
+
+    logfire.configure(
+        send_to_logfire=False,
+        metrics=logfire.MetricsOptions(views=_metric_views()),
+        console=False,
+        service_name=args.service,
+        service_version=args.version,
+        environment=args.environment,
+        additional_span_processors=[Counter()],
+        advanced=logfire.AdvancedOptions(ns_timestamp_generator=clock),
+        inspect_arguments=False,
+    )
+    logging.basicConfig(handlers=[logfire.LogfireLoggingHandler()], level=logging.DEBUG, force=True)
+    # The HTTP client of the OTLP exporter logs every request at DEBUG; keep that out of the demo data.
+    for noisy in ("urllib3", "httpx", "httpcore", "opentelemetry"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    unit = SERVICES[args.service](clock)
+    flusher = _MetricsFlusher(logfire.DEFAULT_LOGFIRE_INSTANCE.config.get_meter_provider())
+
+    flush_every = 2 * 3600 * 10**9  # metrics are collected every 2 virtual hours
+    next_flush = args.start_ns + flush_every
+    done = 0
+    while _made < args.records:
+        await unit()
+        done += 1
+        per_unit = max(1.0, _made / done)
+        # Walk the window so the budget runs out a little before it ends, denser at busy hours.
+        remaining_units = max(1.0, (args.records - _made) / per_unit)
+        gap = 0.9 * (args.end_ns - clock.now) / remaining_units / _activity(clock.now)
+        clock.now = min(clock.now + int(_RNG.expovariate(1.0) * max(gap, 0.0)), args.end_ns - 60 * 10**9)
+        if clock.now >= next_flush:
+            flusher.request()
+            next_flush = clock.now + flush_every
+    flusher.stop()
+    logfire.force_flush()
+    print(f"{args.service}/{args.environment}: {_made} records", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--service", choices=sorted(SERVICES), required=True)
+    parser.add_argument("--environment", default="production")
+    parser.add_argument("--version", default="1.4.2")
+    parser.add_argument("--records", type=int, required=True)
+    parser.add_argument("--start-ns", type=int, required=True)
+    parser.add_argument("--end-ns", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    _RNG.seed(args.seed)
+    return asyncio.run(_run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
