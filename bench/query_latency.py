@@ -1,0 +1,171 @@
+"""Query latency of the local backend at 1,000,000 records, against DuckDB itself as the floor.
+
+    .venv/bin/python bench/query_latency.py [--records 1000000] [--runs 30]
+
+Fills a fresh data dir through `Store` (the standard test dataset, repeated with shifted times and fresh
+ids), starts `logfire-notebook serve` on it and measures over loopback HTTP:
+- p50 of an aggregation (hourly counts and mean duration per service) as Arrow,
+- p50 of a 10,000-row Arrow fetch of whole records,
+- the server's resident memory after the queries.
+Then it stops the server, opens the same database file directly in DuckDB and runs the same aggregation
+and fetch on the same rows (the floor), and prints the ratios. Targets: aggregation p50 <= 250 ms and
+<= 1.5x the floor; server memory <= 1 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import httpx  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+
+AGGREGATION = (
+    "SELECT time_bucket('1 hour', start_timestamp) AS bucket, service_name, count(*) AS n, avg(duration) AS d "
+    "FROM records GROUP BY bucket, service_name ORDER BY bucket, service_name"
+)
+FETCH = "SELECT * FROM records ORDER BY start_timestamp DESC"
+ARROW = "application/vnd.apache.arrow.stream"
+
+
+def fill(data_dir: Path, records: int) -> tuple[str, str]:
+    """Writes about `records` rows; returns the ISO min/max timestamps that cover them all."""
+    import _dataset
+
+    from logfire_notebook.server.store import Store
+
+    base = _dataset.build()
+    table = base.records_table()
+    tiles = -(-records // table.num_rows)
+    shift = timedelta(days=30) / tiles
+    written = 0
+    with Store(data_dir) as store:
+        for k in range(tiles):
+            n = min(table.num_rows, records - written)
+            tile = table.slice(0, n)
+            suffix = pa.scalar(f"{k:06x}")
+            for col in ("start_timestamp", "end_timestamp", "created_at"):
+                shifted = pc.subtract(tile.column(col), pa.scalar(shift * k, pa.duration("us")))
+                tile = tile.set_column(tile.schema.get_field_index(col), col, shifted)
+            for col in ("span_id", "trace_id"):
+                ids = pc.binary_join_element_wise(tile.column(col), suffix, "")
+                tile = tile.set_column(tile.schema.get_field_index(col), col, ids)
+            tile = tile.drop_columns(["day"])
+            store.append_records(tile)
+            store.append_metrics(base.metrics_table()) if k == 0 else None
+            written += n
+    return (base.now - timedelta(days=40)).isoformat(), base.now.isoformat()
+
+
+def p50(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def rss_mib(pid: int) -> tuple[float, float]:
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="fill this data dir and keep it (reused if filled)"
+    )
+    args = parser.parse_args()
+
+    from _backend import start_backend
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = args.keep or Path(tmp) / "data"
+        window_file = data_dir / "bench-window.txt"
+        if window_file.exists():
+            since, until = window_file.read_text().split()
+        else:
+            t0 = time.perf_counter()
+            since, until = fill(data_dir, args.records)
+            fill_s = time.perf_counter() - t0
+            window_file.write_text(f"{since} {until}")
+            print(
+                f"filled {args.records:,} records through Store in {fill_s:.1f} s ({args.records / fill_s:,.0f}/s)"
+            )
+
+        server = start_backend(data_dir)
+        try:
+            client = httpx.Client(
+                base_url=server.base_url, headers={"Authorization": server.token}, timeout=120
+            )
+
+            def over_http(sql: str, limit: int) -> pa.Table:
+                body = {"sql": sql, "min_timestamp": since, "max_timestamp": until, "limit": limit}
+                response = client.post("/v2/query", json=body, headers={"Accept": ARROW})
+                response.raise_for_status()
+                return pa.ipc.open_stream(response.content).read_all()
+
+            agg_rows = over_http(AGGREGATION, 10_000).num_rows
+            total = over_http("SELECT count(*) AS n FROM records", 1).column("n")[0].as_py()
+            http_agg = p50(lambda: over_http(AGGREGATION, 10_000), args.runs)
+            http_fetch = p50(lambda: over_http(FETCH, 10_000), args.runs)
+            rss, peak = rss_mib(server.process.pid)
+            client.close()
+        finally:
+            server.stop()
+
+        import duckdb
+
+        from logfire_notebook.server import dialect
+        from logfire_notebook.server.store import DB_FILE, SANDBOX_CONFIG
+
+        con = duckdb.connect(str(data_dir / DB_FILE), config=dict(SANDBOX_CONFIG))
+        con.execute("SET TimeZone = 'UTC'")
+        window = (
+            f"kind <> 'pending_span' AND start_timestamp >= TIMESTAMPTZ '{since}' "
+            f"AND start_timestamp < TIMESTAMPTZ '{until}'"
+        )
+        direct_agg_sql = dialect.rewrite(AGGREGATION).replace(
+            "FROM records", f"FROM (SELECT * FROM store.records WHERE {window})"
+        )
+        direct_fetch_sql = (
+            FETCH.replace("FROM records", f"FROM store.records WHERE {window}") + " LIMIT 10000"
+        )
+        floor_agg = p50(lambda: con.sql(direct_agg_sql).to_arrow_table(), args.runs)
+        floor_fetch = p50(lambda: con.sql(direct_fetch_sql).to_arrow_table(), args.runs)
+        con.close()
+
+    print(f"records in the window: {total:,}; aggregation result rows: {agg_rows:,}")
+    print(
+        f"aggregation p50: {http_agg * 1000:7.1f} ms over HTTP, {floor_agg * 1000:7.1f} ms in DuckDB directly"
+        f"  -> ratio {http_agg / floor_agg:.2f}x  (targets: <= 250 ms, <= 1.5x)"
+    )
+    print(
+        f"10,000-row Arrow fetch p50: {http_fetch * 1000:7.1f} ms over HTTP, {floor_fetch * 1000:7.1f} ms directly"
+        f"  -> ratio {http_fetch / floor_fetch:.2f}x"
+    )
+    print(
+        f"server memory after the queries: {rss:.0f} MiB resident, {peak:.0f} MiB peak  (target: <= 1024 MiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
