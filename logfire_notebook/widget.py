@@ -264,16 +264,20 @@ class LogfireTable(anywidget.AnyWidget):
         if not self.local:
             status["limit"] = self.limit
             status["limit_reached"] = frame.height >= self.limit
-        self.status = status
-        self.revision += 1
+        self._announce(status)
+
+    def _announce(self, status: dict[str, Any]) -> None:
+        # One message for both, so the browser never sees the new status without the revision to load.
+        with self.hold_sync():
+            self.status = status
+            self.revision += 1
 
     def _fail(self, message: str) -> None:
         self._frame = None
         self._ipc = None
         self._timeline = None
         self._timeline_note = ""
-        self.status = {**self._status_base(), "state": "error", "error": message}
-        self.revision += 1
+        self._announce({**self._status_base(), "state": "error", "error": message})
 
     def _status_base(self) -> dict[str, Any]:
         base: dict[str, Any] = {"min_timestamp": self.min_timestamp, "max_timestamp": self.max_timestamp}

@@ -77,13 +77,16 @@ export class Timeline {
     const barWidth = Math.max(1, hist.interval * scale - 1);
     hist.starts.forEach((start, i) => {
       const count = hist.counts[i]!;
-      const x = (start - hist.from) * scale;
-      const barHeight = count === 0 ? 0 : Math.max(2, (count / max) * (HEIGHT - 4));
+      // Buckets are aligned to the clock, so the first and last may reach past the range: clip them.
+      const x0 = Math.max(0, (start - hist.from) * scale);
+      const x1 = Math.min(width, (start - hist.from) * scale + barWidth);
+      if (count === 0 || x1 - x0 < 0.5) return;
+      const barHeight = Math.max(3, (count / max) * (HEIGHT - 4));
       const bar = svg("rect", {
         class: "lf-bar",
-        x: Math.max(0, x),
+        x: x0,
         y: HEIGHT - barHeight,
-        width: barWidth,
+        width: x1 - x0,
         height: barHeight,
         rx: Math.min(2, barWidth / 3),
       });

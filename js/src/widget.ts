@@ -57,6 +57,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   const message = h("div", { class: "lf-message", hidden: "" });
   const progress = h("div", { class: "lf-progress" });
   let pendingRange = false;
+  let inflight = 0;
   let hasData = false;
 
   const setRange = (spec: RangeSpec): void => {
@@ -97,7 +98,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
 
   function showStatus(): void {
     const st = m.get("status") ?? {};
-    const loading = pendingRange || st.state === "loading";
+    const loading = pendingRange || inflight > 0 || st.state === "loading";
     root.dataset.state = loading ? "loading" : (st.state ?? "loading");
     root.classList.toggle("lf-loading", loading);
     if (st.window) [root.dataset.from, root.dataset.to] = st.window;
@@ -131,6 +132,8 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
 
   async function load(): Promise<void> {
     const request = rpc.request("data");
+    inflight++;
+    showStatus();
     try {
       const reply = await request;
       if (!rpc.isLatest("data", request.id)) return;
@@ -146,6 +149,8 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     } catch (err) {
       if (!rpc.isLatest("data", request.id)) return;
       showMessage((err as Error).message, true);
+    } finally {
+      inflight--;
     }
     showStatus();
   }

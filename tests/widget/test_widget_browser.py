@@ -1,0 +1,169 @@
+"""LogfireTable in a real JupyterLab, driven by Debian's chromium, on a notebook querying the local backend.
+
+What a user sees: the rows; "Last 1 hour" re-runs the query and the row count becomes what the backend has
+for that hour; dragging across the timeline narrows the range; a header click sorts; a JSON cell opens as a
+tree. Each step leaves a screenshot in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import pytest
+from conftest import Lab, screenshot
+
+from logfire_notebook import LogfireClient
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SQL = (
+    "SELECT start_timestamp, level, service_name, span_name, message, duration, attributes, tags, trace_id "
+    "FROM records ORDER BY start_timestamp DESC"
+)
+CELL = f"""
+from logfire_notebook import LogfireTable
+
+table = LogfireTable({SQL!r}, since="7d", limit=5000)
+table
+"""
+TIMEOUT = 60_000
+
+
+def run_notebook(page: Any, lab: Lab, name: str, *cells: str) -> Any:
+    """Opens a notebook, runs every cell and returns the widget's root element once its rows are shown."""
+    page.goto(lab.write_notebook(name, *cells))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=TIMEOUT)
+    # Run All is ignored until the notebook's kernel is connected: wait for the status bar to say Idle.
+    page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=TIMEOUT)
+    page.locator(".jp-Notebook .jp-Cell").first.click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile("^Run All Cells")).click()
+    root = page.locator(".lf-root")
+    try:
+        root.wait_for(timeout=TIMEOUT)
+        wait_ready(page)
+    except Exception:
+        screenshot(page, f"failed-{name}")
+        raise
+    return root
+
+
+def wait_ready(page: Any) -> None:
+    page.wait_for_function(
+        "() => { const r = document.querySelector('.lf-root');"
+        " return r && r.dataset.state === 'ready' && !r.classList.contains('lf-loading'); }",
+        timeout=TIMEOUT,
+    )
+
+
+def shown_rows(page: Any) -> int:
+    text = page.locator(".lf-status-text").inner_text()
+    match = re.match(r"([\d,]+) rows?", text)
+    assert match, f"status line reads {text!r}"
+    return int(match.group(1).replace(",", ""))
+
+
+def backend_count(backend: Any, page: Any) -> int:
+    """What the backend has for the window the widget says it shows (its exact instants)."""
+    root = page.locator(".lf-root")
+    start = datetime.fromisoformat(root.get_attribute("data-from"))
+    end = datetime.fromisoformat(root.get_attribute("data-to"))
+    with LogfireClient(backend.token, backend.base_url) as client:
+        table = client.query_arrow(
+            "SELECT count(*) AS n FROM records", min_timestamp=start, max_timestamp=end
+        )
+    return int(table.column("n")[0].as_py())
+
+
+def column_texts(page: Any, column: int, count: int = 12) -> list[str]:
+    return page.evaluate(
+        "([c, n]) => [...document.querySelectorAll('.lf-body .lf-tr')].slice(0, n)"
+        ".map(tr => tr.children[c].textContent)",
+        [column, count],
+    )
+
+
+def test_rows_show_and_last_hour_requeries_to_the_backends_count(page: Any, lab: Lab, backend: Any) -> None:
+    run_notebook(page, lab, "range.ipynb", CELL)
+    assert page.locator(".lf-body .lf-tr").count() > 10
+    assert shown_rows(page) == backend_count(backend, page)
+    assert page.locator(".lf-range-label").inner_text() == "Last 7 days"
+    assert page.locator(".lf-timeline .lf-bar").count() > 10
+    screenshot(page, "widget-7d")
+
+    page.locator(".lf-range").click()
+    screenshot(page, "widget-picker")
+    page.get_by_role("button", name="Last 1 hour").click()
+    wait_ready(page)
+    page.wait_for_function(
+        "() => document.querySelector('.lf-range-label').textContent === 'Last 1 hour'", timeout=TIMEOUT
+    )
+    expected = backend_count(backend, page)
+    assert 0 < expected < 3000
+    assert shown_rows(page) == expected
+    assert page.locator(".lf-body .lf-tr").count() == min(expected, page.locator(".lf-body .lf-tr").count())
+    screenshot(page, "widget-1h")
+
+
+def test_dragging_on_the_timeline_narrows_the_range(page: Any, lab: Lab, backend: Any) -> None:
+    run_notebook(page, lab, "drag.ipynb", CELL)
+    before = shown_rows(page)
+    start_before = page.locator(".lf-root").get_attribute("data-from")
+    box = page.locator(".lf-timeline-svg").bounding_box()
+    y = box["y"] + 20
+    page.mouse.move(box["x"] + box["width"] * 0.55, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=8)
+    page.mouse.move(box["x"] + box["width"] * 0.85, y, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => document.querySelector('.lf-root').dataset.from !== {start_before!r}", timeout=TIMEOUT
+    )
+    wait_ready(page)
+    root = page.locator(".lf-root")
+    start = datetime.fromisoformat(root.get_attribute("data-from"))
+    end = datetime.fromisoformat(root.get_attribute("data-to"))
+    width_days = (end - start).total_seconds() / 86400
+    assert 1.9 < width_days < 2.3  # 30% of 7 days
+    assert page.locator(".lf-range-label").inner_text() == "Custom range"
+    after = shown_rows(page)
+    assert after == backend_count(backend, page)
+    assert after < before
+    screenshot(page, "widget-dragged")
+
+
+def test_clicking_a_header_sorts_and_a_json_cell_opens_as_a_tree(page: Any, lab: Lab) -> None:
+    run_notebook(page, lab, "sort.ipynb", CELL)
+    names = page.evaluate("[...document.querySelectorAll('.lf-th')].map(th => th.dataset.col)")
+    span_col = names.index("span_name")
+    unsorted = column_texts(page, span_col, 30)
+
+    page.locator('.lf-th[data-col="span_name"]').click()
+    ascending = column_texts(page, span_col, 30)
+    assert ascending == sorted(ascending)
+    assert ascending != unsorted
+    page.locator('.lf-th[data-col="span_name"]').click()
+    descending = column_texts(page, span_col, 30)
+    assert descending == sorted(descending, reverse=True)
+    assert page.locator('.lf-th[data-col="span_name"]').get_attribute("aria-sort") == "descending"
+    screenshot(page, "widget-sorted")
+
+    attributes_col = names.index("attributes")
+    cell = page.locator(".lf-body .lf-tr").first.locator(".lf-cell").nth(attributes_col)
+    preview = cell.inner_text()
+    assert preview.startswith("{")
+    cell.click()
+    detail = page.locator(".lf-detail")
+    detail.wait_for()
+    tree = detail.locator("details.lf-tree").first
+    assert tree.get_attribute("open") is not None
+    keys = detail.locator(".lf-tree-key").all_inner_texts()
+    assert keys, "the JSON tree shows the value's keys"
+    # Collapse and expand the top level, as a user clicking the ▾ does.
+    detail.locator("summary").first.click()
+    assert tree.get_attribute("open") is None
+    detail.locator("summary").first.click()
+    assert tree.get_attribute("open") is not None
+    screenshot(page, "widget-json")
