@@ -20,9 +20,10 @@ import importlib
 import threading
 from typing import TYPE_CHECKING, Any
 
+from IPython.core.error import StdinNotImplementedError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
-from traitlets import Bool, Int, TraitError, Unicode, validate
+from traitlets import Bool, Int, Unicode
 
 from logfire_notebook._magic.complete import Schemas, make_matcher, names_from_payload
 from logfire_notebook._magic.errors import MagicError, install_handler, uninstall_handler
@@ -84,15 +85,6 @@ class LogfireMagic(Magics):
         shell: Any = self.shell
         return shell.user_ns  # type: ignore[no-any-return]
 
-    @validate("limit")
-    def _check_limit(self, proposal: Any) -> int:
-        value = int(proposal["value"])
-        if not 1 <= value <= MAX_LIMIT:
-            raise TraitError(
-                f"LogfireMagic.limit must be between 1 and {MAX_LIMIT:,}; use --all for more rows."
-            )
-        return value
-
     @magic_arguments()  # type: ignore[no-untyped-call,untyped-decorator]
     @kwds(usage=_USAGE.replace("%", "%%"))  # type: ignore[no-untyped-call,untyped-decorator]
     @argument(
@@ -152,8 +144,11 @@ class LogfireMagic(Magics):
             raise MagicError("Choose one of --arrow and --pandas.", "UsageError")
         limit = self.limit if args.limit is None else args.limit
         if not args.all and not 1 <= limit <= MAX_LIMIT:
+            # Checked here rather than by a trait validator: a bad %config value would otherwise stay in the
+            # shell's config and stop the extension from loading again.
+            source = "--limit" if args.limit is not None else "LogfireMagic.limit"
             raise MagicError(
-                f"--limit must be between 1 and {MAX_LIMIT:,}; use --all for more rows.", "UsageError"
+                f"{source} must be between 1 and {MAX_LIMIT:,}; use --all for more rows.", "UsageError"
             )
         sql = self._substitute(sql)
         since = args.since or self.since
@@ -304,7 +299,13 @@ class LogfireMagic(Magics):
 
         from logfire_notebook._exceptions import LogfireError
 
-        token = getpass.getpass("Logfire read token: ").strip()
+        try:
+            token = getpass.getpass("Logfire read token: ").strip()
+        except (EOFError, StdinNotImplementedError):
+            raise MagicError(
+                "This front end cannot ask for input: set LOGFIRE_READ_TOKEN in the kernel's environment instead.",
+                "LoginError",
+            ) from None
         if not token:
             raise MagicError("No token entered; nothing changed.", "LoginError")
         previous = self._login_token

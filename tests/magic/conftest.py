@@ -28,6 +28,8 @@ def shell(
     monkeypatch.delenv("LOGFIRE_BASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     yield _shell
+    # %config writes into the shell's config too, where a later %load_ext would pick it up.
+    _shell.config.pop("LogfireMagic", None)
     magic = magic_of(_shell)
     for name in ("since", "until", "limit", "base_url", "show_widget", "short_errors"):
         setattr(magic, name, LogfireMagic.class_traits()[name].default())

@@ -122,7 +122,9 @@ def test_config_sets_defaults_and_lists_settings(
     assert (magic.limit, magic.since) == (250, "6h")
 
     run(shell, "%config LogfireMagic.limit = 0", capsys)
-    assert magic.limit == 250
+    ok, out = run(shell, "%logfire SELECT 1", capsys)
+    assert not ok
+    assert "LogfireMagic.limit must be between 1 and 10,000; use --all for more rows." in out
 
 
 def test_login_keeps_token_out_of_config_and_history(
@@ -166,3 +168,30 @@ def test_python_cells_do_not_get_sql_completions(shell: InteractiveShell) -> Non
         names = [c.text for c in shell.Completer.completions(text, len(text))]
     assert "service_thing" in names
     assert "service_name" not in names
+
+
+def test_login_without_a_prompt_says_to_use_the_environment(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_stdin(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr("getpass.getpass", no_stdin)
+    ok, out = run(shell, "%logfire login", capsys)
+    assert not ok
+    assert out.strip().endswith("set LOGFIRE_READ_TOKEN in the kernel's environment instead.")
+
+
+def test_unload_and_load_again(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    matchers = len(shell.Completer.custom_matchers)
+    run(shell, "%unload_ext logfire_notebook", capsys)
+    assert "logfire" not in shell.magics_manager.magics["cell"]
+    assert len(shell.Completer.custom_matchers) == matchers - 1
+    assert shell.custom_exceptions == ()
+    ok, out = run(shell, "%load_ext logfire_notebook", capsys)
+    assert ok, out
+    assert "logfire" in shell.magics_manager.magics["cell"]
+    assert len(shell.Completer.custom_matchers) == matchers
+    ok, out = run(shell, "%logfire SELECT {undefined_name}", capsys)
+    assert not ok
+    assert out.strip().startswith("\x1b[0;31mParameterError")
