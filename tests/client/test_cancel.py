@@ -7,6 +7,7 @@ reads the request and never answers (so the test can see the client hang up).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
 import threading
@@ -109,18 +110,22 @@ def hanging() -> Iterator[HangingServer]:
     server.close()
 
 
-def _interrupt_main_thread_after(seconds: float) -> threading.Timer:
+@contextlib.contextmanager
+def _interrupt_main_thread_after(seconds: float) -> Iterator[None]:
+    """Ctrl-C as the kernel sends it (SIGINT to the main thread); never fires after the block ends."""
     main = threading.main_thread().ident
     assert main is not None
     timer = threading.Timer(seconds, signal.pthread_kill, args=(main, signal.SIGINT))
     timer.start()
-    return timer
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def test_interrupt_cancels_running_query_on_the_wire(hanging: HangingServer) -> None:
     with LogfireClient(TOKEN, hanging.url, timeout=60) as client:
-        _interrupt_main_thread_after(0.3)
-        with pytest.raises(KeyboardInterrupt):
+        with _interrupt_main_thread_after(0.3), pytest.raises(KeyboardInterrupt):
             client.query_arrow("SELECT 1", since="1h")
         assert hanging.hung_up.wait(5), "the server never saw the interrupted request's connection close"
         # The same client object runs the next query.
@@ -129,9 +134,8 @@ def test_interrupt_cancels_running_query_on_the_wire(hanging: HangingServer) -> 
 
 def test_interrupt_stops_a_slow_query_on_the_local_backend(backend: Any) -> None:
     with LogfireClient(backend.token, backend.base_url, timeout=120) as client:
-        _interrupt_main_thread_after(0.5)
         started = time.monotonic()
-        with pytest.raises(KeyboardInterrupt):
+        with _interrupt_main_thread_after(0.5), pytest.raises(KeyboardInterrupt):
             client.query_arrow(SLOW_SQL, since="1h")
         # The query would run until the server's 30 s limit; the interrupt returned long before.
         assert time.monotonic() - started < 10
