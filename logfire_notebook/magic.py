@@ -161,9 +161,9 @@ class LogfireMagic(Magics):
         if parts.assign:
             self._user_ns[parts.assign] = value
         self._set_underscore(value)
-        self._show(
-            value, df, sql, since, until, None if args.all else limit, environment, client, args.no_widget
-        )
+        # After --all, the widget re-runs a changed range with the largest page rather than the default limit.
+        widget_limit = MAX_LIMIT if args.all else limit
+        self._show(value, df, sql, since, until, widget_limit, environment, client, args.no_widget)
         show_footer(footer(df.height, elapsed, time_range.label(), None if args.all else limit))
 
     def _substitute(self, sql: str) -> str:
