@@ -1,0 +1,79 @@
+/** A small fake anywidget model and Arrow bytes built the way the kernel builds them. */
+import { TimeUnit, dictionary, float64, int32, tableFromArrays, tableToIPC, timestamp, utf8 } from "@uwdata/flechette";
+
+export const BASE = Date.UTC(2024, 4, 1, 12);
+
+/** n telemetry rows; start_timestamp descending by a second, levels cycling through Logfire's. */
+export function recordsIPC(n: number): Uint8Array {
+  const levels = [9, 13, 17, 5, 21, 1, 10];
+  const table = tableFromArrays(
+    {
+      start_timestamp: Array.from({ length: n }, (_, i) => BASE - i * 1000),
+      level: Int32Array.from({ length: n }, (_, i) => levels[i % levels.length]!),
+      span_name: Array.from({ length: n }, (_, i) => `span ${String.fromCharCode(97 + ((i * 7) % 26))}`),
+      duration: Float64Array.from({ length: n }, (_, i) => (i % 5) * 0.0125),
+      attributes: Array.from({ length: n }, (_, i) => JSON.stringify({ user: { id: i, name: `u${i}` }, ok: true })),
+      message: Array.from({ length: n }, (_, i) => (i === 0 ? `long ${"x".repeat(400)}` : `row ${i}`)),
+    },
+    {
+      types: {
+        start_timestamp: timestamp(TimeUnit.MICROSECOND, "UTC"),
+        level: int32(),
+        span_name: dictionary(utf8()),
+        duration: float64(),
+      },
+    },
+  );
+  return tableToIPC(table, { format: "stream" })!;
+}
+
+type Handler = (...args: unknown[]) => void;
+
+export class FakeModel {
+  state: Record<string, unknown>;
+  sent: Record<string, unknown>[] = [];
+  saves = 0;
+  private handlers = new Map<string, Handler[]>();
+
+  constructor(state: Record<string, unknown>) {
+    this.state = { ...state };
+  }
+  get(key: string): unknown {
+    return this.state[key];
+  }
+  set(key: string, value: unknown): void {
+    this.state[key] = value;
+  }
+  on(event: string, fn: Handler): void {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
+  }
+  off(event?: string | null, fn?: Handler | null): void {
+    if (!event) return;
+    this.handlers.set(event, (this.handlers.get(event) ?? []).filter((h) => h !== fn));
+  }
+  save_changes(): void {
+    this.saves++;
+  }
+  send(content: Record<string, unknown>): void {
+    this.sent.push(content);
+  }
+  /** The kernel's side: a trait changed. */
+  change(key: string, value: unknown): void {
+    this.state[key] = value;
+    for (const fn of this.handlers.get(`change:${key}`) ?? []) fn();
+  }
+  /** The kernel's side: a custom message with buffers. */
+  reply(msg: Record<string, unknown>, buffers: Uint8Array[] = []): void {
+    const views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
+    for (const fn of this.handlers.get("msg:custom") ?? []) fn(msg, views);
+  }
+  lastRequest(): Record<string, unknown> {
+    const last = this.sent.at(-1);
+    if (!last) throw new Error("no request sent");
+    return last;
+  }
+}
+
+export function flush(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
