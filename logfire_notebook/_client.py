@@ -341,9 +341,11 @@ def _read_arrow(response: httpx.Response) -> pa.Table:
         raise ResponseError(
             f"{host} answered with {media!r} instead of Arrow data: check that base_url points at the Logfire API."
         )
+    from logfire_notebook._polars import without_views
+
     try:
         with pa.ipc.open_stream(content) as reader:
-            return reader.read_all()
+            return without_views(reader.read_all())
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
         raise ResponseError(
             f"The Arrow stream from {response.request.url.host} ({len(content):,} bytes) is cut short or corrupt "

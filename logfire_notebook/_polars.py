@@ -19,7 +19,51 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
-__all__ = ["arrow_to_polars", "decode_json_columns"]
+__all__ = ["arrow_to_polars", "decode_json_columns", "without_views"]
+
+
+def without_views(table: pa.Table) -> pa.Table:
+    """String/binary views (newer engines send them) as plain large strings/binaries, which every tool reads."""
+    import pyarrow as pa
+
+    if not any(_has_view(field.type) for field in table.schema):
+        return table
+    return table.cast(
+        pa.schema(
+            [field.with_type(_no_view(field.type)) for field in table.schema], metadata=table.schema.metadata
+        )
+    )
+
+
+def _has_view(kind: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):
+        return True
+    return any(_has_view(kind.field(i).type) for i in range(kind.num_fields))
+
+
+def _no_view(kind: pa.DataType) -> pa.DataType:
+    import pyarrow as pa
+
+    if pa.types.is_string_view(kind):
+        return pa.large_string()
+    if pa.types.is_binary_view(kind):
+        return pa.large_binary()
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        item = kind.value_field
+        return _list_like(kind, item.with_type(_no_view(item.type)))
+    if pa.types.is_struct(kind):
+        return pa.struct(
+            [kind.field(i).with_type(_no_view(kind.field(i).type)) for i in range(kind.num_fields)]
+        )
+    return kind
+
+
+def _list_like(kind: pa.DataType, item: pa.Field) -> pa.DataType:
+    import pyarrow as pa
+
+    return pa.large_list(item) if pa.types.is_large_list(kind) else pa.list_(item)
 
 
 def _normalize_arrow(table: pa.Table) -> pa.Table:

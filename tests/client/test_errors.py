@@ -353,3 +353,26 @@ async def test_async_client_raises_the_same_errors(monkeypatch: pytest.MonkeyPat
             await client.query_arrow("SELECT x")
     assert len(seen) == 2
     _assert_no_token(info.value)
+
+
+def test_string_views_from_newer_engines_come_out_as_plain_strings() -> None:
+    table = pa.table(
+        {
+            "message": pa.array(["a", None, "ccc"], pa.string_view()),
+            "tags": pa.array([["x"], [], None], pa.list_(pa.string_view())),
+        }
+    )
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    handler, _ = _answers(
+        httpx.Response(200, content=bytes(sink.getvalue()), headers={"content-type": ARROW})
+    )
+    with _client(handler) as client:
+        arrow = client.query_arrow("SELECT message, tags")
+        frame = client.query_polars("SELECT message, tags")
+    assert arrow.schema.field("message").type == pa.large_string()
+    assert arrow.schema.field("tags").type == pa.list_(pa.large_string())
+    assert arrow.column("message").to_pylist() == ["a", None, "ccc"]
+    assert all("view" not in str(field.type) for field in frame.to_arrow().schema)
+    assert frame["tags"].to_list() == [["x"], [], None]
