@@ -176,8 +176,29 @@ class Engine:
             ) from None
         for view in _view_sql(req):
             cur.execute(view)
-        wrapped = f"SELECT * FROM (\n{select}\n) AS _logfire_query LIMIT {int(req.limit)}"
+        node = _parse(cur, select)
         interrupter = interrupter or Interrupter()
+        table = None
+        fast = _top_rows_sql(cur, node, req)
+        if fast is not None:
+            try:
+                table = self._execute(cur, fast, req.limit, interrupter)
+            except QueryError:
+                if interrupter.reason is not None:
+                    raise
+                table = None  # the plain plan below reports the user's own error, if any
+        if table is None:
+            table = self._execute(cur, select, req.limit, interrupter)
+        nullable = _nullability(node, table.column_names)
+        return QueryResult(formats.normalize(table, nullable), nullable)
+
+    def _execute(
+        self, cur: duckdb.DuckDBPyConnection, select: str, limit: int, interrupter: Interrupter
+    ) -> pa.Table:
+        """Runs `select` under the row limit and the time limit."""
+        import duckdb
+
+        wrapped = f"SELECT * FROM (\n{select}\n) AS _logfire_query LIMIT {int(limit)}"
         interrupter.attach(cur)
         timer = threading.Timer(
             self.query_timeout, interrupter.interrupt, args=(f"ran longer than {self.query_timeout:g} s",)
@@ -185,7 +206,7 @@ class Engine:
         timer.daemon = True
         timer.start()
         try:
-            table = cur.sql(wrapped).to_arrow_table()
+            return cur.sql(wrapped).to_arrow_table()
         except duckdb.InterruptException:
             reason = interrupter.reason or "was interrupted"
             raise QueryError(
@@ -196,22 +217,27 @@ class Engine:
         finally:
             timer.cancel()
             interrupter.attach(None)
-        nullable = _nullability(cur, select, table.column_names)
-        return QueryResult(formats.normalize(table, nullable), nullable)
 
 
-def _nullability(cur: duckdb.DuckDBPyConnection, select: str, names: list[str]) -> list[bool]:
+def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
+    """DuckDB's parse tree of the statement (json_serialize_sql), or {} if it cannot give one."""
+    try:
+        rows = cur.execute("SELECT json_serialize_sql($1)", [select]).fetchall()
+        row = rows[0] if rows else None
+        tree = json.loads(row[0]) if row else {}
+        node: dict[str, Any] = tree["statements"][0]["node"] if not tree.get("error") else {}
+    except Exception:
+        return {}
+    return node
+
+
+def _nullability(node: dict[str, Any], names: list[str]) -> list[bool]:
     """Which output columns may hold NULL, as DataFusion would say it (DuckDB does not track this).
 
     A plain reference to a NOT NULL column of `records`/`metrics` and a count are not nullable; anything
     else is. The parse tree of the query tells which output column is which.
     """
     nullable = [True] * len(names)
-    try:
-        row = cur.execute("SELECT json_serialize_sql($1)", [select]).fetchone()
-        node: dict[str, Any] = json.loads(row[0])["statements"][0]["node"] if row else {}
-    except Exception:
-        return nullable
     if node.get("type") != "SELECT_NODE":
         return nullable
     source = node.get("from_table") or {}
@@ -237,3 +263,125 @@ def _not_null_columns(table: str | None) -> set[str]:
     if table in TABLES:
         return {c.name for c in TABLES[table] if not c.nullable}
     return set()
+
+
+# ---- latest-N fast path ----
+#
+# `SELECT ... FROM records WHERE ... ORDER BY start_timestamp DESC` with a row limit of thousands is what
+# tables and widgets ask for all the time. DuckDB sorts whole rows for it (it keeps its top-N with late
+# materialisation for limits of at most 50), which at a million wide rows takes seconds and most of a
+# gigabyte. For such plain queries we first find the row ids of the top N rows (sorting only the ORDER BY
+# keys), then run the user's query on just those rows. Anything not plainly of that shape takes the
+# ordinary path.
+
+_FAST_MIN_LIMIT = 51
+_aggregate_names: set[str] = set()
+
+
+def _aggregates(cur: duckdb.DuckDBPyConnection) -> set[str]:
+    if not _aggregate_names:
+        rows = cur.execute(
+            "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type = 'aggregate'"
+        )
+        _aggregate_names.update(r[0] for r in rows.fetchall())
+    return _aggregate_names
+
+
+def _has_aggregate_or_window(value: Any, aggregates: set[str]) -> bool:
+    if isinstance(value, dict):
+        cls = value.get("class")
+        if cls == "SUBQUERY":
+            return False  # a subquery's aggregates do not make the outer query an aggregation
+        if cls == "WINDOW" or (cls in ("FUNCTION", "AGGREGATE") and value.get("function_name") in aggregates):
+            return True
+        return any(_has_aggregate_or_window(v, aggregates) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_aggregate_or_window(v, aggregates) for v in value)
+    return False
+
+
+def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: QueryRequest) -> str | None:
+    """The user's query rewritten to read only its top rows by row id, or None if it is not that shape."""
+    source = node.get("from_table") or {}
+    table = source.get("table_name")
+    modifiers = node.get("modifiers") or []
+    kinds = [m.get("type") for m in modifiers]
+    if (
+        node.get("type") != "SELECT_NODE"
+        or source.get("type") != "BASE_TABLE"
+        or table not in TABLES
+        or source.get("schema_name")
+        or source.get("catalog_name")
+        or (node.get("cte_map") or {}).get("map")
+        or node.get("groups", {}).get("group_expressions")
+        or node.get("groups", {}).get("grouping_sets")
+        or node.get("having")
+        or node.get("qualify")
+        or node.get("sample")
+        or "ORDER_MODIFIER" not in kinds
+        or any(k not in ("ORDER_MODIFIER", "LIMIT_MODIFIER") for k in kinds)
+    ):
+        return None
+    limit = req.limit
+    for m in modifiers:
+        if m.get("type") == "LIMIT_MODIFIER":
+            given = (m.get("limit") or {}).get("literal") or {}
+            if (
+                m.get("offset")
+                or m.get("limit_type") != "ROW_COUNT"
+                or given.get("kind") not in ("INTEGER", "BIGINT")
+            ):
+                return None
+            limit = min(limit, int(given["text"]))
+    if limit < _FAST_MIN_LIMIT:
+        return None
+    if _has_aggregate_or_window(
+        [node.get("select_list"), modifiers, node.get("where_clause")], _aggregates(cur)
+    ):
+        return None
+
+    def with_source(name: str, extra: list[dict[str, Any]] | None = None) -> str | None:
+        changed = json.loads(json.dumps(node))
+        changed["from_table"]["table_name"] = name
+        changed["from_table"]["qualified_name"] = {"path": [name]}
+        if extra:
+            changed["select_list"].extend(extra)
+        # The LIMIT as DuckDB itself serialises it.
+        limit_mod = next(
+            m for m in _parse(cur, f"SELECT 1 LIMIT {limit}")["modifiers"] if m["type"] == "LIMIT_MODIFIER"
+        )
+        changed["modifiers"] = [m for m in changed["modifiers"] if m.get("type") != "LIMIT_MODIFIER"] + [
+            limit_mod
+        ]
+        row = cur.execute(
+            "SELECT json_deserialize_sql($1)",
+            [json.dumps({"error": False, "statements": [{"node": changed}]})],
+        ).fetchall()
+        return str(row[0][0]) if row else None
+
+    alias = source.get("alias") or ""
+    key_ref = {
+        "class": "COLUMN_REF",
+        "type": "COLUMN_REF",
+        "alias": "_logfire_key",
+        "column_names": [alias, "_logfire_rowid"] if alias else ["_logfire_rowid"],
+    }
+    try:
+        key_sql = with_source("_logfire_keyed", [key_ref])
+        final_sql = with_source("_logfire_top")
+    except Exception:
+        return None
+    if not key_sql or not final_sql:
+        return None
+    window = _window("start_timestamp" if table == "records" else "recorded_timestamp", req)
+    if table == "records":
+        window.insert(0, "kind <> 'pending_span'")
+    where = " AND ".join(window) or "true"
+    cur.execute(
+        f"CREATE OR REPLACE TEMP VIEW _logfire_keyed AS SELECT rowid AS _logfire_rowid, * FROM store.{table} WHERE {where}"
+    )
+    cur.execute(
+        f"CREATE OR REPLACE TEMP VIEW _logfire_top AS SELECT * FROM store.{table} "
+        f"WHERE rowid IN (SELECT _logfire_key FROM ({key_sql}))"
+    )
+    return final_sql

@@ -7,9 +7,10 @@ the columns and are committed (DuckDB syncs its write-ahead log on commit) befor
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from logfire_notebook._schema import METRICS, RECORDS, TABLES, Column
 
@@ -41,6 +42,9 @@ SANDBOX_CONFIG = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+# DuckDB would take 80% of the machine's memory for its buffers; the local backend keeps to a budget and
+# spills big sorts to the data dir instead. LOGFIRE_NOTEBOOK_MEMORY_LIMIT (e.g. "2GB") changes it.
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 
 def duckdb_type(column: Column) -> str:
@@ -76,7 +80,11 @@ class Store:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILE
         try:
-            self._db = duckdb.connect(str(self.path), config=dict(SANDBOX_CONFIG))
+            config: dict[str, Any] = {
+                **SANDBOX_CONFIG,
+                "memory_limit": os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+            }
+            self._db = duckdb.connect(str(self.path), config=config)
         except duckdb.IOException as exc:
             raise RuntimeError(
                 f"cannot open {self.path}: {exc}. Is another logfire-notebook server using this data dir?"
@@ -139,8 +147,8 @@ class Store:
         return f"CAST(timezone('UTC', coalesce({ts})) AS DATE)"
 
     def count(self, name: str, where: str = "true") -> int:
-        row = self.cursor().execute(f"SELECT count(*) FROM store.{name} WHERE {where}").fetchone()
-        return int(row[0]) if row else 0
+        rows = self.cursor().execute(f"SELECT count(*) FROM store.{name} WHERE {where}").fetchall()
+        return int(rows[0][0])
 
     def close(self) -> None:
         self._db.close()

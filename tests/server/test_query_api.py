@@ -378,3 +378,47 @@ def test_timestamps_in_json_are_utc_microseconds(backend: Backend) -> None:
         datetime.strptime(row["start_timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
         == first
     )
+
+
+# ---- latest-N queries (the engine reads only the top rows' ids first) ----
+
+
+@pytest.mark.parametrize("limit", [60, 300, 10_000])
+def test_latest_rows_with_a_filter_are_the_true_latest(backend: Backend, limit: int) -> None:
+    sql = "SELECT r.span_id, r.start_timestamp FROM records r WHERE r.level >= 'warn' ORDER BY start_timestamp DESC"
+    rows = _v2(backend, {"sql": sql, "min_timestamp": _since(backend), "limit": limit}).json()["data"]
+    expected = sorted(
+        (r for r in _ds(backend).visible_records if r["level"] >= 13),
+        key=lambda r: r["start_timestamp"],
+        reverse=True,
+    )[:limit]
+    assert [row["span_id"] for row in rows] == [r["span_id"] for r in expected]
+
+
+def test_ordered_query_with_a_subquery_on_records_sees_the_whole_window(backend: Backend) -> None:
+    sql = (
+        "SELECT span_id, trace_id FROM records WHERE trace_id IN "
+        "(SELECT trace_id FROM records WHERE is_exception) ORDER BY start_timestamp, span_id LIMIT 5000"
+    )
+    rows = _v2(backend, {"sql": sql, "min_timestamp": _since(backend), "limit": 1000}).json()["data"]
+    ds = _ds(backend)
+    failing = {r["trace_id"] for r in ds.visible_records if r["is_exception"]}
+    expected = sorted(
+        (r for r in ds.visible_records if r["trace_id"] in failing),
+        key=lambda r: (r["start_timestamp"], r["span_id"]),
+    )[:1000]
+    assert [row["span_id"] for row in rows] == [r["span_id"] for r in expected]
+
+
+def test_ordered_metrics_by_value_with_positional_order(backend: Backend) -> None:
+    sql = "SELECT metric_name, scalar_value FROM metrics WHERE scalar_value IS NOT NULL ORDER BY 2 DESC, 1"
+    rows = _v2(backend, {"sql": sql, "min_timestamp": _since(backend), "limit": 200}).json()["data"]
+    expected = sorted(
+        (
+            (m["metric_name"], m["scalar_value"])
+            for m in _ds(backend).metrics
+            if m["scalar_value"] is not None
+        ),
+        key=lambda mv: (-mv[1], mv[0]),
+    )[:200]
+    assert [(row["metric_name"], row["scalar_value"]) for row in rows] == expected
