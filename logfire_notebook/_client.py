@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from logfire_notebook import __version__
-from logfire_notebook._config import mask_token, resolve_config
+from logfire_notebook._config import mask_token, resolve_config, secret
 from logfire_notebook._exceptions import (
     AuthenticationError,
     ConnectError,
@@ -366,6 +366,7 @@ class _BaseClient:
         max_retries: int,
         max_retry_seconds: float,
     ) -> None:
+        read_token = secret(read_token)  # masked repr from here on, even in tracebacks that print locals
         config = resolve_config(read_token, base_url)
         self.base_url = config.base_url
         self._auth = _TokenAuth(config.read_token)
@@ -377,7 +378,9 @@ class _BaseClient:
         self.last_query: QueryInfo | None = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(read_token={self._masked!r}, base_url={self.base_url!r})"
+        # getattr: the repr is also shown for a client whose __init__ failed (in tracebacks with locals).
+        masked, base_url = getattr(self, "_masked", None), getattr(self, "base_url", None)
+        return f"{type(self).__name__}(read_token={masked!r}, base_url={base_url!r})"
 
     def _client_kwargs(self, httpx_kwargs: dict[str, Any]) -> dict[str, Any]:
         headers = dict(httpx_kwargs.pop("headers", None) or {})
@@ -462,6 +465,7 @@ class LogfireClient(_BaseClient):
         max_retry_seconds: float = 30.0,
         **httpx_kwargs: Any,
     ) -> None:
+        read_token = secret(read_token)
         super().__init__(
             read_token,
             base_url,
@@ -712,6 +716,7 @@ class AsyncLogfireClient(_BaseClient):
         max_retry_seconds: float = 30.0,
         **httpx_kwargs: Any,
     ) -> None:
+        read_token = secret(read_token)
         super().__init__(
             read_token,
             base_url,

@@ -72,6 +72,20 @@ class Config:
         return f"Config(read_token={mask_token(self.read_token)!r}, base_url={self.base_url!r}, source={self.source!r})"
 
 
+class Secret(str):
+    """A token whose repr is masked: tracebacks that print local variables (IPython's Verbose mode,
+    `traceback.TracebackException(capture_locals=True)`, error trackers) show `'pylf_v1_us_…'`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(mask_token(self))
+
+
+def secret(token: str | None) -> Secret | None:
+    return None if token is None else Secret(token.strip())
+
+
 def mask_token(token: str) -> str:
     """`pylf_v1_us_abc…` -> `pylf_v1_us_…`: the region stays readable, the secret goes."""
     match = _REGION_RE.match(token)
@@ -121,8 +135,10 @@ def _read_token_file(path: Path) -> tuple[str, str | None] | None:
         raise ConfigError(
             f"Could not read {path} ({type(exc).__name__}): recreate it with `logfire read-tokens create --save`."
         ) from None
-    token = data.get("token") if isinstance(data, dict) else None
-    if not isinstance(token, str) or not token:
+    token = (
+        secret(data.get("token")) if isinstance(data, dict) and isinstance(data.get("token"), str) else None
+    )
+    if not token:
         raise ConfigError(f"{path} has no token: recreate it with `logfire read-tokens create --save`.")
     expires_at = data.get("expires_at")
     if isinstance(expires_at, str):
@@ -140,10 +156,11 @@ def _read_token_file(path: Path) -> tuple[str, str | None] | None:
 
 def resolve_config(read_token: str | None = None, base_url: str | None = None) -> Config:
     """Token and base URL from the arguments, then the environment, then `.logfire/read_token.json`."""
+    read_token = secret(read_token)  # rebound first thing, so no frame shows the raw token
     base_url = base_url or os.environ.get(BASE_URL_ENV) or None
     if read_token:
-        return Config(read_token.strip(), _base_url(read_token, base_url), "argument")
-    env_token = os.environ.get(TOKEN_ENV, "").strip()
+        return Config(read_token, _base_url(read_token, base_url), "argument")
+    env_token = Secret(os.environ.get(TOKEN_ENV, "").strip())
     if env_token:
         return Config(env_token, _base_url(env_token, base_url), "environment")
     path = find_token_file()

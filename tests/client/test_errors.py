@@ -376,3 +376,28 @@ def test_string_views_from_newer_engines_come_out_as_plain_strings() -> None:
     assert arrow.column("message").to_pylist() == ["a", None, "ccc"]
     assert all("view" not in str(field.type) for field in frame.to_arrow().schema)
     assert frame["tags"].to_list() == [["x"], [], None]
+
+
+def _text_with_locals(exc: BaseException) -> str:
+    """The traceback as tools that print every frame's local variables show it (IPython Verbose, --showlocals)."""
+    return "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+
+
+def test_tracebacks_with_local_variables_do_not_show_the_token(sleeps: list[float]) -> None:
+    with pytest.raises(LogfireError) as info:
+        LogfireClient(f"pylf_v1_local_{SECRET}")  # a local token without a URL: a ConfigError
+    assert SECRET not in _text_with_locals(info.value)
+    handler, _ = _answers(httpx.Response(401, json={"detail": "Invalid token"}))
+    with _client(handler) as client, pytest.raises(AuthenticationError) as info2:
+        client.query_polars("SELECT 1", since="1h")
+    text = _text_with_locals(info2.value)
+    assert "pylf_v1_us_…" in text  # the client and its auth appear in the frames, masked
+    assert SECRET not in text
+
+
+def test_token_from_the_environment_is_masked_in_tracebacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGFIRE_READ_TOKEN", f"pylf_v1_local_{SECRET}")
+    monkeypatch.delenv("LOGFIRE_BASE_URL", raising=False)
+    with pytest.raises(LogfireError) as info:
+        LogfireClient()
+    assert SECRET not in _text_with_locals(info.value)
