@@ -1,0 +1,153 @@
+"""LogfireTable's kernel side against the local backend: what a notebook user sees from Python, and what the
+browser is sent (the replies are captured where the widget hands them to its comm)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from logfire_notebook import LogfireClient, LogfireTable
+from logfire_notebook._exceptions import TimeRangeError
+from logfire_notebook._widget_data import histogram_sql
+
+SQL = "SELECT start_timestamp, level, span_name, duration, attributes FROM records ORDER BY start_timestamp DESC"
+
+
+class Captured(LogfireTable):
+    """Keeps what the widget sends to the browser (custom messages and their binary buffers)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
+        super().__init__(*args, **kwargs)
+
+    def send(self, content: Any, buffers: Any = None) -> None:
+        self.sent.append((content, list(buffers or [])))
+
+    def request(self, request_id: int) -> tuple[dict[str, Any], list[bytes]]:
+        self._on_message(self, {"type": "request", "id": request_id, "kind": "data"}, [])
+        return self.sent[-1]
+
+
+@pytest.fixture
+def client(backend: Any) -> Any:
+    with LogfireClient(backend.token, backend.base_url) as c:
+        yield c
+
+
+def count(client: LogfireClient, table: LogfireTable) -> int:
+    start, end = (datetime.fromisoformat(t) for t in table.status["window"])
+    result = client.query_arrow("SELECT count(*) AS n FROM records", min_timestamp=start, max_timestamp=end)
+    return int(result.column("n")[0].as_py())
+
+
+def test_rows_reach_the_browser_as_arrow_ipc_with_the_request_id(client: LogfireClient) -> None:
+    table = Captured(SQL, since="7d", client=client, limit=500)
+    reply, buffers = table.request(41)
+    assert reply["type"] == "reply" and reply["id"] == 41 and reply["ok"] is True
+    assert reply["rows"] == 500 == table.df.height
+    rows = pa.ipc.open_stream(buffers[0]).read_all()
+    assert rows.num_rows == 500
+    assert rows.column("span_name").to_pylist() == table.df.get_column("span_name").to_list()
+    assert "data" not in reply  # rows travel only in the buffer
+
+
+def test_setting_the_range_from_python_reruns_the_query(client: LogfireClient) -> None:
+    table = LogfireTable(SQL, since="7d", client=client, limit=10_000)
+    week = table.df.height
+    table.min_timestamp = "1h"
+    assert table.min_timestamp == "now-1h"
+    assert table.status["state"] == "ready"
+    assert table.df.height == table.status["rows"] == count(client, table) < week
+    table.min_timestamp, table.max_timestamp = "now-2d", "now-1d"
+    assert table.df.height == count(client, table)
+    assert table.time_range.label() == "now-2d → now-1d"
+
+
+def test_the_status_marks_a_result_cut_by_the_limit(client: LogfireClient) -> None:
+    table = LogfireTable(SQL, since="7d", client=client, limit=25)
+    assert table.status["rows"] == 25 and table.status["limit_reached"] is True
+    table.limit = 10_000
+    assert table.status["limit_reached"] is False
+
+
+def test_the_timeline_counts_the_whole_range_not_only_the_rows_returned(client: LogfireClient) -> None:
+    table = Captured(SQL + " LIMIT 5", since="7d", client=client, limit=10)
+    reply, _ = table.request(1)
+    timeline = reply["timeline"]
+    assert sum(timeline["counts"]) == count(client, table) > 10
+    assert timeline["from"] <= timeline["starts"][0] + timeline["interval"]
+    assert len(timeline["starts"]) <= 81
+
+
+def test_a_query_without_start_timestamp_has_no_timeline_and_says_why(client: LogfireClient) -> None:
+    table = Captured(
+        "SELECT span_name, count(*) AS n FROM records GROUP BY span_name", since="7d", client=client
+    )
+    reply, _ = table.request(1)
+    assert reply["timeline"] is None
+    assert "no start_timestamp column" in reply["timeline_note"]
+
+
+def test_a_failing_query_shows_one_sentence_and_no_rows(client: LogfireClient) -> None:
+    table = Captured("SELECT no_such_column FROM records", since="1h", client=client)
+    assert table.status["state"] == "error"
+    assert "\n" not in table.status["error"] and "no_such_column" in table.status["error"]
+    assert table.df.height == 0
+    reply, buffers = table.request(2)
+    assert reply["ok"] is True and reply["rows"] == 0 and buffers == []
+
+
+def test_an_unreadable_range_from_python_raises_one_sentence(client: LogfireClient) -> None:
+    table = LogfireTable(SQL, since="1h", client=client)
+    with pytest.raises(TimeRangeError, match="Could not read 'yesterday-ish'"):
+        table.min_timestamp = "yesterday-ish"
+    assert table.min_timestamp == "now-1h"
+
+
+def test_the_read_token_is_in_no_state_repr_or_message(backend: Any) -> None:
+    table = Captured(SQL, since="1h", read_token=backend.token, base_url=backend.base_url)
+    assert table.df.height > 0
+    state = json.dumps(table.get_state(), default=str)
+    reply, _ = table.request(1)
+    for text in (state, repr(table), json.dumps(reply)):
+        assert backend.token not in text
+        assert backend.token.split("_")[-1] not in text
+
+
+def test_a_dataframe_without_sql_is_filtered_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No token anywhere: filtering a DataFrame must not need a backend.
+    monkeypatch.delenv("LOGFIRE_READ_TOKEN", raising=False)
+    now = datetime.now(timezone.utc)
+    frame = pl.DataFrame(
+        {
+            "start_timestamp": [now - timedelta(minutes=m) for m in (1, 10, 50, 90, 600)],
+            "message": ["a", "b", "c", "d", "e"],
+        }
+    )
+    table = Captured(data=frame)
+    assert table.local and table.df.height == 5
+    table.min_timestamp = "now-1h"
+    assert table.df.get_column("message").to_list() == ["a", "b", "c"]
+    reply, buffers = table.request(1)
+    assert reply["rows"] == 3 and pa.ipc.open_stream(buffers[0]).read_all().num_rows == 3
+    assert sum(reply["timeline"]["counts"]) == 3
+
+
+def test_data_given_with_sql_is_shown_without_querying_again(client: LogfireClient) -> None:
+    first = client.query_polars(SQL, since="1h", limit=1000)
+    table = LogfireTable(SQL, since="1h", client=client, data=first)
+    assert table.df is first
+    assert table.status["rows"] == first.height
+
+
+def test_histogram_sql_drops_only_a_trailing_limit() -> None:
+    sql = histogram_sql(
+        "SELECT * FROM records WHERE x = 'LIMIT 3' ORDER BY 1 LIMIT 10 OFFSET 5;", timedelta(hours=1)
+    )
+    assert "LIMIT 10" not in sql and "OFFSET" not in sql and "'LIMIT 3'" in sql
+    assert sql.startswith("SELECT time_bucket('1 hours', start_timestamp) AS bucket, count(*) AS n FROM (")
