@@ -125,23 +125,29 @@ def parse_bound(value: TimeInput) -> Bound:
     return bound
 
 
+def _amount(offset: timedelta) -> tuple[str, str, str]:
+    """`(number, short unit, word)`: `(90, "m", "minute")`, `("22.5", "m", "minute")`."""
+    micros = offset // timedelta(microseconds=1)
+    # Whole minutes/hours/days first ("90m", "36h"), then one decimal ("22.5m"), then plain seconds.
+    for tenths in (1, 10):
+        for short, size, word in _RENDER_UNITS:
+            unit = size * 1_000_000
+            if size > 1 and micros >= unit and (micros * tenths) % unit == 0:
+                return f"{micros / unit:g}", short, word
+    # Sub-second precision: exact to the microsecond, so to_json/from_json round-trips.
+    return f"{micros / 1_000_000:.6f}".rstrip("0").rstrip("."), "s", "second"
+
+
 def _format_offset(offset: timedelta) -> str:
-    """`timedelta(hours=2)` -> `"2h"`, in the largest unit that divides it exactly."""
-    seconds = offset.total_seconds()
-    for short, size, _ in _RENDER_UNITS:
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{short}"
-    return f"{seconds:g}s"
+    """`timedelta(hours=2)` -> `"2h"`, `timedelta(seconds=1350)` -> `"22.5m"`."""
+    number, short, _ = _amount(offset)
+    return f"{number}{short}"
 
 
 def _words(offset: timedelta) -> str:
     """`timedelta(hours=1)` -> `"1 hour"`, `timedelta(minutes=90)` -> `"90 minutes"`."""
-    seconds = offset.total_seconds()
-    for _, size, word in _RENDER_UNITS:
-        if seconds >= size and seconds % size == 0:
-            count = int(seconds // size)
-            return f"{count} {word}{'' if count == 1 else 's'}"
-    return f"{seconds:g} seconds"
+    number, _, word = _amount(offset)
+    return f"{number} {word}{'' if number == '1' else 's'}"
 
 
 def _render_bound(bound: Bound | None) -> str:

@@ -157,3 +157,12 @@ def test_a_time_range_is_a_frozen_value() -> None:
         window.since = timedelta(hours=2)  # type: ignore[misc]
     assert {window, TimeRange.parse("60m")} == {window}
     assert TimeRange.parse(window) is window
+
+
+def test_odd_widths_render_readably_and_round_trip() -> None:
+    shifted = TimeRange.parse("15m").shift(-1, NOW)
+    assert shifted.label() == "now-22.5m → now-7.5m"
+    assert TimeRange.from_json(shifted.to_json()) == shifted
+    odd = TimeRange(timedelta(seconds=1234, microseconds=567891))
+    assert odd.label() == "Last 1234.567891 seconds"
+    assert TimeRange.from_json(odd.to_json()) == odd
