@@ -1,0 +1,91 @@
+"""A 2xx answer means committed: SIGKILL right after acknowledged requests loses none of them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from _backend import start_backend
+from _ingest_helpers import count, rows
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+SPANS_PER_REQUEST = 50
+
+
+def request_body(sender: int, number: int) -> bytes:
+    """One export request whose spans all carry the request's (sender, number) in their trace id."""
+    trace_id = bytes.fromhex(f"{sender:08x}{number:08x}") + bytes(8)
+    now = time.time_ns()
+    spans = [
+        Span(
+            trace_id=trace_id,
+            span_id=(i + 1).to_bytes(8, "big"),
+            name="durable {i}",
+            start_time_unix_nano=now,
+            end_time_unix_nano=now + 1000,
+            attributes=[KeyValue(key="i", value=AnyValue(int_value=i))],
+        )
+        for i in range(SPANS_PER_REQUEST)
+    ]
+    resource = ResourceSpans(scope_spans=[ScopeSpans(spans=spans)])
+    resource.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value="durable")))
+    return ExportTraceServiceRequest(resource_spans=[resource]).SerializeToString()
+
+
+def test_acknowledged_records_survive_sigkill_and_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    backend = start_backend(data_dir)
+    acknowledged: list[tuple[int, int]] = []
+    stop = threading.Event()
+
+    def send(sender: int) -> None:
+        with httpx.Client(timeout=10) as client:
+            number = 0
+            while not stop.is_set():
+                number += 1
+                try:
+                    response = client.post(
+                        f"{backend.base_url}/v1/traces",
+                        content=request_body(sender, number),
+                        headers={"Content-Type": "application/x-protobuf"},
+                    )
+                except httpx.TransportError:
+                    return  # the server is gone
+                if response.status_code == 200:
+                    acknowledged.append((sender, number))
+
+    senders = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for thread in senders:
+        thread.start()
+    try:
+        while len(acknowledged) < 40:
+            time.sleep(0.01)
+        # Kill while requests are in flight, right after the latest acknowledgement.
+        os.kill(backend.process.pid, signal.SIGKILL)
+        backend.process.wait()
+        seen = list(acknowledged)
+    finally:
+        stop.set()
+        for thread in senders:
+            thread.join()
+        backend.stop()
+
+    restarted = start_backend(data_dir)
+    try:
+        stored = {
+            (int(r["trace_id"][:8], 16), int(r["trace_id"][8:16], 16)): r["n"]
+            for r in rows(restarted, "SELECT trace_id, count(*) AS n FROM records GROUP BY trace_id")
+        }
+        missing = [key for key in seen if key not in stored]
+        assert missing == [], f"{len(missing)} of {len(seen)} acknowledged requests were lost"
+        # Requests in flight at the kill are all or nothing, never half stored.
+        assert set(stored.values()) == {SPANS_PER_REQUEST}
+        assert count(restarted, where="service_name = 'durable'") == SPANS_PER_REQUEST * len(stored)
+    finally:
+        restarted.stop()
