@@ -31,6 +31,7 @@ import asyncio
 import importlib
 import json
 import logging
+import math
 import random
 import signal
 import sys
@@ -165,22 +166,43 @@ def _iso(value: datetime) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a `Retry-After` header (delay-seconds or HTTP date), or None."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    value = value.strip()
+    """Seconds to wait: the `Retry-After` header (delay-seconds or HTTP date), else a problem+json
+    `retry_after` member, else None."""
+    value = response.headers.get("retry-after", "").strip()
+    if value:
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                when = None
+            if when is not None:
+                when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+                return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        else:
+            if math.isfinite(seconds):
+                return max(0.0, seconds)
+    member = _problem(response).get("retry_after")
+    if (
+        isinstance(member, (int, float))
+        and not isinstance(member, bool)
+        and math.isfinite(member)
+        and member >= 0
+    ):
+        return float(member)
+    return None
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    """The RFC 9457 problem detail body Logfire sends when asked (`application/problem+json`), or {}."""
+    if response.headers.get("content-type", "").split(";", 1)[0].strip().lower() != _PROBLEM_JSON:
+        return {}
     try:
-        return max(0.0, float(value))
+        data = json.loads(response.content)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _body_text(response: httpx.Response) -> str:
@@ -443,6 +465,8 @@ class _BaseClient:
         logger.debug("query returned %d rows in %.3f s from %s", rows, self.last_query.seconds, self._host())
 
     def _is_retryable(self, response: httpx.Response) -> bool:
+        if _problem(response).get("retryable") is False:  # the server says the same request will fail again
+            return False
         return response.status_code == 429 or response.status_code >= 500
 
 
@@ -525,7 +549,9 @@ class LogfireClient(_BaseClient):
         environment: str | Sequence[str] | None,
     ) -> tuple[httpx.Response, datetime, datetime | None]:
         body, start, end = self._query_request(accept, sql, window, limit, timezone, environment)
-        response = self._send("POST", "/v2/query", json=body, headers={"accept": accept})
+        response = self._send(
+            "POST", "/v2/query", json=body, headers={"accept": f"{accept}, {_PROBLEM_JSON};q=0.9"}
+        )
         return response, start, end
 
     # -- public API --------------------------------------------------------------------------------------
@@ -772,7 +798,9 @@ class AsyncLogfireClient(_BaseClient):
         environment: str | Sequence[str] | None,
     ) -> tuple[httpx.Response, datetime, datetime | None]:
         body, start, end = self._query_request(accept, sql, window, limit, timezone, environment)
-        response = await self._send("POST", "/v2/query", json=body, headers={"accept": accept})
+        response = await self._send(
+            "POST", "/v2/query", json=body, headers={"accept": f"{accept}, {_PROBLEM_JSON};q=0.9"}
+        )
         return response, start, end
 
     async def info(self) -> dict[str, Any]:

@@ -401,3 +401,26 @@ def test_token_from_the_environment_is_masked_in_tracebacks(monkeypatch: pytest.
     with pytest.raises(LogfireError) as info:
         LogfireClient()
     assert SECRET not in _text_with_locals(info.value)
+
+
+def test_problem_details_give_the_wait_and_whether_to_retry(sleeps: list[float]) -> None:
+    problem = {"content-type": "application/problem+json"}
+    handler, seen = _answers(
+        httpx.Response(
+            429, json={"title": "Too Many Requests", "retry_after": 4, "retryable": True}, headers=problem
+        ),
+        httpx.Response(200, content=_arrow_bytes(), headers={"content-type": ARROW}),
+    )
+    with _client(handler) as client:
+        assert client.query_arrow("SELECT n").num_rows == 3
+    assert sleeps == [4.0]
+    handler, seen = _answers(
+        httpx.Response(
+            503,
+            json={"title": "Unavailable", "detail": "project is disabled", "retryable": False},
+            headers=problem,
+        )
+    )
+    with _client(handler) as client, pytest.raises(ServerError, match="project is disabled"):
+        client.query_arrow("SELECT n")
+    assert len(seen) == 1

@@ -93,7 +93,9 @@ def test_every_query_argument_is_sent_as_the_official_client_sends_it() -> None:
         )
     assert result["rows"] == [{"n": 0}]
     assert requests[0].headers["authorization"] == TOKEN
-    assert requests[0].headers["accept"] == "application/json"
+    assert (
+        requests[0].headers["accept"] == "application/json, application/problem+json;q=0.9"
+    )  # as the SDK sends it
 
 
 @pytest.mark.parametrize(
