@@ -186,3 +186,16 @@ def test_completion_uses_the_backend_schemas(live: InteractiveShell) -> None:
         assert set(magic._schemas) == {"records", "metrics"}
         names = [c.text for c in live.Completer.completions(text, len(text))]
     assert first == names == ["http_response_status_code", "http_route"]
+
+
+def test_base_url_from_config(
+    shell: InteractiveShell, backend: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGFIRE_READ_TOKEN", backend.token)
+    ok, out = run(shell, "%logfire SELECT 1 AS one", capsys)
+    assert not ok
+    assert "ConfigError" in out  # a local token has no public host
+    run(shell, f"%config LogfireMagic.base_url = {backend.base_url!r}", capsys)
+    ok, out = run(shell, "%logfire SELECT 1 AS one", capsys)
+    assert ok, out
+    assert shell.user_ns["_"]["one"].to_list() == [1]
