@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -62,7 +62,7 @@ from logfire_notebook._exceptions import (
     TimeRangeError,
     _scrub,
 )
-from logfire_notebook._timerange import TimeInput, TimeRange
+from logfire_notebook._timerange import TimeInput, TimeRange, parse_bound
 
 if TYPE_CHECKING:
     import polars as pl
@@ -122,7 +122,8 @@ def _import_uninterrupted(*modules: str) -> None:
     missing = [name for name in modules if name not in sys.modules]
     if not missing:
         return
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        # Signals reach only the main thread; a handler installed outside Python cannot be put back.
         for name in missing:
             importlib.import_module(name)
         return
@@ -157,8 +158,17 @@ def _time_range(
             raise TimeRangeError("Give time_range or min_timestamp/max_timestamp (since/until), not both.")
         return TimeRange.parse(time_range)
     if start is None:
-        start = default_since
+        return _default_window(default_since, end)
     return TimeRange.parse(start, end)
+
+
+def _default_window(default_since: TimeInput, end: TimeInput | None) -> TimeRange:
+    """No start given: `default_since` before the end (before now when there is no end either)."""
+    width = parse_bound(default_since)
+    if end is None or not isinstance(width, timedelta):
+        return TimeRange.parse(default_since, end)
+    until = parse_bound(end)
+    return TimeRange(until + width if isinstance(until, timedelta) else until - width, until)
 
 
 def _iso(value: datetime) -> str:

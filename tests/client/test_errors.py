@@ -13,6 +13,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 import httpx
 import pyarrow as pa
@@ -424,3 +425,17 @@ def test_problem_details_give_the_wait_and_whether_to_retry(sleeps: list[float])
     with _client(handler) as client, pytest.raises(ServerError, match="project is disabled"):
         client.query_arrow("SELECT n")
     assert len(seen) == 1
+
+
+def test_without_a_start_the_default_window_ends_where_asked() -> None:
+    handler, seen = _answers(httpx.Response(200, content=_arrow_bytes(), headers={"content-type": ARROW}))
+    with _client(handler) as client:
+        client.query_arrow("SELECT n")
+        client.query_arrow("SELECT n", max_timestamp="2026-01-10T00:00:00Z")
+        client.query_arrow("SELECT n", until="now-3d")
+    no_window, absolute_end, relative_end = (json.loads(request.content) for request in seen)
+    assert "max_timestamp" not in no_window
+    assert absolute_end["min_timestamp"] == "2026-01-09T00:00:00+00:00"  # default_since="1d" before the end
+    start = datetime.fromisoformat(relative_end["min_timestamp"])
+    end = datetime.fromisoformat(relative_end["max_timestamp"])
+    assert end - start == timedelta(days=1)
