@@ -114,6 +114,31 @@ def _view_sql(req: QueryRequest) -> list[str]:
     ]
 
 
+def _without_trailing_semicolons(sql: str) -> str:
+    """The statement without the `;` (and any comment after it) that end it, so it can be wrapped."""
+    import duckdb
+
+    tokens = duckdb.tokenize(sql)
+    while tokens and (
+        tokens[-1][1] == duckdb.token_type.comment or sql[tokens[-1][0] :].strip().startswith(";")
+    ):
+        tokens.pop()
+    if not tokens:
+        return sql.strip()
+    last_start = tokens[-1][0]
+    # The last token runs up to the next token (a `;` or a comment) or the end of the text.
+    rest = sql[last_start:]
+    for i, ch in enumerate(rest):
+        if (ch == ";" or rest.startswith(("--", "/*"), i)) and _outside_quotes(rest[:i]):
+            rest = rest[:i]
+            break
+    return (sql[:last_start] + rest).rstrip()
+
+
+def _outside_quotes(text: str) -> bool:
+    return text.count("'") % 2 == 0 and text.count('"') % 2 == 0
+
+
 def _first_line(message: str) -> str:
     # DuckDB appends a caret drawing of the position after a blank line; the first part says it all.
     return message.split("\n\n", 1)[0].strip()
@@ -156,7 +181,7 @@ class Engine:
                 f"Only SELECT queries can run here; this is {'an' if kind[:1] in 'AEIOU' else 'a'} {kind} "
                 "statement. Queries are read-only."
             )
-        return str(stmt.query).strip().rstrip(";").rstrip()
+        return _without_trailing_semicolons(str(stmt.query))
 
     def run(self, req: QueryRequest, interrupter: Interrupter | None = None) -> QueryResult:
         import duckdb

@@ -422,3 +422,17 @@ def test_ordered_metrics_by_value_with_positional_order(backend: Backend) -> Non
         key=lambda mv: (-mv[1], mv[0]),
     )[:200]
     assert [(row["metric_name"], row["scalar_value"]) for row in rows] == expected
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT count(*) AS n FROM records;",
+        "SELECT count(*) AS n FROM records; -- how many",
+        "SELECT count(*) AS n FROM records -- how many",
+        "/* how many */ SELECT count(*) AS n FROM records ;;",
+    ],
+)
+def test_trailing_semicolons_and_comments_are_fine(backend: Backend, sql: str) -> None:
+    rows = _v2(backend, {"sql": sql, "min_timestamp": _since(backend)}).json()["data"]
+    assert rows == [{"n": len(_ds(backend).visible_records)}]
