@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 import httpx
 import polars as pl
 import pytest
-from _cassettes import transport
 
 from logfire_notebook import LogfireClient
 from logfire_notebook._schema import schemas_payload
+
+from ._cassettes import transport
 
 TOKEN = "pylf_v1_us_recordedTokenSecret0123"
 START = datetime(2020, 1, 1, tzinfo=timezone.utc)
