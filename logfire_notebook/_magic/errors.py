@@ -23,6 +23,13 @@ _RESET = "\x1b[0m"
 class MagicError(UsageError):
     """A cell failure for the user: `kind` names what failed (e.g. `QueryError`), `str()` says what to do."""
 
+    def __new__(cls, message: str, kind: str = "LogfireError") -> MagicError:
+        # The raised type is named after the kind (a subclass made once per kind), because the kernel's
+        # execute reply, and so nbclient's CellExecutionError, names the error by its type.
+        if cls is MagicError:
+            cls = _named(kind)
+        return super().__new__(cls, message)
+
     def __init__(self, message: str, kind: str = "LogfireError") -> None:
         super().__init__(message)
         self.kind = kind
@@ -38,9 +45,8 @@ def _show(
     kind = getattr(value, "kind", etype.__name__)
     stb = [f"{_RED}{kind}{_RESET}: {value}"]
     # run_code calls CustomTB but leaves showing it to the handler; _showtraceback sends the kernel's
-    # `error` output (or prints, in a terminal) and records it as the cell's traceback. The kernel names
-    # the error after the type it is given: show the user's kind (QueryError, ...), not MagicError.
-    shell._showtraceback(_named(kind), value, stb)
+    # `error` output (or prints, in a terminal) and records it as the cell's traceback.
+    shell._showtraceback(etype, value, stb)
     return stb
 
 
