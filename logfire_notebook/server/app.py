@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -299,7 +300,11 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
     """`logfire-notebook serve`: run the backend until interrupted."""
     import uvicorn
 
-    app = create_app(data_dir, query_timeout=query_timeout)
+    try:
+        app = create_app(data_dir, query_timeout=query_timeout)
+    except RuntimeError as exc:  # the data dir is in use or unreadable: say so, no traceback
+        print(f"logfire-notebook: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     print(
         f"logfire-notebook: serving the local Logfire API on http://{host}:{port} (data in {data_dir})",
         flush=True,

@@ -8,6 +8,7 @@ the columns and are committed (DuckDB syncs its write-ahead log on commit) befor
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,8 +87,11 @@ class Store:
             }
             self._db = duckdb.connect(str(self.path), config=config)
         except duckdb.IOException as exc:
+            pid = re.search(r"PID (\d+)", str(exc))
+            holder = f" (process {pid.group(1)})" if pid else ""
             raise RuntimeError(
-                f"cannot open {self.path}: {exc}. Is another logfire-notebook server using this data dir?"
+                f"the data dir {self.data_dir} is in use by another process{holder}; stop it first, or pass "
+                "another --data-dir (is another logfire-notebook server using this data dir?)"
             ) from exc
         # json is built in; loading it up front is needed because autoloading is off.
         self._db.execute("LOAD json")
