@@ -112,8 +112,9 @@ export class Picker {
       apply,
     );
     this.popover = h("div", { class: "lf-popover", role: "dialog", hidden: "" }, h("div", { class: "lf-quick-wrap" }, h("div", { class: "lf-custom-title" }, "Quick ranges"), quick), custom);
+    // composedPath, not target: inside marimo's shadow DOM the document sees the shadow host as the target.
     document.addEventListener("pointerdown", (e) => {
-      if (!this.popover.hidden && !this.el.contains(e.target as Node)) this.popover.hidden = true;
+      if (!this.popover.hidden && !e.composedPath().includes(this.el)) this.popover.hidden = true;
     });
     this.el = h("div", { class: "lf-picker" }, back, this.button, fwd, zoom, utcLabel, this.popover);
   }

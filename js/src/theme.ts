@@ -8,10 +8,22 @@ export function hostIsDark(el: Element): boolean {
   const vs = body.classList;
   if (vs.contains("vscode-light") || vs.contains("vscode-high-contrast-light")) return false;
   if (vs.contains("vscode-dark") || vs.contains("vscode-high-contrast")) return true;
-  // marimo puts `dark` on an ancestor (and `data-theme` on some versions).
-  if (el.closest(".dark, [data-theme='dark']") || html.classList.contains("dark")) return true;
-  if (el.closest(".light, [data-theme='light']") || html.classList.contains("light")) return false;
+  // marimo puts `dark` on an ancestor (and `data-theme` on some versions), outside the widget's shadow root.
+  if (closestAcrossShadow(el, ".dark, [data-theme='dark']") || html.classList.contains("dark")) return true;
+  if (closestAcrossShadow(el, ".light, [data-theme='light']") || html.classList.contains("light")) return false;
   return typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches;
+}
+
+/** Element.closest that continues from a shadow root to its host (marimo renders widgets in shadow DOM). */
+export function closestAcrossShadow(el: Element, selector: string): Element | null {
+  let node: Element | null = el;
+  while (node) {
+    const found = node.closest(selector);
+    if (found) return found;
+    const root = node.getRootNode();
+    node = root instanceof ShadowRoot ? root.host : null;
+  }
+  return null;
 }
 
 /** Keeps `lf-dark` on `root` in step with the host; returns a function that stops watching. */

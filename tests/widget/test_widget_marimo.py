@@ -1,0 +1,154 @@
+"""LogfireTable in a real marimo app (`marimo run`), driven by Debian's chromium: picking a range in the widget
+re-runs the cell that reads it, and that cell sees the new rows."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import ROOT, screenshot
+from playwright.sync_api import expect
+
+from logfire_notebook import LogfireClient
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+APP = """
+import marimo
+
+app = marimo.App(width="full")
+
+
+@app.cell
+def _():
+    import marimo as mo
+    from logfire_notebook import LogfireTable
+
+    table = mo.ui.anywidget(
+        LogfireTable(
+            "SELECT start_timestamp, level, span_name, message, attributes FROM records ORDER BY start_timestamp DESC",
+            since="7d",
+            limit=5000,
+        )
+    )
+    table
+    return mo, table
+
+
+@app.cell
+def _(mo, table):
+    # Uses the widget, so marimo re-runs this cell whenever its range changes.
+    window = table.value["status"].get("window", ["", ""])
+    mo.md(f"rows-in-python: {table.widget.df.height} | range: {table.value['min_timestamp']} | from: {window[0]} | to: {window[1]}")
+    return
+
+
+if __name__ == "__main__":
+    app.run()
+"""
+TIMEOUT = 30_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def marimo_app(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("marimo")
+    (folder / "app.py").write_text(APP)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LOGFIRE_READ_TOKEN": backend.token,
+        "LOGFIRE_BASE_URL": backend.base_url,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
+        "MARIMO_SKIP_UPDATE_CHECK": "1",
+    }
+    log = (folder / "marimo.log").open("wb")
+    marimo = Path(sys.executable).parent / "marimo"
+    process = subprocess.Popen(
+        [str(marimo), "run", "app.py", "--headless", "--no-token", "--port", str(port), "--no-sandbox"],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"marimo exited; see {log.name}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"marimo did not start in 60 s; see {log.name}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def python_line(page: Any) -> dict[str, str]:
+    text = page.get_by_text(re.compile("^rows-in-python:")).inner_text()
+    return dict(part.split(": ", 1) for part in text.split(" | "))
+
+
+def test_picking_a_range_reruns_the_cells_that_use_the_widget(
+    page: Any, marimo_app: str, backend: Any
+) -> None:
+    page.goto(marimo_app)
+    page.locator(".lf-root .lf-tr").first.wait_for(timeout=TIMEOUT)
+    page.get_by_text(re.compile("^rows-in-python:")).wait_for(timeout=TIMEOUT)
+    before = python_line(page)
+    assert before["range"] == "now-7d"
+    screenshot(page, "marimo-7d")
+
+    page.locator(".lf-range").click()
+    page.get_by_role("button", name="Last 1 hour").click()
+    try:
+        page.get_by_text(re.compile(r"range: now-1h")).wait_for(timeout=TIMEOUT)
+    except Exception:
+        screenshot(page, "failed-marimo")
+        raise
+    after = python_line(page)
+    with LogfireClient(backend.token, backend.base_url) as client:
+        expected = (
+            client.query_arrow(
+                "SELECT count(*) AS n FROM records",
+                min_timestamp=datetime.fromisoformat(after["from"]),
+                max_timestamp=datetime.fromisoformat(after["to"]),
+            )
+            .column("n")[0]
+            .as_py()
+        )
+    assert int(after["rows-in-python"]) == expected < int(before["rows-in-python"])
+    # marimo renders widgets in a shadow root: Playwright's locators reach into it, querySelector does not.
+    root = page.locator(".lf-root")
+    expect(root).to_have_attribute("data-state", "ready", timeout=TIMEOUT)
+    expect(root).not_to_have_class(re.compile("lf-loading"), timeout=TIMEOUT)
+    status = page.locator(".lf-status-text").inner_text()
+    assert status.startswith(f"{expected} rows")
+    screenshot(page, "marimo-1h")
