@@ -60,6 +60,12 @@ def _normal_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
+def _rename(name: str) -> str:
+    for duck, fusion in _RENAMES.items():
+        name = name.replace(duck, fusion)
+    return name
+
+
 def normalize(table: pa.Table, nullable: list[bool] | None = None) -> pa.Table:
     """Logfire's types and names for a DuckDB result (see module docstring)."""
     import pyarrow as pa
@@ -76,7 +82,7 @@ def normalize(table: pa.Table, nullable: list[bool] | None = None) -> pa.Table:
             col = col.cast(target)
         # A NOT NULL claim must be true of the data, or Arrow readers would be misled.
         not_null = not nullable[i] and col.null_count == 0
-        fields.append(pa.field(_RENAMES.get(name, name), target, nullable=not not_null))
+        fields.append(pa.field(_rename(name), target, nullable=not not_null))
         columns.append(col)
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -153,3 +154,30 @@ def test_slow_query_is_stopped_with_a_clear_400_and_the_server_stays_usable(make
     detail = slow.json()["detail"]
     assert "stopped" in detail and "0.5 s" in detail
     assert _query(server, "SELECT count(*) AS n FROM records").status_code == 200
+
+
+def test_query_abandoned_by_the_client_stops_on_the_server(make_backend) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    server: Backend = make_backend(query_timeout=600)
+
+    def cpu_seconds() -> float:
+        fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(
+            f"{server.base_url}/v2/query",
+            json={
+                "sql": "SELECT sum(hash(i)) FROM range(1000000000000) t(i)",
+                "min_timestamp": "2020-01-01T00:00:00Z",
+            },
+            headers={"Authorization": server.token},
+            timeout=1.0,
+        )
+    time.sleep(0.5)  # the server notices the closed connection within a quarter second
+    before = cpu_seconds()
+    time.sleep(2)
+    # A query still running would keep both cores busy (about 4 CPU-seconds here).
+    assert cpu_seconds() - before < 1.0
+    assert _query(server, "SELECT 1 AS x").json()["data"] == [{"x": 1}]
