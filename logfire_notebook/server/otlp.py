@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import gzip
 import json
 import os
 import zlib
 from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -246,6 +248,8 @@ def _one_line(text: str) -> str:
 
 def _any_value(value: Any) -> Any:
     which = value.WhichOneof("value")
+    if which == "string_value":
+        return value.string_value
     if which is None:
         return None
     if which == "array_value":
@@ -261,26 +265,35 @@ def _attributes(key_values: Iterable[Any]) -> dict[str, Any]:
     return {kv.key: _any_value(kv.value) for kv in key_values}
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded_keys(json_schema: str) -> frozenset[str]:
+    """The attribute keys whose values the SDK JSON-encoded: those with a non-empty schema entry.
+
+    Cached because an SDK sends the same few schemas over and over.
+    """
+    try:
+        parsed = json.loads(json_schema)
+    except ValueError:
+        return frozenset()
+    properties = parsed.get("properties") if isinstance(parsed, dict) else None
+    if not isinstance(properties, dict):
+        return frozenset()
+    return frozenset(key for key, schema in properties.items() if schema)
 
 
 def _user_attributes(attrs: dict[str, Any], json_schema: str | None) -> dict[str, Any]:
     """Attributes as Logfire shows them: special keys removed, the SDK's JSON-encoded values decoded."""
-    properties: dict[str, Any] = {}
-    if json_schema:
-        try:
-            parsed = json.loads(json_schema)
-            properties = parsed.get("properties") or {} if isinstance(parsed, dict) else {}
-        except ValueError:
-            properties = {}
+    encoded = _encoded_keys(json_schema) if json_schema else frozenset()
     out: dict[str, Any] = {}
     for key, value in attrs.items():
         if key in _SPECIAL_ATTRIBUTES:
             continue
         # The SDK JSON-encodes every value that is not a plain str/int/float/bool and describes it
         # in the schema; plain values get an empty schema entry.
-        if properties.get(key) and isinstance(value, str):
+        if key in encoded and isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = json.loads(value)
         out[key] = value
@@ -328,7 +341,7 @@ def _scope_columns(scope: Any) -> dict[str, Any]:
     return {
         "otel_scope_name": scope.name or None,
         "otel_scope_version": scope.version or None,
-        "otel_scope_attributes": _json(attrs) if attrs else None,
+        "otel_scope_attributes": _json(attrs),
     }
 
 
@@ -361,7 +374,25 @@ class _Columns:
         return pa.table({name: pa.array(values, type=self.types[name]) for name, values in self.data.items()})
 
 
+_HTTP_KEYS = frozenset(
+    {
+        "http.request.method",
+        "http.method",
+        "http.route",
+        "http.response.status_code",
+        "http.status_code",
+        "url.full",
+        "http.url",
+        "url.path",
+        "url.query",
+        "http.target",
+    }
+)
+
+
 def _http_columns(attrs: dict[str, Any]) -> dict[str, Any]:
+    if _HTTP_KEYS.isdisjoint(attrs):
+        return {}
     url_full = _str_or_none(attrs.get("url.full", attrs.get("http.url")))
     path = _str_or_none(attrs.get("url.path"))
     query = _str_or_none(attrs.get("url.query"))
@@ -394,8 +425,6 @@ def _us(nanos: int) -> int:
 
 
 def _iso(nanos: int) -> str:
-    from datetime import datetime, timezone
-
     return datetime.fromtimestamp(nanos / 1e9, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
@@ -428,6 +457,8 @@ def _span_row(span: Any) -> dict[str, Any]:
         "otel_status_code": status_code,
         "otel_status_message": span.status.message or None,
         "is_exception": False,
+        "otel_events": "[]",
+        "otel_links": "[]",
     }
     if span.events:
         events = []
@@ -503,6 +534,8 @@ def _log_row(record: Any) -> dict[str, Any]:
         "attributes_json_schema": json_schema,
         "tags": [str(t) for t in tags] if isinstance(tags, list) else [],
         "otel_status_code": None,
+        "otel_events": "[]",
+        "otel_links": "[]",
         "is_exception": "exception.type" in attrs,
     }
     if row["is_exception"]:
