@@ -12,9 +12,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+
+from logfire_notebook._schema import RECORDS
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "marimo_quickstart.py"
@@ -73,36 +76,72 @@ def marimo_url(backend: Any, tmp_path: Path) -> Iterator[str]:
             process.stderr.close()
 
 
-def test_data_sources_panel_receives_records_and_metrics(marimo_url: str, backend: Any) -> None:
+def test_live_data_sources_panel_lists_tables_and_their_columns(marimo_url: str, backend: Any) -> None:
     from playwright.sync_api import sync_playwright
 
-    messages: list[dict[str, Any]] = []
+    messages: dict[str, list[dict[str, Any]]] = {"data-source-connections": [], "sql-table-preview": []}
+    session: list[str] = []
+    server_token: list[str] = []  # marimo's skew-protection header, as the page itself sends it
+
+    def on_request(request: Any) -> None:
+        token = request.headers.get("marimo-server-token")
+        if token:
+            server_token.append(token)
 
     def on_frame(payload: str | bytes) -> None:
         text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
-        if '"data-source-connections"' in text:
-            messages.append(json.loads(text))
+        for op, received in messages.items():
+            if f'"op": "{op}"' in text or f'"op":"{op}"' in text:
+                received.append(json.loads(text))
+
+    def on_websocket(ws: Any) -> None:
+        session.extend(parse_qs(urlparse(ws.url).query).get("session_id", []))
+        ws.on("framereceived", on_frame)
+
+    def wait_for(op: str, page: Any) -> None:
+        deadline = time.monotonic() + 60
+        while not messages[op] and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page()
-            page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+            page.on("websocket", on_websocket)
+            page.on("request", on_request)
             page.goto(marimo_url)
             page.locator("[data-testid=cell-editor]").first.click(timeout=60_000)
             page.keyboard.press("Control+Shift+R")  # run all cells
-            deadline = time.monotonic() + 60
-            while not messages and time.monotonic() < deadline:
-                page.wait_for_timeout(250)
+            wait_for("data-source-connections", page)
+            # What the panel asks when a table is expanded.
+            status = page.evaluate(
+                """async ([sessionId, serverToken]) => (await fetch('/api/datasources/preview_sql_table', {
+                    method: 'POST',
+                    headers: {'Content-Type': 'application/json', 'Marimo-Session-Id': sessionId,
+                              'Marimo-Server-Token': serverToken},
+                    body: JSON.stringify({requestId: 'r1', engine: 'conn', database: 'logfire',
+                                          schema: 'public', tableName: 'records'}),
+                })).status""",
+                [session[0], server_token[-1]],
+            )
+            wait_for("sql-table-preview", page)
             page_text = page.locator("body").inner_text()
         finally:
             browser.close()
 
-    assert messages, "marimo never announced a data source"
-    [connection] = messages[-1]["data"]["connections"]
+    announced = messages["data-source-connections"]
+    assert announced, "marimo never announced a data source"
+    [connection] = announced[-1]["data"]["connections"]
     assert (connection["name"], connection["source"], connection["dialect"]) == ("conn", "adbc", "postgresql")
     [database] = connection["databases"]
     [schema] = database["schemas"]
     assert (database["name"], schema["name"]) == ("logfire", "public")
     assert [t["name"] for t in schema["tables"]] == ["records", "metrics"]
     assert backend.token not in page_text
+
+    assert status == 200 and messages["sql-table-preview"]
+    table = messages["sql-table-preview"][-1]["data"]["table"]
+    columns = {c["name"]: (c["type"], c["external_type"]) for c in table["columns"]}
+    assert list(columns) == [c.name for c in RECORDS]
+    assert columns["start_timestamp"] == ("datetime", "timestamp[us, tz=UTC]")
+    assert columns["level"] == ("integer", "int32") and columns["tags"][0] == "unknown"
