@@ -202,6 +202,7 @@ class Engine:
         for view in _view_sql(req):
             cur.execute(view)
         node = _parse(cur, select)
+        _refuse_file_functions(node)
         interrupter = interrupter or Interrupter()
         table = None
         fast = _top_rows_sql(cur, node, req)
@@ -254,6 +255,35 @@ def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
     except Exception:
         return {}
     return node
+
+
+# Table functions that read files or run SQL text. External access is off, but DuckDB still lets a
+# connection read its own database, WAL and spill files; those hold only the same telemetry, yet a query
+# has no business reading files at all. `query()` would hide any of these inside a string.
+_FILE_FUNCTION_PREFIXES = ("read_", "parquet_", "sniff_", "iceberg_", "delta_")
+_FILE_FUNCTIONS = {"glob", "query", "query_table", "checkpoint", "force_checkpoint", "load_aws_credentials"}
+
+
+def _table_functions(value: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(value, dict):
+        if value.get("type") == "TABLE_FUNCTION":
+            found.append(str((value.get("function") or {}).get("function_name", "")))
+        for v in value.values():
+            found.extend(_table_functions(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(_table_functions(v))
+    return found
+
+
+def _refuse_file_functions(node: dict[str, Any]) -> None:
+    for name in _table_functions(node):
+        if name.lower() in _FILE_FUNCTIONS or name.lower().startswith(_FILE_FUNCTION_PREFIXES):
+            raise QueryError(
+                f"{name}() is not available: queries read only the `records` and `metrics` tables, "
+                "never files or other SQL."
+            )
 
 
 def _nullability(node: dict[str, Any], names: list[str]) -> list[bool]:

@@ -98,10 +98,15 @@ def _query(backend: Backend, sql: str) -> httpx.Response:
         "SELECT * FROM glob('/etc/*')",
         "SELECT * FROM read_json('https://example.com/data.json')",
         "SELECT * FROM 'https://example.com/data.csv'",
+        "SELECT * FROM read_blob('{data_dir}/logfire.duckdb')",
+        "SELECT * FROM read_text('{data_dir}/logfire.duckdb.wal')",
+        "SELECT * FROM glob('{data_dir}/*')",
+        "SELECT * FROM (SELECT 1) a, query('SELECT * FROM read_blob(''/etc/passwd'')') b",
+        "SELECT * FROM query_table('store.records')",
     ],
 )
 def test_reading_host_files_or_urls_is_refused(backend: Backend, sql: str) -> None:
-    response = _query(backend, sql)
+    response = _query(backend, sql.replace("{data_dir}", str(backend.data_dir)))
     assert response.status_code == 400
     assert "root:" not in response.text
     assert response.json()["detail"]
