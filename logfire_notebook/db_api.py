@@ -360,7 +360,7 @@ class Connection:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{self.time_range.label()}, limit={self.limit}"
-        return f"<logfire_notebook.db_api.Connection {state}>"
+        return f"<logfire_notebook.db_api.Connection to {getattr(self.client, 'base_url', '?')}: {state}>"
 
     def _check_open(self) -> None:
         if self.closed:
