@@ -1,4 +1,5 @@
 # ruff: noqa: B018, F541, F841 - marimo idioms: a cell shows its last expression, SQL cells are f-strings, cell globals need no return
+
 import marimo
 
 __generated_with = "0.25.2"
@@ -72,8 +73,8 @@ def _(bucket, conn, mo):
         GROUP BY bucket, level
         ORDER BY bucket, level
         """,
-        engine=conn,
         output=False,
+        engine=conn
     )
     return (activity,)
 
@@ -110,7 +111,7 @@ def _(conn, mo):
         ORDER BY avg_ms DESC
         LIMIT 20
         """,
-        engine=conn,
+        engine=conn
     )
     return
 
@@ -125,7 +126,7 @@ def _(conn, mo):
         ORDER BY start_timestamp DESC
         LIMIT 100
         """,
-        engine=conn,
+        engine=conn
     )
     return
 
@@ -139,7 +140,7 @@ def _(conn, mo):
         GROUP BY metric_name, metric_type, unit
         ORDER BY metric_name
         """,
-        engine=conn,
+        engine=conn
     )
     return
 
