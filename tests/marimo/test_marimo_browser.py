@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +36,8 @@ def free_port() -> int:
 @pytest.fixture
 def marimo_url(backend: Any, tmp_path: Path) -> Iterator[str]:
     port = free_port()
+    notebook = tmp_path / EXAMPLE.name  # marimo edit may save the file; keep the repository's copy untouched
+    shutil.copy(EXAMPLE, notebook)
     env = {
         **os.environ,
         "LOGFIRE_READ_TOKEN": backend.token,
@@ -43,7 +46,7 @@ def marimo_url(backend: Any, tmp_path: Path) -> Iterator[str]:
         "HOME": str(tmp_path),  # no user marimo config
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "marimo", "edit", "--headless", "--no-token", "-p", str(port), str(EXAMPLE)],
+        [sys.executable, "-m", "marimo", "edit", "--headless", "--no-token", "-p", str(port), str(notebook)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
