@@ -9,6 +9,7 @@ so a query can neither write nor read the host's files or the network.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -202,7 +203,7 @@ class Engine:
         for view in _view_sql(req):
             cur.execute(view)
         node = _parse(cur, select)
-        _refuse_file_functions(node)
+        _refuse_file_functions(node or {"names": _called_names(select)})
         interrupter = interrupter or Interrupter()
         table = None
         fast = _top_rows_sql(cur, node, req)
@@ -275,6 +276,18 @@ def _table_functions(value: Any) -> list[str]:
         for v in value:
             found.extend(_table_functions(v))
     return found
+
+
+def _called_names(sql: str) -> list[dict[str, Any]]:
+    """Every `name(` in the SQL, as table-function entries: the fallback when there is no parse tree."""
+    import duckdb
+
+    tokens = duckdb.tokenize(sql)
+    out: list[dict[str, Any]] = []
+    for (start, _), (nxt, _) in itertools.pairwise(tokens):
+        if sql[nxt : nxt + 1] == "(":
+            out.append({"type": "TABLE_FUNCTION", "function": {"function_name": sql[start:nxt].strip()}})
+    return out
 
 
 def _refuse_file_functions(node: dict[str, Any]) -> None:
