@@ -323,6 +323,9 @@ def _nullability(node: dict[str, Any], names: list[str]) -> list[bool]:
             "count_star",
         ):
             nullable[i] = False
+        elif expr.get("class") == "CONSTANT":
+            literal = expr.get("literal") or {}
+            nullable[i] = str(literal.get("kind", "NULL")).upper().startswith("NULL")
     return nullable
 
 
