@@ -7,10 +7,12 @@ tree. Each step leaves a screenshot in test-artifacts/.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 from conftest import Lab, screenshot
 
@@ -167,3 +169,30 @@ def test_clicking_a_header_sorts_and_a_json_cell_opens_as_a_tree(page: Any, lab:
     detail.locator("summary").first.click()
     assert tree.get_attribute("open") is not None
     screenshot(page, "widget-json")
+
+
+def set_lab_theme(lab: Lab, theme: str) -> None:
+    """Sets JupyterLab's theme through its settings API, as the Settings > Theme menu does."""
+    response = httpx.put(
+        f"{lab.url}/lab/api/settings/@jupyterlab/apputils-extension:themes",
+        params={"token": lab.token},
+        json={"raw": json.dumps({"theme": theme})},
+        timeout=30,
+    )
+    response.raise_for_status()
+
+
+def test_follows_jupyterlabs_dark_theme(page: Any, lab: Lab) -> None:
+    set_lab_theme(lab, "JupyterLab Dark")
+    try:
+        run_notebook(page, lab, "theme.ipynb", CELL)
+    finally:
+        set_lab_theme(lab, "JupyterLab Light")
+    page.wait_for_function(
+        "() => document.querySelector('.lf-root').classList.contains('lf-dark')", timeout=TIMEOUT
+    )
+    # The widget takes its background from JupyterLab's own dark palette.
+    background = page.evaluate("getComputedStyle(document.querySelector('.lf-root')).backgroundColor")
+    assert sum(int(v) for v in re.findall(r"\d+", background)[:3]) < 200, background
+    page.locator(".lf-body .lf-tr").nth(2).locator(".lf-cell").nth(6).click()
+    screenshot(page, "widget-dark")
