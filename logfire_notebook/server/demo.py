@@ -200,7 +200,7 @@ def fill(base_url: str, records: int, *, now: datetime | None = None, parallel: 
         raise RuntimeError("demo services failed:\n" + "\n".join(failures))
 
 
-def _start_lab(base_url: str, token: str) -> int:
+def _start_lab(base_url: str, token: str, log_path: Path) -> int:
     notebook = NOTEBOOK if NOTEBOOK.exists() else None
     if notebook is None:
         _say(f"{NOTEBOOK} is not in {Path.cwd()}; JupyterLab opens on this directory instead")
@@ -214,20 +214,31 @@ def _start_lab(base_url: str, token: str) -> int:
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={lab_token}",
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")  # containers often run as root; JupyterLab refuses without this
     if notebook is not None:
         args.append(str(notebook))
     path = f"lab/tree/{notebook.as_posix()}" if notebook else "lab"
-    _say(f"JupyterLab: http://127.0.0.1:{port}/{path}?token={lab_token}  (Ctrl-C stops it and the backend)")
-    lab = subprocess.Popen(args, env=_child_env(LOGFIRE_READ_TOKEN=token, LOGFIRE_BASE_URL=base_url))
-    try:
-        return lab.wait()
-    except KeyboardInterrupt:
-        lab.terminate()
+    # JupyterLab's own log goes to a file: the terminal keeps the one line a user needs.
+    with log_path.open("wb") as log:
+        lab = subprocess.Popen(
+            args, env=_child_env(LOGFIRE_READ_TOKEN=token, LOGFIRE_BASE_URL=base_url), stdout=log, stderr=log
+        )
+        _say(f"JupyterLab: http://127.0.0.1:{port}/{path}?token={lab_token}")
+        _say(f"(its log: {log_path}; Ctrl-C stops JupyterLab and the backend)")
         try:
-            lab.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            lab.kill()
-        return 0
+            code = lab.wait()
+        except KeyboardInterrupt:
+            lab.terminate()
+            try:
+                lab.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                lab.kill()
+            return 0
+    if code != 0:
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+        _say("JupyterLab stopped with an error:\n  " + "\n  ".join(tail))
+    return code
 
 
 def run_demo(data_dir: Path, port: int, records: int, start_lab: bool) -> None:
@@ -264,7 +275,7 @@ def run_demo(data_dir: Path, port: int, records: int, start_lab: bool) -> None:
             )
         _say(f"read token: stored in {data_dir / DEMO_TOKEN_FILE}")
         if start_lab:
-            _start_lab(server.base_url, token)
+            _start_lab(server.base_url, token, data_dir / "jupyterlab.log")
         else:
             _say(
                 f"done. Serve it with `logfire-notebook serve --data-dir {data_dir} --port {port}` and use "
