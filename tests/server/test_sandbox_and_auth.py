@@ -186,3 +186,26 @@ def test_query_abandoned_by_the_client_stops_on_the_server(make_backend) -> None
     # A query still running would keep both cores busy (about 4 CPU-seconds here).
     assert cpu_seconds() - before < 1.0
     assert _query(server, "SELECT 1 AS x").json()["data"] == [{"x": 1}]
+
+
+def test_a_slow_query_does_not_hold_up_other_queries(make_backend) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    import _dataset
+
+    server: Backend = make_backend(_dataset.fill, query_timeout=6)
+    slow_result: list[httpx.Response] = []
+    slow = threading.Thread(
+        target=lambda: slow_result.append(
+            _query(server, "SELECT sum(hash(i)) FROM range(1000000000000) t(i)")
+        )
+    )
+    slow.start()
+    try:
+        for _ in range(5):
+            assert _query(server, "SELECT count(*) AS n FROM records").status_code == 200
+        # All five answers came while the slow query was still running.
+        assert slow.is_alive()
+    finally:
+        slow.join()
+    assert slow_result[0].status_code == 400
