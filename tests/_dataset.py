@@ -474,6 +474,9 @@ class _Gen:
             start_timestamp=at - timedelta(seconds=60) if mtype != "gauge" else None,
             day=at.date(),
             attributes=json.dumps({"http.route": "/orders"} if name.startswith("http") else {}),
+            attributes_json_schema=json.dumps({"type": "object", "properties": {"http.route": {}}})
+            if name.startswith("http")
+            else None,
             otel_scope_attributes="{}",
             exemplars="[]",
         )
@@ -517,7 +520,7 @@ def build(now: datetime | None = None, *, seed: int = 7) -> Dataset:
     ds = Dataset(now=now)
     week = 7 * 24 * 3600
     # Older activity: spread over the week, but not in the last 30 minutes, so that "the last 5 minutes"
-    # holds exactly the recent burst below however long a test session runs.
+    # holds only the recent burst below (tests bracket `now()` to allow for the session's age).
     for _ in range(520):
         gen.trace(now - timedelta(seconds=gen.rng.uniform(1800, week - 600)), ds.records)
     for _ in range(60):
