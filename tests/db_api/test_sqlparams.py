@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logfire_notebook._sqlparams import ParameterError, format_pyformat, literal
@@ -159,6 +159,31 @@ def test_placeholder_mistakes_are_clear_errors(sql: str, params: Any, message: s
         format_pyformat(sql, params)
 
 
+@settings(deadline=None)  # opening a DuckDB connection can be slow on a busy machine; no timing in tests
 @given(st.text(alphabet=st.characters(exclude_categories=("Cs",))))
 def test_any_string_round_trips_through_duckdb(text: str) -> None:
     assert duck(format_pyformat("SELECT %(s)s", {"s": text})) == text
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(alphabet=st.characters(exclude_categories=("Cs",))),
+    st.dates(),
+    st.datetimes(timezones=st.just(UTC)),
+    st.timedeltas(min_value=dt.timedelta(days=-9999), max_value=dt.timedelta(days=9999)),
+)
+
+
+@settings(deadline=None)
+@given(value=scalars | st.lists(st.text(alphabet=st.characters(exclude_categories=("Cs",))), max_size=5))
+def test_no_value_changes_the_shape_of_the_query(value: Any) -> None:
+    # Two columns, one row, and the value itself: nothing leaked out of its literal.
+    sql = format_pyformat("SELECT %(v)s AS v, 'end' AS marker", {"v": value})
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        rows = con.execute(sql).fetchall()
+    assert len(rows) == 1 and len(rows[0]) == 2 and rows[0][1] == "end"
+    assert rows[0][0] == value
