@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from _backend import Backend, start_backend
 from _ingest_helpers import ROOT, count, rows
@@ -45,6 +48,15 @@ def run_demo(data_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
     )
+
+
+def _count_offline(data_dir: Path) -> int:
+    """Records in a data dir whose server is stopped, through a short-lived server."""
+    server = start_backend(data_dir)
+    try:
+        return count(server)
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +161,76 @@ def test_demo_has_counters_and_histograms_over_the_window(
     assert {"app.orders.created", "jobs.duration", "gen_ai.client.token.usage"} <= names
 
 
+def test_demo_starts_jupyterlab_on_the_quickstart_and_ctrl_c_stops_everything(
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+) -> None:
+    backend, _, data_dir = demo
+    backend.stop()  # one server per data dir: the demo starts its own
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOGFIRE_", "OTEL_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "logfire_notebook.cli",
+            "demo",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=ROOT,  # where examples/quickstart.ipynb is
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any("JupyterLab: http" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        url = next(line for line in lines if "JupyterLab: http" in line).split("JupyterLab: ", 1)[1].strip()
+        assert "/lab/tree/examples/quickstart.ipynb?token=" in url
+        token = (data_dir / "demo_token").read_text().strip()
+        assert token not in "".join(lines)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url, timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "JupyterLab did not answer"
+            time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        # The read token reaches JupyterLab (and its kernels) through the environment only.
+        lab_pid = int(
+            subprocess.run(
+                ["pgrep", "-s", str(process.pid), "-f", "jupyterlab"], capture_output=True, text=True
+            ).stdout.split()[0]
+        )
+        lab_env = Path(f"/proc/{lab_pid}/environ").read_bytes().split(b"\0")
+        assert f"LOGFIRE_READ_TOKEN={token}".encode() in lab_env
+        assert f"LOGFIRE_BASE_URL=http://127.0.0.1:{port}".encode() in lab_env
+        assert token not in (ROOT / "examples" / "quickstart.ipynb").read_text()
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    assert subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).returncode == 1
+
+
 def test_second_demo_run_reuses_data_and_token(
     demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
 ) -> None:
@@ -156,15 +238,11 @@ def test_second_demo_run_reuses_data_and_token(
     token_file = data_dir / "demo_token"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     token = token_file.read_text().strip()
-    before = count(backend)
     backend.stop()  # one server per data dir; this is the module's last test
+    before = _count_offline(data_dir)
     again = run_demo(data_dir, data_dir.parent)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already holds demo data" in again.stdout
     assert token not in again.stdout + again.stderr
     assert token_file.read_text().strip() == token
-    restarted = start_backend(data_dir)
-    try:
-        assert count(restarted) == before
-    finally:
-        restarted.stop()
+    assert _count_offline(data_dir) == before
