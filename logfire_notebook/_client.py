@@ -27,7 +27,6 @@ with LogfireClient() as client:                      # token from LOGFIRE_READ_T
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 import logging
@@ -795,7 +794,7 @@ class AsyncLogfireClient(_BaseClient):
                 if delay is None:
                     raise _status_error(response, attempt) from None
             logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
-            await asyncio.sleep(delay)
+            await _async_sleep(delay)
             waited += delay
 
     async def _query(
@@ -976,6 +975,12 @@ class AsyncLogfireClient(_BaseClient):
                 )
             ]
         return concat_pages(pages, json_columns)
+
+
+async def _async_sleep(delay: float) -> None:
+    import asyncio  # here, not at the top: sync users need not pay for importing asyncio
+
+    await asyncio.sleep(delay)
 
 
 def _json_body(response: httpx.Response) -> Any:

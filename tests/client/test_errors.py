@@ -342,7 +342,7 @@ async def test_async_client_raises_the_same_errors(monkeypatch: pytest.MonkeyPat
     async def no_sleep(delay: float) -> None:
         return None
 
-    monkeypatch.setattr(client_module.asyncio, "sleep", no_sleep)
+    monkeypatch.setattr(client_module, "_async_sleep", no_sleep)
     handler, seen = _answers(
         httpx.Response(429, text="Rate limit exceeded (minute)"),
         httpx.Response(400, content=json.dumps({"detail": "no such column: x"}).encode()),
