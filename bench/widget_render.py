@@ -6,6 +6,7 @@ own serializer (`_widget_data.to_ipc`), for 10,000 and 100,000 rows x 12 telemet
 
 - time from `render()` to the first rows painted (Arrow decode + first window of DOM rows);
 - the number of row elements in the DOM once shown, and after scrolling to the middle;
+- the time a click on a text column's header takes to show the rows sorted;
 - Arrow bytes against the same rows as JSON (records, as `json.dumps` writes them).
 
 Baseline, measured in the same run and page: `JSON.parse` of the same rows as JSON text, which is the least
@@ -97,7 +98,12 @@ scroller.scrollTop = scroller.scrollHeight / 2;
 await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
 const domRowsScrolled = el.querySelectorAll(".lf-tr").length;
 const middleRow = el.querySelector(".lf-tr")?.dataset.row;
-window.result = { visibleMs, jsonMs, domRows, domRowsScrolled, middleRow: Number(middleRow) };
+// Click-to-sort on a text column (the slowest kind: every string is decoded and compared).
+const t1 = performance.now();
+el.querySelector('.lf-th[data-col="message"]').click();
+await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+const sortMs = performance.now() - t1;
+window.result = { visibleMs, jsonMs, domRows, domRowsScrolled, middleRow: Number(middleRow), sortMs };
 </script></body></html>
 """
 
@@ -199,7 +205,7 @@ def main() -> None:
                     viewport={"width": 1240, "height": 760}, color_scheme="dark" if args.dark else "light"
                 )
                 print(f"{'rows':>8} {'visible ms':>11} {'JSON.parse ms':>14} {'ratio':>6} {'DOM rows':>9} "
-                      f"{'scrolled':>9} {'Arrow KB':>9} {'JSON KB':>8} {'bytes ratio':>12}")  # fmt: skip
+                      f"{'scrolled':>9} {'Arrow KB':>9} {'JSON KB':>8} {'bytes ratio':>12} {'sort ms':>8}")  # fmt: skip
                 # The first page load warms up chromium (JIT, fonts, module cache); shown apart, not in ratios.
                 page.goto(f"{url}/index.html?rows={args.rows[0]}")
                 page.wait_for_function("window.result !== undefined", timeout=60_000)
@@ -216,7 +222,7 @@ def main() -> None:
                         f"{n:>8} {r['visibleMs']:>11.0f} {r['jsonMs']:>14.0f} "
                         f"{r['visibleMs'] / max(r['jsonMs'], 0.1):>6.2f} {r['domRows']:>9} "
                         f"{r['domRowsScrolled']:>9} {b['arrow'] / 1024:>9.0f} {b['json'] / 1024:>8.0f} "
-                        f"{b['arrow'] / b['json']:>12.2f}"
+                        f"{b['arrow'] / b['json']:>12.2f} {r['sortMs']:>8.0f}"
                     )
                 if args.screenshot:
                     page.evaluate("document.querySelector('.lf-scroll').scrollTop = 0")
