@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -321,3 +322,45 @@ def test_one_bad_span_rejects_the_whole_request(backend: Backend) -> None:
 def test_empty_request_is_accepted(backend: Backend) -> None:
     assert post(backend, "traces", b"", "application/x-protobuf").status_code == 200
     assert post(backend, "metrics", b"{}", "application/json").status_code == 200
+
+
+def test_pending_spans_are_stored_but_kept_out_of_records(backend: Backend) -> None:
+    request = otlp_json_spans(["5555555555555555", "6666666666666666"], service="pending-svc")
+    spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans[0]["attributes"].append({"key": "logfire.span_type", "value": {"stringValue": "pending_span"}})
+    assert post(backend, "traces", json.dumps(request).encode(), "application/json").status_code == 200
+    found = rows(backend, "SELECT span_id, kind FROM records WHERE service_name = 'pending-svc'")
+    assert found == [{"span_id": "6666666666666666", "kind": "span"}]
+
+
+def test_queries_keep_answering_while_ingest_runs(backend: Backend) -> None:
+    body = json.dumps(
+        otlp_json_spans([f"{i:016x}" for i in range(1, 201)], service="busy", trace_id="9" * 32)
+    )
+    done = threading.Event()
+    statuses: list[int] = []
+
+    def ingest() -> None:
+        with httpx.Client(timeout=30) as client:
+            for _ in range(25):
+                statuses.append(
+                    client.post(
+                        f"{backend.base_url}/v1/traces",
+                        content=body,
+                        headers={"Content-Type": "application/json"},
+                    ).status_code
+                )
+        done.set()
+
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    seen: list[int] = []
+    try:
+        while not done.is_set():
+            seen.append(count(backend, where="service_name = 'busy'"))
+    finally:
+        thread.join()
+    assert statuses == [200] * 25
+    assert seen == sorted(seen)  # every query answered, and never saw a half-stored request
+    assert all(n % 200 == 0 for n in seen)
+    assert count(backend, where="service_name = 'busy'") == 25 * 200
