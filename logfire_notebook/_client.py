@@ -545,7 +545,7 @@ class LogfireClient(_BaseClient):
                 if delay is None:
                     raise _status_error(response, attempt) from None
             logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
-            time.sleep(delay)
+            _sleep(delay)
             waited += delay
 
     def _query(
@@ -975,6 +975,10 @@ class AsyncLogfireClient(_BaseClient):
                 )
             ]
         return concat_pages(pages, json_columns)
+
+
+def _sleep(delay: float) -> None:
+    time.sleep(delay)
 
 
 async def _async_sleep(delay: float) -> None:
