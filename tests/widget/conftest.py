@@ -10,63 +10,16 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# JupyterLab settings that keep the page quiet: no news or update checks (no network), no popups.
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-}
-
-
-@dataclass
-class Lab:
-    url: str
-    token: str
-    root: Path
-
-    def write_notebook(self, name: str, *sources: str) -> str:
-        """Writes a notebook of code cells and returns its URL (with the server token)."""
-        import nbformat
-
-        notebook = nbformat.v4.new_notebook()
-        notebook.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-        nbformat.write(notebook, self.root / name)
-        return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from _browser import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, ROOT, Lab, free_port
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +32,7 @@ def lab(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]
         path = settings / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     venv_bin = str(Path(sys.executable).parent)
     env = {
         **os.environ,
@@ -150,8 +103,3 @@ def page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
-
-
-def screenshot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Lab, screenshot
+from _browser import Lab, screenshot
 
 from logfire_notebook import LogfireClient
 

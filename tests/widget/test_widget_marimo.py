@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, screenshot
+from _browser import ROOT, screenshot
 from playwright.sync_api import expect
 
 from logfire_notebook import LogfireClient
