@@ -196,3 +196,22 @@ def test_follows_jupyterlabs_dark_theme(page: Any, lab: Lab) -> None:
     assert sum(int(v) for v in re.findall(r"\d+", background)[:3]) < 200, background
     page.locator(".lf-body .lf-tr").nth(2).locator(".lf-cell").nth(6).click()
     screenshot(page, "widget-dark")
+
+
+def test_dragging_a_header_edge_resizes_the_column(page: Any, lab: Lab) -> None:
+    run_notebook(page, lab, "resize.ipynb", CELL)
+    header = page.locator('.lf-th[data-col="service_name"]')
+    before = header.bounding_box()["width"]
+    grip = header.locator(".lf-resize").bounding_box()
+    x, y = grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y, steps=6)
+    page.mouse.move(x + 120, y, steps=6)
+    page.mouse.up()
+    after = header.bounding_box()["width"]
+    assert after == pytest.approx(before + 120, abs=2)
+    # The cells below follow their header, and sorting is not triggered by the drag.
+    cell = page.locator(".lf-body .lf-tr").first.locator(".lf-cell").nth(2).bounding_box()
+    assert cell["width"] == pytest.approx(after, abs=2)
+    assert header.get_attribute("aria-sort") == "none"
