@@ -11,6 +11,7 @@ Like an OpenTelemetry collector on loopback, ingest takes no token: the official
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -52,9 +53,73 @@ def ingest(
     table = _MAPPERS[signal](message)
     if table.num_rows == 0:
         return 0
-    if signal == "metrics":
-        return store.append_metrics(table)
-    return store.append_records(table)
+    return _committer(store, "metrics" if signal == "metrics" else "records").append(table)
+
+
+class _GroupCommitter:
+    """Appends to one table of a store, committing concurrent requests together.
+
+    Every commit waits for DuckDB to sync its log, and appends are serialized, so under concurrent
+    senders most of a request's time would be spent queuing for its own commit. Instead, the request that
+    finds no commit running becomes the leader: it commits every table queued so far in one append, then
+    the next batch, while the others wait for theirs. Each caller returns only once its rows are committed.
+    """
+
+    def __init__(self, append: Callable[[pa.Table], int]) -> None:
+        self._append = append
+        self._lock = threading.Lock()
+        self._queue: list[tuple[pa.Table, _Pending]] = []
+        self._leading = False
+
+    def append(self, table: pa.Table) -> int:
+        pending = _Pending()
+        with self._lock:
+            self._queue.append((table, pending))
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            self._lead()
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        return int(table.num_rows)
+
+    def _lead(self) -> None:
+        import pyarrow as pa
+
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._leading = False
+                    return
+            try:
+                tables = [t for t, _ in batch]
+                self._append(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
+            except BaseException as exc:  # every waiter must hear about a failed commit
+                for _, pending in batch:
+                    pending.error = exc
+            for _, pending in batch:
+                pending.done.set()
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+_committers_lock = threading.Lock()
+
+
+def _committer(store: Store, table: str) -> _GroupCommitter:
+    # Kept on the store itself, so they live and die with it.
+    with _committers_lock:
+        committers: dict[str, _GroupCommitter] = store.__dict__.setdefault("_ingest_committers", {})
+        if table not in committers:
+            append = store.append_metrics if table == "metrics" else store.append_records
+            committers[table] = _GroupCommitter(append)
+        return committers[table]
 
 
 def _is_json(content_type: str | None) -> bool:
