@@ -12,6 +12,10 @@ table.df                    # the rows on screen, as a polars DataFrame
 - The kernel runs the query (through `LogfireClient`) whenever `min_timestamp` / `max_timestamp` change,
   from the browser or from Python; the browser asks for the rows with a custom message and gets them back as
   Arrow IPC in a binary buffer (see `_widget_data`), never as JSON rows.
+- A range picked in the browser is queried on a worker thread, so a newer pick starts at once; the older
+  query's answer is dropped when it arrives (the browser also ignores answers for ranges it has replaced).
+  A range set from Python (and every change in marimo) runs before the assignment returns, so the next
+  line, or the cells marimo re-runs, read the new `.df`.
 - Built from a DataFrame without `sql`, the picker filters the DataFrame's `start_timestamp` locally.
 - The read token stays inside the client: it is no trait, so it is never synced to the browser nor saved
   in a notebook.
@@ -21,8 +25,11 @@ table.df                    # the rows on screen, as a polars DataFrame
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +56,27 @@ def _bound_text(value: Any) -> str:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "now")):
         return ""
     return TimeRange.parse(value).to_json()["since"] or ""
+
+
+def _in_marimo() -> bool:
+    marimo = sys.modules.get("marimo")
+    try:
+        return marimo is not None and bool(marimo.running_in_notebook())
+    except Exception:
+        return False
+
+
+@dataclass(frozen=True)
+class _Result:
+    """One run's outcome, built off to the side and shown only if no newer run started meanwhile."""
+
+    spec: tuple[str, str]
+    window: tuple[datetime, datetime] | None
+    frame: pl.DataFrame | None
+    timeline: dict[str, Any] | None
+    note: str
+    elapsed_ms: float | None
+    error: str | None = None
 
 
 class LogfireTable(anywidget.AnyWidget):
@@ -112,7 +140,9 @@ class LogfireTable(anywidget.AnyWidget):
         self._timeline: dict[str, Any] | None = None
         self._timeline_note = ""
         self._queried: tuple[str, str] | None = None
-        self._window: tuple[datetime, datetime] | None = None
+        self._lock = threading.RLock()
+        self._generation = 0
+        self._worker: threading.Thread | None = None
         self.on_msg(self._on_message)
 
         with self.hold_trait_notifications():
@@ -127,23 +157,19 @@ class LogfireTable(anywidget.AnyWidget):
         if self.local:
             self._source = data if data is not None else _empty_frame()
             self._run()
-        elif data is not None:
-            # The caller already ran this query for this range: show its rows, count only the timeline.
-            self._queried = self._spec()
-            try:
-                start, end = self._resolve()
-                self._update_timeline(data, start, end)
-            except LogfireError as exc:
-                self._timeline_note = f"No timeline: {exc}"
-            self._show(data, elapsed_ms=None)
         else:
-            self._run()
+            # With `data`, the caller already ran this query for this range: show it, count only the timeline.
+            self._run(data)
 
     # -- Python API --------------------------------------------------------------------------------------
 
     @property
     def df(self) -> pl.DataFrame:
-        """The rows on screen, as a polars DataFrame (empty after an error)."""
+        """The rows for the current range, as a polars DataFrame (empty after an error); waits for a query the
+        browser started to finish."""
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join()
         return self._frame if self._frame is not None else _empty_frame()
 
     @property
@@ -185,39 +211,75 @@ class LogfireTable(anywidget.AnyWidget):
         # The browser sets both ends in one message, which fires this twice: run once per distinct range.
         if self._queried is not None and self._queried == self._spec() and change["name"] != "limit":
             return
-        self._run()
+        if change["name"] in self._property_lock and not _in_marimo():
+            # From the browser (ipywidgets locks the names it is setting): run beside the kernel's message
+            # loop, so a newer range can start at once and supersede this one.
+            self._run_in_background()
+        else:
+            # From Python, or in marimo, whose cells re-run right after this returns and read `.df`.
+            self._run()
 
     def _spec(self) -> tuple[str, str]:
         return (self.min_timestamp, self.max_timestamp)
 
-    def _resolve(self) -> tuple[datetime, datetime]:
-        """The range as two instants, resolved once per run so the rows, the timeline and the status line
-        all describe exactly the same window."""
-        start, end = self.time_range.resolve()
-        self._window = (start, end or datetime.now(timezone.utc))
-        return self._window
+    def _begin(self) -> int:
+        """Starts a run: it supersedes every earlier one, whose result will be dropped."""
+        with self._lock:
+            self._generation += 1
+            self._queried = self._spec()
+            generation = self._generation
+        self.status = {
+            "min_timestamp": self.min_timestamp,
+            "max_timestamp": self.max_timestamp,
+            "state": "loading",
+        }
+        return generation
 
-    def _run(self) -> None:
-        """Runs the query for the current range (or filters the DataFrame) and announces the result."""
-        self._queried = self._spec()
-        self._window = None
+    def _run(self, data: pl.DataFrame | None = None) -> None:
+        """Runs the query for the current range (or filters the DataFrame) and shows the result."""
+        generation = self._begin()
+        self._publish(generation, self._compute(self._spec(), data))
+
+    def _run_in_background(self) -> None:
+        generation = self._begin()
+        spec = self._spec()
+
+        def work() -> None:
+            try:
+                result = self._compute(spec)
+            except Exception as exc:  # a bug must still end the loading state, in one sentence
+                result = _Result(spec, None, None, None, "", None, f"The widget failed: {exc}")
+            self._publish(generation, result)
+
+        self._worker = threading.Thread(target=work, name="LogfireTable query", daemon=True)
+        self._worker.start()
+
+    def _compute(self, spec: tuple[str, str], data: pl.DataFrame | None = None) -> _Result:
+        """The rows and timeline for `spec`; reads the widget's settings, changes nothing."""
         t0 = time.perf_counter()
+        window = None
         try:
-            start, end = self._resolve()
-            self.status = {**self._status_base(), "state": "loading"}
-            frame = _filter_frame(self._source, start, end) if self.local else self._query(start, end)
-            self._update_timeline(frame, start, end)
+            start, until = TimeRange.parse(spec[0], spec[1] or None).resolve()
+            window = (start, until or datetime.now(timezone.utc))
+            if data is not None:
+                frame = data
+            elif self.local:
+                frame = _filter_frame(self._source, *window)
+            else:
+                frame = self._query(*window)
+            timeline, note = self._count_timeline(frame, *window)
         except LogfireError as exc:
-            self._fail(str(exc))
-            return
-        self._show(frame, elapsed_ms=(time.perf_counter() - t0) * 1000)
+            return _Result(spec, window, None, None, "", None, str(exc))
+        elapsed = None if data is not None else (time.perf_counter() - t0) * 1000
+        return _Result(spec, window, frame, timeline, note, elapsed)
 
     def _client_obj(self) -> LogfireClient:
-        if self._client is None:
-            from logfire_notebook._client import LogfireClient
+        with self._lock:
+            if self._client is None:
+                from logfire_notebook._client import LogfireClient
 
-            self._client = LogfireClient(*self._client_args)
-        return self._client
+                self._client = LogfireClient(*self._client_args)
+            return self._client
 
     def _query(self, start: datetime, end: datetime) -> pl.DataFrame:
         from logfire_notebook._polars import arrow_to_polars
@@ -227,19 +289,17 @@ class LogfireTable(anywidget.AnyWidget):
         )
         return arrow_to_polars(table)
 
-    def _update_timeline(self, frame: pl.DataFrame, start: datetime, end: datetime) -> None:
+    def _count_timeline(
+        self, frame: pl.DataFrame, start: datetime, end: datetime
+    ) -> tuple[dict[str, Any] | None, str]:
         """The histogram of the whole range: counted locally for a DataFrame, by the backend for a query."""
-        self._timeline = None
         if self.local:
-            source = self._source if self._source is not None else frame
-            self._timeline = wire.histogram_from_frame(source, start, end)
-            self._timeline_note = (
-                "" if self._timeline else "No start_timestamp column: the range filters nothing."
+            timeline = wire.histogram_from_frame(
+                self._source if self._source is not None else frame, start, end
             )
-            return
+            return timeline, "" if timeline else "No start_timestamp column: the range filters nothing."
         if wire.TIMELINE_COLUMN not in frame.columns:
-            self._timeline_note = "No timeline: the query's result has no start_timestamp column."
-            return
+            return None, "No timeline: the query's result has no start_timestamp column."
         interval = wire.bucket_interval(start, end)
         try:
             table = self._client_obj().query_arrow(
@@ -249,47 +309,41 @@ class LogfireTable(anywidget.AnyWidget):
                 limit=10_000,
                 environment=self._environment,
             )
-            self._timeline = wire.histogram_from_arrow(table, interval, start, end)
-            self._timeline_note = ""
         except LogfireError as exc:
             # The rows still show; the note says why the timeline does not.
-            self._timeline_note = f"No timeline: {exc}"
+            return None, f"No timeline: {exc}"
+        return wire.histogram_from_arrow(table, interval, start, end), ""
 
-    def _show(self, frame: pl.DataFrame, elapsed_ms: float | None) -> None:
-        self._frame = frame
-        self._ipc = None
-        status: dict[str, Any] = {**self._status_base(), "state": "ready", "rows": frame.height}
-        if elapsed_ms is not None:
-            status["elapsed_ms"] = round(elapsed_ms, 1)
-        if not self.local:
-            status["limit"] = self.limit
-            status["limit_reached"] = frame.height >= self.limit
-        self._announce(status)
-
-    def _announce(self, status: dict[str, Any]) -> None:
-        # One message for both, so the browser never sees the new status without the revision to load.
-        with self.hold_sync():
-            self.status = status
-            self.revision += 1
-
-    def _fail(self, message: str) -> None:
-        self._frame = None
-        self._ipc = None
-        self._timeline = None
-        self._timeline_note = ""
-        self._announce({**self._status_base(), "state": "error", "error": message})
-
-    def _status_base(self) -> dict[str, Any]:
-        base: dict[str, Any] = {"min_timestamp": self.min_timestamp, "max_timestamp": self.max_timestamp}
-        if self._window is None:
-            return base
-        start, end = self._window
-        return {
-            **base,
-            "from_ms": start.timestamp() * 1000,
-            "to_ms": end.timestamp() * 1000,
-            "window": [start.isoformat(), end.isoformat()],
-        }
+    def _publish(self, generation: int, result: _Result) -> None:
+        """Shows `result` unless a newer run has started since (then it is dropped, never shown)."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._frame = result.frame
+            self._ipc = None
+            self._timeline = result.timeline
+            self._timeline_note = result.note
+            status: dict[str, Any] = {"min_timestamp": result.spec[0], "max_timestamp": result.spec[1]}
+            if result.window is not None:
+                start, end = result.window
+                status.update(
+                    from_ms=start.timestamp() * 1000,
+                    to_ms=end.timestamp() * 1000,
+                    window=[start.isoformat(), end.isoformat()],
+                )
+            if result.error is not None:
+                status.update(state="error", error=result.error)
+            else:
+                rows = result.frame.height if result.frame is not None else 0
+                status.update(state="ready", rows=rows)
+                if result.elapsed_ms is not None:
+                    status["elapsed_ms"] = round(result.elapsed_ms, 1)
+                if not self.local:
+                    status.update(limit=self.limit, limit_reached=rows >= self.limit)
+            # One message for both, so the browser never sees the new status without the revision to load.
+            with self.hold_sync():
+                self.status = status
+                self.revision += 1
 
     # -- the browser's requests ------------------------------------------------------------------------
 
@@ -307,16 +361,17 @@ class LogfireTable(anywidget.AnyWidget):
         self.send({"type": "reply", "id": request_id, "ok": True, **reply}, buffers)
 
     def _data_reply(self) -> tuple[dict[str, Any], list[bytes]]:
-        reply: dict[str, Any] = {
-            "revision": self.revision,
-            "timeline": self._timeline,
-            "timeline_note": self._timeline_note,
-        }
-        if self._frame is None:
-            return {**reply, "rows": 0}, []
-        if self._ipc is None:
-            self._ipc = wire.to_ipc(self._frame.to_arrow())
-        return {**reply, "rows": self._frame.height}, [self._ipc]
+        with self._lock:
+            reply: dict[str, Any] = {
+                "revision": self.revision,
+                "timeline": self._timeline,
+                "timeline_note": self._timeline_note,
+            }
+            if self._frame is None:
+                return {**reply, "rows": 0}, []
+            if self._ipc is None:
+                self._ipc = wire.to_ipc(self._frame.to_arrow())
+            return {**reply, "rows": self._frame.height}, [self._ipc]
 
 
 def _empty_frame() -> pl.DataFrame:

@@ -4,6 +4,7 @@ browser is sent (the replies are captured where the widget hands them to its com
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -151,3 +152,52 @@ def test_histogram_sql_drops_only_a_trailing_limit() -> None:
     )
     assert "LIMIT 10" not in sql and "OFFSET" not in sql and "'LIMIT 3'" in sql
     assert sql.startswith("SELECT time_bucket('1 hours', start_timestamp) AS bucket, count(*) AS n FROM (")
+
+
+class GatedClient(LogfireClient):
+    """The real client, except that row queries reaching back more than a day wait for `release`: a slow
+    query the test controls, so that a newer range can overtake it without any timing."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+        self.waiting = threading.Event()
+
+    def query_arrow(self, sql: str, *args: Any, **kwargs: Any) -> pa.Table:
+        start = kwargs.get("min_timestamp")
+        if (
+            "time_bucket" not in sql
+            and start is not None
+            and start < datetime.now(timezone.utc) - timedelta(days=1)
+        ):
+            self.waiting.set()
+            assert self.release.wait(60), "the test never released the slow query"
+        return super().query_arrow(sql, *args, **kwargs)
+
+
+def test_a_newer_range_from_the_browser_supersedes_a_running_query(backend: Any) -> None:
+    with (
+        GatedClient(backend.token, backend.base_url) as gated,
+        LogfireClient(backend.token, backend.base_url) as c,
+    ):
+        table = Captured(SQL, since="1h", client=gated, limit=10_000)
+        shown: list[dict[str, Any]] = []
+        table.observe(lambda change: shown.append(change["new"]), names="status")
+
+        # What the comm does with a message from the browser: set_state.
+        table.set_state({"min_timestamp": "now-2d"})
+        assert gated.waiting.wait(30)
+        assert table.status["state"] == "loading"
+        table.set_state({"min_timestamp": "now-3h"})  # the user picked again before the first answered
+        assert table.df.height == count(c, table)  # `.df` waits for the newest query
+        assert table.status["min_timestamp"] == "now-3h"
+
+        gated.release.set()
+        for thread in threading.enumerate():
+            if thread.name == "LogfireTable query":
+                thread.join()
+        # The older query's answer was dropped: never shown, and the newer rows stay.
+        assert table.status["min_timestamp"] == "now-3h"
+        assert [s.get("min_timestamp") for s in shown if s.get("state") == "ready"] == ["now-3h"]
+        reply, buffers = table.request(9)
+        assert pa.ipc.open_stream(buffers[0]).read_all().num_rows == table.df.height == reply["rows"]
