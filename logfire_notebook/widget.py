@@ -143,6 +143,7 @@ class LogfireTable(anywidget.AnyWidget):
         self._lock = threading.RLock()
         self._generation = 0
         self._worker: threading.Thread | None = None
+        self._started = False  # the range observer waits for the first run below
         self.on_msg(self._on_message)
 
         with self.hold_trait_notifications():
@@ -154,6 +155,7 @@ class LogfireTable(anywidget.AnyWidget):
                 since, until = _extent(data)
             self.min_timestamp = _bound_text(since) or "now-1h"
             self.max_timestamp = _bound_text(until)
+        self._started = True
         if self.local:
             self._source = data if data is not None else _empty_frame()
             self._run()
@@ -179,9 +181,9 @@ class LogfireTable(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         rows = self._frame.height if self._frame is not None else 0
-        return f"LogfireTable({self.sql or 'DataFrame'!r}, range={self.time_range_label()!r}, rows={rows})"
+        return f"LogfireTable({self.sql or 'DataFrame'!r}, range={self._range_label()!r}, rows={rows})"
 
-    def time_range_label(self) -> str:
+    def _range_label(self) -> str:
         try:
             return self.time_range.label()
         except LogfireError:
@@ -208,6 +210,8 @@ class LogfireTable(anywidget.AnyWidget):
 
     @traitlets.observe("min_timestamp", "max_timestamp", "limit")
     def _on_range(self, change: dict[str, Any]) -> None:
+        if not self._started:
+            return
         # The browser sets both ends in one message, which fires this twice: run once per distinct range.
         if self._queried is not None and self._queried == self._spec() and change["name"] != "limit":
             return

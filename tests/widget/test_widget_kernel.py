@@ -201,3 +201,9 @@ def test_a_newer_range_from_the_browser_supersedes_a_running_query(backend: Any)
         assert [s.get("min_timestamp") for s in shown if s.get("state") == "ready"] == ["now-3h"]
         reply, buffers = table.request(9)
         assert pa.ipc.open_stream(buffers[0]).read_all().num_rows == table.df.height == reply["rows"]
+
+
+def test_showing_a_table_runs_its_query_once(client: LogfireClient) -> None:
+    table = LogfireTable(SQL, since="6h", until="now-1h", client=client)
+    assert table.revision == 1
+    assert (table.min_timestamp, table.max_timestamp) == ("now-6h", "now-1h")
