@@ -142,11 +142,18 @@ def _media_type(request: Request, allowed: tuple[str, ...]) -> str:
 # ---- running a query ----
 
 
-async def _execute(request: Request, query: QueryRequest) -> QueryResult:
-    """Runs the query in the thread pool; stops it if the client goes away before it finishes."""
+async def _execute(
+    request: Request, query: QueryRequest, render: Callable[[QueryResult], Response]
+) -> Response:
+    """Runs the query and renders its answer in one trip to the thread pool; stops the query if the client
+    goes away before it finishes."""
     engine: Engine = request.app.state.engine
     interrupter = Interrupter()
-    task = asyncio.ensure_future(run_in_threadpool(engine.run, query, interrupter))
+
+    def work() -> Response:
+        return render(engine.run(query, interrupter))
+
+    task = asyncio.ensure_future(run_in_threadpool(work))
     while True:
         done, _ = await asyncio.wait({task}, timeout=0.25)
         if done:
@@ -177,8 +184,7 @@ def _render(result: QueryResult, media: str, *, v1_rows: bool | None) -> Respons
 async def _answer(request: Request, build: Callable[[], tuple[QueryRequest, str, bool | None]]) -> Response:
     try:
         query, media, v1_rows = build()
-        result = await _execute(request, query)
-        return await run_in_threadpool(_render, result, media, v1_rows=v1_rows)
+        return await _execute(request, query, lambda result: _render(result, media, v1_rows=v1_rows))
     except RequestError as exc:
         return _error(422, str(exc))
     except QueryError as exc:

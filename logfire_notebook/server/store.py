@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-__all__ = ["DB_FILE", "LOCAL_PROJECT_ID", "Store", "duckdb_type"]
+__all__ = ["DB_FILE", "LOCAL_PROJECT_ID", "Store", "duckdb_type", "store_config"]
 
 DB_FILE = "logfire.duckdb"
 LOCAL_PROJECT_ID = "00000000-0000-4000-8000-00000000a11c"
@@ -46,6 +46,14 @@ SANDBOX_CONFIG = {
 # DuckDB would take 80% of the machine's memory for its buffers; the local backend keeps to a budget and
 # spills big sorts to the data dir instead. LOGFIRE_NOTEBOOK_MEMORY_LIMIT (e.g. "2GB") changes it.
 DEFAULT_MEMORY_LIMIT = "512MB"
+
+
+def store_config() -> dict[str, Any]:
+    """The DuckDB settings the backend opens its database with."""
+    return {
+        **SANDBOX_CONFIG,
+        "memory_limit": os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+    }
 
 
 def duckdb_type(column: Column) -> str:
@@ -81,11 +89,7 @@ class Store:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILE
         try:
-            config: dict[str, Any] = {
-                **SANDBOX_CONFIG,
-                "memory_limit": os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
-            }
-            self._db = duckdb.connect(str(self.path), config=config)
+            self._db = duckdb.connect(str(self.path), config=store_config())
         except duckdb.IOException as exc:
             pid = re.search(r"PID (\d+)", str(exc))
             holder = f" (process {pid.group(1)})" if pid else ""
