@@ -6,6 +6,13 @@ import { type SortState, nextSort, sortIndex } from "./sort";
 import { visibleWindow } from "./virtual";
 
 export const ROW_HEIGHT = 26;
+const HEADER_HEIGHT = 31;
+/** Room for a horizontal scrollbar under the last row. */
+const SCROLLBAR = 14;
+/** The grid's height for large results (it scrolls inside); the user can drag the corner to change it. */
+const MAX_HEIGHT = 420;
+/** Even an empty result keeps room for its one-sentence message. */
+const MIN_VISIBLE_ROWS = 4;
 const MIN_WIDTH = 48;
 
 /** Wide enough for the header (name + badge), and for the values' usual width. */
@@ -46,6 +53,8 @@ export class TableView {
   private utc = false;
   private selected: { row: number; col: number } | null = null;
   private frame = 0;
+  private autoHeight = "";
+  private userSized = false;
 
   constructor() {
     this.header = h("div", { class: "lf-header", role: "row" });
@@ -62,7 +71,14 @@ export class TableView {
         void this.copySelected();
       }
     });
-    if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => this.schedule()).observe(this.scroller);
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(() => {
+        // A height we did not set came from the user dragging the corner: keep theirs from now on.
+        const height = this.scroller.style.height;
+        if (height && height !== this.autoHeight) this.userSized = true;
+        this.schedule();
+      }).observe(this.scroller);
+    }
   }
 
   setData(data: Data): void {
@@ -80,6 +96,12 @@ export class TableView {
     this.closeDetail();
     this.renderHeader();
     this.spacer.style.height = `${data.numRows * ROW_HEIGHT}px`;
+    if (!this.userSized) {
+      // Small results get a small box; large ones scroll inside MAX_HEIGHT.
+      const needed = HEADER_HEIGHT + Math.max(MIN_VISIBLE_ROWS, data.numRows) * ROW_HEIGHT + SCROLLBAR;
+      this.autoHeight = `${Math.min(MAX_HEIGHT, needed)}px`;
+      this.scroller.style.height = this.autoHeight;
+    }
     this.render();
   }
 
