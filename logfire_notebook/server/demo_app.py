@@ -220,7 +220,11 @@ def _agent(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
                     raise TimeoutError(f"model {model.model_name} did not answer within 30s")
                 result = await agent.run(question, model=model)
                 runs.add(1, {"agent": agent.name or "agent", "outcome": "ok"})
-                logfire.info("answered with {chars} chars", chars=len(str(result.output)))
+                logfire.info(
+                    "answered with {chars} chars",
+                    chars=len(str(result.output)),
+                    gen_ai={"system": _PROVIDERS[model.model_name], "model": model.model_name},
+                )
             except TimeoutError:
                 runs.add(1, {"agent": agent.name or "agent", "outcome": "timeout"})
                 logfire.exception("agent run failed")
@@ -284,6 +288,9 @@ def _worker(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
         queue_depth.set(_RNG.randint(0, 40))
 
     return one_job
+
+
+_PROVIDERS = {"gpt-4o": "openai", "claude-sonnet-4": "anthropic", "gemini-2.5-flash": "google-gla"}
 
 
 class InventoryMismatch(RuntimeError):
