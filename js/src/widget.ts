@@ -116,7 +116,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     } else if (!loading && hasData && st.rows === 0) {
       const range =
         st.from_ms !== undefined && st.to_ms !== undefined
-          ? ` between ${formatRange({ from: st.from_ms, to: st.to_ms }, m.get("utc"))}`
+          ? ` in ${formatRange({ from: st.from_ms, to: st.to_ms }, m.get("utc"))}`
           : "";
       showMessage(`No rows${range}: widen the time range or loosen the query's filters.`, false);
     } else if (!loading || hasData) {

@@ -113,7 +113,7 @@ describe("the widget against a fake model", () => {
     await answer(model, 0);
     const message = el.querySelector<HTMLElement>(".lf-message")!;
     expect(message.hidden).toBe(false);
-    expect(message.textContent).toMatch(/^No rows between .*: widen the time range/);
+    expect(message.textContent).toMatch(/^No rows in .*: widen the time range/);
     model.change("status", { state: "error", error: "Unknown column 'nope': check the column names." });
     expect(message.textContent).toBe("Unknown column 'nope': check the column names.");
     expect(message.classList.contains("lf-error")).toBe(true);

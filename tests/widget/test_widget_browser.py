@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from _browser import Lab, screenshot
+from playwright.sync_api import expect
 
 from logfire_notebook import LogfireClient
 
@@ -215,3 +216,28 @@ def test_dragging_a_header_edge_resizes_the_column(page: Any, lab: Lab) -> None:
     cell = page.locator(".lf-body .lf-tr").first.locator(".lf-cell").nth(2).bounding_box()
     assert cell["width"] == pytest.approx(after, abs=2)
     assert header.get_attribute("aria-sort") == "none"
+
+
+def test_empty_and_error_states_say_what_happened(page: Any, lab: Lab) -> None:
+    empty = f"LogfireTable({SQL!r}, since='now-30d', until='now-29d')"
+    broken = "LogfireTable('SELECT no_such_column FROM records', since='1h')"
+    page.goto(
+        lab.write_notebook("states.ipynb", f"from logfire_notebook import LogfireTable\n{empty}", broken)
+    )
+    page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=TIMEOUT)
+    page.locator(".jp-Notebook .jp-Cell").first.click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile("^Run All Cells")).click()
+    roots = page.locator(".lf-root")
+    expect(roots).to_have_count(2, timeout=TIMEOUT)
+    expect(roots.nth(0)).to_have_attribute("data-state", "ready", timeout=TIMEOUT)
+    expect(roots.nth(1)).to_have_attribute("data-state", "error", timeout=TIMEOUT)
+    empty_message = roots.nth(0).locator(".lf-message")
+    expect(empty_message).to_be_visible()
+    assert re.fullmatch(
+        r"No rows in .+: widen the time range or loosen the query's filters\.",
+        empty_message.inner_text(),
+    )
+    error_message = roots.nth(1).locator(".lf-message.lf-error").inner_text()
+    assert "no_such_column" in error_message and "\n" not in error_message
+    screenshot(page, "widget-empty-and-error")
