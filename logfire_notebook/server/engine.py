@@ -150,6 +150,7 @@ class Engine:
         self.store = store
         self.query_timeout = query_timeout
         self._prepared: set[int] = set()
+        self._views: dict[int, list[str]] = {}
         self._lock = threading.Lock()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -200,8 +201,12 @@ class Engine:
             raise RequestError(
                 "timezone", f"Unknown `timezone` {req.timezone!r}; use an IANA name such as 'Europe/Paris'."
             ) from None
-        for view in _view_sql(req):
-            cur.execute(view)
+        views = _view_sql(req)
+        # A widget or a notebook re-running over the same range finds its views already in place.
+        if self._views.get(id(cur)) != views:
+            for view in views:
+                cur.execute(view)
+            self._views[id(cur)] = views
         node = _parse(cur, select)
         _refuse_file_functions(node or {"names": _called_names(select)})
         interrupter = interrupter or Interrupter()
