@@ -198,8 +198,26 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _column_values(col: pa.ChunkedArray) -> list[Any]:
+    """A column's values, JSON-ready; vectorised for the common types, per value for the rest."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return list(col.to_pylist())
+    if pa.types.is_list(t) and (pa.types.is_string(t.value_type) or pa.types.is_integer(t.value_type)):
+        return list(col.to_pylist())
+    if pa.types.is_timestamp(t) and t.unit == "us":
+        # Arrow prints the microseconds of a timestamp[us] after %S.
+        return list(
+            pc.strftime(col, format="%Y-%m-%dT%H:%M:%SZ" if t.tz else "%Y-%m-%dT%H:%M:%S").to_pylist()
+        )
+    return [_plain(v) for v in col.to_pylist()]
+
+
 def _columns(table: pa.Table) -> list[list[Any]]:
-    return [[_plain(v) for v in table.column(i).to_pylist()] for i in range(table.num_columns)]
+    return [_column_values(table.column(i)) for i in range(table.num_columns)]
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
