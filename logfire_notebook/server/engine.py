@@ -3,8 +3,14 @@
 Each query runs on its calling thread's own DuckDB connection. Before it runs, that connection gets TEMP
 views named `records` and `metrics` that show only the requested time window and environments (and, for
 `records`, no pending spans), so the user's SQL sees nothing else. The database is opened with external
-access and extension loading off (`store.SANDBOX_CONFIG`), and only a single SELECT statement is accepted,
-so a query can neither write nor read the host's files or the network.
+access and extension loading off (`store.SANDBOX_CONFIG`), only a single SELECT statement is accepted,
+and table functions that read files or run SQL text are refused, so a query can neither write nor read the
+host's files or the network. A timer interrupts a query that runs past the time limit; the app interrupts
+one whose client has gone.
+
+The row limit wraps the query (`SELECT * FROM (<sql>) LIMIT n`). Plain "latest N rows" queries take a
+faster path that reads only the top rows (see the end of this module). Output columns get DataFusion's
+nullability from the parse tree, since DuckDB reports every column as nullable.
 """
 
 from __future__ import annotations
