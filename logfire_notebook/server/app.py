@@ -92,6 +92,8 @@ def _limit(value: Any, default: int) -> int:
             value = int(value)
         except ValueError:
             raise RequestError("limit", f"`limit` must be a whole number, got {value!r}.") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 100.0 from a JSON encoder that writes every number as a float
     if isinstance(value, bool) or not isinstance(value, int):
         raise RequestError("limit", f"`limit` must be a whole number, got {value!r}.")
     if not 1 <= value <= MAX_LIMIT:
