@@ -10,8 +10,13 @@ Like an OpenTelemetry collector on loopback, ingest takes no token: the official
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
+import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -122,6 +127,68 @@ def _committer(store: Store, table: str) -> _GroupCommitter:
         return committers[table]
 
 
+# Decoding and mapping is pure Python and would hold the server's GIL against queries and DuckDB's own
+# threads, so it runs in worker processes; Arrow IPC brings the table back without copying it again.
+_pool: concurrent.futures.ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _decode_to_ipc(signal: str, body: bytes, content_type: str | None, content_encoding: str | None) -> bytes:
+    import pyarrow as pa
+
+    table = _MAPPERS[signal](otlp.decode_request(signal, body, content_type, content_encoding))
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    result: bytes = sink.getvalue().to_pybytes()
+    return result
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave when the server is gone, even if it was SIGKILLed and could not say so."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
+
+
+def _worker_pool() -> concurrent.futures.ProcessPoolExecutor | None:
+    global _pool
+    with _pool_lock:
+        if _pool is None and (os.cpu_count() or 1) > 1:
+            # spawn, not fork: the server process has DuckDB's threads running.
+            workers = max(1, min(4, (os.cpu_count() or 2) - 1))
+            _pool = concurrent.futures.ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
+        return _pool
+
+
+async def _decode(
+    signal: str, body: bytes, content_type: str | None, content_encoding: str | None
+) -> pa.Table:
+    import pyarrow as pa
+
+    pool = _worker_pool()
+    if pool is not None:
+        try:
+            ipc = await asyncio.wrap_future(
+                pool.submit(_decode_to_ipc, signal, body, content_type, content_encoding)
+            )
+            return pa.ipc.open_stream(ipc).read_all()
+        except concurrent.futures.process.BrokenProcessPool:
+            pass  # a worker died (killed from outside); decode here instead
+    message = await run_in_threadpool(otlp.decode_request, signal, body, content_type, content_encoding)
+    table: pa.Table = await run_in_threadpool(_MAPPERS[signal], message)
+    return table
+
+
 def _is_json(content_type: str | None) -> bool:
     return (content_type or "").split(";")[0].strip().lower() == "application/json"
 
@@ -169,12 +236,13 @@ def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[R
             )
         store = get_store(request)
         try:
-            # Decoding and the DuckDB commit are blocking; the event loop keeps answering queries meanwhile.
-            await run_in_threadpool(
-                ingest, store, signal, body, content_type, request.headers.get("content-encoding")
-            )
+            table = await _decode(signal, body, content_type, request.headers.get("content-encoding"))
         except otlp.OTLPDecodeError as exc:
             return _status_response(400, str(exc), json_body)
+        if table.num_rows:
+            # The DuckDB commit blocks; the event loop keeps answering queries meanwhile.
+            committer = _committer(store, "metrics" if signal == "metrics" else "records")
+            await run_in_threadpool(committer.append, table)
         # An empty Export*ServiceResponse means full success.
         if json_body:
             return Response(b"{}", media_type="application/json")
