@@ -4,6 +4,10 @@ Bodies are protobuf or JSON, optionally gzip-compressed, as the OTLP/HTTP spec d
 decoded and mapped completely before anything is stored, and stored in one transaction, so a malformed
 request stores nothing and a 2xx answer means the data is committed (it survives SIGKILL right after).
 
+Throughput: decoding and mapping (pure Python) run in worker processes, so the server's own GIL stays
+free for queries and commits; concurrent requests share one DuckDB commit (`_GroupCommitter`).
+`ingest()` does the whole path synchronously in the calling thread, for filling a `Store` from OTLP bytes.
+
 Like an OpenTelemetry collector on loopback, ingest takes no token: the official SDK configured with
 `send_to_logfire=False` and `OTEL_EXPORTER_OTLP_ENDPOINT` sends none.
 """
