@@ -105,13 +105,19 @@ class _Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server stopped at start:\n{self.log_path.read_text()[-2000:]}")
+                lines = self.log_path.read_text(errors="replace").strip().splitlines()
+                reason = lines[-1] if lines else "no output"
+                raise SystemExit(
+                    f"logfire-notebook demo: the backend did not start ({reason}); see {self.log_path}."
+                )
             try:
                 if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError(f"the server did not answer within {timeout:.0f} s; see {self.log_path}")
+        raise SystemExit(
+            f"logfire-notebook demo: the backend did not answer within {timeout:.0f} s; see {self.log_path}."
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
