@@ -244,7 +244,10 @@ class Engine:
         timer.daemon = True
         timer.start()
         try:
-            return cur.sql(wrapped).to_arrow_table()
+            relation = cur.sql(wrapped)
+            # DuckDB 1.x calls it arrow(); 2.x to_arrow_table().
+            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+            return fetch()
         except duckdb.InterruptException:
             reason = interrupter.reason or "was interrupted"
             raise QueryError(
