@@ -203,7 +203,9 @@ def fill(base_url: str, records: int, *, now: datetime | None = None, parallel: 
             else:
                 _say(err.decode(errors="replace").strip().splitlines()[-1])
     if failures:
-        raise RuntimeError("demo services failed:\n" + "\n".join(failures))
+        raise SystemExit(
+            "logfire-notebook demo: a demo service failed; its error follows.\n" + "\n".join(failures)
+        )
 
 
 def _start_lab(base_url: str, token: str, log_path: Path) -> int:
