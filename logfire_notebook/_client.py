@@ -22,7 +22,8 @@ with LogfireClient() as client:                      # token from LOGFIRE_READ_T
 - Ctrl-C / a kernel interrupt during a sync query raises KeyboardInterrupt at once; the connection under the
   request is closed (so the server stops the query) and the client stays usable. Cancelling an async query
   closes its connection the same way.
-- The read token is held only by the request auth; it is in no repr, message or log line.
+- The read token is in no repr, message, log line or traceback (httpx masks the header; `Secret` masks the
+  token's own repr, even in tracebacks that print local variables).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -61,6 +62,7 @@ from logfire_notebook._exceptions import (
     TimeRangeError,
     _scrub,
 )
+from logfire_notebook._polars import without_views
 from logfire_notebook._timerange import TimeInput, TimeRange, parse_bound
 
 if TYPE_CHECKING:
@@ -79,20 +81,6 @@ CSV = "text/csv"
 _PROBLEM_JSON = "application/problem+json"
 _USER_AGENT = f"logfire-notebook/{__version__}"
 SERVER_DEFAULT_LIMIT = 100  # what /v2/query returns without a `limit`
-
-
-class _TokenAuth(httpx.Auth):
-    """Adds `Authorization: <token>` (what the logfire SDK sends) to each request; its repr is masked."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._token
-        yield request
-
-    def __repr__(self) -> str:
-        return f"_TokenAuth({mask_token(self._token)!r})"
 
 
 @dataclass(frozen=True)
@@ -372,11 +360,9 @@ def _read_arrow(response: httpx.Response) -> pa.Table:
         raise ResponseError(
             f"{host} answered with {media!r} instead of Arrow data: check that base_url points at the Logfire API."
         )
-    from logfire_notebook._polars import without_views
-
     try:
         with pa.ipc.open_stream(content) as reader:
-            return without_views(reader.read_all())
+            return reader.read_all()
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
         raise ResponseError(
             f"The Arrow stream from {response.request.url.host} ({len(content):,} bytes) is cut short or corrupt "
@@ -400,7 +386,7 @@ class _BaseClient:
         read_token = secret(read_token)  # masked repr from here on, even in tracebacks that print locals
         config = resolve_config(read_token, base_url)
         self.base_url = config.base_url
-        self._auth = _TokenAuth(config.read_token)
+        self._token = config.read_token
         self._masked = mask_token(config.read_token)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.default_since = default_since
@@ -416,11 +402,12 @@ class _BaseClient:
     def _client_kwargs(self, httpx_kwargs: dict[str, Any]) -> dict[str, Any]:
         headers = dict(httpx_kwargs.pop("headers", None) or {})
         headers.setdefault("user-agent", _USER_AGENT)
+        # `Authorization: <token>` as the logfire SDK sends it. httpx shows it as '[secure]' in every repr.
+        headers["authorization"] = self._token
         return {
             "base_url": self.base_url,
             "timeout": self.timeout,
             "headers": headers,
-            "auth": self._auth,
             **httpx_kwargs,
         }
 
@@ -464,14 +451,11 @@ class _BaseClient:
             return None
         return delay
 
-    def _host(self) -> str:
-        return httpx.URL(self.base_url).host or self.base_url
-
     def _record(
         self, sql: str, start: datetime, end: datetime | None, limit: int | None, rows: int, t0: float
     ) -> None:
         self.last_query = QueryInfo(sql, start, end, limit, rows, time.perf_counter() - t0)
-        logger.debug("query returned %d rows in %.3f s from %s", rows, self.last_query.seconds, self._host())
+        logger.debug("query returned %d rows in %.3f s from %s", rows, self.last_query.seconds, self.base_url)
 
     def _is_retryable(self, response: httpx.Response) -> bool:
         if _problem(response).get("retryable") is False:  # the server says the same request will fail again
@@ -587,9 +571,20 @@ class LogfireClient(_BaseClient):
         time_range: TimeRange | None = None,
     ) -> pa.Table:
         """Run `sql` and return a `pyarrow.Table` (read from the Arrow IPC stream)."""
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        return without_views(self._arrow(sql, window, limit, timezone, environment))
+
+    def _arrow(
+        self,
+        sql: str,
+        window: TimeRange,
+        limit: int | None,
+        timezone: str | None,
+        environment: str | Sequence[str] | None,
+    ) -> pa.Table:
+        """The answer as sent (Polars reads string views natively, so only query_arrow removes them)."""
         t0 = time.perf_counter()
         _import_uninterrupted("pyarrow")
-        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
         response, start, end = self._query(ARROW, sql, window, limit, timezone, environment)
         table = _read_arrow(response)
         self._record(sql, start, end, limit, table.num_rows, t0)
@@ -613,17 +608,8 @@ class LogfireClient(_BaseClient):
         _import_uninterrupted("pyarrow", "polars")
         from logfire_notebook._polars import arrow_to_polars
 
-        table = self.query_arrow(
-            sql,
-            min_timestamp,
-            max_timestamp,
-            limit,
-            timezone,
-            environment,
-            since=since,
-            until=until,
-            time_range=time_range,
-        )
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        table = self._arrow(sql, window, limit, timezone, environment)
         return arrow_to_polars(table, json_columns)
 
     def query_json_rows(
@@ -834,9 +820,20 @@ class AsyncLogfireClient(_BaseClient):
         time_range: TimeRange | None = None,
     ) -> pa.Table:
         """Run `sql` and return a `pyarrow.Table` (read from the Arrow IPC stream)."""
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        return without_views(await self._arrow(sql, window, limit, timezone, environment))
+
+    async def _arrow(
+        self,
+        sql: str,
+        window: TimeRange,
+        limit: int | None,
+        timezone: str | None,
+        environment: str | Sequence[str] | None,
+    ) -> pa.Table:
+        """The answer as sent (Polars reads string views natively, so only query_arrow removes them)."""
         t0 = time.perf_counter()
         _import_uninterrupted("pyarrow")
-        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
         response, start, end = await self._query(ARROW, sql, window, limit, timezone, environment)
         table = _read_arrow(response)
         self._record(sql, start, end, limit, table.num_rows, t0)
@@ -860,17 +857,8 @@ class AsyncLogfireClient(_BaseClient):
         _import_uninterrupted("pyarrow", "polars")
         from logfire_notebook._polars import arrow_to_polars
 
-        table = await self.query_arrow(
-            sql,
-            min_timestamp,
-            max_timestamp,
-            limit,
-            timezone,
-            environment,
-            since=since,
-            until=until,
-            time_range=time_range,
-        )
+        window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
+        table = await self._arrow(sql, window, limit, timezone, environment)
         return arrow_to_polars(table, json_columns)
 
     async def query_json_rows(

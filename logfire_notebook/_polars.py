@@ -26,7 +26,7 @@ def without_views(table: pa.Table) -> pa.Table:
     """String/binary views (newer engines send them) as plain large strings/binaries, which every tool reads."""
     import pyarrow as pa
 
-    if not any(_has_view(field.type) for field in table.schema):
+    if not any(_has_view(kind) for kind in table.schema.types):  # the common case: one cheap pass, no copy
         return table
     return table.cast(
         pa.schema(
@@ -35,12 +35,37 @@ def without_views(table: pa.Table) -> pa.Table:
     )
 
 
-def _has_view(kind: pa.DataType) -> bool:
-    import pyarrow as pa
+class _TypeIds:
+    """pyarrow type ids, looked up once: comparing `DataType.id` is the cheapest test per column."""
 
-    if pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):
+    def __init__(self) -> None:
+        import pyarrow as pa
+
+        self.views = frozenset({pa.string_view().id, pa.binary_view().id})
+        self.dictionary = pa.dictionary(pa.int32(), pa.string()).id
+        self.timestamp = pa.timestamp("us").id
+        self.target = pa.timestamp("us", tz="UTC")
+        self.to_normalize = frozenset({self.dictionary, self.timestamp})
+
+
+_ids: _TypeIds | None = None
+
+
+def _type_ids() -> _TypeIds:
+    global _ids
+    if _ids is None:
+        _ids = _TypeIds()
+    return _ids
+
+
+def _needs_cast(kind: pa.DataType, ids: _TypeIds) -> bool:
+    return bool(kind.id == ids.dictionary or (kind.id == ids.timestamp and kind != ids.target))
+
+
+def _has_view(kind: pa.DataType) -> bool:
+    if kind.id in _type_ids().views:
         return True
-    return any(_has_view(kind.field(i).type) for i in range(kind.num_fields))
+    return kind.num_fields > 0 and any(_has_view(kind.field(i).type) for i in range(kind.num_fields))
 
 
 def _no_view(kind: pa.DataType) -> pa.DataType:
@@ -70,20 +95,19 @@ def _normalize_arrow(table: pa.Table) -> pa.Table:
     """Cast dictionary columns to their values and timestamps to microseconds UTC, only where needed."""
     import pyarrow as pa
 
-    target = pa.timestamp("us", tz="UTC")
+    ids = _type_ids()
+    kinds = table.schema.types
+    if not any(k.id in ids.to_normalize for k in kinds) or not any(_needs_cast(k, ids) for k in kinds):
+        return table  # the common case, checked in cheap passes
     fields = []
-    changed = False
     for field in table.schema:
         kind = field.type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
-        if pa.types.is_timestamp(kind) and kind != target:
+        if pa.types.is_timestamp(kind) and kind != ids.target:
             # A naive timestamp from the engine is UTC; an instant in another zone is relabelled, not moved.
-            kind = target
-        changed = changed or kind != field.type
+            kind = ids.target
         fields.append(field.with_type(kind))
-    if not changed:
-        return table
     return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
