@@ -164,7 +164,7 @@ def _worker_pool() -> concurrent.futures.ProcessPoolExecutor | None:
     with _pool_lock:
         if _pool is None and (os.cpu_count() or 1) > 1:
             # spawn, not fork: the server process has DuckDB's threads running.
-            workers = max(1, min(4, (os.cpu_count() or 2) - 1))
+            workers = max(1, min(4, os.cpu_count() or 2))
             _pool = concurrent.futures.ProcessPoolExecutor(
                 workers,
                 mp_context=multiprocessing.get_context("spawn"),
