@@ -45,7 +45,6 @@ class _TypeIds:
         self.dictionary = pa.dictionary(pa.int32(), pa.string()).id
         self.timestamp = pa.timestamp("us").id
         self.target = pa.timestamp("us", tz="UTC")
-        self.to_normalize = frozenset({self.dictionary, self.timestamp})
 
 
 _ids: _TypeIds | None = None
@@ -56,10 +55,6 @@ def _type_ids() -> _TypeIds:
     if _ids is None:
         _ids = _TypeIds()
     return _ids
-
-
-def _needs_cast(kind: pa.DataType, ids: _TypeIds) -> bool:
-    return bool(kind.id == ids.dictionary or (kind.id == ids.timestamp and kind != ids.target))
 
 
 def _has_view(kind: pa.DataType) -> bool:
@@ -96,9 +91,13 @@ def _normalize_arrow(table: pa.Table) -> pa.Table:
     import pyarrow as pa
 
     ids = _type_ids()
-    kinds = table.schema.types
-    if not any(k.id in ids.to_normalize for k in kinds) or not any(_needs_cast(k, ids) for k in kinds):
-        return table  # the common case, checked in cheap passes
+    dictionary, timestamp, target = ids.dictionary, ids.timestamp, ids.target
+    for kind in table.schema.types:  # the common case (nothing to cast) in one cheap pass
+        kind_id = kind.id
+        if kind_id == dictionary or (kind_id == timestamp and kind != target):
+            break
+    else:
+        return table
     fields = []
     for field in table.schema:
         kind = field.type
