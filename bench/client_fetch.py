@@ -210,8 +210,10 @@ def client_side_overhead(bare: httpx.Client, body: dict[str, object], token: str
     }
     times: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(runs * 4):
-        for name, fn in paths.items():
-            measure(fn, times[name])
+        order = list(paths)
+        random.shuffle(order)
+        for name in order:
+            measure(paths[name], times[name])
     med = {name: statistics.median(values) * 1000 for name, values in times.items()}
     print(
         f"  client side only ({len(content) / 1e6:.1f} MB answer replayed from memory, median of {runs * 4}): "
