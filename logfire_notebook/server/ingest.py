@@ -132,7 +132,7 @@ def _committer(store: Store, table: str) -> _GroupCommitter:
 
 
 # Decoding and mapping is pure Python and would hold the server's GIL against queries and DuckDB's own
-# threads, so it runs in worker processes; Arrow IPC brings the table back without copying it again.
+# threads, so it runs in worker processes; the table comes back as an Arrow IPC stream.
 _pool: concurrent.futures.ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -179,6 +179,7 @@ async def _decode(
 ) -> pa.Table:
     import pyarrow as pa
 
+    global _pool
     pool = _worker_pool()
     if pool is not None:
         try:
@@ -187,7 +188,11 @@ async def _decode(
             )
             return pa.ipc.open_stream(ipc).read_all()
         except concurrent.futures.process.BrokenProcessPool:
-            pass  # a worker died (killed from outside); decode here instead
+            # A worker died (killed from outside): decode this one here, start a fresh pool next time.
+            with _pool_lock:
+                if _pool is pool:
+                    _pool = None
+            pool.shutdown(wait=False)
     message = await run_in_threadpool(otlp.decode_request, signal, body, content_type, content_encoding)
     table: pa.Table = await run_in_threadpool(_MAPPERS[signal], message)
     return table
