@@ -429,6 +429,8 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
         changed = json.loads(json.dumps(node))
         changed["from_table"]["table_name"] = name
         changed["from_table"]["qualified_name"] = {"path": [name]}
+        # Keep the name the query knows the table by: `records.level` still binds.
+        changed["from_table"]["alias"] = alias
         if extra:
             changed["select_list"].extend(extra)
         # The LIMIT as DuckDB itself serialises it.
@@ -444,12 +446,12 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
         ).fetchall()
         return str(row[0][0]) if row else None
 
-    alias = source.get("alias") or ""
+    alias = source.get("alias") or table
     key_ref = {
         "class": "COLUMN_REF",
         "type": "COLUMN_REF",
         "alias": "_logfire_key",
-        "column_names": [alias, "_logfire_rowid"] if alias else ["_logfire_rowid"],
+        "column_names": [alias, "_logfire_rowid"],
     }
     try:
         key_sql = with_source("_logfire_keyed", [key_ref])
