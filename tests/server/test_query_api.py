@@ -436,3 +436,16 @@ def test_ordered_metrics_by_value_with_positional_order(backend: Backend) -> Non
 def test_trailing_semicolons_and_comments_are_fine(backend: Backend, sql: str) -> None:
     rows = _v2(backend, {"sql": sql, "min_timestamp": _since(backend)}).json()["data"]
     assert rows == [{"n": len(_ds(backend).visible_records)}]
+
+
+def test_latest_rows_with_table_qualified_columns(backend: Backend) -> None:
+    sql = (
+        "SELECT records.span_id FROM records WHERE records.level >= 'warn' "
+        "ORDER BY records.start_timestamp DESC, records.span_id"
+    )
+    rows = _v2(backend, {"sql": sql, "min_timestamp": _since(backend), "limit": 120}).json()["data"]
+    expected = sorted(
+        (r for r in _ds(backend).visible_records if r["level"] >= 13),
+        key=lambda r: (-r["start_timestamp"].timestamp(), r["span_id"]),
+    )[:120]
+    assert [row["span_id"] for row in rows] == [r["span_id"] for r in expected]
