@@ -1,4 +1,4 @@
-"""Replays the recorded real Logfire responses of /work/shared/fixtures/logfire-api through httpx.MockTransport.
+"""Replays the recorded real Logfire responses of tests/fixtures/logfire-api (copies of shared/fixtures) through httpx.MockTransport.
 
 A request is answered only if its method, path and JSON body equal a recorded request's, so replaying also
 checks that the client sends what the official SDK sent.
@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
-FIXTURES = Path(os.environ.get("LOGFIRE_FIXTURES", "/work/shared/fixtures/logfire-api"))
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "logfire-api"
 _HOP_HEADERS = {"transfer-encoding", "content-length", "connection"}
 
 

@@ -17,7 +17,7 @@ from _backend import Backend
 from _dataset import LEVELS, Dataset
 
 # A copy of the project's compat corpus (shared/compat/queries.sql), kept byte for byte.
-CORPUS = Path(__file__).with_name("compat_queries.sql")
+CORPUS = Path(__file__).parents[1] / "fixtures" / "compat" / "queries.sql"
 
 
 def corpus() -> dict[str, str]:

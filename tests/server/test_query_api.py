@@ -356,7 +356,9 @@ def test_v1_limit_out_of_range_is_422(backend: Backend) -> None:
 def test_schemas_is_logfires_payload(backend: Backend) -> None:
     from pathlib import Path
 
-    recorded = json.loads((Path(__file__).with_name("schemas_response.json")).read_text())
+    recorded = json.loads(
+        (Path(__file__).parents[1] / "fixtures" / "logfire-api" / "v1" / "schemas_response.json").read_text()
+    )
     with backend.client() as client:
         assert client.get("/v1/schemas").json() == recorded
 

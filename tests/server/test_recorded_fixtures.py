@@ -1,4 +1,4 @@
-"""Replays every request recorded against the real Logfire (cassettes/, copied from the project's fixtures)
+"""Replays every request recorded against the real Logfire (tests/fixtures/logfire-api, copied from the project's fixtures)
 on a local backend holding the same rows, and compares the answers with the recorded ones."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from _dataset import arrow_type
 
 from logfire_notebook._schema import RECORDS
 
-CASSETTES = Path(__file__).with_name("cassettes")
+CASSETTES = Path(__file__).parents[1] / "fixtures" / "logfire-api"
 
 
 def _interactions() -> list[tuple[str, int, dict[str, Any]]]:
