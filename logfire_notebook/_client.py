@@ -29,9 +29,7 @@ with LogfireClient() as client:                      # token from LOGFIRE_READ_T
 from __future__ import annotations
 
 import importlib
-import json
 import logging
-import math
 import random
 import signal
 import sys
@@ -40,7 +38,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -49,20 +46,22 @@ import httpx
 from logfire_notebook import __version__
 from logfire_notebook._config import mask_token, resolve_config, secret
 from logfire_notebook._exceptions import (
-    AuthenticationError,
-    ConnectError,
-    HTTPStatusError,
-    InvalidRequestError,
-    LogfireError,
     QueryError,
-    RateLimitError,
-    ResponseError,
-    ServerError,
-    TimeoutError,
     TimeRangeError,
-    _scrub,
 )
 from logfire_notebook._polars import without_views
+from logfire_notebook._responses import (
+    ARROW,
+    JSON,
+    PROBLEM_JSON,
+    json_body,
+    problem,
+    read_arrow,
+    retry_after,
+    rows_result,
+    status_error,
+    transport_error,
+)
 from logfire_notebook._timerange import TimeInput, TimeRange, parse_bound
 
 if TYPE_CHECKING:
@@ -75,10 +74,7 @@ __all__ = ["AsyncLogfireClient", "LogfireClient", "QueryInfo"]
 
 logger = logging.getLogger("logfire_notebook")
 
-ARROW = "application/vnd.apache.arrow.stream"
-JSON = "application/json"
 CSV = "text/csv"
-_PROBLEM_JSON = "application/problem+json"
 _USER_AGENT = f"logfire-notebook/{__version__}"
 SERVER_DEFAULT_LIMIT = 100  # what /v2/query returns without a `limit`
 
@@ -162,214 +158,6 @@ def _iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat()
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait: the `Retry-After` header (delay-seconds or HTTP date), else a problem+json
-    `retry_after` member, else None."""
-    value = response.headers.get("retry-after", "").strip()
-    if value:
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError, OverflowError):
-                when = None
-            if when is not None:
-                when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-                return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-        else:
-            if math.isfinite(seconds):
-                return max(0.0, seconds)
-    member = _problem(response).get("retry_after")
-    if (
-        isinstance(member, (int, float))
-        and not isinstance(member, bool)
-        and math.isfinite(member)
-        and member >= 0
-    ):
-        return float(member)
-    return None
-
-
-def _problem(response: httpx.Response) -> dict[str, Any]:
-    """The RFC 9457 problem detail body Logfire sends when asked (`application/problem+json`), or {}."""
-    if response.headers.get("content-type", "").split(";", 1)[0].strip().lower() != _PROBLEM_JSON:
-        return {}
-    try:
-        data = json.loads(response.content)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _body_text(response: httpx.Response) -> str:
-    try:
-        return response.text
-    except (UnicodeDecodeError, httpx.ResponseNotRead):
-        return ""
-
-
-def _detail(response: httpx.Response) -> str:
-    """The server's own words: `detail` of a JSON body (or a problem+json `error_details`), else short text."""
-    text = _body_text(response).strip()
-    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media in (JSON, _PROBLEM_JSON) or text.startswith(("{", "[")):
-        try:
-            data: Any = json.loads(text)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            for key in ("error_details", "detail", "message", "title"):
-                if data.get(key):
-                    data = data[key]
-                    break
-        if isinstance(data, dict) and "detail" in data:
-            data = data["detail"]
-        if isinstance(data, list):
-            return "; ".join(_validation_item(item) for item in data)
-        if data is not None:
-            return str(data)
-    if _looks_like_html(text, media):
-        return ""
-    return text[:500]
-
-
-def _validation_item(item: Any) -> str:
-    # FastAPI-style 422 items: {"loc": ["body", "limit"], "msg": "...", "type": "..."}
-    if isinstance(item, dict) and "msg" in item:
-        loc = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
-        return f"{loc}: {item['msg']}" if loc else str(item["msg"])
-    return str(item)
-
-
-def _looks_like_html(text: str, media: str) -> bool:
-    return media == "text/html" or text[:200].lstrip().lower().startswith(("<!doctype html", "<html"))
-
-
-def _position(detail: str) -> tuple[int, int] | None:
-    """`(line, column)` from an engine message: DataFusion's "at Line: 1, Column: 8", DuckDB's "LINE 1:"."""
-    import re
-
-    match = re.search(r"Line:\s*(\d+),\s*Column:\s*(\d+)", detail)
-    if match:
-        return int(match.group(1)), int(match.group(2))
-    match = re.search(r"LINE (\d+):\s?(.*)\n(\s*)\^", detail)
-    if match:
-        prefix = len(f"LINE {match.group(1)}: ")
-        return int(match.group(1)), max(1, len(match.group(3)) - prefix + 1)
-    match = re.search(r"\bline (\d+),? column (\d+)", detail, re.IGNORECASE)
-    if match:
-        return int(match.group(1)), int(match.group(2))
-    return None
-
-
-def _one_line(text: str, limit: int = 400) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _status_error(response: httpx.Response, attempts: int) -> HTTPStatusError:
-    """The typed error for a non-2xx answer, with one sentence saying what to do."""
-    status = response.status_code
-    host = response.request.url.host
-    detail = _detail(response)
-    tried = f" after {attempts} attempts" if attempts > 1 else ""
-    if status == 400:
-        position = _position(detail)
-        where = f" (line {position[0]}, column {position[1]})" if position else ""
-        return QueryError(
-            f"The query failed{where}: {_one_line(detail) or 'the server gave no reason'}",
-            detail=detail,
-            position=position,
-        )
-    if status == 422:
-        return InvalidRequestError(
-            f"The server rejected the request as malformed (422: {_one_line(detail) or 'no detail'}): "
-            "check the arguments, e.g. limit is at most 10,000 and timestamps must be valid.",
-            status_code=status,
-            detail=detail,
-        )
-    if status in (401, 403):
-        return AuthenticationError(
-            f"{host} rejected the read token ({status} {_one_line(detail, 100) or response.reason_phrase}): "
-            "check that LOGFIRE_READ_TOKEN holds a current read token of this project and region "
-            "(create one with `logfire read-tokens create`).",
-            status_code=status,
-            detail=detail,
-        )
-    if status == 429:
-        retry_after = _retry_after(response)
-        wait = f"wait {retry_after:g} s and " if retry_after else "wait a minute and "
-        return RateLimitError(
-            f"{host} is rate limiting queries{tried} ({_one_line(detail, 100) or 'Too Many Requests'}): {wait}run it again.",
-            detail=detail,
-            retry_after=retry_after,
-        )
-    if status >= 500:
-        said = f": {_one_line(detail, 200)}" if detail else ""
-        return ServerError(
-            f"The server at {host} failed with {status}{tried}{said}; try again later.",
-            status_code=status,
-            detail=detail,
-        )
-    return HTTPStatusError(
-        f"Unexpected answer {status} {response.reason_phrase} from {response.request.url}: "
-        "check that base_url points at a Logfire API.",
-        status_code=status,
-        detail=detail,
-    )
-
-
-def _transport_error(exc: httpx.TransportError, base_url: str, timeout: float | None) -> LogfireError:
-    if isinstance(exc, httpx.TimeoutException):
-        phase = {
-            httpx.ConnectTimeout: "connecting to",
-            httpx.PoolTimeout: "waiting for a free connection to",
-            httpx.WriteTimeout: "sending the query to",
-        }.get(type(exc), "waiting for an answer from")
-        return TimeoutError(
-            f"Timed out after {timeout:g} s {phase} {base_url}: narrow the time range or the query, "
-            "or pass a larger timeout= to the client."
-            if timeout
-            else f"Timed out {phase} {base_url}: narrow the time range or the query, or pass a larger timeout=."
-        )
-    if isinstance(exc, httpx.ConnectError):
-        return ConnectError(
-            f"Cannot connect to {base_url} ({_scrub(str(exc)) or type(exc).__name__}): check the URL "
-            "(LOGFIRE_BASE_URL / base_url=) and that the server is running and reachable."
-        )
-    return ResponseError(
-        f"The connection to {base_url} broke before the answer was complete ({type(exc).__name__}): "
-        "run the query again."
-    )
-
-
-def _read_arrow(response: httpx.Response) -> pa.Table:
-    """The IPC stream body as a Table; anything else is a ResponseError naming what came instead."""
-    import pyarrow as pa
-
-    content = response.content
-    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media and media != ARROW and not media.startswith("application/octet-stream"):
-        host = response.request.url.host
-        if _looks_like_html(content[:200].decode("latin-1"), media):
-            raise ResponseError(
-                f"{host} answered with an HTML page instead of Arrow data (a proxy or login page?): "
-                "check that base_url points at the Logfire API."
-            )
-        raise ResponseError(
-            f"{host} answered with {media!r} instead of Arrow data: check that base_url points at the Logfire API."
-        )
-    try:
-        with pa.ipc.open_stream(content) as reader:
-            return reader.read_all()
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        raise ResponseError(
-            f"The Arrow stream from {response.request.url.host} ({len(content):,} bytes) is cut short or corrupt "
-            f"({_one_line(str(exc), 120)}): run the query again."
-        ) from None
-
-
 class _BaseClient:
     """Everything except the I/O: configuration, request bodies, retry policy, answers to errors."""
 
@@ -443,7 +231,7 @@ class _BaseClient:
         """Seconds to wait before retry number `attempt` (1-based), or None to give up."""
         if attempt > self.max_retries:
             return None
-        hinted = _retry_after(response) if response is not None else None
+        hinted = retry_after(response) if response is not None else None
         delay = (
             hinted if hinted is not None else min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random())
         )
@@ -458,7 +246,7 @@ class _BaseClient:
         logger.debug("query returned %d rows in %.3f s from %s", rows, self.last_query.seconds, self.base_url)
 
     def _is_retryable(self, response: httpx.Response) -> bool:
-        if _problem(response).get("retryable") is False:  # the server says the same request will fail again
+        if problem(response).get("retryable") is False:  # the server says the same request will fail again
             return False
         return response.status_code == 429 or response.status_code >= 500
 
@@ -519,15 +307,15 @@ class LogfireClient(_BaseClient):
                 # Dropped before an answer (often a stale keep-alive connection): safe to retry a read-only query.
                 delay = self._retry_delay(attempt, None, waited)
                 if delay is None:
-                    raise _transport_error(exc, self.base_url, self.timeout.read) from None
+                    raise transport_error(exc, self.base_url, self.timeout.read) from None
             except httpx.TransportError as exc:
-                raise _transport_error(exc, self.base_url, self.timeout.read) from None
+                raise transport_error(exc, self.base_url, self.timeout.read) from None
             else:
                 if response.is_success:
                     return response
                 delay = self._retry_delay(attempt, response, waited) if self._is_retryable(response) else None
                 if delay is None:
-                    raise _status_error(response, attempt) from None
+                    raise status_error(response, attempt) from None
             logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
             _sleep(delay)
             waited += delay
@@ -543,7 +331,7 @@ class LogfireClient(_BaseClient):
     ) -> tuple[httpx.Response, datetime, datetime | None]:
         body, start, end = self._query_request(accept, sql, window, limit, timezone, environment)
         response = self._send(
-            "POST", "/v2/query", json=body, headers={"accept": f"{accept}, {_PROBLEM_JSON};q=0.9"}
+            "POST", "/v2/query", json=body, headers={"accept": f"{accept}, {PROBLEM_JSON};q=0.9"}
         )
         return response, start, end
 
@@ -551,11 +339,11 @@ class LogfireClient(_BaseClient):
 
     def info(self) -> dict[str, Any]:
         """About the read token: `organization_name`, `project_name`, ids (`GET /v1/read-token-info`)."""
-        return _json_body(self._send("GET", "/v1/read-token-info"))  # type: ignore[no-any-return]
+        return json_body(self._send("GET", "/v1/read-token-info"))  # type: ignore[no-any-return]
 
     def schemas(self) -> dict[str, Any]:
         """The tables and their columns (`GET /v1/schemas`)."""
-        return _json_body(self._send("GET", "/v1/schemas"))  # type: ignore[no-any-return]
+        return json_body(self._send("GET", "/v1/schemas"))  # type: ignore[no-any-return]
 
     def query_arrow(
         self,
@@ -586,7 +374,7 @@ class LogfireClient(_BaseClient):
         t0 = time.perf_counter()
         _import_uninterrupted("pyarrow")
         response, start, end = self._query(ARROW, sql, window, limit, timezone, environment)
-        table = _read_arrow(response)
+        table = read_arrow(response)
         self._record(sql, start, end, limit, table.num_rows, t0)
         return table
 
@@ -629,7 +417,7 @@ class LogfireClient(_BaseClient):
         t0 = time.perf_counter()
         window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
         response, start, end = self._query(JSON, sql, window, limit, timezone, environment)
-        result = _rows_result(_json_body(response))
+        result = rows_result(json_body(response))
         self._record(sql, start, end, limit, len(result["rows"]), t0)
         return result
 
@@ -770,15 +558,15 @@ class AsyncLogfireClient(_BaseClient):
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 delay = self._retry_delay(attempt, None, waited)
                 if delay is None:
-                    raise _transport_error(exc, self.base_url, self.timeout.read) from None
+                    raise transport_error(exc, self.base_url, self.timeout.read) from None
             except httpx.TransportError as exc:
-                raise _transport_error(exc, self.base_url, self.timeout.read) from None
+                raise transport_error(exc, self.base_url, self.timeout.read) from None
             else:
                 if response.is_success:
                     return response
                 delay = self._retry_delay(attempt, response, waited) if self._is_retryable(response) else None
                 if delay is None:
-                    raise _status_error(response, attempt) from None
+                    raise status_error(response, attempt) from None
             logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
             await _async_sleep(delay)
             waited += delay
@@ -794,17 +582,17 @@ class AsyncLogfireClient(_BaseClient):
     ) -> tuple[httpx.Response, datetime, datetime | None]:
         body, start, end = self._query_request(accept, sql, window, limit, timezone, environment)
         response = await self._send(
-            "POST", "/v2/query", json=body, headers={"accept": f"{accept}, {_PROBLEM_JSON};q=0.9"}
+            "POST", "/v2/query", json=body, headers={"accept": f"{accept}, {PROBLEM_JSON};q=0.9"}
         )
         return response, start, end
 
     async def info(self) -> dict[str, Any]:
         """About the read token: `organization_name`, `project_name`, ids (`GET /v1/read-token-info`)."""
-        return _json_body(await self._send("GET", "/v1/read-token-info"))  # type: ignore[no-any-return]
+        return json_body(await self._send("GET", "/v1/read-token-info"))  # type: ignore[no-any-return]
 
     async def schemas(self) -> dict[str, Any]:
         """The tables and their columns (`GET /v1/schemas`)."""
-        return _json_body(await self._send("GET", "/v1/schemas"))  # type: ignore[no-any-return]
+        return json_body(await self._send("GET", "/v1/schemas"))  # type: ignore[no-any-return]
 
     async def query_arrow(
         self,
@@ -835,7 +623,7 @@ class AsyncLogfireClient(_BaseClient):
         t0 = time.perf_counter()
         _import_uninterrupted("pyarrow")
         response, start, end = await self._query(ARROW, sql, window, limit, timezone, environment)
-        table = _read_arrow(response)
+        table = read_arrow(response)
         self._record(sql, start, end, limit, table.num_rows, t0)
         return table
 
@@ -878,7 +666,7 @@ class AsyncLogfireClient(_BaseClient):
         t0 = time.perf_counter()
         window = _time_range(min_timestamp, max_timestamp, since, until, time_range, self.default_since)
         response, start, end = await self._query(JSON, sql, window, limit, timezone, environment)
-        result = _rows_result(_json_body(response))
+        result = rows_result(json_body(response))
         self._record(sql, start, end, limit, len(result["rows"]), t0)
         return result
 
@@ -973,39 +761,3 @@ async def _async_sleep(delay: float) -> None:
     import asyncio  # here, not at the top: sync users need not pay for importing asyncio
 
     await asyncio.sleep(delay)
-
-
-def _json_body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        media = response.headers.get("content-type", "").split(";", 1)[0]
-        raise ResponseError(
-            f"{response.request.url.host} answered with unreadable JSON ({media or 'no content type'}, "
-            f"{len(response.content):,} bytes): check that base_url points at the Logfire API and run it again."
-        ) from None
-
-
-def _rows_result(data: Any) -> dict[str, Any]:
-    """The SDK's row-oriented shape from a /v2/query JSON body: `data_type` renamed `datatype`."""
-    if not isinstance(data, dict) or "data" not in data:
-        raise ResponseError(
-            "The JSON answer has no 'data' rows: check that base_url points at the Logfire API."
-        )
-    fields = (data.get("schema") or {}).get("fields") or []
-    return {"columns": [_column(field) for field in fields], "rows": data["data"]}
-
-
-_DROP_KEYS = {"dict_id", "dict_is_ordered", "metadata"}
-
-
-def _column(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            ("datatype" if k == "data_type" else k): _column(v)
-            for k, v in value.items()
-            if k not in _DROP_KEYS
-        }
-    if isinstance(value, list):
-        return [_column(v) for v in value]
-    return value
