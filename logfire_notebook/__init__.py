@@ -36,11 +36,12 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted([*_EXPORTS, "__version__", "load_ipython_extension", "unload_ipython_extension"])
 
-if TYPE_CHECKING:
-    from logfire_notebook._client import AsyncLogfireClient, LogfireClient
-    from logfire_notebook._timerange import TimeRange
-    from logfire_notebook.db_api import connect
-    from logfire_notebook.widget import LogfireTable
+if TYPE_CHECKING:  # the lazy names, for type checkers and editors
+    from logfire_notebook._client import AsyncLogfireClient as AsyncLogfireClient
+    from logfire_notebook._client import LogfireClient as LogfireClient
+    from logfire_notebook._timerange import TimeRange as TimeRange
+    from logfire_notebook.db_api import connect as connect
+    from logfire_notebook.widget import LogfireTable as LogfireTable
 
 
 def __getattr__(name: str) -> Any:
