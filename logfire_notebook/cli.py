@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=None)
     demo.add_argument("--port", type=int, default=DEFAULT_PORT)
     demo.add_argument("--records", type=int, default=100_000, help="about how many records to make")
-    demo.add_argument("--no-lab", action="store_true", help="fill the backend and stop; do not start JupyterLab")
+    demo.add_argument(
+        "--no-lab", action="store_true", help="fill the backend and stop; do not start JupyterLab"
+    )
     return parser
 
 
