@@ -12,10 +12,16 @@ table.df                    # the rows on screen, as a polars DataFrame
 - The kernel runs the query (through `LogfireClient`) whenever `min_timestamp` / `max_timestamp` change,
   from the browser or from Python; the browser asks for the rows with a custom message and gets them back as
   Arrow IPC in a binary buffer (see `_widget_data`), never as JSON rows.
-- A range picked in the browser is queried on a worker thread, so a newer pick starts at once; the older
-  query's answer is dropped when it arrives (the browser also ignores answers for ranges it has replaced).
-  A range set from Python (and every change in marimo) runs before the assignment returns, so the next
-  line, or the cells marimo re-runs, read the new `.df`.
+- Queries run as `AsyncLogfireClient` coroutines on one background event-loop thread per process (see
+  `_loop`). A range picked in the browser is submitted there and the kernel goes on at once; a newer range
+  cancels the run it supersedes, and cancelling closes that run's HTTP request, so the server stops the
+  query (the browser also ignores answers for ranges it has replaced). A range set from Python (and every
+  change in marimo) waits for its run before the assignment returns, so the next line, or the cells marimo
+  re-runs, read the new `.df`; Ctrl-C there cancels the request too.
+- Built with `client=LogfireClient(...)`, the widget queries through an `AsyncLogfireClient` made from that
+  client's token, URL, timeout, retry policy and headers (`_async_twin`). A client it cannot copy (a custom
+  transport or proxy mounts, or a subclass with its own `query_arrow`) is called on a worker thread instead;
+  then a superseded request runs to its end and only its answer is dropped.
 - Built from a DataFrame without `sql`, the picker filters the DataFrame's `start_timestamp` locally.
 - The read token stays inside the client: it is no trait, so it is never synced to the browser nor saved
   in a notebook.
@@ -25,10 +31,13 @@ table.df                    # the rows on screen, as a polars DataFrame
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import sys
 import threading
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,8 +52,9 @@ from logfire_notebook._timerange import TimeRange
 
 if TYPE_CHECKING:
     import polars as pl
+    import pyarrow as pa
 
-    from logfire_notebook._client import LogfireClient
+    from logfire_notebook._client import AsyncLogfireClient, LogfireClient
 
 __all__ = ["LogfireTable"]
 
@@ -64,6 +74,64 @@ def _in_marimo() -> bool:
         return marimo is not None and bool(marimo.running_in_notebook())
     except Exception:
         return False
+
+
+_loop_lock = threading.Lock()
+_loop_ref: asyncio.AbstractEventLoop | None = None
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    """The process's widget event loop, started on first use on a daemon thread. One loop for every widget:
+    the kernel's own loop (if any) is busy with messages, and a thread per query could not be cancelled."""
+    global _loop_ref
+    with _loop_lock:
+        if _loop_ref is None or _loop_ref.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="LogfireTable queries", daemon=True).start()
+            _loop_ref = loop
+        return _loop_ref
+
+
+def _submit(coroutine: Coroutine[Any, Any, _Result]) -> concurrent.futures.Future[_Result]:
+    return asyncio.run_coroutine_threadsafe(coroutine, _loop())
+
+
+def _async_twin(client: LogfireClient) -> AsyncLogfireClient | None:
+    """An AsyncLogfireClient with `client`'s token, URL, timeout, retries, headers and TLS settings, or None
+    when `client` cannot be copied faithfully (custom transport, proxy mounts, overridden query_arrow)."""
+    import httpx
+
+    from logfire_notebook._client import AsyncLogfireClient, LogfireClient
+
+    http = client.client
+    transport = getattr(http, "_transport", None)
+    if (
+        type(client).query_arrow is not LogfireClient.query_arrow
+        or type(transport) is not httpx.HTTPTransport
+        or getattr(http, "_mounts", None)
+    ):
+        return None
+    pool = getattr(transport, "_pool", None)
+    ssl_context = getattr(pool, "_ssl_context", None)
+    extra: dict[str, Any] = {} if ssl_context is None else {"verify": ssl_context}
+    return AsyncLogfireClient(
+        client._token,  # stays inside the client objects: never a trait, never in a message
+        client.base_url,
+        client.timeout,
+        default_since=client.default_since,
+        max_retries=client.max_retries,
+        max_retry_seconds=client.max_retry_seconds,
+        headers=dict(http.headers),
+        follow_redirects=http.follow_redirects,
+        **extra,
+    )
+
+
+def _close_later(client: AsyncLogfireClient) -> None:
+    """Closes a client the widget made, on the loop that uses it (at widget close or garbage collection)."""
+    loop = _loop_ref
+    if loop is not None and not loop.is_closed() and loop.is_running():
+        asyncio.run_coroutine_threadsafe(client.close(), loop)
 
 
 @dataclass(frozen=True)
@@ -140,9 +208,12 @@ class LogfireTable(anywidget.AnyWidget):
         self._timeline: dict[str, Any] | None = None
         self._timeline_note = ""
         self._queried: tuple[str, str] | None = None
+        self._async_client: AsyncLogfireClient | None = None
+        self._threaded = False  # a given client that cannot be copied is called on a worker thread
+        self._closer: weakref.finalize[Any, Any] | None = None
         self._lock = threading.RLock()
         self._generation = 0
-        self._worker: threading.Thread | None = None
+        self._future: concurrent.futures.Future[_Result] | None = None  # the newest run
         self._started = False  # the range observer waits for the first run below
         self.on_msg(self._on_message)
 
@@ -169,9 +240,9 @@ class LogfireTable(anywidget.AnyWidget):
     def df(self) -> pl.DataFrame:
         """The rows for the current range, as a polars DataFrame (empty after an error); waits for a query the
         browser started to finish."""
-        worker = self._worker
-        if worker is not None and worker is not threading.current_thread():
-            worker.join()
+        future = self._future
+        if future is not None:
+            concurrent.futures.wait([future])
         return self._frame if self._frame is not None else _empty_frame()
 
     @property
@@ -227,11 +298,13 @@ class LogfireTable(anywidget.AnyWidget):
         return (self.min_timestamp, self.max_timestamp)
 
     def _begin(self) -> int:
-        """Starts a run: it supersedes every earlier one, whose result will be dropped."""
+        """Starts a run: it supersedes every earlier one, whose request is cancelled (closed on the wire)."""
         with self._lock:
             self._generation += 1
             self._queried = self._spec()
             generation = self._generation
+            if self._future is not None:
+                self._future.cancel()
         self.status = {
             "min_timestamp": self.min_timestamp,
             "max_timestamp": self.max_timestamp,
@@ -240,25 +313,39 @@ class LogfireTable(anywidget.AnyWidget):
         return generation
 
     def _run(self, data: pl.DataFrame | None = None) -> None:
-        """Runs the query for the current range (or filters the DataFrame) and shows the result."""
+        """Runs the query for the current range (or filters the DataFrame) and shows it before returning."""
         generation = self._begin()
-        self._publish(generation, self._compute(self._spec(), data))
+        future = self._start(self._compute(self._spec(), data))
+        try:
+            result = future.result()
+        except concurrent.futures.CancelledError:
+            return  # a newer run (from another thread) superseded this one and shows its own result
+        except BaseException:
+            future.cancel()  # Ctrl-C while waiting: hang up on the server too
+            raise
+        self._publish(generation, result)
 
     def _run_in_background(self) -> None:
         generation = self._begin()
         spec = self._spec()
 
-        def work() -> None:
+        async def work() -> _Result:
             try:
-                result = self._compute(spec)
+                result = await self._compute(spec)
             except Exception as exc:  # a bug must still end the loading state, in one sentence
                 result = _Result(spec, None, None, None, "", None, f"The widget failed: {exc}")
             self._publish(generation, result)
+            return result
 
-        self._worker = threading.Thread(target=work, name="LogfireTable query", daemon=True)
-        self._worker.start()
+        self._start(work())
 
-    def _compute(self, spec: tuple[str, str], data: pl.DataFrame | None = None) -> _Result:
+    def _start(self, coroutine: Coroutine[Any, Any, _Result]) -> concurrent.futures.Future[_Result]:
+        future = _submit(coroutine)
+        with self._lock:
+            self._future = future
+        return future
+
+    async def _compute(self, spec: tuple[str, str], data: pl.DataFrame | None = None) -> _Result:
         """The rows and timeline for `spec`; reads the widget's settings, changes nothing."""
         t0 = time.perf_counter()
         window = None
@@ -270,30 +357,58 @@ class LogfireTable(anywidget.AnyWidget):
             elif self.local:
                 frame = _filter_frame(self._source, *window)
             else:
-                frame = self._query(*window)
-            timeline, note = self._count_timeline(frame, *window)
+                frame = await self._query(*window)
+            timeline, note = await self._count_timeline(frame, *window)
         except LogfireError as exc:
             return _Result(spec, window, None, None, "", None, str(exc))
         elapsed = None if data is not None else (time.perf_counter() - t0) * 1000
         return _Result(spec, window, frame, timeline, note, elapsed)
 
-    def _client_obj(self) -> LogfireClient:
+    async def _query_arrow(self, sql: str, start: datetime, end: datetime, limit: int) -> pa.Table:
+        """One query; cancelling the awaiting task closes its request (unless the client runs on a thread)."""
+        kwargs: dict[str, Any] = {
+            "min_timestamp": start,
+            "max_timestamp": end,
+            "limit": limit,
+            "environment": self._environment,
+        }
+        client = self._async_client_obj()
+        if client is None:
+            assert self._client is not None
+            return await asyncio.to_thread(self._client.query_arrow, sql, **kwargs)
+        return await client.query_arrow(sql, **kwargs)
+
+    def _async_client_obj(self) -> AsyncLogfireClient | None:
+        """The widget's async client, made on first use (None: call the given sync client on a thread)."""
         with self._lock:
-            if self._client is None:
-                from logfire_notebook._client import LogfireClient
+            if self._async_client is None and not self._threaded:
+                from logfire_notebook._client import AsyncLogfireClient
 
-                self._client = LogfireClient(*self._client_args)
-            return self._client
+                if self._client is None:
+                    self._async_client = AsyncLogfireClient(*self._client_args)
+                else:
+                    self._async_client = _async_twin(self._client)
+                    self._threaded = self._async_client is None
+                if self._async_client is not None:
+                    self._closer = weakref.finalize(self, _close_later, self._async_client)
+            return self._async_client
 
-    def _query(self, start: datetime, end: datetime) -> pl.DataFrame:
+    def close(self) -> None:
+        """Closes the widget (and the HTTP connections it opened)."""
+        # getattr: ipywidgets also calls close() from __del__, even for a widget whose __init__ failed.
+        future, closer = getattr(self, "_future", None), getattr(self, "_closer", None)
+        if future is not None:
+            future.cancel()
+        if closer is not None:
+            closer()
+        super().close()
+
+    async def _query(self, start: datetime, end: datetime) -> pl.DataFrame:
         from logfire_notebook._polars import arrow_to_polars
 
-        table = self._client_obj().query_arrow(
-            self.sql, min_timestamp=start, max_timestamp=end, limit=self.limit, environment=self._environment
-        )
-        return arrow_to_polars(table)
+        return arrow_to_polars(await self._query_arrow(self.sql, start, end, self.limit))
 
-    def _count_timeline(
+    async def _count_timeline(
         self, frame: pl.DataFrame, start: datetime, end: datetime
     ) -> tuple[dict[str, Any] | None, str]:
         """The histogram of the whole range: counted locally for a DataFrame, by the backend for a query."""
@@ -306,13 +421,7 @@ class LogfireTable(anywidget.AnyWidget):
             return None, "No timeline: the query's result has no start_timestamp column."
         interval = wire.bucket_interval(start, end)
         try:
-            table = self._client_obj().query_arrow(
-                wire.histogram_sql(self.sql, interval),
-                min_timestamp=start,
-                max_timestamp=end,
-                limit=10_000,
-                environment=self._environment,
-            )
+            table = await self._query_arrow(wire.histogram_sql(self.sql, interval), start, end, 10_000)
         except LogfireError as exc:
             # The rows still show; the note says why the timeline does not.
             return None, f"No timeline: {exc}"

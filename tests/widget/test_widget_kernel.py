@@ -4,9 +4,11 @@ browser is sent (the replies are captured where the widget hands them to its com
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import polars as pl
 import pyarrow as pa
@@ -154,14 +156,116 @@ def test_histogram_sql_drops_only_a_trailing_limit() -> None:
     assert sql.startswith("SELECT time_bucket('1 hours', start_timestamp) AS bucket, count(*) AS n FROM (")
 
 
+class HoldingProxy:
+    """A loopback HTTP proxy in front of the local backend that holds back the row query of a range reaching
+    more than a day back: it never answers it and records when the client closes that connection. Every
+    other request goes to the backend (one request per connection) and gets the backend's answer."""
+
+    def __init__(self, backend_url: str) -> None:
+        parsed = urlsplit(backend_url)
+        self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held = threading.Event()  # the slow request arrived and is being held
+        self.hung_up = threading.Event()  # the client closed the held request's connection
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read_request(conn: socket.socket) -> tuple[bytes, bytes] | None:
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            buffer += chunk
+        head, _, body = buffer.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            body += chunk
+        return head, body
+
+    def _holds(self, body: bytes) -> bool:
+        if not body:
+            return False
+        query = json.loads(body)
+        start = datetime.fromisoformat(query["min_timestamp"].replace("Z", "+00:00"))
+        return "time_bucket" not in query["sql"] and start < datetime.now(timezone.utc) - timedelta(days=1)
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            request = self._read_request(conn)
+            if request is None:
+                return
+            head, body = request
+            if self._holds(body):
+                self.held.set()
+                while conn.recv(65536):  # never answer: wait until the client hangs up
+                    pass
+                self.hung_up.set()
+                return
+            lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
+            with socket.create_connection(self.upstream) as upstream:
+                upstream.sendall(b"\r\n".join([*lines, b"connection: close"]) + b"\r\n\r\n" + body)
+                while chunk := upstream.recv(65536):  # the backend closes after its answer
+                    conn.sendall(chunk)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_newer_range_from_the_browser_cancels_the_superseded_request_on_the_wire(backend: Any) -> None:
+    proxy = HoldingProxy(backend.base_url)
+    with (
+        LogfireClient(backend.token, proxy.url) as through_proxy,
+        LogfireClient(backend.token, backend.base_url) as c,
+    ):
+        table = Captured(SQL, since="1h", client=through_proxy, limit=10_000)
+        shown: list[dict[str, Any]] = []
+        table.observe(lambda change: shown.append(change["new"]), names="status")
+        try:
+            # What the comm does with a message from the browser: set_state.
+            table.set_state({"min_timestamp": "now-2d"})
+            assert proxy.held.wait(30), "the two-day query never reached the server"
+            assert table.status["state"] == "loading"
+            table.set_state({"min_timestamp": "now-3h"})  # the user picked again before the first answered
+            # The older request's connection is closed, though the server never answered it.
+            assert proxy.hung_up.wait(30), "the superseded request was left running on the wire"
+            assert table.df.height == count(c, table)  # `.df` waits for the newest query
+            assert table.status["min_timestamp"] == "now-3h"
+            assert [s.get("min_timestamp") for s in shown if s.get("state") == "ready"] == ["now-3h"]
+            reply, buffers = table.request(9)
+            assert pa.ipc.open_stream(buffers[0]).read_all().num_rows == table.df.height == reply["rows"]
+        finally:
+            table.close()
+            proxy.close()
+
+
 class GatedClient(LogfireClient):
-    """The real client, except that row queries reaching back more than a day wait for `release`: a slow
-    query the test controls, so that a newer range can overtake it without any timing."""
+    """The real client, except that row queries reaching back more than a day wait for `release`: a client
+    the widget cannot copy into an async one (it overrides query_arrow), so it calls it on a thread."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.release = threading.Event()
         self.waiting = threading.Event()
+        self.finished = threading.Event()
 
     def query_arrow(self, sql: str, *args: Any, **kwargs: Any) -> pa.Table:
         start = kwargs.get("min_timestamp")
@@ -172,30 +276,29 @@ class GatedClient(LogfireClient):
         ):
             self.waiting.set()
             assert self.release.wait(60), "the test never released the slow query"
+            try:
+                return super().query_arrow(sql, *args, **kwargs)
+            finally:
+                self.finished.set()
         return super().query_arrow(sql, *args, **kwargs)
 
 
-def test_a_newer_range_from_the_browser_supersedes_a_running_query(backend: Any) -> None:
-    with (
-        GatedClient(backend.token, backend.base_url) as gated,
-        LogfireClient(backend.token, backend.base_url) as c,
-    ):
+def test_with_a_client_it_cannot_copy_a_newer_range_still_supersedes(backend: Any) -> None:
+    gated = GatedClient(backend.token, backend.base_url)
+    with gated, LogfireClient(backend.token, backend.base_url) as c:
         table = Captured(SQL, since="1h", client=gated, limit=10_000)
         shown: list[dict[str, Any]] = []
         table.observe(lambda change: shown.append(change["new"]), names="status")
 
-        # What the comm does with a message from the browser: set_state.
         table.set_state({"min_timestamp": "now-2d"})
         assert gated.waiting.wait(30)
         assert table.status["state"] == "loading"
-        table.set_state({"min_timestamp": "now-3h"})  # the user picked again before the first answered
-        assert table.df.height == count(c, table)  # `.df` waits for the newest query
+        table.set_state({"min_timestamp": "now-3h"})
+        assert table.df.height == count(c, table)
         assert table.status["min_timestamp"] == "now-3h"
 
         gated.release.set()
-        for thread in threading.enumerate():
-            if thread.name == "LogfireTable query":
-                thread.join()
+        assert gated.finished.wait(30)
         # The older query's answer was dropped: never shown, and the newer rows stay.
         assert table.status["min_timestamp"] == "now-3h"
         assert [s.get("min_timestamp") for s in shown if s.get("state") == "ready"] == ["now-3h"]
