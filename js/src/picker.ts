@@ -138,7 +138,8 @@ export class Picker {
     try {
       const range = resolveRange(this.spec, this.now());
       this.label.textContent = name || "Custom range";
-      this.times.textContent = formatRange(range, this.utc);
+      const untilNow = this.spec.max.trim() === "" && relativeOffset(this.spec.min) === null;
+      this.times.textContent = formatRange(range, this.utc, untilNow);
       this.button.title = `${this.spec.min || "?"} → ${this.spec.max || "now"}`;
     } catch (err) {
       this.label.textContent = name || `${this.spec.min} → ${this.spec.max || "now"}`;

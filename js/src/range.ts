@@ -11,13 +11,12 @@ const UNIT_MS: Record<string, number> = {
   d: 86_400_000,
   w: 604_800_000,
 };
-const UNIT_WORDS: Record<string, string> = {
-  s: "second",
-  m: "minute",
-  h: "hour",
-  d: "day",
-  w: "week",
-};
+// The units ranges are written and named in, largest first, as Python's TimeRange renders them (no weeks).
+const RENDER_UNITS: [string, number, string][] = [
+  ["d", 86_400_000, "day"],
+  ["h", 3_600_000, "hour"],
+  ["m", 60_000, "minute"],
+];
 
 export interface RangeSpec {
   min: string;
@@ -33,22 +32,6 @@ export interface QuickRange {
   label: string;
   min: string;
 }
-
-/** The quick ranges offered by the picker, 5 minutes to 30 days. */
-export const QUICK_RANGES: QuickRange[] = [
-  ["5m", "Last 5 minutes"],
-  ["15m", "Last 15 minutes"],
-  ["30m", "Last 30 minutes"],
-  ["1h", "Last 1 hour"],
-  ["3h", "Last 3 hours"],
-  ["6h", "Last 6 hours"],
-  ["12h", "Last 12 hours"],
-  ["24h", "Last 24 hours"],
-  ["2d", "Last 2 days"],
-  ["7d", "Last 7 days"],
-  ["14d", "Last 14 days"],
-  ["30d", "Last 30 days"],
-].map(([amount, label]) => ({ label: label as string, min: `now-${amount}` }));
 
 // Only the past: the kernel's TimeRange reads "now-6h", not "now+6h".
 const RELATIVE = /^now\s*(?:(-)\s*(\d+(?:\.\d+)?)\s*([smhdw]))?$/;
@@ -88,15 +71,50 @@ export function resolveRange(spec: RangeSpec, now: number): ResolvedRange {
   return { from, to };
 }
 
-/** Shortest exact relative amount: 5400000 -> "90m", 7200000 -> "2h". */
-export function formatAmount(ms: number): string {
-  const abs = Math.abs(ms);
-  // Days rather than weeks, as the Python side writes them ("now-7d").
-  for (const unit of ["d", "h", "m", "s"]) {
-    const size = UNIT_MS[unit]!;
-    if (abs >= size && abs % size === 0) return `${abs / size}${unit}`;
+/** Python's `f"{x:g}"` for the positive numbers amounts use: 22.5 -> "22.5", 1e6 -> "1e+06". */
+function pyG(x: number): string {
+  if (x >= 1e6) {
+    const [mantissa, exponent] = x.toExponential(5).split("e") as [string, string];
+    return `${mantissa.replace(/\.?0+$/, "")}e${exponent[0]}${exponent.slice(1).padStart(2, "0")}`;
   }
-  return `${Math.round(abs / 1000)}s`;
+  return String(Number(x.toPrecision(6)));
+}
+
+/** `[number, unit, word]` as the kernel's `_timerange._amount`: whole days, hours or minutes first ("90m",
+ * "36h"), then one decimal ("22.5m"), then plain seconds ("45", "1.5"). */
+function amount(ms: number): [string, string, string] {
+  const abs = Math.abs(ms);
+  for (const tenths of [1, 10]) {
+    for (const [short, size, word] of RENDER_UNITS) {
+      if (abs >= size && (abs * tenths) % size === 0) return [pyG(abs / size), short, word];
+    }
+  }
+  return [(abs / 1000).toFixed(6).replace(/\.?0+$/, "") || "0", "s", "second"];
+}
+
+/** A relative amount as the kernel writes it: 5400000 -> "90m", 86400000 -> "1d", 1350000 -> "22.5m". */
+export function formatAmount(ms: number): string {
+  const [n, short] = amount(ms);
+  return `${n}${short}`;
+}
+
+/** "1 hour", "90 minutes", "1 day": the words of TimeRange.label()'s "Last ...". */
+function words(ms: number): string {
+  const [n, , word] = amount(ms);
+  return `${n} ${word}${n === "1" ? "" : "s"}`;
+}
+
+/** Python's `datetime.isoformat()` of a UTC instant: "2024-05-01T11:00:00+00:00", ".500000" when needed. */
+function pythonIso(ms: number): string {
+  const [base, frac] = new Date(ms).toISOString().slice(0, -1).split(".") as [string, string];
+  return frac === "000" ? `${base}+00:00` : `${base}.${frac}000+00:00`;
+}
+
+/** One end as the kernel renders it: "now", "now-1d" (for "now-24h" or "1d"), or an ISO time. */
+function renderBound(expr: string): string {
+  const offset = relativeOffset(expr);
+  if (offset === null) return pythonIso(parseTime(expr, 0));
+  return offset === 0 ? "now" : relativeExpr(offset);
 }
 
 function relativeExpr(offset: number): string {
@@ -152,25 +170,35 @@ export function absolute(from: number, to: number): RangeSpec {
   return { min: new Date(from).toISOString(), max: new Date(to).toISOString() };
 }
 
-/** "Last 1 hour" for a quick range, "now-2d → now-1d" for other relative ones, else "". */
-export function describe(spec: RangeSpec): string {
-  const max = spec.max.trim();
-  if (max === "" || max === "now") {
-    const offset = relativeOffset(spec.min);
-    // By amount, not text: the kernel writes "now-24h" back as "now-1d".
-    const quick = QUICK_RANGES.find((q) => relativeOffset(q.min) === offset);
-    if (quick) return quick.label;
-    if (offset !== null && offset < 0) {
-      const amount = formatAmount(offset);
-      const match = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(amount);
-      if (match) {
-        const n = Number(match[1]);
-        return `Last ${n} ${UNIT_WORDS[match[2]!]}${n === 1 ? "" : "s"}`;
-      }
-    }
+/**
+ * The range's name exactly as the kernel's `TimeRange.label()` gives it: "Last 1 hour", "Last 1 day",
+ * "now-2d → now-1d", "2024-05-01 11:00 → 12:00:30 UTC", "2024-05-01 11:00 UTC → now". Throws for text it
+ * cannot read.
+ */
+export function label(spec: RangeSpec): string {
+  const since = relativeOffset(spec.min);
+  const until = relativeOffset(spec.max);
+  const open = until === 0; // "", "now": until now
+  if (since !== null && open) return `Last ${words(since)}`;
+  if (since === null && (open || until === null)) {
+    const from = parseTime(spec.min, 0);
+    if (open) return `${displayTime(from, true, true)} UTC → now`;
+    const to = parseTime(spec.max, 0);
+    const sameDay = displayTime(from, true, true).slice(0, 10) === displayTime(to, true, true).slice(0, 10);
+    return `${displayTime(from, true, true)} → ${displayTime(to, true, !sameDay)} UTC`;
   }
-  if (isRelative(spec)) return `${spec.min.trim()} → ${max === "" ? "now" : max}`;
-  return "";
+  return `${renderBound(spec.min)} → ${renderBound(spec.max)}`;
+}
+
+/** The picker's name for a range: `label()`, except "" for an absolute range (its times say it all) and for
+ * text that does not read as a range. */
+export function describe(spec: RangeSpec): string {
+  if (relativeOffset(spec.min) === null && relativeOffset(spec.max) === null) return "";
+  try {
+    return label(spec);
+  } catch {
+    return "";
+  }
 }
 
 function pad(n: number): string {
@@ -188,15 +216,37 @@ export function formatDateTime(ms: number, utc: boolean, withSeconds = true): st
   return `${y}-${pad(mo)}-${pad(da)} ${time}`;
 }
 
-/** The current range in local (or UTC) time: "2024-05-01 13:00 → 14:00" when both ends share a day. */
-export function formatRange(range: ResolvedRange, utc: boolean): string {
-  const a = formatDateTime(range.from, utc, false);
-  const b = formatDateTime(range.to, utc, false);
-  const sameDay = a.slice(0, 10) === b.slice(0, 10);
-  return `${a} → ${sameDay ? b.slice(11) : b}${utc ? " UTC" : ""}`;
+/** One end as TimeRange.label() shows it: "2024-05-01 14:03", seconds only when not zero, optionally no date. */
+function displayTime(ms: number, utc: boolean, withDate: boolean): string {
+  const d = new Date(ms);
+  const seconds = utc ? d.getUTCSeconds() : d.getSeconds();
+  const text = formatDateTime(ms, utc, seconds !== 0 || d.getMilliseconds() !== 0);
+  return withDate ? text : text.slice(11);
+}
+
+/**
+ * The current range in local (or UTC) time, written as TimeRange.label() writes an absolute range:
+ * "2024-05-01 13:00 → 14:00:30" (the date once when both ends share it), " UTC" after it in UTC, and
+ * "2024-05-01 13:00 → now" for a range open towards now (`untilNow`).
+ */
+export function formatRange(range: ResolvedRange, utc: boolean, untilNow = false): string {
+  const zone = utc ? " UTC" : "";
+  const from = displayTime(range.from, utc, true);
+  if (untilNow) return `${from}${zone} → now`;
+  const sameDay = from.slice(0, 10) === displayTime(range.to, utc, true).slice(0, 10);
+  return `${from} → ${displayTime(range.to, utc, !sameDay)}${zone}`;
 }
 
 /** Value for an <input type="datetime-local"> in local time. */
 export function toLocalInput(ms: number): string {
   return formatDateTime(ms, false, false).replace(" ", "T");
 }
+
+// Last in the module: building the labels uses the parsing above.
+/** The quick ranges offered by the picker, 5 minutes to 30 days, named as TimeRange.label() names them. */
+export const QUICK_RANGES: QuickRange[] = ["5m", "15m", "30m", "1h", "3h", "6h", "12h", "24h", "2d", "7d", "14d", "30d"].map(
+  (amount) => {
+    const min = renderBound(`now-${amount}`); // "now-24h" is written "now-1d", as the kernel writes it back
+    return { label: label({ min, max: "" }), min };
+  },
+);

@@ -5,6 +5,7 @@ import {
   describe as describeRange,
   formatAmount,
   formatRange,
+  label,
   parseTime,
   resolveRange,
   sameRange,
@@ -50,7 +51,8 @@ describe("quick ranges", () => {
   });
 
   it("names a quick range however the kernel wrote it back", () => {
-    expect(describeRange({ min: "now-1d", max: "" })).toBe("Last 24 hours");
+    expect(describeRange({ min: "now-1d", max: "" })).toBe("Last 1 day");
+    expect(describeRange({ min: "now-24h", max: "" })).toBe("Last 1 day");
     expect(describeRange({ min: "now-90m", max: "" })).toBe("Last 90 minutes");
   });
 
@@ -63,6 +65,57 @@ describe("quick ranges", () => {
   it("describes other relative ranges as typed", () => {
     expect(describeRange({ min: "now-2d", max: "now-1d" })).toBe("now-2d → now-1d");
     expect(describeRange(absolute(NOW - H, NOW))).toBe("");
+  });
+});
+
+describe("labels agree with the kernel's TimeRange.label()", () => {
+  // Each expectation is what `TimeRange.parse(min, max or None).label()` prints in Python.
+  const cases: [string, string, string][] = [
+    ["now-5m", "", "Last 5 minutes"],
+    ["now-1h", "", "Last 1 hour"],
+    ["now-24h", "", "Last 1 day"],
+    ["now-1d", "", "Last 1 day"],
+    ["now-90m", "", "Last 90 minutes"],
+    ["now-36h", "", "Last 36 hours"],
+    ["45s", "", "Last 45 seconds"],
+    ["1350s", "", "Last 22.5 minutes"],
+    ["now-1000000m", "", "Last 1e+06 minutes"],
+    ["now-2d", "now", "Last 2 days"],
+    ["now-2d", "now-1d", "now-2d → now-1d"],
+    ["now-24h", "now-1h", "now-1d → now-1h"],
+    ["2024-05-01T11:00:00Z", "2024-05-01T12:00:30Z", "2024-05-01 11:00 → 12:00:30 UTC"],
+    ["2024-04-30T11:00:00Z", "2024-05-01T12:00:00Z", "2024-04-30 11:00 → 2024-05-01 12:00 UTC"],
+    ["2024-05-01T11:00:00.5Z", "2024-05-01T12:00:00Z", "2024-05-01 11:00:00 → 12:00 UTC"],
+    ["2024-05-01T11:00:00Z", "", "2024-05-01 11:00 UTC → now"],
+    ["2024-05-01T11:00:00Z", "now-1h", "2024-05-01T11:00:00+00:00 → now-1h"],
+    ["now-1h", "2024-05-01T11:00:00Z", "now-1h → 2024-05-01T11:00:00+00:00"],
+  ];
+  it.each(cases)("%s to %s is %s", (min, max, expected) => {
+    expect(label({ min, max })).toBe(expected);
+  });
+
+  it("names every quick range the way Python does", () => {
+    expect(QUICK_RANGES.map((q) => q.label)).toEqual([
+      "Last 5 minutes",
+      "Last 15 minutes",
+      "Last 30 minutes",
+      "Last 1 hour",
+      "Last 3 hours",
+      "Last 6 hours",
+      "Last 12 hours",
+      "Last 1 day",
+      "Last 2 days",
+      "Last 7 days",
+      "Last 14 days",
+      "Last 30 days",
+    ]);
+    expect(QUICK_RANGES.find((q) => q.label === "Last 1 day")!.min).toBe("now-1d");
+  });
+
+  it("shows the current range in UTC exactly as the kernel labels that absolute range", () => {
+    const from = Date.UTC(2024, 4, 1, 11, 0, 0);
+    expect(formatRange({ from, to: from + H + 30_000 }, true)).toBe(label(absolute(from, from + H + 30_000)));
+    expect(formatRange({ from, to: NOW }, true, true)).toBe("2024-05-01 11:00 UTC → now");
   });
 });
 
@@ -97,11 +150,15 @@ describe("formatting", () => {
     expect(formatAmount(90 * 60_000)).toBe("90m");
     expect(formatAmount(2 * H)).toBe("2h");
     expect(formatAmount(7 * 24 * H)).toBe("7d");
+    expect(formatAmount(22.5 * 60_000)).toBe("22.5m");
+    expect(formatAmount(90_000)).toBe("1.5m");
+    expect(formatAmount(45_000)).toBe("45s");
   });
 
   it("shows a range in UTC or local time, the date once when both ends share it", () => {
     expect(formatRange({ from: NOW - H, to: NOW }, true)).toBe("2024-05-01 11:00 → 12:00 UTC");
     expect(formatRange({ from: NOW - 25 * H, to: NOW }, true)).toBe("2024-04-30 11:00 → 2024-05-01 12:00 UTC");
+    expect(formatRange({ from: NOW - H - 7_000, to: NOW }, true)).toBe("2024-05-01 10:59:53 → 12:00 UTC");
     const local = new Date(NOW);
     expect(formatRange({ from: NOW, to: NOW + 60_000 }, false)).toContain(
       `${String(local.getHours()).padStart(2, "0")}:00`,
