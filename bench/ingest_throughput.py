@@ -132,12 +132,13 @@ def sender(url: str, bodies: list[bytes], batch: int, go: float, stop: float, re
 
 def baseline_store_rate(bodies: list[bytes], rounds: int) -> tuple[float, float]:
     """(raw Store.append_records spans/s, decode+map spans/s), in this process on a scratch data dir."""
-    from logfire_notebook.server import otlp
+    from logfire_notebook.server.otlp_records import spans_to_table
+    from logfire_notebook.server.otlp_wire import decode_request
     from logfire_notebook.server.store import Store
 
-    otlp.spans_to_table(otlp.decode_request("traces", bodies[0], None, None))  # imports, caches
+    spans_to_table(decode_request("traces", bodies[0], None, None))  # imports, caches
     t = time.perf_counter()
-    tables = [otlp.spans_to_table(otlp.decode_request("traces", b, None, None)) for b in bodies]
+    tables = [spans_to_table(decode_request("traces", b, None, None)) for b in bodies]
     map_rate = sum(tb.num_rows for tb in tables) / (time.perf_counter() - t)
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp)) as store:
         store.append_records(tables[0])  # warm up

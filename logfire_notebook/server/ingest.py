@@ -29,7 +29,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from logfire_notebook.server import otlp
+from logfire_notebook.server.otlp_metrics import metrics_to_table
+from logfire_notebook.server.otlp_records import logs_to_table, spans_to_table
+from logfire_notebook.server.otlp_wire import SIGNALS, OTLPDecodeError, decode_request
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,9 +47,9 @@ _PROTOBUF = "application/x-protobuf"
 _INVALID_ARGUMENT = 3  # google.rpc.Code, used in the Status body of OTLP error responses
 
 _MAPPERS: dict[str, Callable[[Any], pa.Table]] = {
-    "traces": otlp.spans_to_table,
-    "logs": otlp.logs_to_table,
-    "metrics": otlp.metrics_to_table,
+    "traces": spans_to_table,
+    "logs": logs_to_table,
+    "metrics": metrics_to_table,
 }
 
 
@@ -56,9 +58,9 @@ def ingest(
 ) -> int:
     """Decode, map and store one OTLP request; returns the number of rows stored.
 
-    Raises `otlp.OTLPDecodeError` (nothing stored) when the body is not a valid request.
+    Raises `OTLPDecodeError` (nothing stored) when the body is not a valid request.
     """
-    message = otlp.decode_request(signal, body, content_type, content_encoding)
+    message = decode_request(signal, body, content_type, content_encoding)
     table = _MAPPERS[signal](message)
     if table.num_rows == 0:
         return 0
@@ -140,7 +142,7 @@ _pool_lock = threading.Lock()
 def _decode_to_ipc(signal: str, body: bytes, content_type: str | None, content_encoding: str | None) -> bytes:
     import pyarrow as pa
 
-    table = _MAPPERS[signal](otlp.decode_request(signal, body, content_type, content_encoding))
+    table = _MAPPERS[signal](decode_request(signal, body, content_type, content_encoding))
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -193,7 +195,7 @@ async def _decode(
                 if _pool is pool:
                     _pool = None
             pool.shutdown(wait=False)
-    message = await run_in_threadpool(otlp.decode_request, signal, body, content_type, content_encoding)
+    message = await run_in_threadpool(decode_request, signal, body, content_type, content_encoding)
     table: pa.Table = await run_in_threadpool(_MAPPERS[signal], message)
     return table
 
@@ -246,7 +248,7 @@ def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[R
         store = get_store(request)
         try:
             table = await _decode(signal, body, content_type, request.headers.get("content-encoding"))
-        except otlp.OTLPDecodeError as exc:
+        except OTLPDecodeError as exc:
             return _status_response(400, str(exc), json_body)
         if table.num_rows:
             # The DuckDB commit blocks; the event loop keeps answering queries meanwhile.
@@ -268,4 +270,4 @@ def _app_store(request: Request) -> Store:
 
 def ingest_routes(get_store: Callable[[Request], Store] = _app_store) -> list[Route]:
     """The three OTLP/HTTP routes; by default they use `request.app.state.store`."""
-    return [Route(f"/v1/{signal}", _endpoint(signal, get_store), methods=["POST"]) for signal in otlp.SIGNALS]
+    return [Route(f"/v1/{signal}", _endpoint(signal, get_store), methods=["POST"]) for signal in SIGNALS]

@@ -18,7 +18,9 @@ from _ingest_helpers import run_sdk_program
 from google.protobuf.json_format import MessageToDict
 
 from logfire_notebook._schema import METRICS, RECORDS
-from logfire_notebook.server import otlp
+from logfire_notebook.server.otlp_metrics import metrics_schema, metrics_to_table
+from logfire_notebook.server.otlp_records import logs_to_table, records_schema, spans_to_table
+from logfire_notebook.server.otlp_wire import OTLPDecodeError, decode_request
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +52,9 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, lis
 
 
 def mapped(captured: dict[str, list[tuple[bytes, str]]], signal: str) -> pa.Table:
-    mapper = {"traces": otlp.spans_to_table, "logs": otlp.logs_to_table, "metrics": otlp.metrics_to_table}[
-        signal
-    ]
+    mapper = {"traces": spans_to_table, "logs": logs_to_table, "metrics": metrics_to_table}[signal]
     return pa.concat_tables(
-        mapper(otlp.decode_request(signal, body, content_type, None))
-        for body, content_type in captured[signal]
+        mapper(decode_request(signal, body, content_type, None)) for body, content_type in captured[signal]
     )
 
 
@@ -71,10 +70,10 @@ def test_tables_use_only_schema_columns_with_their_arrow_types(
     for signal in ("traces", "logs"):
         table = mapped(captured, signal)
         assert set(table.column_names) <= records
-        assert table.schema == otlp.records_schema()
+        assert table.schema == records_schema()
     metrics = mapped(captured, "metrics")
     assert set(metrics.column_names) <= {c.name for c in METRICS}
-    assert metrics.schema == otlp.metrics_schema()
+    assert metrics.schema == metrics_schema()
     # Columns that are NOT NULL in Logfire's schema are always filled.
     spans = mapped(captured, "traces")
     for name in (
@@ -126,20 +125,20 @@ def test_json_encoding_of_the_same_request_maps_to_the_same_rows(
     captured: dict[str, list[tuple[bytes, str]]], signal: str
 ) -> None:
     for body, content_type in captured[signal]:
-        message = otlp.decode_request(signal, body, content_type, None)
-        from_json = otlp.decode_request(signal, _to_otlp_json(message), "application/json", None)
-        mapper = otlp.spans_to_table if signal == "traces" else otlp.metrics_to_table
+        message = decode_request(signal, body, content_type, None)
+        from_json = decode_request(signal, _to_otlp_json(message), "application/json", None)
+        mapper = spans_to_table if signal == "traces" else metrics_to_table
         assert mapper(from_json).equals(mapper(message))
 
 
 def test_decode_errors_are_one_sentence() -> None:
-    with pytest.raises(otlp.OTLPDecodeError) as info:
-        otlp.decode_request("traces", b"\x0a\xff\xff\xff", "application/x-protobuf", None)
+    with pytest.raises(OTLPDecodeError) as info:
+        decode_request("traces", b"\x0a\xff\xff\xff", "application/x-protobuf", None)
     message = str(info.value)
     assert message.startswith("The body is not a valid OTLP protobuf ExportTraceServiceRequest")
     assert message.endswith(".") and message.count(". ") == 0
-    with pytest.raises(otlp.OTLPDecodeError, match="not a hex string"):
-        otlp.decode_request(
+    with pytest.raises(OTLPDecodeError, match="not a hex string"):
+        decode_request(
             "logs",
             b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"xyz"}]}]}]}',
             "application/json",
