@@ -8,8 +8,11 @@ comes from `OTEL_EXPORTER_OTLP_ENDPOINT`) and runs real code until it has made a
   called through an httpx client
   instrumented by `logfire.instrument_httpx` (server and client spans, routes, status codes, 4xx/5xx, an
   exception handler), with logs from the handlers.
-- `agent`: PydanticAI agents on its built-in `TestModel` (no network) instrumented by
-  `logfire.instrument_pydantic_ai`, with tools, model names and token usage.
+- `agent`: PydanticAI agents on a subclass of its built-in `TestModel` (no network) instrumented by
+  `logfire.instrument_pydantic_ai`, with tools, model names and token usage. Each model request takes
+  model-dependent time inside its `chat` span (a few slow outliers, rare timeouts); the model sometimes asks
+  for an unknown order, so `lookup_order` raises `ModelRetry` (an `execute_tool` span with ERROR status and
+  the exception; twice in a row ends the run), and rarely the order service fails outright.
 - `worker`: background jobs with manual spans, logs at every level, stdlib logging and retried exceptions.
 
 Every service also records counters and histograms. Time is virtual: the SDK's `ns_timestamp_generator`
@@ -170,15 +173,68 @@ def _web_api(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
 # ---------------------------------------------------------------------------------------------------------
 # agent: PydanticAI on TestModel
 
+# Seconds a model takes to its first token (median and lognormal spread), and seconds per output token.
+_MODEL_LATENCY = {
+    "gpt-4o": (0.6, 0.35, 0.0125),
+    "claude-sonnet-4": (0.9, 0.3, 0.016),
+    "gemini-2.5-flash": (0.35, 0.4, 0.005),
+}
+# Orders the shop knows; the model sometimes makes up or mistypes an order number.
+_KNOWN_ORDERS = range(1000, 9000)
+
+
+class OrderServiceError(ConnectionError):
+    """The order service did not answer."""
+
+
+OrderServiceError.__module__ = "shop.orders"
+
 
 def _agent(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
     import logfire
-    from pydantic_ai import Agent
+    from pydantic_ai import Agent, ModelRetry
+    from pydantic_ai.exceptions import UnexpectedModelBehavior
+    from pydantic_ai.messages import ModelMessage, ModelResponse
+    from pydantic_ai.models import ModelRequestParameters
     from pydantic_ai.models.test import TestModel
+    from pydantic_ai.settings import ModelSettings
+    from pydantic_ai.tools import ToolDefinition
+
+    class SimulatedModel(TestModel):
+        """PydanticAI's TestModel, but a request takes model-dependent virtual time, inside the `chat` span,
+        and the tool arguments vary as a real model's would."""
+
+        async def request(
+            self,
+            messages: list[ModelMessage],
+            model_settings: ModelSettings | None,
+            model_request_parameters: ModelRequestParameters,
+        ) -> ModelResponse:
+            median, sigma, per_token = _MODEL_LATENCY[self.model_name]
+            if _RNG.random() < 0.01:
+                clock.advance(30)
+                raise TimeoutError(f"model {self.model_name} did not answer within 30s")
+            response = await super().request(messages, model_settings, model_request_parameters)
+            # TestModel's answers are a few tokens; a real model writes a short tool call or a longer answer.
+            calls_tools = any(part.part_kind == "tool-call" for part in response.parts)
+            tokens = _RNG.randint(15, 60) if calls_tools else _RNG.randint(60, 250)
+            seconds = _RNG.lognormvariate(math.log(median), sigma) + per_token * tokens
+            if _RNG.random() < 0.02:
+                seconds *= _RNG.uniform(3, 8)  # a provider's bad minute: the slow outliers
+            clock.advance(seconds)
+            return response
+
+        def gen_tool_args(self, tool_def: ToolDefinition) -> Any:
+            if tool_def.name == "lookup_order":
+                known = _RNG.random() < 0.85
+                return {"order_id": _RNG.choice(_KNOWN_ORDERS) if known else _RNG.randint(10_000, 99_999)}
+            if tool_def.name == "refund_policy":
+                return {"days": _RNG.randint(1, 60)}
+            return super().gen_tool_args(tool_def)
 
     logfire.instrument_pydantic_ai()
     models = [
-        TestModel(model_name=name, seed=i)
+        SimulatedModel(model_name=name, seed=i)
         for i, name in enumerate(["gpt-4o", "claude-sonnet-4", "gemini-2.5-flash"])
     ]
     support = Agent(
@@ -190,6 +246,12 @@ def _agent(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
     @support.tool_plain
     def lookup_order(order_id: int) -> str:
         clock.advance(_RNG.lognormvariate(3.5, 0.4) / 1000)
+        if order_id not in _KNOWN_ORDERS:
+            # The model sees this and tries again, as with a real LLM that misread the order number.
+            raise ModelRetry(f"There is no order {order_id}; check the order number and try again.")
+        if _RNG.random() < 0.005:
+            clock.advance(5)
+            raise OrderServiceError("order service did not answer within 5s")
         return f"order {order_id}: shipped"
 
     @support.tool_plain
@@ -213,11 +275,7 @@ def _agent(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
         with logfire.span(
             "handle ticket {ticket_id}", ticket_id=_RNG.randint(10_000, 99_999), question=question
         ):
-            # Model calls take a while; the TestModel answers at once, so the clock moves for it.
-            clock.advance(_RNG.lognormvariate(0.2, 0.5))
             try:
-                if _RNG.random() < 0.03:
-                    raise TimeoutError(f"model {model.model_name} did not answer within 30s")
                 result = await agent.run(question, model=model)
                 runs.add(1, {"agent": agent.name or "agent", "outcome": "ok"})
                 logfire.info(
@@ -225,8 +283,9 @@ def _agent(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
                     chars=len(str(result.output)),
                     gen_ai={"system": _PROVIDERS[model.model_name], "model": model.model_name},
                 )
-            except TimeoutError:
-                runs.add(1, {"agent": agent.name or "agent", "outcome": "timeout"})
+            except (TimeoutError, OrderServiceError, UnexpectedModelBehavior) as exc:
+                outcome = "timeout" if isinstance(exc, TimeoutError) else "error"
+                runs.add(1, {"agent": agent.name or "agent", "outcome": outcome})
                 logfire.exception("agent run failed")
 
     return one_run

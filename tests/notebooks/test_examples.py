@@ -28,7 +28,7 @@ def rows(demo_backend: Backend) -> list[dict[str, Any]]:
     with LogfireClient(demo_backend.token, demo_backend.base_url) as client:
         result = client.query_json_rows(
             "SELECT service_name, deployment_environment, level, kind, http_route, is_exception, exception_type, "
-            "trace_id, duration, attributes FROM records",
+            "otel_status_code, trace_id, duration, attributes FROM records",
             since="8d",
             limit=10_000,
         )
@@ -128,7 +128,7 @@ def test_executed_notebook_contains_no_token(
 
 PYDANTIC_AI_PROBES = [
     "import json",
-    "print(json.dumps({'runs': runs.select('agent', 'model', 'runs').rows(),"
+    "print(json.dumps({'runs': runs.select('agent', 'model', 'runs', 'avg_ms', 'failed').rows(),"
     " 'tokens': tokens.group_by('model').agg(pl.col('input_tokens').sum()).rows(),"
     " 'tools': tools.select('tool', 'calls', 'failed').rows(), 'failed_tools': failed_tools.height,"
     " 'failed_runs': failed_runs.height, 'slowest': slowest['trace_id'].to_list(), 'spans': spans.height}))",
@@ -146,10 +146,16 @@ def test_pydantic_ai_notebook_matches_the_agent_spans(
 
     agent_runs = [r for r in rows if op(r) == "invoke_agent"]
     assert agent_runs, "the demo made no PydanticAI agent runs"
-    expected_runs = Counter(
-        (r["attributes"]["gen_ai.agent.name"], r["attributes"]["model_name"]) for r in agent_runs
-    )
-    assert {(a, m): n for a, m, n in values["runs"]} == dict(expected_runs)
+    by_agent_model: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in agent_runs:
+        by_agent_model[(r["attributes"]["gen_ai.agent.name"], r["attributes"]["model_name"])].append(r)
+    assert {(a, m): n for a, m, n, _, _ in values["runs"]} == {k: len(v) for k, v in by_agent_model.items()}
+    for agent, model, _, avg_ms, failed in values["runs"]:
+        group = by_agent_model[(agent, model)]
+        # Model requests take time inside the run, so runs last seconds, not microseconds.
+        assert avg_ms == pytest.approx(sum(r["duration"] for r in group) / len(group) * 1000, abs=0.06)
+        assert avg_ms > 100
+        assert failed == sum(1 for r in group if r["otel_status_code"] == "ERROR")
 
     tokens: Counter[str] = Counter()
     for r in rows:
@@ -159,9 +165,16 @@ def test_pydantic_ai_notebook_matches_the_agent_spans(
             )
     assert dict(values["tokens"]) == dict(tokens)
 
-    tool_calls = Counter(r["attributes"]["gen_ai.tool.name"] for r in rows if op(r) == "execute_tool")
+    tool_spans = [r for r in rows if op(r) == "execute_tool"]
+    tool_calls = Counter(r["attributes"]["gen_ai.tool.name"] for r in tool_spans)
     assert {tool: calls for tool, calls, _ in values["tools"]} == dict(tool_calls)
-    assert values["failed_tools"] == sum(failed for _, _, failed in values["tools"])
+    failed_calls = Counter(
+        r["attributes"]["gen_ai.tool.name"]
+        for r in tool_spans
+        if r["otel_status_code"] == "ERROR" or r["is_exception"]
+    )
+    assert {tool: failed for tool, _, failed in values["tools"] if failed} == dict(failed_calls)
+    assert values["failed_tools"] == sum(failed_calls.values()) > 0, "no tool call of the demo failed"
 
     assert values["failed_runs"] == sum(1 for r in rows if r["service_name"] == "agent" and r["is_exception"])
 
