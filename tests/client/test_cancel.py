@@ -112,15 +112,21 @@ def hanging() -> Iterator[HangingServer]:
 
 @contextlib.contextmanager
 def _interrupt_main_thread_after(seconds: float) -> Iterator[None]:
-    """Ctrl-C as the kernel sends it (SIGINT to the main thread); never fires after the block ends."""
+    """Ctrl-C as the kernel sends it (SIGINT to the main thread); never fires after the block ends.
+
+    Python's own handler is put in place for the block: a shell that starts pytest in the background (as CI
+    may) leaves SIGINT ignored, and then there would be no KeyboardInterrupt to test.
+    """
     main = threading.main_thread().ident
     assert main is not None
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(seconds, signal.pthread_kill, args=(main, signal.SIGINT))
     timer.start()
     try:
         yield
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_interrupt_cancels_running_query_on_the_wire(hanging: HangingServer) -> None:
