@@ -176,7 +176,8 @@ def test_pydantic_ai_notebook_matches_the_agent_spans(
     assert {tool: failed for tool, _, failed in values["tools"] if failed} == dict(failed_calls)
     assert values["failed_tools"] == sum(failed_calls.values()) > 0, "no tool call of the demo failed"
 
-    assert values["failed_runs"] == sum(1 for r in rows if r["service_name"] == "agent" and r["is_exception"])
+    failed_runs = [r for r in agent_runs if r["otel_status_code"] == "ERROR"]
+    assert values["failed_runs"] == len(failed_runs)
 
     slowest = max(agent_runs, key=lambda r: r["duration"])
     assert values["slowest"] == [slowest["trace_id"]]
