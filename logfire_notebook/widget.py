@@ -76,6 +76,8 @@ def _in_marimo() -> bool:
         return False
 
 
+_INTERRUPTED = "The query was interrupted: pick a range, or set min_timestamp, to run it again."
+
 _loop_lock = threading.Lock()
 _loop_ref: asyncio.AbstractEventLoop | None = None
 
@@ -96,9 +98,17 @@ def _submit(coroutine: Coroutine[Any, Any, _Result]) -> concurrent.futures.Futur
     return asyncio.run_coroutine_threadsafe(coroutine, _loop())
 
 
+def _wait(future: concurrent.futures.Future[_Result]) -> None:
+    """Waits for a run in short steps: once polars is loaded, a single untimed wait is not interrupted by
+    Ctrl-C (its SIGINT handler keeps the lock wait going), while a timed one returns and lets it through."""
+    while not concurrent.futures.wait([future], timeout=0.2).done:
+        pass
+
+
 def _async_twin(client: LogfireClient) -> AsyncLogfireClient | None:
-    """An AsyncLogfireClient with `client`'s token, URL, timeout, retries, headers and TLS settings, or None
-    when `client` cannot be copied faithfully (custom transport, proxy mounts, overridden query_arrow)."""
+    """An AsyncLogfireClient with `client`'s token, URL, timeout, retries, headers, auth and TLS settings, or
+    None when `client` cannot be copied faithfully (custom transport, proxy mounts, event hooks, overridden
+    query_arrow)."""
     import httpx
 
     from logfire_notebook._client import AsyncLogfireClient, LogfireClient
@@ -109,6 +119,7 @@ def _async_twin(client: LogfireClient) -> AsyncLogfireClient | None:
         type(client).query_arrow is not LogfireClient.query_arrow
         or type(transport) is not httpx.HTTPTransport
         or getattr(http, "_mounts", None)
+        or any(http.event_hooks.values())  # synchronous hooks cannot run in an async client
     ):
         return None
     pool = getattr(transport, "_pool", None)
@@ -122,7 +133,12 @@ def _async_twin(client: LogfireClient) -> AsyncLogfireClient | None:
         max_retries=client.max_retries,
         max_retry_seconds=client.max_retry_seconds,
         headers=dict(http.headers),
+        auth=http.auth,
+        params=http.params,
+        cookies=http.cookies,
         follow_redirects=http.follow_redirects,
+        max_redirects=http.max_redirects,
+        trust_env=http.trust_env,
         **extra,
     )
 
@@ -242,7 +258,7 @@ class LogfireTable(anywidget.AnyWidget):
         browser started to finish."""
         future = self._future
         if future is not None:
-            concurrent.futures.wait([future])
+            _wait(future)
         return self._frame if self._frame is not None else _empty_frame()
 
     @property
@@ -317,11 +333,16 @@ class LogfireTable(anywidget.AnyWidget):
         generation = self._begin()
         future = self._start(self._compute(self._spec(), data))
         try:
+            _wait(future)
             result = future.result()
         except concurrent.futures.CancelledError:
             return  # a newer run (from another thread) superseded this one and shows its own result
         except BaseException:
             future.cancel()  # Ctrl-C while waiting: hang up on the server too
+            with self._lock:
+                self._queried = None  # so that setting the same range again runs it
+            spec = self._spec()
+            self._publish(generation, _Result(spec, None, None, None, "", None, _INTERRUPTED))
             raise
         self._publish(generation, result)
 

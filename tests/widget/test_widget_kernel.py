@@ -4,6 +4,7 @@ browser is sent (the replies are captured where the widget hands them to its com
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import threading
 from datetime import datetime, timedelta, timezone
@@ -161,7 +162,8 @@ class HoldingProxy:
     more than a day back: it never answers it and records when the client closes that connection. Every
     other request goes to the backend (one request per connection) and gets the backend's answer."""
 
-    def __init__(self, backend_url: str) -> None:
+    def __init__(self, backend_url: str, give_up_after: float = 60.0) -> None:
+        self.give_up_after = give_up_after  # a bound so a client that never hangs up cannot hang the test
         parsed = urlsplit(backend_url)
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
         self.sock = socket.socket()
@@ -170,6 +172,7 @@ class HoldingProxy:
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.held = threading.Event()  # the slow request arrived and is being held
         self.hung_up = threading.Event()  # the client closed the held request's connection
+        self.gave_up = threading.Event()  # the proxy closed it, the client never did
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -216,8 +219,13 @@ class HoldingProxy:
             head, body = request
             if self._holds(body):
                 self.held.set()
-                while conn.recv(65536):  # never answer: wait until the client hangs up
-                    pass
+                conn.settimeout(self.give_up_after)
+                try:
+                    while conn.recv(65536):  # never answer: wait until the client hangs up
+                        pass
+                except TimeoutError:
+                    self.gave_up.set()
+                    return
                 self.hung_up.set()
                 return
             lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
@@ -252,6 +260,51 @@ def test_a_newer_range_from_the_browser_cancels_the_superseded_request_on_the_wi
             assert [s.get("min_timestamp") for s in shown if s.get("state") == "ready"] == ["now-3h"]
             reply, buffers = table.request(9)
             assert pa.ipc.open_stream(buffers[0]).read_all().num_rows == table.df.height == reply["rows"]
+        finally:
+            table.close()
+            proxy.close()
+
+
+def test_a_range_set_from_python_cancels_a_browser_query_and_is_current_on_return(backend: Any) -> None:
+    proxy = HoldingProxy(backend.base_url)
+    with (
+        LogfireClient(backend.token, proxy.url) as through_proxy,
+        LogfireClient(backend.token, backend.base_url) as c,
+    ):
+        table = Captured(SQL, since="1h", client=through_proxy, limit=10_000)
+        try:
+            table.set_state({"min_timestamp": "now-2d"})  # picked in the browser, held by the server
+            assert proxy.held.wait(30), "the two-day query never reached the server"
+            table.min_timestamp = "now-3h"  # then set from Python
+            # The assignment returned with the new result in place, and the browser's query was hung up on.
+            assert table.status["state"] == "ready" and table.status["min_timestamp"] == "now-3h"
+            assert table._frame is not None and table._frame.height == count(c, table)
+            assert proxy.hung_up.wait(30), "the superseded request was left running on the wire"
+        finally:
+            table.close()
+            proxy.close()
+
+
+def test_ctrl_c_while_a_range_from_python_runs_hangs_up_and_says_so(backend: Any) -> None:
+    proxy = HoldingProxy(backend.base_url)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt_once_held() -> None:
+        if proxy.held.wait(30):
+            signal.pthread_kill(main, signal.SIGINT)  # what the kernel's interrupt button sends
+
+    # No client timeout and no retries: only Ctrl-C can end the held request before the proxy gives up.
+    with LogfireClient(backend.token, proxy.url, timeout=None, max_retries=0) as through_proxy:
+        table = Captured(SQL, since="1h", client=through_proxy, limit=10_000)
+        try:
+            threading.Thread(target=interrupt_once_held, daemon=True).start()
+            with pytest.raises(KeyboardInterrupt):
+                table.min_timestamp = "now-2d"
+            assert proxy.hung_up.wait(30), "the interrupted request was left running on the wire"
+            assert not proxy.gave_up.is_set()
+            assert table.status["state"] == "error" and "interrupted" in table.status["error"]
+            assert table.df.height == 0
         finally:
             table.close()
             proxy.close()
