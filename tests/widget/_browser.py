@@ -38,14 +38,14 @@ class Lab:
         """Writes a notebook of code cells and returns its URL (with the server token)."""
         import nbformat
 
-        notebook = nbformat.v4.new_notebook()
+        notebook = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
         notebook.metadata["kernelspec"] = {
             "name": "python3",
             "display_name": "Python 3",
             "language": "python",
         }
-        notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-        nbformat.write(notebook, self.root / name)
+        notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]  # type: ignore[no-untyped-call]
+        nbformat.write(notebook, self.root / name)  # type: ignore[no-untyped-call]
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
 
 

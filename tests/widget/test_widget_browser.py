@@ -81,11 +81,12 @@ def backend_count(backend: Any, page: Any) -> int:
 
 
 def column_texts(page: Any, column: int, count: int = 12) -> list[str]:
-    return page.evaluate(
+    texts: list[str] = page.evaluate(
         "([c, n]) => [...document.querySelectorAll('.lf-body .lf-tr')].slice(0, n)"
         ".map(tr => tr.children[c].textContent)",
         [column, count],
     )
+    return texts
 
 
 def test_rows_show_and_last_hour_requeries_to_the_backends_count(page: Any, lab: Lab, backend: Any) -> None:
