@@ -295,6 +295,12 @@ def test_ctrl_c_while_a_range_from_python_runs_hangs_up_and_says_so(backend: Any
             signal.pthread_kill(main, signal.SIGINT)  # what the kernel's interrupt button sends
 
     # No client timeout and no retries: only Ctrl-C can end the held request before the proxy gives up.
+    # A shell that starts pytest in the background leaves SIGINT ignored: put Python's handler in place then.
+    # Otherwise leave the process's handler alone (once polars has run, it is not Python's own at OS level,
+    # and that is the case a kernel is in).
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     with LogfireClient(backend.token, proxy.url, timeout=None, max_retries=0) as through_proxy:
         table = Captured(SQL, since="1h", client=through_proxy, limit=10_000)
         try:
@@ -308,6 +314,8 @@ def test_ctrl_c_while_a_range_from_python_runs_hangs_up_and_says_so(backend: Any
         finally:
             table.close()
             proxy.close()
+            if previous is not signal.default_int_handler:
+                signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 class GatedClient(LogfireClient):
