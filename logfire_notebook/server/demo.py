@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -208,6 +209,15 @@ def fill(base_url: str, records: int, *, now: datetime | None = None, parallel: 
         )
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def _start_lab(base_url: str, token: str, log_path: Path) -> int:
     notebook = NOTEBOOK if NOTEBOOK.exists() else None
     if notebook is None:
@@ -221,12 +231,16 @@ def _start_lab(base_url: str, token: str, log_path: Path) -> int:
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={lab_token}",
+        # The file browser shows the whole checkout, and the opening page is the example notebook.
+        f"--ServerApp.root_dir={Path.cwd()}",
+        # Offline: no news feed or update check asking for the network.
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")  # containers often run as root; JupyterLab refuses without this
-    if notebook is not None:
-        args.append(str(notebook))
     path = f"lab/tree/{notebook.as_posix()}" if notebook else "lab"
+    args.append(f"--ServerApp.default_url=/{path}")
     # JupyterLab's own log goes to a file: the terminal keeps the one line a user needs.
     with log_path.open("wb") as log:
         lab = subprocess.Popen(
@@ -237,12 +251,9 @@ def _start_lab(base_url: str, token: str, log_path: Path) -> int:
         try:
             code = lab.wait()
         except KeyboardInterrupt:
-            lab.terminate()
-            try:
-                lab.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                lab.kill()
             return 0
+        finally:
+            _stop(lab)
     if code != 0:
         tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
         _say("JupyterLab stopped with an error:\n  " + "\n  ".join(tail))
@@ -253,6 +264,8 @@ def run_demo(data_dir: Path, port: int, records: int, start_lab: bool) -> None:
     """The `logfire-notebook demo` command."""
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    # SIGTERM (`kill`, a closed terminal) cleans up like Ctrl-C: no backend or JupyterLab is left behind.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if not _port_is_free(port):
         raise SystemExit(f"logfire-notebook demo: port {port} is in use; pass --port with a free one.")
     token = _demo_token(data_dir)
