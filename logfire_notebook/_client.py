@@ -251,6 +251,10 @@ class _BaseClient:
         return response.status_code == 429 or response.status_code >= 500
 
 
+# httpx.Client options whose values are synchronous objects an httpx.AsyncClient cannot use.
+_SYNC_ONLY = frozenset({"transport", "mounts", "event_hooks"})
+
+
 class LogfireClient(_BaseClient):
     """A synchronous client for Logfire's query API (or the local backend).
 
@@ -279,7 +283,24 @@ class LogfireClient(_BaseClient):
             max_retries=max_retries,
             max_retry_seconds=max_retry_seconds,
         )
+        self._httpx_kwargs = dict(httpx_kwargs)  # kept for `_async_twin`
         self.client = httpx.Client(**self._client_kwargs(httpx_kwargs))
+
+    def _async_twin(self) -> AsyncLogfireClient | None:
+        """An AsyncLogfireClient with this client's configuration (token included, so it never has to leave
+        the client objects), or None when that cannot be copied: a subclass with its own query_arrow, or
+        httpx options that are synchronous objects (a transport, mounts, event hooks)."""
+        if type(self).query_arrow is not LogfireClient.query_arrow or _SYNC_ONLY & self._httpx_kwargs.keys():
+            return None
+        return AsyncLogfireClient(
+            self._token,
+            self.base_url,
+            self.timeout,
+            default_since=self.default_since,
+            max_retries=self.max_retries,
+            max_retry_seconds=self.max_retry_seconds,
+            **self._httpx_kwargs,
+        )
 
     def __enter__(self) -> LogfireClient:
         return self

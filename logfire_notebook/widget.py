@@ -18,10 +18,10 @@ table.df                    # the rows on screen, as a polars DataFrame
   query (the browser also ignores answers for ranges it has replaced). A range set from Python (and every
   change in marimo) waits for its run before the assignment returns, so the next line, or the cells marimo
   re-runs, read the new `.df`; Ctrl-C there cancels the request too.
-- Built with `client=LogfireClient(...)`, the widget queries through an `AsyncLogfireClient` made from that
-  client's token, URL, timeout, retry policy and headers (`_async_twin`). A client it cannot copy (a custom
-  transport or proxy mounts, or a subclass with its own `query_arrow`) is called on a worker thread instead;
-  then a superseded request runs to its end and only its answer is dropped.
+- Built with `client=LogfireClient(...)`, the widget queries through the AsyncLogfireClient that client makes
+  of its own configuration (`LogfireClient._async_twin`). A client that cannot be copied (a custom
+  transport, mounts or event hooks, or a subclass with its own `query_arrow`) is called on a worker thread
+  instead; then a superseded request runs to its end and only its answer is dropped.
 - Built from a DataFrame without `sql`, the picker filters the DataFrame's `start_timestamp` locally.
 - The read token stays inside the client: it is no trait, so it is never synced to the browser nor saved
   in a notebook.
@@ -103,44 +103,6 @@ def _wait(future: concurrent.futures.Future[_Result]) -> None:
     Ctrl-C (its SIGINT handler keeps the lock wait going), while a timed one returns and lets it through."""
     while not concurrent.futures.wait([future], timeout=0.2).done:
         pass
-
-
-def _async_twin(client: LogfireClient) -> AsyncLogfireClient | None:
-    """An AsyncLogfireClient with `client`'s token, URL, timeout, retries, headers, auth and TLS settings, or
-    None when `client` cannot be copied faithfully (custom transport, proxy mounts, event hooks, overridden
-    query_arrow)."""
-    import httpx
-
-    from logfire_notebook._client import AsyncLogfireClient, LogfireClient
-
-    http = client.client
-    transport = getattr(http, "_transport", None)
-    if (
-        type(client).query_arrow is not LogfireClient.query_arrow
-        or type(transport) is not httpx.HTTPTransport
-        or getattr(http, "_mounts", None)
-        or any(http.event_hooks.values())  # synchronous hooks cannot run in an async client
-    ):
-        return None
-    pool = getattr(transport, "_pool", None)
-    ssl_context = getattr(pool, "_ssl_context", None)
-    extra: dict[str, Any] = {} if ssl_context is None else {"verify": ssl_context}
-    return AsyncLogfireClient(
-        client._token,  # stays inside the client objects: never a trait, never in a message
-        client.base_url,
-        client.timeout,
-        default_since=client.default_since,
-        max_retries=client.max_retries,
-        max_retry_seconds=client.max_retry_seconds,
-        headers=dict(http.headers),
-        auth=http.auth,
-        params=http.params,
-        cookies=http.cookies,
-        follow_redirects=http.follow_redirects,
-        max_redirects=http.max_redirects,
-        trust_env=http.trust_env,
-        **extra,
-    )
 
 
 def _close_later(client: AsyncLogfireClient) -> None:
@@ -408,7 +370,7 @@ class LogfireTable(anywidget.AnyWidget):
                 if self._client is None:
                     self._async_client = AsyncLogfireClient(*self._client_args)
                 else:
-                    self._async_client = _async_twin(self._client)
+                    self._async_client = self._client._async_twin()
                     self._threaded = self._async_client is None
                 if self._async_client is not None:
                     self._closer = weakref.finalize(self, _close_later, self._async_client)
