@@ -264,7 +264,9 @@ def run_demo(data_dir: Path, port: int, records: int, start_lab: bool) -> None:
     """The `logfire-notebook demo` command."""
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    # SIGTERM (`kill`, a closed terminal) cleans up like Ctrl-C: no backend or JupyterLab is left behind.
+    # Ctrl-C and SIGTERM (`kill`, a closed terminal) both clean up: no backend or JupyterLab is left behind.
+    # SIGINT too, explicitly: a shell that started us in the background may have left it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     if not _port_is_free(port):
         raise SystemExit(f"logfire-notebook demo: port {port} is in use; pass --port with a free one.")
