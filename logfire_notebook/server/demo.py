@@ -218,7 +218,19 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.kill()
 
 
-def _start_lab(base_url: str, token: str, log_path: Path) -> int:
+def _lab_settings(data_dir: Path) -> Path:
+    """JupyterLab user settings for the demo, kept in the data dir: JupyterLab does not ask about fetching
+    news (the demo runs offline), and the user's own JupyterLab settings stay untouched."""
+    settings = data_dir / "jupyterlab-settings"
+    notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    if not notification.exists():
+        notification.parent.mkdir(parents=True, exist_ok=True)
+        notification.write_text(json.dumps({"fetchNews": "false"}))
+    return settings
+
+
+def _start_lab(base_url: str, token: str, data_dir: Path) -> int:
+    log_path = data_dir / "jupyterlab.log"
     notebook = NOTEBOOK if NOTEBOOK.exists() else None
     if notebook is None:
         _say(f"{NOTEBOOK} is not in {Path.cwd()}; JupyterLab opens on this directory instead")
@@ -244,7 +256,14 @@ def _start_lab(base_url: str, token: str, log_path: Path) -> int:
     # JupyterLab's own log goes to a file: the terminal keeps the one line a user needs.
     with log_path.open("wb") as log:
         lab = subprocess.Popen(
-            args, env=_child_env(LOGFIRE_READ_TOKEN=token, LOGFIRE_BASE_URL=base_url), stdout=log, stderr=log
+            args,
+            env=_child_env(
+                LOGFIRE_READ_TOKEN=token,
+                LOGFIRE_BASE_URL=base_url,
+                JUPYTERLAB_SETTINGS_DIR=str(_lab_settings(data_dir)),
+            ),
+            stdout=log,
+            stderr=log,
         )
         _say(f"JupyterLab: http://127.0.0.1:{port}/{path}?token={lab_token}")
         _say(f"(its log: {log_path}; Ctrl-C stops JupyterLab and the backend)")
@@ -298,7 +317,7 @@ def run_demo(data_dir: Path, port: int, records: int, start_lab: bool) -> None:
             )
         _say(f"read token: stored in {data_dir / DEMO_TOKEN_FILE}")
         if start_lab:
-            _start_lab(server.base_url, token, data_dir / "jupyterlab.log")
+            _start_lab(server.base_url, token, data_dir)
         else:
             _say(
                 f"done. Serve it with `logfire-notebook serve --data-dir {data_dir} --port {port}` and use "
