@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from _loopback import LoopbackServer, read_request
 
 from logfire_notebook import AsyncLogfireClient, LogfireClient
 
@@ -34,57 +35,22 @@ def _arrow_body() -> bytes:
     return bytes(sink.getvalue())
 
 
-class HangingServer:
+class HangingServer(LoopbackServer):
     """HTTP/1.1 on loopback: the first request is never answered; later ones get a one-row Arrow table."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.requests = 0
         self.hung_up = threading.Event()  # the client closed the connection of the unanswered request
-        self._threads: list[threading.Thread] = []
-        self._accepting = threading.Thread(target=self._accept, daemon=True)
-        self._accepting.start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def _read_request(self, conn: socket.socket, buffer: bytes) -> bytes | None:
-        while b"\r\n\r\n" not in buffer:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            buffer += chunk
-        head, _, rest = buffer.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(rest) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            rest += chunk
-        return rest[length:]
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         buffer = b""
         with conn:
             while True:
-                left = self._read_request(conn, buffer)
-                if left is None:
+                request = read_request(conn, buffer)
+                if request is None:
                     return
-                buffer = left
+                buffer = request[2]
                 self.requests += 1
                 if self.requests == 1:
                     # Never answer: wait for the client to hang up.
@@ -98,9 +64,6 @@ class HangingServer:
                     + f"content-length: {len(body)}\r\n\r\n".encode()
                     + body
                 )
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture

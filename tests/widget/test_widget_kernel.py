@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import polars as pl
 import pyarrow as pa
 import pytest
+from _loopback import LoopbackServer, read_request
 
 from logfire_notebook import LogfireClient, LogfireTable
 from logfire_notebook._exceptions import TimeRangeError
@@ -157,7 +158,7 @@ def test_histogram_sql_drops_only_a_trailing_limit() -> None:
     assert sql.startswith("SELECT time_bucket('1 hours', start_timestamp) AS bucket, count(*) AS n FROM (")
 
 
-class HoldingProxy:
+class HoldingProxy(LoopbackServer):
     """A loopback HTTP proxy in front of the local backend that holds back the row query of a range reaching
     more than a day back: it never answers it and records when the client closes that connection. Every
     other request goes to the backend (one request per connection) and gets the backend's answer."""
@@ -166,43 +167,10 @@ class HoldingProxy:
         self.give_up_after = give_up_after  # a bound so a client that never hangs up cannot hang the test
         parsed = urlsplit(backend_url)
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.held = threading.Event()  # the slow request arrived and is being held
         self.hung_up = threading.Event()  # the client closed the held request's connection
         self.gave_up = threading.Event()  # the proxy closed it, the client never did
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _read_request(conn: socket.socket) -> tuple[bytes, bytes] | None:
-        buffer = b""
-        while b"\r\n\r\n" not in buffer:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            buffer += chunk
-        head, _, body = buffer.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(body) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            body += chunk
-        return head, body
+        super().__init__()
 
     def _holds(self, body: bytes) -> bool:
         if not body:
@@ -211,12 +179,12 @@ class HoldingProxy:
         start = datetime.fromisoformat(query["min_timestamp"].replace("Z", "+00:00"))
         return "time_bucket" not in query["sql"] and start < datetime.now(timezone.utc) - timedelta(days=1)
 
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         with conn:
-            request = self._read_request(conn)
+            request = read_request(conn)
             if request is None:
                 return
-            head, body = request
+            head, body, _ = request
             if self._holds(body):
                 self.held.set()
                 conn.settimeout(self.give_up_after)
@@ -233,9 +201,6 @@ class HoldingProxy:
                 upstream.sendall(b"\r\n".join([*lines, b"connection: close"]) + b"\r\n\r\n" + body)
                 while chunk := upstream.recv(65536):  # the backend closes after its answer
                     conn.sendall(chunk)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def test_a_newer_range_from_the_browser_cancels_the_superseded_request_on_the_wire(backend: Any) -> None:
