@@ -45,3 +45,10 @@ def shell(
 def magic_of(shell: InteractiveShell) -> LogfireMagic:
     found: Any = next(c for c in shell.configurables if isinstance(c, LogfireMagic))
     return found  # type: ignore[no-any-return]
+
+
+def run(shell: InteractiveShell, cell: str, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
+    """Runs a cell as a user would; whether it succeeded, and what it printed (stdout and stderr)."""
+    result = shell.run_cell(cell)
+    captured = capsys.readouterr()
+    return result.success, captured.out + captured.err

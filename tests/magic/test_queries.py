@@ -14,7 +14,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from logfire_notebook._timerange import TimeRange
 
-from .conftest import magic_of
+from .conftest import magic_of, run
 
 
 @pytest.fixture
@@ -22,12 +22,6 @@ def live(shell: InteractiveShell, backend: Any, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("LOGFIRE_READ_TOKEN", backend.token)
     monkeypatch.setenv("LOGFIRE_BASE_URL", backend.base_url)
     return shell
-
-
-def run(shell: InteractiveShell, cell: str, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
-    result = shell.run_cell(cell)
-    captured = capsys.readouterr()
-    return result.success, captured.out + captured.err
 
 
 def service_counts(backend: Any) -> dict[str, int]:

@@ -6,13 +6,7 @@ import pytest
 from IPython.core.completer import provisionalcompleter
 from IPython.core.interactiveshell import InteractiveShell
 
-from .conftest import magic_of
-
-
-def run(shell: InteractiveShell, cell: str, capsys: pytest.CaptureFixture[str]) -> tuple[bool, str]:
-    result = shell.run_cell(cell)
-    captured = capsys.readouterr()
-    return result.success, captured.out + captured.err
+from .conftest import magic_of, run
 
 
 def test_load_ext_registers_line_and_cell_magic(shell: InteractiveShell) -> None:
