@@ -16,12 +16,9 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import random
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,10 +29,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' local-backend starter
 
 import httpx  # noqa: E402
 import polars as pl  # noqa: E402
 import pyarrow as pa  # noqa: E402
+from _backend import start_backend  # noqa: E402
 
 from logfire_notebook import LogfireClient  # noqa: E402
 from logfire_notebook._schema import RECORDS  # noqa: E402
@@ -124,35 +123,6 @@ def records(n: int) -> pa.Table:
     return pa.table(columns)
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cli = [sys.executable, "-m", "logfire_notebook.cli"]
-    token = subprocess.run(
-        [*cli, "token", "create", "--data-dir", str(data_dir)],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout.strip()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(url + "/health", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    return proc, url, token
-
-
 def measure(fn: Callable[[], int], runs: list[float]) -> None:
     gc.collect()  # garbage from the previous path (the JSON one makes millions of objects) is not this one's bill
     t0 = time.perf_counter()
@@ -235,7 +205,8 @@ def main() -> None:
         data_dir = Path(tmp) / "data"
         with Store(data_dir) as store:
             store.append_records(records(args.rows))
-        proc, url, token = start_server(data_dir)
+        server = start_backend(data_dir)
+        url, token = server.base_url, server.token
         try:
             since = datetime.now(timezone.utc) - timedelta(days=1)
             ours = LogfireClient(token, url, timeout=60)
@@ -306,8 +277,7 @@ def main() -> None:
             official.client.close()
             bare.close()
         finally:
-            proc.terminate()
-            proc.wait(10)
+            server.stop()
 
 
 if __name__ == "__main__":
