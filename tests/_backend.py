@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from typing import IO, Any
 
 import _dataset
 import httpx
+from _loopback import free_port
 
 
 @dataclass
@@ -43,21 +43,12 @@ class Backend:
             self._log.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_backend(
     data_dir: Path, *, query_timeout: float | None = None, extra_args: tuple[str, ...] = ()
 ) -> Backend:
     """Create a token for `data_dir` and start `logfire-notebook serve` on it; waits until it answers."""
     cli = [sys.executable, "-m", "logfire_notebook.cli"]
-    # The checkout's package, whether or not it is installed in the venv.
-    root = str(Path(__file__).resolve().parent.parent)
-    pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     token = subprocess.run(
         [*cli, "token", "create", "--data-dir", str(data_dir)],
         check=True,
@@ -65,7 +56,7 @@ def start_backend(
         text=True,
         env=env,
     ).stdout.strip()
-    port = _free_port()
+    port = free_port()
     args = [
         *cli,
         "serve",

@@ -1,11 +1,54 @@
-"""Loopback HTTP/1.1 servers for tests that must see what a client does on the wire (a request left
+"""Loopback helpers of the tests: a free port for a child server, waiting until that child answers and
+stopping it, and HTTP/1.1 servers for tests that must see what a client does on the wire (a request left
 unanswered, a connection the client closes): a listening socket with a thread per connection, and a reader
 for one request."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on at the moment, for a child server to take."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_answering(
+    process: subprocess.Popen[Any], url: str, *, what: str, log: str, seconds: float, **params: str
+) -> None:
+    """Polls `url` (with `params`) until it answers 200; fails the test, naming `log`, if the child exits or
+    `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited; see {log}")
+        try:
+            if httpx.get(url, params=params, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not start in {seconds:g} s; see {log}")
+        time.sleep(0.3)
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL if the child is still there after 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class LoopbackServer:

@@ -33,13 +33,13 @@ def count(backend: Backend, table: str = "records", where: str = "true") -> int:
     return int(rows(backend, f"SELECT count(*) AS n FROM {table} WHERE {where}")[0]["n"])
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without LOGFIRE_/OTEL_ settings, for a child that must not send elsewhere."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("LOGFIRE_", "OTEL_"))}
+
+
 def sdk_env(endpoint: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOGFIRE_", "OTEL_"))}
-    env.update(
-        OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
-        PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
-    )
-    return env
+    return {**clean_env(), "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
 
 
 def run_sdk_program(endpoint: str, cwd: Path) -> dict[str, str]:

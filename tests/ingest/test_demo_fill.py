@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -16,20 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 from _backend import Backend, start_backend
-from _ingest_helpers import ROOT, count, rows
+from _ingest_helpers import ROOT, clean_env, count, rows
+from _loopback import free_port
 
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def run_demo(data_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOGFIRE_", "OTEL_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     return subprocess.run(
         [
             sys.executable,
@@ -42,7 +34,7 @@ def run_demo(data_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
             "--port",
             str(free_port()),
         ],
-        env=env,
+        env=clean_env(),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -167,8 +159,6 @@ def test_demo_starts_jupyterlab_on_the_quickstart_and_ctrl_c_stops_everything(
     backend, _, data_dir = demo
     backend.stop()  # one server per data dir: the demo starts its own
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOGFIRE_", "OTEL_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     process = subprocess.Popen(
         [
             sys.executable,
@@ -180,7 +170,7 @@ def test_demo_starts_jupyterlab_on_the_quickstart_and_ctrl_c_stops_everything(
             "--port",
             str(port),
         ],
-        env=env,
+        env=clean_env(),
         cwd=ROOT,  # where examples/quickstart.ipynb is
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

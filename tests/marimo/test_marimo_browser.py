@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from _loopback import free_port
 
 from logfire_notebook._schema import RECORDS
 
@@ -25,12 +25,6 @@ EXAMPLE = ROOT / "examples" / "marimo_quickstart.py"
 CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -42,7 +36,6 @@ def marimo_url(backend: Any, tmp_path: Path) -> Iterator[str]:
         **os.environ,
         "LOGFIRE_READ_TOKEN": backend.token,
         "LOGFIRE_BASE_URL": backend.base_url,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "HOME": str(tmp_path),  # no user marimo config
     }
     process = subprocess.Popen(

@@ -19,7 +19,8 @@ from typing import Any
 
 import nbformat
 import pytest
-from _backend import Backend, _free_port, start_backend
+from _backend import Backend, start_backend
+from _loopback import free_port
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,16 +31,11 @@ DEMO_RECORDS = 1500
 @pytest.fixture(scope="session")
 def demo_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     data_dir = tmp_path_factory.mktemp("demo") / "data"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
-    }
     demo = ["demo", "--no-lab", "--records", str(DEMO_RECORDS), "--data-dir", str(data_dir)]
     subprocess.run(
-        [sys.executable, "-m", "logfire_notebook.cli", *demo, "--port", str(_free_port())],
+        [sys.executable, "-m", "logfire_notebook.cli", *demo, "--port", str(free_port())],
         check=True,
         capture_output=True,
-        env=env,
         timeout=600,
     )
     server = start_backend(data_dir)
@@ -68,13 +64,7 @@ class Executed:
 
 
 def kernel_env(backend: Backend) -> dict[str, str]:
-    pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    return {
-        **os.environ,
-        "LOGFIRE_READ_TOKEN": backend.token,
-        "LOGFIRE_BASE_URL": backend.base_url,
-        "PYTHONPATH": pythonpath,
-    }
+    return {**os.environ, "LOGFIRE_READ_TOKEN": backend.token, "LOGFIRE_BASE_URL": backend.base_url}
 
 
 def run_notebook(

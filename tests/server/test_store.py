@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,8 +14,6 @@ import pytest
 from _backend import start_backend
 
 from logfire_notebook.server.store import LOCAL_PROJECT_ID, Store
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _rows(store: Store, sql: str) -> list[tuple[object, ...]]:
@@ -108,9 +105,8 @@ CHILD = textwrap.dedent(
 
 
 def test_rows_survive_sigkill_right_after_append_returns(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        [sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
         assert child.stdout is not None
@@ -136,7 +132,6 @@ def test_second_server_on_the_same_data_dir_exits_with_one_clear_line(tmp_path: 
     Store(data_dir).close()
     server = start_backend(data_dir)
     try:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         second = subprocess.run(
             [
                 sys.executable,
@@ -150,7 +145,6 @@ def test_second_server_on_the_same_data_dir_exits_with_one_clear_line(tmp_path: 
             ],
             capture_output=True,
             text=True,
-            env=env,
             timeout=60,
         )
     finally:

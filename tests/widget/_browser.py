@@ -3,7 +3,6 @@ shadow it on import)."""
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,12 +46,6 @@ class Lab:
         notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]  # type: ignore[no-untyped-call]
         nbformat.write(notebook, self.root / name)  # type: ignore[no-untyped-call]
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -1,7 +1,8 @@
 """A real JupyterLab server whose kernels talk to the `backend` fixture, and a headless Debian chromium.
 
 The server runs from a temporary root holding the notebooks the tests write; its environment carries
-LOGFIRE_READ_TOKEN / LOGFIRE_BASE_URL (so notebooks hold no token) and puts the checkout first on PYTHONPATH.
+LOGFIRE_READ_TOKEN / LOGFIRE_BASE_URL (so notebooks hold no token); its kernels run the venv's python, where the
+checkout is installed editable.
 Screenshots go to test-artifacts/ (gitignored) for people to look at.
 """
 
@@ -12,14 +13,13 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from _browser import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, ROOT, Lab, free_port
+from _browser import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, ROOT, Lab
+from _loopback import free_port, stop, wait_until_answering
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,6 @@ def lab(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]
         **os.environ,
         "LOGFIRE_READ_TOKEN": backend.token,
         "LOGFIRE_BASE_URL": backend.base_url,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         "PATH": os.pathsep.join((venv_bin, os.environ.get("PATH", ""))),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("lab-workspaces")),
@@ -64,26 +63,12 @@ def lab(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited; see {log.name}")
-            try:
-                if httpx.get(f"{url}/api/status", params={"token": token}, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not start in 90 s; see {log.name}")
-            time.sleep(0.3)
+        wait_until_answering(
+            process, f"{url}/api/status", what="JupyterLab", log=log.name, seconds=90, token=token
+        )
         yield Lab(url=url, token=token, root=root)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from _browser import ROOT, screenshot
+from _browser import screenshot
+from _loopback import free_port, stop, wait_until_answering
 from playwright.sync_api import expect
 
 from logfire_notebook import LogfireClient
@@ -59,22 +57,15 @@ if __name__ == "__main__":
 TIMEOUT = 30_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def marimo_app(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("marimo")
     (folder / "app.py").write_text(APP)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LOGFIRE_READ_TOKEN": backend.token,
         "LOGFIRE_BASE_URL": backend.base_url,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         "MARIMO_SKIP_UPDATE_CHECK": "1",
     }
     log = (folder / "marimo.log").open("wb")
@@ -88,26 +79,10 @@ def marimo_app(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"marimo exited; see {log.name}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"marimo did not start in 60 s; see {log.name}")
-            time.sleep(0.3)
+        wait_until_answering(process, f"{url}/health", what="marimo", log=log.name, seconds=60)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 
