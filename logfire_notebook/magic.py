@@ -7,7 +7,9 @@
 
 The result is a Polars DataFrame (or Arrow / pandas with `--arrow` / `--pandas`), assigned to `errors`, kept in
 `_`, and shown in the LogfireTable widget (a plain table in terminal IPython) with a footer line: rows, time,
-time range and whether the row limit cut the result. `{service}` is the notebook variable as a safe literal.
+time range and whether the row limit cut the result. A range picked in the widget rebinds `errors` and `_` to
+its rows (`%config LogfireMagic.follow_widget = False` keeps the first result). `{service}` is the notebook
+variable as a safe literal.
 Defaults are set with `%config LogfireMagic.<setting>`; the read token comes from LOGFIRE_READ_TOKEN or
 Logfire's `.logfire/read_token.json`, or `%logfire login` (kept in the kernel process only).
 
@@ -25,8 +27,10 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
 from traitlets import Bool, Int, Unicode
 
+from logfire_notebook._footer import limit_hint
 from logfire_notebook._magic.complete import Schemas, make_matcher, names_from_payload
 from logfire_notebook._magic.errors import MagicError, install_handler, uninstall_handler
+from logfire_notebook._magic.follow import Follower
 from logfire_notebook._magic.options import split_line
 from logfire_notebook._magic.output import MAX_LIMIT, ElapsedTimer, footer, is_kernel, show_footer
 
@@ -69,6 +73,11 @@ class LogfireMagic(Magics):
     short_errors = Bool(True, help="Show a failing query as one line; False: the full Python traceback.").tag(
         config=True
     )
+    follow_widget = Bool(
+        True,
+        help="A range picked in a result's widget rebinds VAR and `_` to the new rows (while they still hold the "
+        "widget's previous result); False keeps the cell's first result.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # Magics.__init__ also appends the instance to shell.configurables, which is what %config reads.
@@ -113,9 +122,13 @@ class LogfireMagic(Magics):
     def logfire(self, line: str, cell: str | None = None) -> None:
         """Run Logfire SQL: `%%logfire [VAR <<] [options]` with the SQL in the cell, or `%logfire [options] SQL`.
 
-        `VAR <<` assigns the result to VAR (it is shown too); `_` always holds it. `{name}` in the SQL is the
+        `VAR <<` assigns the result to VAR (it is shown too); `_` always holds it. A range picked in the widget
+        (quick range, From/To, a drag on the timeline) runs the query again and rebinds VAR and `_` to the rows
+        it shows, so they are always what is on screen; `%config LogfireMagic.follow_widget = False` keeps the
+        first result instead. `{name}` in the SQL is the
         notebook variable `name` as a safe SQL literal (no quotes around it; `{{`/`}}` are literal braces).
-        Defaults: `%config LogfireMagic` (since, until, limit, base_url, show_widget, short_errors).
+        Defaults: `%config LogfireMagic` (since, until, limit, base_url, show_widget, short_errors,
+        follow_widget).
         `%logfire login` asks for a read token and keeps it for this kernel only.
         """
         if cell is None and line.strip() == "login":
@@ -161,10 +174,15 @@ class LogfireMagic(Magics):
         if parts.assign:
             self._user_ns[parts.assign] = value
         self._set_underscore(value)
-        # After --all, the widget re-runs a changed range with the largest page rather than the default limit.
-        widget_limit = MAX_LIMIT if args.all else limit
-        self._show(value, df, sql, since, until, widget_limit, environment, client, args.no_widget)
-        show_footer(footer(df.height, elapsed, time_range.label(), None if args.all else limit))
+        widget = self._show(value, df, sql, since, until, limit, environment, client, args, elapsed)
+        if widget is None:
+            # The widget draws its own footer, which follows the range picked in it.
+            show_footer(
+                footer(df.height, elapsed, time_range.label(), None if args.all else limit, limit_hint(limit))
+            )
+        elif self.follow_widget:
+            names = ("_", parts.assign) if parts.assign else ("_",)
+            widget.on_result(Follower(self._user_ns, names, value, _converter(args)))
 
     def _substitute(self, sql: str) -> str:
         from logfire_notebook._magic.params import ParameterError, substitute
@@ -243,34 +261,39 @@ class LogfireMagic(Magics):
         sql: str,
         since: str,
         until: str | None,
-        limit: int | None,
+        limit: int,
         environment: list[str] | None,
         client: LogfireClient,
-        no_widget: bool,
-    ) -> None:
+        args: Any,
+        elapsed: float,
+    ) -> Any:
+        """Shows the result; returns the LogfireTable shown, or None for a plain table."""
         from IPython.display import display as ipython_display
 
         display: Any = ipython_display
 
-        if self.show_widget and not no_widget and is_kernel(self.shell):
+        if self.show_widget and not args.no_widget and is_kernel(self.shell):
             try:
                 LogfireTable = importlib.import_module("logfire_notebook.widget").LogfireTable
             except ImportError:
                 pass
             else:
-                display(
-                    LogfireTable(
-                        sql=sql,
-                        since=since,
-                        until=until,
-                        limit=limit,
-                        environment=environment,
-                        client=client,
-                        data=df,
-                    )
+                widget = LogfireTable(
+                    sql=sql,
+                    since=since,
+                    until=until,
+                    limit=limit,
+                    environment=environment,
+                    client=client,
+                    data=df,
+                    data_elapsed=elapsed,
+                    all_rows=args.all,
                 )
-                return
+                widget.limit_hint = limit_hint(limit)
+                display(widget)
+                return widget
         display(value)
+        return None
 
     # -- client and token ------------------------------------------------------------------------------
 
@@ -346,6 +369,15 @@ class LogfireMagic(Magics):
         if self._client_obj is not None:
             self._client_obj.close()
             self._client_obj = None
+
+
+def _converter(args: Any) -> Any:
+    """The widget's DataFrame as the type the cell returned (--arrow, --pandas or polars)."""
+    if args.arrow:
+        return lambda frame: frame.to_arrow()
+    if args.pandas:
+        return lambda frame: frame.to_pandas()
+    return lambda frame: frame
 
 
 def _one_or_two_lines(exc: BaseException) -> str:

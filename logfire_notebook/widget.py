@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,6 +48,7 @@ import traitlets
 
 from logfire_notebook import _widget_data as wire
 from logfire_notebook._exceptions import LogfireError
+from logfire_notebook._footer import footer
 from logfire_notebook._timerange import TimeRange
 
 if TYPE_CHECKING:
@@ -147,7 +148,14 @@ class LogfireTable(anywidget.AnyWidget):
     """End of the range: `""` for now, else relative text (`"now-1d"`) or an ISO time. Setting it re-runs."""
 
     limit = traitlets.Int(wire.DEFAULT_LIMIT).tag(sync=True)
-    """Most rows a query returns; the status line marks a result that reaches it."""
+    """Most rows a query returns; the footer marks a result that reaches it."""
+
+    all_rows = traitlets.Bool(False).tag(sync=True)
+    """Fetch every row of the range, in pages past the 10,000-row cap (the magic's `--all`; the SELECT needs
+    `start_timestamp, trace_id, span_id`); `limit` then applies to nothing and the footer claims no limit."""
+
+    limit_hint = traitlets.Unicode("narrow the range or raise `limit`").tag(sync=True)
+    """What the footer suggests when the row limit cut the result (the magic: "raise --limit or use --all")."""
 
     utc = traitlets.Bool(False).tag(sync=True)
     """Show times in UTC rather than the browser's time zone (the UTC box of the picker)."""
@@ -156,7 +164,7 @@ class LogfireTable(anywidget.AnyWidget):
     """True when showing a DataFrame without `sql`: the range filters it in the kernel, no query runs."""
 
     status = traitlets.Dict().tag(sync=True)
-    """What the status line shows: `state` (loading/ready/error), `rows`, `elapsed_ms`, `limit_reached`,
+    """What the footer shows: `state` (loading/ready/error), `rows`, `elapsed_ms`, `limit_reached`,
     `error` (one sentence), the queried `min_timestamp`/`max_timestamp`, and the instants they resolved to
     (`from_ms`/`to_ms`, and `window` as two ISO strings)."""
 
@@ -175,6 +183,8 @@ class LogfireTable(anywidget.AnyWidget):
         base_url: str | None = None,
         client: LogfireClient | None = None,
         data: pl.DataFrame | None = None,
+        data_elapsed: float | None = None,
+        all_rows: bool = False,
     ) -> None:
         super().__init__()
         self._client = client
@@ -193,6 +203,8 @@ class LogfireTable(anywidget.AnyWidget):
         self._generation = 0
         self._future: concurrent.futures.Future[_Result] | None = None  # the newest run
         self._started = False  # the range observer waits for the first run below
+        self._data_elapsed = data_elapsed
+        self._listeners: list[Callable[[pl.DataFrame], None]] = []
         self.on_msg(self._on_message)
 
         with self.hold_trait_notifications():
@@ -200,6 +212,7 @@ class LogfireTable(anywidget.AnyWidget):
             self.local = not self.sql
             if limit is not None:
                 self.limit = limit
+            self.all_rows = all_rows
             if since is None and self.local and data is not None:
                 since, until = _extent(data)
             self.min_timestamp = _bound_text(since) or "now-1h"
@@ -232,6 +245,35 @@ class LogfireTable(anywidget.AnyWidget):
         rows = self._frame.height if self._frame is not None else 0
         return f"LogfireTable({self.sql or 'DataFrame'!r}, range={self._range_label()!r}, rows={rows})"
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # The text a saved notebook shows where widgets do not render (GitHub, nbconvert): the footer line.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle  # anywidget: (data, metadata)
+        if isinstance(data, dict):
+            data["text/plain"] = self.footer_text()
+        return bundle
+
+    def footer_text(self) -> str:
+        """The footer line, as the widget shows it: `1,204 rows · 0.31 s · Last 1 day` and the limit note."""
+        status = self.status
+        if status.get("state") == "error":
+            return f"{self._range_label()}: {status.get('error', 'the query failed')}"
+        elapsed = status.get("elapsed_ms")
+        limit = status.get("limit") if status.get("limit_reached") else None
+        return footer(
+            int(status.get("rows", 0)),
+            None if elapsed is None else elapsed / 1000,
+            self._range_label(),
+            limit,
+            self.limit_hint,
+        )
+
+    def on_result(self, callback: Callable[[pl.DataFrame], None]) -> None:
+        """Calls `callback(df)` with each new result the widget shows after its first: a range picked in the
+        browser, dragged on the timeline or set from Python. The `%%logfire` magic uses it to keep `VAR` and `_`
+        on the rows on screen. It may run on the widget's query thread: keep it short."""
+        self._listeners.append(callback)
+
     def _range_label(self) -> str:
         try:
             return self.time_range.label()
@@ -257,12 +299,12 @@ class LogfireTable(anywidget.AnyWidget):
             raise ValueError(f"limit must be between 1 and 10,000 (the API's maximum), not {value}.")
         return value
 
-    @traitlets.observe("min_timestamp", "max_timestamp", "limit")
+    @traitlets.observe("min_timestamp", "max_timestamp", "limit", "all_rows")
     def _on_range(self, change: dict[str, Any]) -> None:
         if not self._started:
             return
         # The browser sets both ends in one message, which fires this twice: run once per distinct range.
-        if self._queried is not None and self._queried == self._spec() and change["name"] != "limit":
+        if self._queried is not None and self._queried == self._spec() and change["name"] in self._RANGE:
             return
         if change["name"] in self._property_lock and not _in_marimo():
             # From the browser (ipywidgets locks the names it is setting): run beside the kernel's message
@@ -271,6 +313,8 @@ class LogfireTable(anywidget.AnyWidget):
         else:
             # From Python, or in marimo, whose cells re-run right after this returns and read `.df`.
             self._run()
+
+    _RANGE = ("min_timestamp", "max_timestamp")
 
     def _spec(self) -> tuple[str, str]:
         return (self.min_timestamp, self.max_timestamp)
@@ -344,7 +388,10 @@ class LogfireTable(anywidget.AnyWidget):
             timeline, note = await self._count_timeline(frame, *window)
         except LogfireError as exc:
             return _Result(spec, window, None, None, "", None, str(exc))
-        elapsed = None if data is not None else (time.perf_counter() - t0) * 1000
+        if data is not None:
+            elapsed = None if self._data_elapsed is None else self._data_elapsed * 1000
+        else:
+            elapsed = (time.perf_counter() - t0) * 1000
         return _Result(spec, window, frame, timeline, note, elapsed)
 
     async def _query_arrow(self, sql: str, start: datetime, end: datetime, limit: int) -> pa.Table:
@@ -387,9 +434,21 @@ class LogfireTable(anywidget.AnyWidget):
         super().close()
 
     async def _query(self, start: datetime, end: datetime) -> pl.DataFrame:
+        if self.all_rows:
+            return await self._query_all(start, end)
         from logfire_notebook._polars import arrow_to_polars
 
         return arrow_to_polars(await self._query_arrow(self.sql, start, end, self.limit))
+
+    async def _query_all(self, start: datetime, end: datetime) -> pl.DataFrame:
+        """Every row of the range, page after page (cancelling stops between or within pages)."""
+        window = TimeRange(start, end)
+        kwargs: dict[str, Any] = {"time_range": window, "environment": self._environment, "progress": False}
+        client = self._async_client_obj()
+        if client is None:
+            assert self._client is not None
+            return await asyncio.to_thread(self._client.query_all, self.sql, **kwargs)
+        return await client.query_all(self.sql, **kwargs)
 
     async def _count_timeline(
         self, frame: pl.DataFrame, start: datetime, end: datetime
@@ -435,11 +494,22 @@ class LogfireTable(anywidget.AnyWidget):
                 if result.elapsed_ms is not None:
                     status["elapsed_ms"] = round(result.elapsed_ms, 1)
                 if not self.local:
-                    status.update(limit=self.limit, limit_reached=rows >= self.limit)
+                    limit = None if self.all_rows else self.limit
+                    status.update(limit=limit, limit_reached=limit is not None and rows >= limit)
             # One message for both, so the browser never sees the new status without the revision to load.
             with self.hold_sync():
                 self.status = status
                 self.revision += 1
+            first = generation == 1
+        if result.frame is not None and result.error is None and not first:
+            self._tell_listeners(result.frame)
+
+    def _tell_listeners(self, frame: pl.DataFrame) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(frame)
+            except Exception as exc:  # a listener's bug must not stop the widget showing results
+                print(f"LogfireTable: a result listener failed: {exc}", file=sys.stderr)
 
     # -- the browser's requests ------------------------------------------------------------------------
 
