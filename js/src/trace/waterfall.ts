@@ -185,6 +185,7 @@ export class Waterfall {
     const failed = spans.failed(r);
     row.dataset.line = String(index);
     row.dataset.depth = String(line.depth);
+    row.dataset.parent = String(line.parent);
     row.className =
       `lf-trace-row${line.critical ? " lf-critical" : ""}${failed ? " lf-trace-failed" : ""}` +
       `${index === this.selected ? " lf-selected" : ""}${line.orphan ? " lf-orphan" : ""}`;
@@ -207,7 +208,8 @@ export class Waterfall {
       bar.style.width = `max(2px, ${at.width * 100}%)`;
       const ms = line.end - line.start;
       const text = h("span", { class: "lf-trace-duration" }, formatDuration(ms / 1000));
-      text.style.left = `${Math.min(at.left + at.width, 0.92) * 100}%`;
+      // Just after the bar's end; the track's right margin leaves room for it at the far right.
+      text.style.left = `${(at.left + at.width) * 100}%`;
       track.append(bar, text);
     }
     for (const t of line.ticks) {
