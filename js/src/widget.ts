@@ -12,6 +12,8 @@ import { Rpc } from "./rpc";
 import { TableView } from "./table";
 import { followTheme } from "./theme";
 import { type Histogram, Timeline } from "./timeline";
+import { renderTrace } from "./trace/main";
+import { TracePane } from "./trace/pane";
 import "./widget.css";
 
 export interface Status {
@@ -41,6 +43,10 @@ export interface Model {
   limit_hint: string;
   status: Status;
   local: boolean;
+  /** The result's column holding trace ids ("" for none); its cells open the trace. */
+  trace_column: string;
+  /** "trace" for a LogfireTrace, which shares this bundle. */
+  view?: string;
 }
 
 interface DataReply {
@@ -50,10 +56,13 @@ interface DataReply {
 }
 
 export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">): () => void {
+  if (model.get("view") === "trace") return renderTrace({ model: model as never, el });
   const m = model as AnyModel<Model>;
   const rpc = new Rpc(m as AnyModel);
   const table = new TableView();
   const footer = new Footer();
+  const trace = new TracePane(rpc, true);
+  table.onOpenTrace = (traceId, atMs) => void trace.open(traceId, atMs);
   const message = h("div", { class: "lf-message", hidden: "" });
   const progress = h("div", { class: "lf-progress" });
   let pendingRange = false;
@@ -85,7 +94,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
 
   const toolbar = h("div", { class: "lf-toolbar" }, picker.el);
   const main = h("div", { class: "lf-main" }, table.el, message);
-  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, footer.el);
+  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, footer.el, trace.el);
   el.append(root);
   const stopTheme = followTheme(root);
 
@@ -94,6 +103,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     picker.set({ min: m.get("min_timestamp"), max: m.get("max_timestamp") }, utc);
     table.setUtc(utc);
     timeline.setUtc(utc);
+    trace.waterfall.setUtc(utc);
     showStatus(); // the footer's times follow the UTC box too
   }
 
@@ -134,6 +144,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
       const buffer = reply.buffers[0];
       if (buffer) {
         const data = decode(viewBytes(buffer));
+        table.setTraceColumn(m.get("trace_column") ?? "");
         table.setData(data);
         root.dataset.rows = String(data.numRows);
         hasData = true;
