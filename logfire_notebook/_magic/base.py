@@ -157,7 +157,7 @@ class QueryMagics(Magics):
         from logfire_notebook._timerange import TimeRange
 
         try:
-            return TimeRange.parse(since, until)
+            return TimeRange.parse(since, until).check_started()
         except (TypeError, ValueError) as exc:
             # TimeRangeError's message already lists what --since/--until accept.
             raise MagicError(str(exc), "TimeRangeError") from None
