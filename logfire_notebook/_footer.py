@@ -13,9 +13,9 @@ __all__ = ["MAX_LIMIT", "footer", "limit_hint"]
 MAX_LIMIT = 10_000
 
 
-def limit_hint(limit: int) -> str:
+def limit_hint(limit: int, max_limit: int = MAX_LIMIT) -> str:
     """What the magic suggests when `limit` cut a result."""
-    return "raise --limit or use --all" if limit < MAX_LIMIT else "use --all"
+    return "raise --limit or use --all" if limit < max_limit else "use --all"
 
 
 def footer(rows: int, elapsed: float | None, range_label: str, limit: int | None, hint: str = "") -> str:

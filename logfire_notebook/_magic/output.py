@@ -1,5 +1,5 @@
-"""What a `%%logfire` cell shows: the result (widget or plain table), a footer line under a plain table (the
-widget draws its own), a running timer."""
+"""What a query cell shows: the result (widget or plain table), a footer line under a plain table (the widget
+draws its own), a running timer."""
 
 from __future__ import annotations
 
