@@ -97,7 +97,7 @@ def _unsnappy(body: bytes) -> bytes:
 
 # ---- label strings ----
 
-_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*(,|(?=\}))')
+_LABEL = re.compile(r'\s*([^\s=,{}"]+)\s*=\s*("(?:[^"\\]|\\.)*")\s*(,|$)')
 
 
 def parse_labels(text: str) -> dict[str, str]:
