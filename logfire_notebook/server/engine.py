@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from logfire_notebook._schema import TABLES
-from logfire_notebook.server import dialect
+from logfire_notebook.server import dialect, sql_metrics
 
 if TYPE_CHECKING:
     import duckdb
@@ -115,9 +115,13 @@ def _window(column: str, req: QueryRequest) -> list[str]:
 def _view_sql(req: QueryRequest) -> list[str]:
     records = ["kind <> 'pending_span'", *_window("start_timestamp", req)]
     metrics = ["true", *_window("recorded_timestamp", req)]
+    range_start = _ts_literal(req.min_timestamp) if req.min_timestamp is not None else None
+    metrics_select = sql_metrics.view_select(
+        "store.metrics", " AND ".join(metrics), range_start=range_start, increase=sql_metrics.needs_increase(req.sql)
+    )
     return [
         f"CREATE OR REPLACE TEMP VIEW records AS SELECT * FROM store.records WHERE {' AND '.join(records)}",
-        f"CREATE OR REPLACE TEMP VIEW metrics AS SELECT * FROM store.metrics WHERE {' AND '.join(metrics)}",
+        f"CREATE OR REPLACE TEMP VIEW metrics AS {metrics_select}",
     ]
 
 
@@ -464,11 +468,18 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
     if table == "records":
         window.insert(0, "kind <> 'pending_span'")
     where = " AND ".join(window) or "true"
-    cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW _logfire_keyed AS SELECT rowid AS _logfire_rowid, * FROM store.{table} WHERE {where}"
-    )
-    cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW _logfire_top AS SELECT * FROM store.{table} "
-        f"WHERE rowid IN (SELECT _logfire_key FROM ({key_sql}))"
-    )
+    if table == "metrics":
+        # The same columns as the `metrics` view, `value` included (its increase is never needed here:
+        # a query with metric_rate or the like is an aggregation, which does not take this path).
+        keyed = sql_metrics.view_select(
+            "(SELECT rowid AS _logfire_rowid, * FROM store.metrics)", where, range_start=None, increase=False
+        )
+        top = sql_metrics.view_select(
+            "store.metrics", f"rowid IN (SELECT _logfire_key FROM ({key_sql}))", range_start=None, increase=False
+        )
+    else:
+        keyed = f"SELECT rowid AS _logfire_rowid, * FROM store.{table} WHERE {where}"
+        top = f"SELECT * FROM store.{table} WHERE rowid IN (SELECT _logfire_key FROM ({key_sql}))"
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_keyed AS {keyed}")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_top AS {top}")
     return final_sql
