@@ -156,8 +156,41 @@ def _percentile_edits(sql: str, toks: list[_Tok]) -> list[tuple[int, int, str]]:
 
 # Keywords that may stand before a parenthesised expression without naming a function.
 _CLAUSE_WORDS = frozenset(
-    "select where and or not on by having when then else case in is as from join distinct between like "
-    "ilike with union all any exists some return qualify limit offset over filter".split()
+    [
+        "select",
+        "where",
+        "and",
+        "or",
+        "not",
+        "on",
+        "by",
+        "having",
+        "when",
+        "then",
+        "else",
+        "case",
+        "in",
+        "is",
+        "as",
+        "from",
+        "join",
+        "distinct",
+        "between",
+        "like",
+        "ilike",
+        "with",
+        "union",
+        "all",
+        "any",
+        "exists",
+        "some",
+        "return",
+        "qualify",
+        "limit",
+        "offset",
+        "over",
+        "filter",
+    ]
 )
 
 
@@ -278,7 +311,7 @@ def _cast_edits(sql: str, toks: list[_Tok]) -> list[tuple[int, int, str]]:
         if (
             tok.text.lower() in ("numeric", "decimal")
             and i not in getter_types
-            and 0 < i
+            and i > 0
             and (toks[i - 1].text == "::" or toks[i - 1].text.upper() == "AS")
             and (i + 1 >= len(toks) or toks[i + 1].text != "(")
         ):

@@ -117,7 +117,10 @@ def _view_sql(req: QueryRequest) -> list[str]:
     metrics = ["true", *_window("recorded_timestamp", req)]
     range_start = _ts_literal(req.min_timestamp) if req.min_timestamp is not None else None
     metrics_select = sql_metrics.view_select(
-        "store.metrics", " AND ".join(metrics), range_start=range_start, increase=sql_metrics.needs_increase(req.sql)
+        "store.metrics",
+        " AND ".join(metrics),
+        range_start=range_start,
+        increase=sql_metrics.needs_increase(req.sql),
     )
     return [
         f"CREATE OR REPLACE TEMP VIEW records AS SELECT * FROM store.records WHERE {' AND '.join(records)}",
@@ -475,7 +478,10 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
             "(SELECT rowid AS _logfire_rowid, * FROM store.metrics)", where, range_start=None, increase=False
         )
         top = sql_metrics.view_select(
-            "store.metrics", f"rowid IN (SELECT _logfire_key FROM ({key_sql}))", range_start=None, increase=False
+            "store.metrics",
+            f"rowid IN (SELECT _logfire_key FROM ({key_sql}))",
+            range_start=None,
+            increase=False,
         )
     else:
         keyed = f"SELECT rowid AS _logfire_rowid, * FROM store.{table} WHERE {where}"

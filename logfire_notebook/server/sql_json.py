@@ -85,7 +85,9 @@ MACROS: tuple[str, ...] = (
     ),
     *(
         # DuckDB's own json_keys, by its full name: the macro shadows it. NULL when not an object.
-        _overloads(name, "(CASE WHEN json_type({v}) = 'OBJECT' THEN system.main.json_keys({v}) END)", min_keys=0)
+        _overloads(
+            name, "(CASE WHEN json_type({v}) = 'OBJECT' THEN system.main.json_keys({v}) END)", min_keys=0
+        )
         for name in ("json_object_keys", "json_keys")
     ),
 )
