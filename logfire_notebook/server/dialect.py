@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from logfire_notebook.server import sql_json, sql_metrics
+from logfire_notebook.server import sql_catalog, sql_json, sql_metrics
 
 __all__ = ["LEVELS", "MACROS", "rewrite"]
 
@@ -319,6 +319,33 @@ def _cast_edits(sql: str, toks: list[_Tok]) -> list[tuple[int, int, str]]:
     return edits
 
 
+_CATALOG_VIEWS = {"columns": sql_catalog.columns_select, "tables": sql_catalog.tables_select}
+
+
+def _catalog_edits(toks: list[_Tok]) -> list[tuple[int, int, str]]:
+    """`SHOW COLUMNS FROM t` becomes DataFusion's query for it; `information_schema.columns` and `.tables`
+    become SELECTs over the schema (see sql_catalog.py)."""
+    words = [t.text.lower().strip('"') for t in toks]
+    if words[:2] == ["show", "columns"] or words[:3] in (
+        ["show", "full", "columns"],
+        ["show", "extended", "columns"],
+    ):
+        at = words.index("columns") + 1
+        if at + 1 < len(toks) and words[at] in ("from", "in"):
+            table = words[at + 1]
+            end = at + 1
+            if end + 2 < len(toks) and toks[end + 1].text == ".":
+                table, end = words[end + 2], end + 2  # public.records
+            return [(toks[0].start, toks[end].end, sql_catalog.show_columns_select(table))]
+    edits = []
+    for i in range(len(toks) - 2):
+        if words[i] == "information_schema" and toks[i + 1].text == "." and words[i + 2] in _CATALOG_VIEWS:
+            aliased = i + 3 < len(toks) and (toks[i + 3].kind == "identifier" or words[i + 3] == "as")
+            alias = "" if aliased else f" AS {words[i + 2]}"
+            edits.append((toks[i].start, toks[i + 2].end, f"({_CATALOG_VIEWS[words[i + 2]]()}){alias}"))
+    return edits
+
+
 def _apply(sql: str, edits: list[tuple[int, int, str]]) -> str:
     out = sql
     last_start = len(sql) + 1
@@ -337,6 +364,8 @@ def rewrite(sql: str) -> str:
     of an ordered-set aggregate, say).
     """
     lowered = sql.lower()
+    if "information_schema" in lowered or lowered.lstrip().startswith("show"):
+        sql = _apply(sql, _catalog_edits(_tokens(sql)))
     if "->" in sql:
         sql = _apply(sql, _arrow_edits(_tokens(sql)))
     if "level" in lowered:
