@@ -18,9 +18,10 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from logfire_notebook._schema import TABLES
 from logfire_notebook.server import dialect, sql_metrics
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_LIMIT", "Engine", "QueryError", "QueryRequest", "QueryResult", "RequestError"]
 
 MAX_LIMIT = 10_000
+_T = TypeVar("_T")
 
 
 class QueryError(Exception):
@@ -56,6 +58,7 @@ class QueryRequest:
     max_timestamp: datetime | None = None
     timezone: str | None = None
     environments: list[str] | None = None
+    explain: bool = False
 
 
 @dataclass
@@ -63,6 +66,8 @@ class QueryResult:
     table: pa.Table
     """Normalised by `formats.normalize`: plain utf8, timestamp[us, UTC], list items named `item`."""
     nullable: list[bool] = field(default_factory=list)
+    plans: dict[str, str] | None = None
+    """With `explain`: `logical_plan`, `physical_plan` and `physical_plan_with_metrics` (DuckDB's)."""
 
 
 class Interrupter:
@@ -235,15 +240,45 @@ class Engine:
         if table is None:
             table = self._execute(cur, select, req.limit, interrupter)
         nullable = _nullability(node, table.column_names)
-        return QueryResult(formats.normalize(table, nullable), nullable)
+        plans = self._explain(cur, select, req.limit, interrupter) if req.explain else None
+        return QueryResult(formats.normalize(table, nullable), nullable, plans)
+
+    def _explain(
+        self, cur: duckdb.DuckDBPyConnection, select: str, limit: int, interrupter: Interrupter
+    ) -> dict[str, str]:
+        """The plans of the query as it ran: optimised logical, physical, and physical with the counts and
+        times of one more run (EXPLAIN ANALYZE)."""
+        wrapped = _wrapped(select, limit)
+        cur.execute("SET explain_output = 'all'")
+        try:
+            plans = dict(self._timed(cur, interrupter, lambda: cur.execute(f"EXPLAIN {wrapped}").fetchall()))
+        finally:
+            cur.execute("RESET explain_output")
+        analyzed = self._timed(cur, interrupter, lambda: cur.execute(f"EXPLAIN ANALYZE {wrapped}").fetchall())
+        return {
+            "logical_plan": str(plans.get("logical_opt") or plans.get("logical_plan") or ""),
+            "physical_plan": str(plans.get("physical_plan") or ""),
+            "physical_plan_with_metrics": str(analyzed[0][1]) if analyzed else "",
+        }
 
     def _execute(
         self, cur: duckdb.DuckDBPyConnection, select: str, limit: int, interrupter: Interrupter
     ) -> pa.Table:
         """Runs `select` under the row limit and the time limit."""
+        wrapped = _wrapped(select, limit)
+
+        def fetch() -> pa.Table:
+            relation = cur.sql(wrapped)
+            # DuckDB 1.x calls it arrow(); 2.x to_arrow_table().
+            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+            return fetch()
+
+        return self._timed(cur, interrupter, fetch)
+
+    def _timed(self, cur: duckdb.DuckDBPyConnection, interrupter: Interrupter, work: Callable[[], _T]) -> _T:
+        """Runs `work` on `cur` under the time limit; engine errors become QueryError."""
         import duckdb
 
-        wrapped = f"SELECT * FROM (\n{select}\n) AS _logfire_query LIMIT {int(limit)}"
         interrupter.attach(cur)
         timer = threading.Timer(
             self.query_timeout, interrupter.interrupt, args=(f"ran longer than {self.query_timeout:g} s",)
@@ -251,10 +286,7 @@ class Engine:
         timer.daemon = True
         timer.start()
         try:
-            relation = cur.sql(wrapped)
-            # DuckDB 1.x calls it arrow(); 2.x to_arrow_table().
-            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-            return fetch()
+            return work()
         except duckdb.InterruptException:
             reason = interrupter.reason or "was interrupted"
             raise QueryError(
@@ -265,6 +297,10 @@ class Engine:
         finally:
             timer.cancel()
             interrupter.attach(None)
+
+
+def _wrapped(select: str, limit: int) -> str:
+    return f"SELECT * FROM (\n{select}\n) AS _logfire_query LIMIT {int(limit)}"
 
 
 def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
