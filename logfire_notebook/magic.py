@@ -178,7 +178,7 @@ class LogfireMagic(Magics):
         from logfire_notebook._timerange import TimeRange
 
         try:
-            return TimeRange.parse(since, until)
+            return TimeRange.parse(since, until).check_started()
         except (TypeError, ValueError) as exc:
             # TimeRangeError's message already lists what --since/--until accept.
             raise MagicError(str(exc), "TimeRangeError") from None
@@ -311,12 +311,18 @@ class LogfireMagic(Magics):
         previous = self._login_token
         self._login_token = token
         try:
-            info = self._client().info()
+            client = self._client()
+            info = client.info()
         except (LogfireError, MagicError) as exc:
             self._login_token = previous
             raise MagicError(f"That token was not accepted: {exc}", "LoginError") from None
-        project = info.get("project_name") or "your project"
-        print(f"Read token kept for this kernel only; queries now read {project}.")
+        project = info.get("project_name")
+        print(
+            f"Token accepted: %%logfire cells in this kernel now query "
+            f"{f'the project {project!r}' if project else 'its project'} at {client.base_url}. "
+            "The token is kept in this kernel's memory only (not in the notebook, not on disk); "
+            "restarting the kernel forgets it."
+        )
 
     def completion_names(self) -> Schemas:
         """Table -> column names for completion: the backend's /v1/schemas, fetched once per kernel.

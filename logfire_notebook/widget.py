@@ -163,6 +163,10 @@ class LogfireTable(anywidget.AnyWidget):
     revision = traitlets.Int(0).tag(sync=True)
     """Bumped when a new result is ready; the browser then asks for its rows."""
 
+    trace_column = traitlets.Unicode("").tag(sync=True)
+    """The result's column that holds trace ids (`trace_id` for Logfire rows; `""`: none). The browser offers
+    "Open trace" on rows with a value there, and asks the kernel for that trace's spans (see `_trace`)."""
+
     def __init__(
         self,
         sql: str | None = None,
@@ -439,6 +443,7 @@ class LogfireTable(anywidget.AnyWidget):
             # One message for both, so the browser never sees the new status without the revision to load.
             with self.hold_sync():
                 self.status = status
+                self.trace_column = self._trace_column_of(result.frame)
                 self.revision += 1
 
     # -- the browser's requests ------------------------------------------------------------------------
@@ -447,6 +452,9 @@ class LogfireTable(anywidget.AnyWidget):
         if not isinstance(content, dict) or content.get("type") != "request":
             return
         request_id = content.get("id")
+        if content.get("kind") == "trace":
+            self._open_trace(request_id, content)
+            return
         try:
             if content.get("kind") != "data":
                 raise ValueError(f"unknown request {content.get('kind')!r}")
@@ -468,6 +476,46 @@ class LogfireTable(anywidget.AnyWidget):
             if self._ipc is None:
                 self._ipc = wire.to_ipc(self._frame.to_arrow())
             return {**reply, "rows": self._frame.height}, [self._ipc]
+
+    # -- opening a trace -------------------------------------------------------------------------------
+
+    def _trace_column_of(self, frame: pl.DataFrame | None) -> str:
+        """Which column of a result holds trace ids; a source whose rows name it otherwise overrides this."""
+        from logfire_notebook._trace import trace_column
+
+        return (trace_column(frame.columns) or "") if frame is not None else ""
+
+    def _open_trace(self, request_id: Any, content: dict[str, Any]) -> None:
+        """Answers the browser's "trace" request off the kernel's message loop: one query by trace id, in a
+        window around the row's time (`at_ms`), replied as Arrow IPC with the request's id."""
+
+        async def work() -> None:
+            try:
+                reply, buffers = await self._trace_reply(content.get("trace_id"), content.get("at_ms"))
+            except Exception as exc:  # one sentence, with the same id, so the browser's promise never hangs
+                message = str(exc) if isinstance(exc, LogfireError) else f"The widget failed: {exc}"
+                self.send({"type": "reply", "id": request_id, "ok": False, "error": message})
+                return
+            self.send({"type": "reply", "id": request_id, "ok": True, **reply}, buffers)
+
+        asyncio.run_coroutine_threadsafe(work(), _loop())
+
+    async def _trace_reply(self, trace_id: Any, at_ms: Any) -> tuple[dict[str, Any], list[bytes]]:
+        from logfire_notebook import _trace
+
+        t0 = time.perf_counter()
+        trace_id = _trace.normalize_trace_id(trace_id)
+        if isinstance(at_ms, (int, float)):
+            window = _trace.trace_window(datetime.fromtimestamp(at_ms / 1000, tz=timezone.utc))
+        else:
+            start, until = self.time_range.resolve()
+            window = (start, until or datetime.now(timezone.utc))
+        if self.local:
+            table = _trace.spans_from_frame(self._source, trace_id).to_arrow()
+        else:
+            table = await self._query_arrow(_trace.trace_sql(trace_id), *window, _trace.TRACE_LIMIT)
+        reply = _trace.trace_reply(table, trace_id, window, (time.perf_counter() - t0) * 1000)
+        return reply, [wire.to_ipc(table)]
 
 
 def _empty_frame() -> pl.DataFrame:
