@@ -12,6 +12,8 @@ import { Rpc } from "./rpc";
 import { TableView } from "./table";
 import { followTheme } from "./theme";
 import { type Histogram, Timeline } from "./timeline";
+import { renderTrace } from "./trace/main";
+import { TracePane } from "./trace/pane";
 import "./widget.css";
 
 export interface Status {
@@ -32,13 +34,18 @@ export interface Status {
 }
 
 export interface Model {
-  sql: string;
+  query: string;
+  language: string;
   min_timestamp: string;
   max_timestamp: string;
   utc: boolean;
   revision: number;
   status: Status;
   local: boolean;
+  /** The result's column holding trace ids ("" for none); its cells open the trace. */
+  trace_column: string;
+  /** "trace" for a LogfireTrace, which shares this bundle. */
+  view?: string;
 }
 
 interface DataReply {
@@ -48,9 +55,12 @@ interface DataReply {
 }
 
 export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">): () => void {
+  if (model.get("view") === "trace") return renderTrace({ model: model as never, el });
   const m = model as AnyModel<Model>;
   const rpc = new Rpc(m as AnyModel);
   const table = new TableView();
+  const trace = new TracePane(rpc, true);
+  table.onOpenTrace = (traceId, atMs) => void trace.open(traceId, atMs);
   const statusText = h("span", { class: "lf-status-text" });
   const limitMark = h("span", { class: "lf-limit", hidden: "" });
   const status = h("div", { class: "lf-status", role: "status" }, statusText, limitMark);
@@ -85,7 +95,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
 
   const toolbar = h("div", { class: "lf-toolbar" }, picker.el, status);
   const main = h("div", { class: "lf-main" }, table.el, message);
-  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main);
+  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, trace.el);
   el.append(root);
   const stopTheme = followTheme(root);
 
@@ -94,6 +104,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     picker.set({ min: m.get("min_timestamp"), max: m.get("max_timestamp") }, utc);
     table.setUtc(utc);
     timeline.setUtc(utc);
+    trace.waterfall.setUtc(utc);
   }
 
   function showStatus(): void {
@@ -141,6 +152,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
       const buffer = reply.buffers[0];
       if (buffer) {
         const data = decode(viewBytes(buffer));
+        table.setTraceColumn(m.get("trace_column") ?? "");
         table.setData(data);
         root.dataset.rows = String(data.numRows);
         hasData = true;
