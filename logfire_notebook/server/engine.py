@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 __all__ = ["MAX_LIMIT", "Engine", "QueryError", "QueryRequest", "QueryResult", "RequestError"]
 
 MAX_LIMIT = 10_000
+MAX_ANSWER_BYTES = 128 * 1024 * 1024
+"""An answer larger than this (as Arrow, before rendering) is refused with a 400 that says to narrow it."""
+MEMORY_BOUND_BYTES = 2 * 1024 * 1024 * 1024
+"""When the server process holds more than this, running queries are stopped (see `_MemoryWatch`)."""
+_BATCH_ROWS = 256
 
 
 class QueryError(Exception):
@@ -64,6 +69,53 @@ class QueryResult:
     table: pa.Table
     """Normalised by `formats.normalize`: plain utf8, timestamp[us, UTC], list items named `item`."""
     nullable: list[bool] = field(default_factory=list)
+
+
+class _MemoryWatch:
+    """Stops running queries when the process holds more memory than `MEMORY_BOUND_BYTES`.
+
+    DuckDB keeps its buffers under its `memory_limit`, but the strings, lists and aggregate states a query
+    builds are not counted there; this is the bound for those. Reads the resident size from /proc
+    (Linux); elsewhere it does nothing.
+    """
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self._lock = threading.Lock()
+        self._running: set[Interrupter] = set()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, interrupter: Interrupter) -> None:
+        with self._lock:
+            self._running.add(interrupter)
+            if self._thread is None and _resident_bytes() is not None:
+                self._thread = threading.Thread(target=self._loop, name="query-memory-watch", daemon=True)
+                self._thread.start()
+
+    def unwatch(self, interrupter: Interrupter) -> None:
+        with self._lock:
+            self._running.discard(interrupter)
+
+    def _loop(self) -> None:
+        import time
+
+        while True:
+            time.sleep(0.1)
+            with self._lock:
+                running = list(self._running)
+            if running and (_resident_bytes() or 0) > self.bound:
+                for interrupter in running:
+                    interrupter.interrupt(f"needed more than {self.bound // 2**20} MiB of memory")
+
+
+def _resident_bytes() -> int | None:
+    import os
+
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class Interrupter:
@@ -157,7 +209,7 @@ class _Session:
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self.cursor = cursor
-        for macro in dialect.MACROS:
+        for macro in (*dialect.MACROS, *sandbox.BOUNDED_MACROS):
             cursor.execute(macro)
         self.views: list[str] | None = None
         """The view statements last run on this connection: the window its `records`/`metrics` show."""
@@ -168,6 +220,7 @@ class Engine:
         self.store = store
         self.query_timeout = query_timeout
         self._local = threading.local()
+        self._memory = _MemoryWatch(MEMORY_BOUND_BYTES)
 
     def _session(self) -> _Session:
         session: _Session | None = getattr(self._local, "session", None)
@@ -245,21 +298,19 @@ class Engine:
     def _execute(
         self, cur: duckdb.DuckDBPyConnection, select: str, limit: int, interrupter: Interrupter
     ) -> pa.Table:
-        """Runs `select` under the row limit and the time limit."""
+        """Runs `select` under the row limit, the answer-size cap, the time limit and the memory bound."""
         import duckdb
 
         wrapped = f"SELECT * FROM (\n{select}\n) AS _logfire_query LIMIT {int(limit)}"
         interrupter.attach(cur)
+        self._memory.watch(interrupter)
         timer = threading.Timer(
             self.query_timeout, interrupter.interrupt, args=(f"ran longer than {self.query_timeout:g} s",)
         )
         timer.daemon = True
         timer.start()
         try:
-            relation = cur.sql(wrapped)
-            # DuckDB 1.x calls it arrow(); 2.x to_arrow_table().
-            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-            return fetch()
+            return _fetch_capped(cur.sql(wrapped))
         except duckdb.InterruptException:
             reason = interrupter.reason or "was interrupted"
             raise QueryError(
@@ -269,7 +320,32 @@ class Engine:
             raise QueryError(_first_line(str(exc))) from None
         finally:
             timer.cancel()
+            self._memory.unwatch(interrupter)
             interrupter.attach(None)
+
+
+def _fetch_capped(relation: duckdb.DuckDBPyRelation) -> pa.Table:
+    """The relation's rows as one Arrow table, fetched in batches so an answer over MAX_ANSWER_BYTES is
+    refused before it is all in memory."""
+    import pyarrow as pa
+
+    # DuckDB 1.x calls it fetch_record_batch(); 2.x to_arrow_reader().
+    open_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+    reader = open_reader(_BATCH_ROWS)
+    batches = []
+    size = 0
+    try:
+        for batch in reader:
+            size += batch.nbytes
+            if size > MAX_ANSWER_BYTES:
+                raise QueryError(
+                    f"The answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB; narrow the query: fewer "
+                    "columns, a shorter time range or a lower limit."
+                )
+            batches.append(batch)
+        return pa.Table.from_batches(batches, schema=reader.schema)
+    finally:
+        reader.close()
 
 
 def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
