@@ -252,6 +252,18 @@ class Engine:
         return _without_trailing_semicolons(str(stmt.query))
 
     def run(self, req: QueryRequest, interrupter: Interrupter | None = None) -> QueryResult:
+        """The answer to `req`; QueryError (400) for anything the query itself gets wrong, wherever the
+        engine finds it (parsing, planning, running), RequestError (422) for a bad field."""
+        import duckdb
+
+        try:
+            return self._run(req, interrupter or Interrupter())
+        except duckdb.Error as exc:
+            raise QueryError(_first_line(str(exc))) from None
+        except RecursionError:
+            raise QueryError("This query nests too deeply to run; simplify it.") from None
+
+    def _run(self, req: QueryRequest, interrupter: Interrupter) -> QueryResult:
         import duckdb
 
         from logfire_notebook.server import formats
@@ -280,9 +292,11 @@ class Engine:
             sandbox.check_tree(node, sandbox.pure_functions(cur))
         except sandbox.SandboxError as exc:
             raise QueryError(str(exc)) from None
-        interrupter = interrupter or Interrupter()
         table = None
-        fast = _top_rows_sql(cur, node, req)
+        try:
+            fast = _top_rows_sql(cur, node, req)
+        except duckdb.Error:
+            fast = None  # the plain plan below reports the user's own error, if any
         if fast is not None:
             try:
                 table = self._execute(cur, fast, req.limit, interrupter)
@@ -452,8 +466,8 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
         or source.get("schema_name")
         or source.get("catalog_name")
         or (node.get("cte_map") or {}).get("map")
-        or node.get("groups", {}).get("group_expressions")
-        or node.get("groups", {}).get("grouping_sets")
+        or node.get("group_expressions")
+        or node.get("group_sets")
         or node.get("having")
         or node.get("qualify")
         or node.get("sample")
