@@ -27,6 +27,7 @@ from starlette.routing import Route
 from logfire_notebook import _schema
 from logfire_notebook.server import formats
 from logfire_notebook.server.bodies import BodyTooLarge, read_body
+from logfire_notebook.server.compression import GzipWhereItPays
 from logfire_notebook.server.engine import (
     MAX_LIMIT,
     Engine,
@@ -145,6 +146,14 @@ def _timezone(value: Any) -> str | None:
     return value
 
 
+def _explain(value: Any) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise RequestError("explain", f"`explain` must be true or false, got {value!r}.")
+    return value
+
+
 def _media_type(request: Request, allowed: tuple[str, ...]) -> str:
     """The first media type of the Accept header we can produce; JSON when there is none or `*/*`."""
     accept = request.headers.get("accept", "").strip()
@@ -195,9 +204,9 @@ def _render(result: QueryResult, media: str, *, v1_rows: bool | None) -> Respons
         )
         return Response(formats.csv_text(table), media_type="text/csv; charset=utf-8", headers=headers)
     if media == NDJSON:
-        return StreamingResponse(iter(list(formats.ndjson_lines(table))), media_type=NDJSON)
+        return StreamingResponse(iter(list(formats.ndjson_lines(table, result.plans))), media_type=NDJSON)
     if v1_rows is None:
-        body = formats.json_v2(table)
+        body = formats.json_v2(table, result.plans)
     else:
         body = formats.json_v1_rows(table) if v1_rows else formats.json_v1_columns(table)
     return Response(body, media_type=JSON)
@@ -248,6 +257,7 @@ async def query_v2(request: Request) -> Response:
             max_timestamp=_timestamp("max_timestamp", body.get("max_timestamp")),
             timezone=_timezone(body.get("timezone")),
             environments=_environments(body.get("deployment_environment")),
+            explain=_explain(body.get("explain")),
         )
         return query, media, None
 
@@ -332,7 +342,12 @@ def create_app(
         finally:
             store.close()
 
-    app = Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(OriginGuard, hosts=hosts)])
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        # The origin check first: a refused request costs nothing else.
+        middleware=[Middleware(OriginGuard, hosts=hosts), Middleware(GzipWhereItPays)],
+    )
     app.state.store = store
     app.state.engine = Engine(store, query_timeout=query_timeout)
     app.state.tokens = TokenRegistry(Path(data_dir))

@@ -70,9 +70,9 @@ def test_a_client_mistake_is_a_4xx_sentence_and_the_connection_stays_usable(
 def test_an_unknown_function_in_a_group_by_query_is_a_400_like_anywhere_else(backend: Backend) -> None:
     with backend.client() as client:
         for sql in (
-            "SELECT span_name, metric_rate(level) AS r FROM records GROUP BY span_name ORDER BY span_name",
-            "SELECT metric_rate(level) AS r FROM records",
+            "SELECT span_name, no_such_rate(level) AS r FROM records GROUP BY span_name ORDER BY span_name",
+            "SELECT no_such_rate(level) AS r FROM records",
         ):
             response = client.post("/v2/query", json={"sql": sql, "limit": 100, **WINDOW})
             assert response.status_code == 400, response.text
-            assert "metric_rate" in response.json()["detail"]
+            assert "no_such_rate" in response.json()["detail"]
