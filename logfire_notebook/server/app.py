@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from logfire_notebook import _schema
 from logfire_notebook.server import formats
@@ -38,6 +38,7 @@ from logfire_notebook.server.engine import (
     RequestError,
 )
 from logfire_notebook.server.ingest import ingest_routes
+from logfire_notebook.server.loki import LokiStore, loki_routes
 from logfire_notebook.server.origin import LOOPBACK_NAMES, OriginGuard, allowed_hosts
 from logfire_notebook.server.store import LOCAL_PROJECT_ID, Store
 from logfire_notebook.server.tokens import TokenRegistry
@@ -317,7 +318,7 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     """Every route of the backend. Other parts add theirs here (one line each)."""
     return [
         Route("/health", health, methods=["GET"]),
@@ -326,6 +327,7 @@ def routes() -> list[Route]:
         Route("/v1/read-token-info", read_token_info, methods=["GET"]),
         Route("/v1/schemas", schemas, methods=["GET"]),
         *ingest_routes(),
+        *loki_routes(),
     ]
 
 
@@ -349,6 +351,7 @@ def create_app(
         middleware=[Middleware(OriginGuard, hosts=hosts), Middleware(GzipWhereItPays)],
     )
     app.state.store = store
+    app.state.loki = LokiStore.of(store)
     app.state.engine = Engine(store, query_timeout=query_timeout)
     app.state.tokens = TokenRegistry(Path(data_dir))
     return app
