@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "LogfireClient": "logfire_notebook._client",
     "TimeRange": "logfire_notebook._timerange",
     "LogfireTable": "logfire_notebook.widget",
+    "LogfireTrace": "logfire_notebook.trace_widget",
     "connect": "logfire_notebook.db_api",
     "LogfireError": "logfire_notebook._exceptions",
     "QueryError": "logfire_notebook._exceptions",
@@ -29,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "ResponseError": "logfire_notebook._exceptions",
     "ConfigError": "logfire_notebook._exceptions",
     "TimeRangeError": "logfire_notebook._exceptions",
+    "TraceIdError": "logfire_notebook._exceptions",
     "HTTPStatusError": "logfire_notebook._exceptions",
     "TransportError": "logfire_notebook._exceptions",
     "QueryInfo": "logfire_notebook._client",
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from logfire_notebook._client import LogfireClient as LogfireClient
     from logfire_notebook._timerange import TimeRange as TimeRange
     from logfire_notebook.db_api import connect as connect
+    from logfire_notebook.trace_widget import LogfireTrace as LogfireTrace
     from logfire_notebook.widget import LogfireTable as LogfireTable
 
 

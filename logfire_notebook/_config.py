@@ -99,7 +99,7 @@ def base_url_from_token(token: str) -> str:
     if region == "local":
         raise ConfigError(
             f"This is a local backend token ({mask_token(token)}), which has no public host: "
-            f"set {BASE_URL_ENV} or pass base_url= to the URL of `logfire-notebook serve` (e.g. http://127.0.0.1:8000)."
+            f"set {BASE_URL_ENV} or pass base_url= to the URL of `logfire-notebook serve` (e.g. http://127.0.0.1:8787, its default port)."
         )
     url = REGION_URLS.get(region)
     if url is None:
@@ -178,4 +178,22 @@ def resolve_config(read_token: str | None = None, base_url: str | None = None) -
 
 def _base_url(token: str, explicit: str | None) -> str:
     url = explicit or base_url_from_token(token)
-    return url.rstrip("/")
+    return _with_scheme(url.strip()).rstrip("/")
+
+
+def _with_scheme(url: str) -> str:
+    """The URL itself, or a ConfigError when it lacks `http://` / `https://` (httpx would fail later with a
+    message about a broken connection)."""
+    scheme, sep, _ = url.partition("://")
+    if sep and scheme.lower() in ("http", "https"):
+        return url
+    if sep:
+        raise ConfigError(
+            f"The base URL {url!r} starts with {scheme}://, but the Logfire API is reached over http:// or "
+            f"https://: set {BASE_URL_ENV} (or base_url=) to e.g. https://logfire-us.pydantic.dev or "
+            "http://127.0.0.1:8787."
+        )
+    raise ConfigError(
+        f"The base URL {url!r} has no scheme: write it with http:// or https://, "
+        f"e.g. {BASE_URL_ENV}=http://{url.rstrip('/')} for a local backend."
+    )

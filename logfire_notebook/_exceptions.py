@@ -4,6 +4,7 @@
 LogfireError
 ├── ConfigError              no read token, an unreadable .logfire/read_token.json, a `local` token without a URL
 ├── TimeRangeError           a time the parser cannot read (also a ValueError)
+├── TraceIdError             text that is not a trace id (also a ValueError)
 ├── TransportError           the request never got an HTTP answer
 │   ├── ConnectError         cannot connect to the base URL (names the URL)
 │   └── TimeoutError         no answer within the timeout (also the builtin TimeoutError)
@@ -45,6 +46,7 @@ __all__ = [
     "ServerError",
     "TimeRangeError",
     "TimeoutError",
+    "TraceIdError",
     "TransportError",
     "UnexpectedResponseError",
 ]
@@ -75,6 +77,10 @@ class ConfigError(LogfireError):
 
 class TimeRangeError(LogfireError, ValueError):
     """A time or time range could not be read."""
+
+
+class TraceIdError(LogfireError, ValueError):
+    """A trace id that is not 32 hex digits."""
 
 
 class TransportError(LogfireError):

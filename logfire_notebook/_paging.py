@@ -119,7 +119,8 @@ def explain_page_error(exc: QueryError) -> QueryError:
     detail = exc.detail or ""
     if any(column in detail for column in KEY):
         return QueryError(
-            f"query_all pages by (start_timestamp, trace_id, span_id), which the query does not return: {_HOW}.",
+            "--all (query_all) pages by (start_timestamp, trace_id, span_id), which the query does not return: "
+            f"{_HOW}.",
             detail=detail,
             position=exc.position,
         )

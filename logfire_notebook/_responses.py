@@ -156,6 +156,24 @@ def _one_line(text: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+_CLOUD_TOKEN_HINT = (
+    "check that LOGFIRE_READ_TOKEN holds a current read token of this project and region "
+    "(create one with `logfire read-tokens create`)."
+)
+_LOCAL_TOKEN_HINT = (
+    "set LOGFIRE_READ_TOKEN to a token of this local backend: make one with "
+    "`logfire-notebook token create --data-dir DIR` (DIR: the data dir it serves), or for the demo use the "
+    "token in its data dir's demo_token file (`.demo-data/demo_token` in a checkout)."
+)
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _is_local_backend(request: httpx.Request) -> bool:
+    """A loopback host or a local token (`pylf_v1_local_...`): `logfire-notebook serve`, not Logfire's cloud."""
+    auth = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    return request.url.host in _LOOPBACK_HOSTS or auth.startswith("pylf_v1_local_")
+
+
 def status_error(response: httpx.Response, attempts: int) -> HTTPStatusError:
     """The typed error for a non-2xx answer, with one sentence saying what to do."""
     status = response.status_code
@@ -180,8 +198,7 @@ def status_error(response: httpx.Response, attempts: int) -> HTTPStatusError:
     if status in (401, 403):
         return AuthenticationError(
             f"{host} rejected the read token ({status} {_one_line(detail, 100) or response.reason_phrase}): "
-            "check that LOGFIRE_READ_TOKEN holds a current read token of this project and region "
-            "(create one with `logfire read-tokens create`).",
+            + (_LOCAL_TOKEN_HINT if _is_local_backend(response.request) else _CLOUD_TOKEN_HINT),
             status_code=status,
             detail=detail,
         )

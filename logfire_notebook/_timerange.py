@@ -224,6 +224,19 @@ class TimeRange:
             )
         return start, end
 
+    def check_started(self, now: datetime | None = None) -> TimeRange:
+        """The range itself, or a TimeRangeError when it starts in the future: nothing can have been recorded
+        there yet, and an empty answer would read as "no data". (The client, a drop-in for the SDK's, sends
+        such ranges as they are; the magic refuses them like a start after the end.)"""
+        now = _as_utc(now) if now is not None else datetime.now(UTC)
+        start, _ = self.resolve(now)
+        if start > now:
+            raise TimeRangeError(
+                f"The range {self.label()} starts in the future (it is {_display_time(now)} UTC now): "
+                "give a start before now, like '1h' or an earlier date."
+            )
+        return self
+
     def width(self, now: datetime | None = None) -> timedelta:
         now = _as_utc(now) if now is not None else datetime.now(UTC)
         start, end = self.resolve(now)

@@ -60,6 +60,9 @@ export class TableView {
   private frame = 0;
   private autoHeight = "";
   private userSized = false;
+  private traceColumn = "";
+  /** Called with a row's trace id and start time (epoch ms, or null) when the user opens its trace. */
+  onOpenTrace: ((traceId: string, atMs: number | null) => void) | null = null;
 
   constructor() {
     this.header = h("div", { class: "lf-header", role: "row" });
@@ -113,6 +116,31 @@ export class TableView {
   setUtc(utc: boolean): void {
     this.utc = utc;
     this.render();
+  }
+
+  /** The column whose values open a trace (the source names it; "" for none). */
+  setTraceColumn(name: string): void {
+    this.traceColumn = name;
+    this.render();
+  }
+
+  /** The trace id and start time of the row shown at display position `display`, or null without one. */
+  traceOf(display: number): { traceId: string; atMs: number | null } | null {
+    const rows = this.rows;
+    const col = this.columns.findIndex((c) => c.name === this.traceColumn);
+    if (!rows || col < 0 || display < 0 || display >= rows.numRows) return null;
+    const ref = rows.row(this.rowAt(display));
+    if (!ref) return null; // a row still on its way
+    const value = ref.data.columns[col]?.column.at(ref.index);
+    if (value === null || value === undefined || String(value) === "") return null;
+    const start = this.columns.findIndex((c) => c.name === "start_timestamp" && c.kind === "timestamp");
+    const at = start >= 0 ? ref.data.columns[start]?.column.at(ref.index) : undefined;
+    return { traceId: String(value), atMs: typeof at === "number" ? at : null };
+  }
+
+  private openTrace(display: number): void {
+    const trace = this.traceOf(display);
+    if (trace && this.onOpenTrace) this.onOpenTrace(trace.traceId, trace.atMs);
   }
 
   /** Row shown at display position `i`, after sorting. */
@@ -252,6 +280,10 @@ export class TableView {
           return;
         }
         fillCell(td, info, ref.data.columns[c]?.column.at(ref.index) ?? null, this.utc);
+        if (info.name === this.traceColumn && this.onOpenTrace && td.textContent !== "null") {
+          td.classList.add("lf-trace-link");
+          td.title = "Open this trace";
+        }
         if (this.selected?.row === display && this.selected.col === c) td.classList.add("lf-selected");
       });
     }
@@ -262,6 +294,10 @@ export class TableView {
     const tr = td?.parentElement;
     if (!td || !tr || tr.dataset.row === undefined) return;
     const col = Array.prototype.indexOf.call(tr.children, td) as number;
+    if (td.classList.contains("lf-trace-link")) {
+      this.openTrace(Number(tr.dataset.row));
+      return;
+    }
     this.selected = { row: Number(tr.dataset.row), col };
     this.scroller.focus({ preventScroll: true });
     this.openDetail();
@@ -309,12 +345,21 @@ export class TableView {
         h("span", { class: `lf-badge lf-badge-${sel.info.kind}` }, sel.info.badge),
         h("span", { class: "lf-detail-row" }, `row ${this.selected.row + 1}`),
         h("span", { class: "lf-spacer-flex" }),
+        ...this.traceButton(this.selected.row),
         copy,
         close,
       ),
       h("div", { class: "lf-detail-body" }, fullValue(sel.info, sel.value, this.utc)),
     );
     this.detail.hidden = false;
+  }
+
+  /** "Open trace" in the detail pane of a row that has a trace id. */
+  private traceButton(display: number): HTMLElement[] {
+    if (!this.onOpenTrace || !this.traceOf(display)) return [];
+    const button = h("button", { class: "lf-btn lf-open-trace", title: "Show this row's trace as a waterfall" }, "Open trace");
+    button.addEventListener("click", () => this.openTrace(display));
+    return [button];
   }
 
   private closeDetail(): void {

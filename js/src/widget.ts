@@ -13,6 +13,8 @@ import { Rpc } from "./rpc";
 import { TableView } from "./table";
 import { followTheme } from "./theme";
 import { type Histogram, Timeline } from "./timeline";
+import { renderTrace } from "./trace/main";
+import { TracePane } from "./trace/pane";
 import { RowWindows, type WindowRequest } from "./window";
 import "./widget.css";
 
@@ -34,7 +36,8 @@ export interface Status {
 }
 
 export interface Model {
-  sql: string;
+  query: string;
+  language: string;
   min_timestamp: string;
   max_timestamp: string;
   utc: boolean;
@@ -44,12 +47,19 @@ export interface Model {
   /** The result's first rows (all of them for a small result), Arrow IPC. */
   head: DataView | ArrayBuffer | Uint8Array | null;
   timeline: { histogram?: Histogram | null; note?: string };
+  /** The result's column holding trace ids ("" for none); its cells open the trace. */
+  trace_column: string;
+  /** "trace" for a LogfireTrace, which shares this bundle. */
+  view?: string;
 }
 
 export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">): () => void {
+  if (model.get("view") === "trace") return renderTrace({ model: model as never, el });
   const m = model as AnyModel<Model>;
   const rpc = new Rpc(m as AnyModel);
   const table = new TableView();
+  const trace = new TracePane(rpc, true);
+  table.onOpenTrace = (traceId, atMs) => void trace.open(traceId, atMs);
   const statusText = h("span", { class: "lf-status-text" });
   const limitMark = h("span", { class: "lf-limit", hidden: "" });
   const status = h("div", { class: "lf-status", role: "status" }, statusText, limitMark);
@@ -94,7 +104,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
 
   const toolbar = h("div", { class: "lf-toolbar" }, picker.el, status);
   const main = h("div", { class: "lf-main" }, table.el, message);
-  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main);
+  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, trace.el);
   el.append(root);
   const stopTheme = followTheme(root);
 
@@ -103,6 +113,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     picker.set({ min: m.get("min_timestamp"), max: m.get("max_timestamp") }, utc);
     table.setUtc(utc);
     timeline.setUtc(utc);
+    trace.waterfall.setUtc(utc);
   }
 
   function showStatus(): void {
@@ -147,6 +158,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
       try {
         const data = decode(bytes);
         windows.reset(m.get("revision"), m.get("status")?.rows ?? data.numRows, data, table.sortState);
+        table.setTraceColumn(m.get("trace_column") ?? "");
         table.setRows(windows);
         root.dataset.rows = String(windows.numRows);
         hasData = true;

@@ -4,7 +4,8 @@ import { FakeModel, flush, recordsIPC } from "./helpers";
 
 const STATUS = { state: "ready", rows: 5000, elapsed_ms: 42, limit: 5000, limit_reached: true, min_timestamp: "now-7d", max_timestamp: "" };
 const STATE = {
-  sql: "SELECT * FROM records",
+  query: "SELECT * FROM records",
+  language: "SQL",
   min_timestamp: "now-7d",
   max_timestamp: "",
   utc: true,

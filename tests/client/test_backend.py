@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from logfire_notebook import AsyncLogfireClient, LogfireClient, QueryError, TimeRange
+from logfire_notebook import AsyncLogfireClient, AuthenticationError, LogfireClient, QueryError, TimeRange
 from logfire_notebook._schema import schemas_payload
 
 
@@ -128,3 +128,14 @@ async def test_async_client_mirrors_the_sync_one(backend: Any) -> None:
     assert csv.count("\n") == 51
     assert info["project_name"]
     assert isinstance(table, pa.Table)
+
+
+def test_a_wrong_token_on_the_local_backend_points_to_token_create(backend: Any) -> None:
+    wrong = "pylf_v1_local_" + "x" * 40
+    with LogfireClient(wrong, backend.base_url) as client, pytest.raises(AuthenticationError) as info:
+        client.query_arrow("SELECT 1")
+    message = str(info.value)
+    assert message.startswith("127.0.0.1 rejected the read token (401 Invalid token): ")
+    assert "`logfire-notebook token create --data-dir DIR`" in message
+    assert "`.demo-data/demo_token`" in message
+    assert "logfire read-tokens" not in message and wrong not in message

@@ -68,11 +68,31 @@ def test_local_token_needs_a_base_url_and_says_so() -> None:
     with pytest.raises(ConfigError) as info:
         resolve_config(f"pylf_v1_local_{SECRET}")
     assert "LOGFIRE_BASE_URL" in str(info.value) and "base_url=" in str(info.value)
+    assert "(e.g. http://127.0.0.1:8787, its default port)" in str(info.value)
     assert SECRET not in str(info.value)
     assert (
         resolve_config(f"pylf_v1_local_{SECRET}", "http://127.0.0.1:8000/").base_url
         == "http://127.0.0.1:8000"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("127.0.0.1:8787", "'127.0.0.1:8787' has no scheme: write it with http:// or https://"),
+        ("localhost:8787/", "e.g. LOGFIRE_BASE_URL=http://localhost:8787 for a local backend"),
+        ("ftp://example.com", "starts with ftp://, but the Logfire API is reached over http:// or https://"),
+    ],
+)
+def test_base_url_without_http_scheme_says_to_add_it(
+    monkeypatch: pytest.MonkeyPatch, url: str, says: str
+) -> None:
+    monkeypatch.setenv("LOGFIRE_BASE_URL", url)
+    with pytest.raises(ConfigError) as info:
+        LogfireClient(f"pylf_v1_local_{SECRET}")
+    assert says in str(info.value)
+    assert SECRET not in str(info.value)
+    assert resolve_config(f"pylf_v1_local_{SECRET}", "HTTPS://x.example/").base_url == "HTTPS://x.example"
 
 
 def test_arguments_beat_environment_which_beats_the_token_file(

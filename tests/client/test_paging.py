@@ -116,7 +116,7 @@ async def test_async_query_all_matches_the_direct_count(big: Any) -> None:
 def test_query_all_explains_missing_key_columns(big: Any) -> None:
     with LogfireClient(big.token, big.base_url) as client, pytest.raises(QueryError) as info:
         client.query_all("SELECT message FROM records", since="1d")
-    assert str(info.value).startswith("query_all pages by (start_timestamp, trace_id, span_id)")
+    assert str(info.value).startswith("--all (query_all) pages by (start_timestamp, trace_id, span_id)")
     assert "SELECT * FROM records WHERE" in str(info.value)
 
 

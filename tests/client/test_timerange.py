@@ -73,6 +73,18 @@ def test_start_after_end_is_rejected_with_both_ends_named() -> None:
         TimeRange.parse("2026-03-02", "2026-03-01")
 
 
+def test_a_start_in_the_future_is_refused_with_a_sentence() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    with pytest.raises(TimeRangeError) as info:
+        TimeRange.parse("2030-01-01").check_started(now)
+    assert str(info.value) == (
+        "The range 2030-01-01 00:00 UTC → now starts in the future (it is 2026-12-01 12:00 UTC now): "
+        "give a start before now, like '1h' or an earlier date."
+    )
+    started = TimeRange.parse("2026-12-01T11:00:00Z")
+    assert started.check_started(now) is started
+
+
 def test_labels_read_like_the_picker() -> None:
     assert TimeRange.parse("1h").label() == "Last 1 hour"
     assert TimeRange.parse("15m").label() == "Last 15 minutes"

@@ -125,6 +125,19 @@ def test_all_fetches_every_row_without_a_limit_note(
     assert "more rows may exist" not in out
 
 
+def test_all_without_the_key_columns_says_which_columns_to_select(
+    live: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ok, out = run(live, "%%logfire --all --since 8d\nSELECT message FROM records", capsys)
+    assert not ok
+    assert (
+        "--all (query_all) pages by (start_timestamp, trace_id, span_id), which the query does not return"
+        in out
+    )
+    assert "SELECT * FROM records WHERE" in out
+    assert len(out.strip().splitlines()) == 1
+
+
 def test_failing_query_shows_the_server_message_in_one_line(
     live: InteractiveShell, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -160,7 +173,11 @@ def test_login_keeps_the_token_for_the_kernel(
     ok, out = run(shell, "%logfire login", capsys)
     assert ok, out
     assert prompts == ["Logfire read token: "]
-    assert "Read token kept for this kernel only" in out
+    assert (
+        f"Token accepted: %%logfire cells in this kernel now query the project 'local' at {backend.base_url}."
+        in out
+    )
+    assert "kept in this kernel's memory only (not in the notebook, not on disk)" in out
     ok, out = run(shell, "%logfire --since 8d SELECT count(*) AS n FROM records", capsys)
     assert ok, out
     assert shell.user_ns["_"]["n"].to_list() == [len(backend.dataset.visible_records)]

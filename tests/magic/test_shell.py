@@ -189,3 +189,31 @@ def test_unload_and_load_again(shell: InteractiveShell, capsys: pytest.CaptureFi
     ok, out = run(shell, "%logfire SELECT {undefined_name}", capsys)
     assert not ok
     assert out.strip().startswith("\x1b[0;31mParameterError")
+
+
+@pytest.mark.parametrize(
+    "cell", ["%logfire --since 2030-01-01 SELECT 1", "%logfire --since 1h --until 2h SELECT 1"]
+)
+def test_a_start_in_the_future_is_refused_like_a_start_after_the_end(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cell: str
+) -> None:
+    # A token and an address that would answer: the range is refused before anything is sent.
+    monkeypatch.setenv("LOGFIRE_READ_TOKEN", "pylf_v1_local_notsentanywhere")
+    monkeypatch.setenv("LOGFIRE_BASE_URL", "http://127.0.0.1:9")
+    ok, out = run(shell, cell, capsys)
+    assert not ok
+    assert "TimeRangeError\x1b[0m: The range " in out or "TimeRangeError: The range " in out, out
+    assert "start" in out and ("future" in out or "before the end" in out)
+    assert len(out.strip().splitlines()) == 1
+
+
+def test_a_base_url_without_scheme_says_it_needs_http(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGFIRE_READ_TOKEN", "pylf_v1_local_notsentanywhere")
+    monkeypatch.setenv("LOGFIRE_BASE_URL", "127.0.0.1:8787")
+    ok, out = run(shell, "%logfire SELECT 1", capsys)
+    assert not ok
+    assert "'127.0.0.1:8787' has no scheme: write it with http:// or https://" in out
+    assert "LOGFIRE_BASE_URL=http://127.0.0.1:8787" in out
+    assert "run the query again" not in out and "notsentanywhere" not in out

@@ -308,3 +308,47 @@ def test_a_hundred_thousand_rows_scroll_to_the_middle_and_sort_in_the_kernel(pag
     assert drawn == expected[: len(drawn)]
     assert len(drawn) > 10
     screenshot(page, "widget-100k-sorted")
+
+
+def test_clicking_a_rows_trace_id_opens_its_waterfall(page: Any, lab: Lab, backend: Any) -> None:
+    spans: dict[str, list[dict[str, Any]]] = {}
+    for row in backend.dataset.visible_records:
+        spans.setdefault(row["trace_id"], []).append(row)
+    # The trace with the most spans (logs are ticks on their span's line, not lines of their own).
+    trace_id = max(spans, key=lambda t: sum(r["kind"] == "span" for r in spans[t]))
+    expected = sum(r["kind"] == "span" for r in spans[trace_id])
+    sql = (
+        "SELECT start_timestamp, span_name, message, trace_id FROM records "
+        f"WHERE trace_id = '{trace_id}' AND parent_span_id IS NULL"
+    )
+    run_notebook(
+        page,
+        lab,
+        "trace.ipynb",
+        f"from logfire_notebook import LogfireTable\nLogfireTable({sql!r}, since='7d')",
+    )
+    page.locator(".lf-body .lf-tr .lf-trace-link").first.click()
+    pane = page.locator(".lf-trace")
+    expect(pane).to_have_attribute("data-state", "ready", timeout=TIMEOUT)
+    expect(pane.locator(".lf-waterfall")).to_have_attribute("data-lines", str(expected))
+    expect(pane.locator(".lf-trace-row")).to_have_count(expected)
+    assert pane.get_attribute("data-trace-id") == trace_id
+
+    # The deepest span's bar lies inside its parent's bar.
+    depths = [
+        int(d) for d in pane.locator(".lf-trace-row").evaluate_all("rs => rs.map(r => r.dataset.depth)")
+    ]
+    assert max(depths) >= 1
+    deepest = pane.locator(".lf-trace-row").nth(depths.index(max(depths)))
+    parent = pane.locator(f'.lf-trace-row[data-line="{deepest.get_attribute("data-parent")}"]')
+    child_bar = deepest.locator(".lf-trace-span").bounding_box()
+    parent_bar = parent.locator(".lf-trace-span").bounding_box()
+    assert parent_bar["x"] - 0.5 <= child_bar["x"]
+    assert child_bar["x"] + child_bar["width"] <= parent_bar["x"] + parent_bar["width"] + 0.5
+    screenshot(page, "trace-waterfall")
+
+    # A click on a span shows its attributes in the table's JSON tree.
+    deepest.click()
+    detail = pane.locator(".lf-trace-detail")
+    expect(detail).to_be_visible()
+    expect(detail.locator(".lf-tree").first).to_be_visible()

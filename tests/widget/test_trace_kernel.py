@@ -1,0 +1,170 @@
+"""Opening a trace, kernel side, against the local backend: the table names the column holding trace ids, the
+browser's "trace" request gets every span and log of that trace (one query, a window around the row), and
+`LogfireTrace` shows one trace from Python with its spans on `.df`."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from logfire_notebook import LogfireClient, LogfireTable, LogfireTrace, TraceIdError
+from logfire_notebook._trace import TRACE_WINDOW, normalize_trace_id, trace_column
+
+SQL = (
+    "SELECT start_timestamp, span_name, trace_id FROM records WHERE parent_span_id IS NULL AND kind = 'span'"
+)
+
+
+class Captured(LogfireTable):
+    """Keeps what the widget sends to the browser (custom messages and their binary buffers)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
+        super().__init__(*args, **kwargs)
+
+    def send(self, content: Any, buffers: Any = None) -> None:
+        self.sent.append((content, list(buffers or [])))
+
+    def open_trace(self, request_id: int, trace_id: Any, at_ms: Any) -> tuple[dict[str, Any], list[bytes]]:
+        message = {"type": "request", "id": request_id, "kind": "trace", "trace_id": trace_id, "at_ms": at_ms}
+        self._on_message(self, message, [])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for content, buffers in self.sent:
+                if content.get("id") == request_id:
+                    return content, buffers
+            time.sleep(0.01)
+        raise AssertionError("no reply to the trace request")
+
+
+@pytest.fixture
+def client(backend: Any) -> Any:
+    with LogfireClient(backend.token, backend.base_url) as c:
+        yield c
+
+
+def deepest_trace(backend: Any) -> tuple[str, list[dict[str, Any]]]:
+    """The dataset's trace with the most rows, and its rows as `records` shows them."""
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    for row in backend.dataset.visible_records:
+        by_trace.setdefault(row["trace_id"], []).append(row)
+    trace_id = max(by_trace, key=lambda t: len(by_trace[t]))
+    return trace_id, by_trace[trace_id]
+
+
+def ms(value: datetime) -> float:
+    return value.timestamp() * 1000
+
+
+def test_a_result_with_trace_ids_names_the_column_that_opens_a_trace(client: LogfireClient) -> None:
+    assert Captured(SQL, since="7d", client=client).trace_column == "trace_id"
+    assert Captured("SELECT span_name FROM records", since="7d", client=client).trace_column == ""
+    assert trace_column(["line", "traceID"]) == "traceID"  # a Loki line's parsed field
+
+
+def test_opening_a_trace_from_a_row_sends_every_span_and_log_of_it_as_arrow(
+    client: LogfireClient, backend: Any
+) -> None:
+    trace_id, rows = deepest_trace(backend)
+    root = min(rows, key=lambda r: r["start_timestamp"])
+    table = Captured(SQL, since="7d", client=client)
+    reply, buffers = table.open_trace(7, trace_id, ms(root["start_timestamp"]))
+    assert reply["ok"] is True and reply["trace_id"] == trace_id
+    spans = pa.ipc.open_stream(buffers[0]).read_all()
+    assert spans.num_rows == reply["rows"] == len(rows)
+    assert sorted(spans.column("span_id").to_pylist()) == sorted(r["span_id"] for r in rows)
+    assert set(spans.column("trace_id").to_pylist()) == {trace_id}
+    assert "pending_span" not in spans.column("kind").to_pylist()
+    # The query read only the hours around the row, not the table's whole range.
+    start, end = (datetime.fromisoformat(t) for t in reply["window"])
+    assert end - start == 2 * TRACE_WINDOW
+    assert start < root["start_timestamp"] < end
+
+
+def test_a_bad_trace_id_from_the_browser_gets_one_sentence_with_the_request_id(client: LogfireClient) -> None:
+    table = Captured(SQL, since="7d", client=client)
+    reply, buffers = table.open_trace(8, "x' OR 1=1 --", None)
+    assert reply["ok"] is False and buffers == []
+    assert reply["error"].startswith('"x\' OR 1=1 --" is not a trace id')
+    assert "\n" not in reply["error"]
+
+
+def test_a_trace_missing_from_the_window_answers_with_no_rows(client: LogfireClient) -> None:
+    table = Captured(SQL, since="7d", client=client)
+    reply, buffers = table.open_trace(9, "0" * 31 + "1", ms(datetime.now(timezone.utc)))
+    assert reply["ok"] is True and reply["rows"] == 0
+    assert pa.ipc.open_stream(buffers[0]).read_all().num_rows == 0
+
+
+def test_a_dataframe_shown_without_a_query_opens_its_own_traces(backend: Any) -> None:
+    trace_id, rows = deepest_trace(backend)
+    frame = pl.DataFrame(backend.dataset.visible_records).select(
+        "start_timestamp", "end_timestamp", "trace_id", "span_id", "parent_span_id", "span_name", "kind"
+    )
+    table = Captured(data=frame)
+    assert table.trace_column == "trace_id"
+    reply, buffers = table.open_trace(3, trace_id.upper(), None)
+    assert reply["rows"] == len(rows)
+    assert pa.ipc.open_stream(buffers[0]).read_all().column("span_id").to_pylist() == [
+        r["span_id"] for r in sorted(rows, key=lambda r: r["start_timestamp"])
+    ]
+
+
+def test_logfire_trace_shows_one_trace_with_its_spans_on_df(client: LogfireClient, backend: Any) -> None:
+    trace_id, rows = deepest_trace(backend)
+    at = min(r["start_timestamp"] for r in rows)
+    trace = LogfireTrace(trace_id, at=at, client=client)
+    assert trace.status["state"] == "ready" and trace.status["rows"] == len(rows)
+    df = trace.df
+    assert isinstance(df, pl.DataFrame) and df.height == len(rows)
+    assert df.get_column("start_timestamp").is_sorted()
+    assert {"span_id", "parent_span_id", "duration", "attributes", "exception_type"} <= set(df.columns)
+    assert repr(trace) == f"LogfireTrace({trace_id!r}, rows={len(rows)})"
+    # Without `at`, it searches the last 7 days; the token is in no trait.
+    wide = LogfireTrace(trace_id, read_token=backend.token, base_url=backend.base_url)
+    assert wide.df.height == len(rows)
+    assert backend.token not in str(wide.get_state())
+
+
+def test_logfire_trace_answers_the_browser_with_the_spans(client: LogfireClient, backend: Any) -> None:
+    trace_id, rows = deepest_trace(backend)
+    trace = LogfireTrace(trace_id, client=client)
+    sent: list[tuple[dict[str, Any], list[bytes]]] = []
+    trace.send = lambda content, buffers=None: sent.append((content, list(buffers or [])))  # type: ignore[method-assign]
+    trace._on_message(trace, {"type": "request", "id": 1, "kind": "trace"}, [])
+    reply, buffers = sent[-1]
+    assert reply["ok"] is True and reply["rows"] == len(rows)
+    assert pa.ipc.open_stream(buffers[0]).read_all().num_rows == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("4BF92F3577B34DA6A3CE929D0E0E4736", "4bf92f3577b34da6a3ce929d0e0e4736"),
+        ("0x00f067aa0ba902b7", "000000000000000000f067aa0ba902b7"),
+        (" 4bf92f35-77b3-4da6-a3ce-929d0e0e4736 ", "4bf92f3577b34da6a3ce929d0e0e4736"),
+    ],
+)
+def test_trace_ids_are_read_as_logfire_writes_them(given: str, expected: str) -> None:
+    assert normalize_trace_id(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "0" * 32, "g" * 32, "1" * 33, None, "'; DROP TABLE records; --"])
+def test_text_that_is_no_trace_id_is_refused_in_one_sentence(bad: Any) -> None:
+    with pytest.raises(TraceIdError, match="is not a trace id: give the 32 hex digits"):
+        normalize_trace_id(bad)
+    with pytest.raises(ValueError):
+        LogfireTrace(bad, data=pl.DataFrame())
+
+
+def test_the_window_is_centred_on_the_row() -> None:
+    from logfire_notebook._trace import trace_window
+
+    at = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    assert trace_window(at) == (at - TRACE_WINDOW, at + TRACE_WINDOW)
+    assert trace_window(at.replace(tzinfo=None), timedelta(minutes=5))[0] == at - timedelta(minutes=5)
