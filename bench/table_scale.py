@@ -46,7 +46,7 @@ from _browser import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, Lab  # noqa: E402
 from _loopback import free_port, stop, wait_until_answering  # noqa: E402
 
 # The frame, built in the kernel without a Python loop over rows (a million rows in a few seconds).
-FRAME = r'''
+FRAME = r"""
 import numpy as np, polars as pl
 def log_frame(n, seed=7):
     rng = np.random.default_rng(seed)
@@ -73,7 +73,7 @@ def log_frame(n, seed=7):
             + pl.Series(rng.integers(0, 20, n)).cast(pl.String) + ', "ok": true}',
     })
     return frame
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,9 @@ def start_lab(root: Path, settings: Path) -> tuple[subprocess.Popen[Any], Lab]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_until_answering(process, f"{url}/api/status", what="JupyterLab", log="(none)", seconds=90, token=token)
+    wait_until_answering(
+        process, f"{url}/api/status", what="JupyterLab", log="(none)", seconds=90, token=token
+    )
     return process, Lab(url=url, token=token, root=root)
 
 
@@ -283,7 +285,7 @@ def median(values: list[float] | list[int]) -> float | None:
 
 def cell(value: float | None, unit: str = "") -> str:
     if value is None:
-        return "–"
+        return "-"
     return f"{value:,.0f}{unit}" if value >= 10 or unit != " MB" else f"{value:.1f}{unit}"
 
 
@@ -316,7 +318,10 @@ def main() -> None:
                         figures = results.setdefault((subject.name, rows), Figures())
                         for run in range(args.repeat):
                             measure(browser, lab, subject, rows, figures, run)
-                        print(f"  {subject.name} at {rows:,} rows: {median(figures.first_ms):,.0f} ms", flush=True)
+                        print(
+                            f"  {subject.name} at {rows:,} rows: {median(figures.first_ms):,.0f} ms",
+                            flush=True,
+                        )
                 browser.close()
         finally:
             stop(process)
@@ -332,7 +337,7 @@ def main() -> None:
                 print(f"{rows:>9,}  {subject.name:<18} {'(skipped: minutes at this size)':>40}")
                 continue
             first = median(figures.first_ms)
-            ratio = f"{first / baseline:.2f}" if first is not None and baseline else "–"
+            ratio = f"{first / baseline:.2f}" if first is not None and baseline else "-"
             print(
                 f"{rows:>9,}  {subject.name:<18} {cell(first, ' ms'):>11} {ratio:>7} "
                 f"{cell(median(figures.bytes), ' B'):>12} {cell(median(figures.heap_mb), ' MB'):>9} "
