@@ -171,9 +171,11 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation) -> SeriesSet:
         else:
             k_hi = f"((ts + {rng} - {first} + {shift} + {step} - 1) // {step} - {shift // step} - 1)"
             step_expr = f"unnest(range(greatest({k_lo}, 0), least({k_hi}, {steps - 1}) + 1))"
+    # Counting reads no line at all; only the byte ops need the lines' lengths.
+    nbytes = "strlen(line)" if agg.op in ("bytes_over_time", "bytes_rate") else "0"
     sql = (
         f"SELECT stream_id, metadata, k, count(*), sum(b) FROM ("
-        f"SELECT stream_id, metadata, strlen(line) AS b, {step_expr} AS k FROM store.loki_entries "
+        f"SELECT stream_id, metadata, {nbytes} AS b, {step_expr} AS k FROM store.loki_entries "
         f"WHERE {where}) WHERE k >= 0 AND k < {steps} GROUP BY ALL"
     )
     rows = ctx.loki.store.cursor().execute(sql).fetchall()
