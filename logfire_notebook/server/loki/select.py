@@ -232,23 +232,24 @@ def _batches(
     """Rows `(ts, stream_id, line, metadata)` in [start, end) in the direction asked, in batches."""
     order = "ASC" if forward else "DESC"
     columns = "ts, stream_id, line, metadata"
-    if not pipelined:
-        # Every row that SQL keeps is an answer: one top-N query.
-        yield cur.execute(
-            f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {start_ns} AND ts < {end_ns} "
-            f"ORDER BY ts {order} LIMIT {int(limit)}"
-        ).fetchall()
-        return
     width = max(1, int((end_ns - start_ns) * _FIRST_SLICE))
     lo, hi = (start_ns, min(end_ns, start_ns + width)) if forward else (max(start_ns, end_ns - width), end_ns)
+    wanted = limit
     while True:
         deadline.check()
-        cur.execute(
-            f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi} ORDER BY ts {order}"
-        )
-        while rows := cur.fetchmany(20_000):
+        sql = f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi} ORDER BY ts {order}"
+        if not pipelined:
+            # Every row SQL keeps is an answer: a top-N of what is still wanted from this slice.
+            rows = cur.execute(f"{sql} LIMIT {int(wanted)}").fetchall()
+            wanted -= len(rows)
             yield rows
-            deadline.check()
+            if wanted <= 0:
+                return
+        else:
+            cur.execute(sql)
+            while rows := cur.fetchmany(20_000):
+                yield rows
+                deadline.check()
         if (forward and hi >= end_ns) or (not forward and lo <= start_ns):
             return
         width *= 2
