@@ -29,6 +29,7 @@ from logfire_notebook._magic.complete import Schemas, make_matcher, names_from_p
 from logfire_notebook._magic.errors import MagicError, install_handler, uninstall_handler
 from logfire_notebook._magic.options import split_line
 from logfire_notebook._magic.output import MAX_LIMIT, ElapsedTimer, footer, is_kernel, show_footer
+from logfire_notebook._magic.trace import trace_label
 
 if TYPE_CHECKING:
     from logfire_notebook._client import LogfireClient
@@ -107,6 +108,11 @@ class LogfireMagic(Magics):
     @argument(
         "--no-widget", action="store_true", help="show a plain table instead of the LogfireTable widget"
     )  # type: ignore[no-untyped-call,untyped-decorator]
+    @argument(
+        "--trace",
+        metavar="TRACE_ID",
+        help="show this trace as a waterfall of its spans (no SQL); the spans are the result",
+    )  # type: ignore[no-untyped-call,untyped-decorator]
     @argument("--arrow", action="store_true", help="return a pyarrow.Table instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
     @argument("--pandas", action="store_true", help="return a pandas DataFrame instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
     @line_cell_magic
@@ -135,6 +141,9 @@ class LogfireMagic(Magics):
                 "UsageError",
             )
         sql = (cell if cell is not None else parts.sql).strip()
+        if args.trace is not None:
+            self._run_trace(parts.assign, args, sql)
+            return
         if not sql:
             raise MagicError(
                 "There is no SQL to run: write it in the cell under %%logfire, or after %logfire on the line.",
@@ -165,6 +174,32 @@ class LogfireMagic(Magics):
         widget_limit = MAX_LIMIT if args.all else limit
         self._show(value, df, sql, since, until, widget_limit, environment, client, args.no_widget)
         show_footer(footer(df.height, elapsed, time_range.label(), None if args.all else limit))
+
+    def _run_trace(self, assign: str | None, args: Any, sql: str) -> None:
+        """`%%logfire --trace ID`: one trace's spans, shown as a waterfall; the spans are the cell's result."""
+        from logfire_notebook._magic.trace import fetch_trace
+
+        # IPython refuses an empty cell under a cell magic: a `-- comment` may stand there instead.
+        if any(line.strip() and not line.strip().startswith("--") for line in sql.splitlines()):
+            raise MagicError(
+                "--trace takes no SQL: leave only a `-- comment` in the cell, or drop --trace to run the query.",
+                "UsageError",
+            )
+        # Without --since/--until the trace is looked for over the last 7 days, not the magic's default day.
+        since = args.since or ("7d" if not args.until else self.since)
+        time_range = self._time_range(since, args.until)
+        show = self.show_widget and not args.no_widget and is_kernel(self.shell)
+        trace, df, elapsed = fetch_trace(self._client(), args.trace, time_range, args.env or None, show)
+        value: Any = df.to_arrow() if args.arrow else df.to_pandas() if args.pandas else df
+        if assign:
+            self._user_ns[assign] = value
+        self._set_underscore(value)
+        from IPython.display import display as ipython_display
+
+        display: Any = ipython_display
+        display(trace if trace is not None else value)
+        rows = f"{df.height:,} row{'' if df.height == 1 else 's'}"
+        show_footer(f"{rows} · {elapsed:.2f} s · {time_range.label()} · trace {trace_label(args.trace)}")
 
     def _substitute(self, sql: str) -> str:
         from logfire_notebook._magic.params import ParameterError, substitute
