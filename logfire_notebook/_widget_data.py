@@ -1,19 +1,14 @@
-"""What LogfireTable sends to the browser: rows as Arrow IPC bytes, and the timeline's histogram.
+"""What the table widget sends to the browser: rows as Arrow IPC bytes, and the timeline's histogram.
 
 Rows never travel as JSON: the browser decodes the IPC stream (flechette) and reads only the cells on screen.
 The histogram is a few dozen (bucket, count) pairs, small enough for the JSON part of the same message.
 
-The timeline counts rows over `start_timestamp` across the whole range, not only the rows returned (which
-the row limit cuts). The backend counts them: the user's query, without its trailing LIMIT, is wrapped in
-`SELECT time_bucket(...), count(*) FROM (<query>) GROUP BY 1`. Wrapping (rather than counting `records` with
-"the same filters") is what stays correct for any query: joins, CTEs, WHERE clauses we could not parse all
-count exactly the rows the query itself would return, and the API's time window applies inside it as usual.
-It needs the query's result to carry `start_timestamp`; without it there is no timeline (the note says why).
+The timeline counts rows across the whole range, not only the rows returned (which the row limit cuts): the
+source counts them on the server (`Source.count`); a DataFrame shown without a query is counted here.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -25,16 +20,15 @@ __all__ = [
     "DEFAULT_LIMIT",
     "TIMELINE_COLUMN",
     "bucket_interval",
-    "histogram_from_arrow",
     "histogram_from_counts",
-    "histogram_sql",
+    "histogram_from_frame",
     "to_ipc",
 ]
 
 # Rows a query returns when the caller gives no `limit` (the API's own default, 100, is too few to browse;
 # its maximum is 10,000). The status line marks when a result reaches it.
 DEFAULT_LIMIT = 1_000
-# The column the timeline counts and the local (DataFrame) range filter uses.
+# The column a DataFrame shown without a query is filtered and counted by.
 TIMELINE_COLUMN = "start_timestamp"
 # About this many bars across the timeline; the interval is the nicest one giving at most this many.
 TIMELINE_TARGET_BUCKETS = 80
@@ -50,9 +44,6 @@ _NICE_SECONDS = (
     3600, 7200, 10800, 21600, 43200,
     86400, 2 * 86400, 7 * 86400, 30 * 86400,
 )  # fmt: skip
-_TRAILING_LIMIT = re.compile(
-    r"\s+limit\s+\d+(\s+offset\s+\d+)?\s*;?\s*$|\s+offset\s+\d+\s*;?\s*$", re.IGNORECASE
-)
 
 
 def bucket_interval(start: datetime, end: datetime) -> timedelta:
@@ -62,23 +53,6 @@ def bucket_interval(start: datetime, end: datetime) -> timedelta:
         if span / seconds <= TIMELINE_TARGET_BUCKETS:
             return timedelta(seconds=seconds)
     return timedelta(seconds=_NICE_SECONDS[-1])
-
-
-def _interval_literal(interval: timedelta) -> str:
-    seconds = int(interval.total_seconds())
-    for size, word in ((86400, "days"), (3600, "hours"), (60, "minutes")):
-        if seconds % size == 0:
-            return f"{seconds // size} {word}"
-    return f"{seconds} seconds"
-
-
-def histogram_sql(sql: str, interval: timedelta) -> str:
-    """The bucketed count of `sql`'s rows over start_timestamp (the query's own trailing LIMIT removed)."""
-    inner = _TRAILING_LIMIT.sub("", sql.strip().rstrip(";").rstrip())
-    return (
-        f"SELECT time_bucket('{_interval_literal(interval)}', {TIMELINE_COLUMN}) AS bucket, count(*) AS n "
-        f"FROM (\n{inner}\n) AS logfire_table_rows GROUP BY bucket ORDER BY bucket"
-    )
 
 
 def _ms(value: datetime) -> float:
@@ -98,32 +72,16 @@ def histogram_from_counts(
     }
 
 
-def histogram_from_arrow(
-    table: pa.Table, interval: timedelta, start: datetime, end: datetime
-) -> dict[str, Any]:
-    """The histogram from the bucketed query's answer (columns `bucket`, `n`)."""
-    buckets = [_as_datetime(v) for v in table.column("bucket").to_pylist()]
-    counts = table.column("n").to_pylist()
-    pairs = [(b, int(c)) for b, c in zip(buckets, counts, strict=True) if b is not None]
-    return histogram_from_counts([b for b, _ in pairs], [c for _, c in pairs], interval, start, end)
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    raise TypeError(f"time_bucket returned {value!r}, not a timestamp")
-
-
-def histogram_from_frame(frame: pl.DataFrame, start: datetime, end: datetime) -> dict[str, Any] | None:
-    """The histogram of a DataFrame's start_timestamp within [start, end) (local data, no backend)."""
+def histogram_from_frame(
+    frame: pl.DataFrame, start: datetime, end: datetime, time_column: str = TIMELINE_COLUMN
+) -> dict[str, Any] | None:
+    """The histogram of a DataFrame's time column within [start, end) (local data, no backend)."""
     import polars as pl
 
-    dtype = frame.schema.get(TIMELINE_COLUMN)
+    dtype = frame.schema.get(time_column)
     if not isinstance(dtype, pl.Datetime):
         return None
-    column = frame.get_column(TIMELINE_COLUMN)
+    column = frame.get_column(time_column)
     if dtype.time_zone is not None:
         column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     micros = column.dt.cast_time_unit("us").cast(pl.Int64)

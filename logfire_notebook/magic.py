@@ -17,21 +17,23 @@ This module must stay light: `%load_ext` imports it, so polars, pyarrow and http
 from __future__ import annotations
 
 import importlib
-import threading
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import StdinNotImplementedError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
 from traitlets import Bool, Int, Unicode
 
+from logfire_notebook._magic.base import QueryMagics, one_or_two_lines
 from logfire_notebook._magic.complete import Schemas, make_matcher, names_from_payload
 from logfire_notebook._magic.errors import MagicError, install_handler, uninstall_handler
 from logfire_notebook._magic.options import split_line
-from logfire_notebook._magic.output import MAX_LIMIT, ElapsedTimer, footer, is_kernel, show_footer
-from logfire_notebook._magic.trace import trace_label
+from logfire_notebook._magic.output import MAX_LIMIT, is_kernel, show_footer
 
 if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
     from logfire_notebook._client import LogfireClient
     from logfire_notebook._timerange import TimeRange
 
@@ -44,18 +46,13 @@ __all__ = ["LogfireMagic", "load_ipython_extension", "unload_ipython_extension"]
 
 
 @magics_class
-class LogfireMagic(Magics):
+class LogfireMagic(QueryMagics):
     """The `%%logfire` magic; its traits are the `%config LogfireMagic.<setting>` defaults."""
 
-    since = Unicode(
-        "1d",
-        help="Start of the time range when a cell gives no --since: '15m', '1h', '7d', 'now-2h' or an ISO time.",
-    ).tag(config=True)
-    until = Unicode(
-        None,
-        allow_none=True,
-        help="End of the time range when a cell gives neither --since nor --until (None: now).",
-    ).tag(config=True)
+    magic_name = "logfire"
+    language = "SQL"
+    max_limit = MAX_LIMIT
+
     limit = Int(
         1000, help=f"Rows a query returns at most unless --limit says otherwise (1 to {MAX_LIMIT:,})."
     ).tag(config=True)
@@ -67,24 +64,11 @@ class LogfireMagic(Magics):
     show_widget = Bool(
         True, help="Show results in the LogfireTable widget where the front end supports it."
     ).tag(config=True)
-    short_errors = Bool(True, help="Show a failing query as one line; False: the full Python traceback.").tag(
-        config=True
-    )
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        # Magics.__init__ also appends the instance to shell.configurables, which is what %config reads.
         super().__init__(shell=shell, **kwargs)
         # The token entered with `%logfire login`: a plain attribute, not a trait, so %config never shows it.
         self._login_token: str | None = None
-        self._client_obj: LogfireClient | None = None
-        self._client_key: tuple[str | None, str | None] | None = None
-        self._schemas: Schemas | None = None
-        self._schemas_fetch: threading.Thread | None = None
-
-    @property
-    def _user_ns(self) -> dict[str, Any]:
-        shell: Any = self.shell
-        return shell.user_ns  # type: ignore[no-any-return]
 
     @magic_arguments()  # type: ignore[no-untyped-call,untyped-decorator]
     @kwds(usage=_USAGE.replace("%", "%%"))  # type: ignore[no-untyped-call,untyped-decorator]
@@ -127,60 +111,22 @@ class LogfireMagic(Magics):
         if cell is None and line.strip() == "login":
             self._login()
             return
-        self._run(line, cell)
+        if "--trace" in line:
+            parts = split_line(line, self.value_options)
+            args = parse_argstring(self.logfire, parts.options)  # type: ignore[no-untyped-call]
+            if args.trace is not None:
+                self._run_trace(parts.assign, args, cell if cell is not None else parts.sql)
+                return
+        self._run(self.logfire, line, cell)
 
-    # -- one query -------------------------------------------------------------------------------------
-
-    def _run(self, line: str, cell: str | None) -> None:
-        parts = split_line(line)
-        args = parse_argstring(self.logfire, parts.options)  # type: ignore[no-untyped-call]
-        if cell is not None and parts.sql:
-            raise MagicError(
-                f"`{parts.sql.split()[0]}` is not an option of %%logfire: the line takes options "
-                "(see %%logfire?) and the SQL goes in the cell below it.",
-                "UsageError",
-            )
-        sql = (cell if cell is not None else parts.sql).strip()
-        if args.trace is not None:
-            self._run_trace(parts.assign, args, sql)
-            return
-        if not sql:
-            raise MagicError(
-                "There is no SQL to run: write it in the cell under %%logfire, or after %logfire on the line.",
-                "UsageError",
-            )
-        if args.arrow and args.pandas:
-            raise MagicError("Choose one of --arrow and --pandas.", "UsageError")
-        limit = self.limit if args.limit is None else args.limit
-        if not args.all and not 1 <= limit <= MAX_LIMIT:
-            # Checked here rather than by a trait validator: a bad %config value would otherwise stay in the
-            # shell's config and stop the extension from loading again.
-            source = "--limit" if args.limit is not None else "LogfireMagic.limit"
-            raise MagicError(
-                f"{source} must be between 1 and {MAX_LIMIT:,}; use --all for more rows.", "UsageError"
-            )
-        sql = self._substitute(sql)
-        since = args.since or self.since
-        until = args.until if (args.since or args.until) else self.until
-        time_range = self._time_range(since, until)
-        environment = args.env or None
-
-        client = self._client()
-        df, value, elapsed = self._query(client, sql, time_range, limit, environment, args, cell is not None)
-        if parts.assign:
-            self._user_ns[parts.assign] = value
-        self._set_underscore(value)
-        # After --all, the widget re-runs a changed range with the largest page rather than the default limit.
-        widget_limit = MAX_LIMIT if args.all else limit
-        self._show(value, df, sql, since, until, widget_limit, environment, client, args.no_widget)
-        show_footer(footer(df.height, elapsed, time_range.label(), None if args.all else limit))
-
-    def _run_trace(self, assign: str | None, args: Any, sql: str) -> None:
+    def _run_trace(self, assign: str | None, args: Any, text: str) -> None:
         """`%%logfire --trace ID`: one trace's spans, shown as a waterfall; the spans are the cell's result."""
-        from logfire_notebook._magic.trace import fetch_trace
+        from IPython.display import display as ipython_display
+
+        from logfire_notebook._magic.trace import fetch_trace, trace_label
 
         # IPython refuses an empty cell under a cell magic: a `-- comment` may stand there instead.
-        if any(line.strip() and not line.strip().startswith("--") for line in sql.splitlines()):
+        if any(line.strip() and not line.strip().startswith("--") for line in text.splitlines()):
             raise MagicError(
                 "--trace takes no SQL: leave only a `-- comment` in the cell, or drop --trace to run the query.",
                 "UsageError",
@@ -194,140 +140,56 @@ class LogfireMagic(Magics):
         if assign:
             self._user_ns[assign] = value
         self._set_underscore(value)
-        from IPython.display import display as ipython_display
-
         display: Any = ipython_display
         display(trace if trace is not None else value)
         rows = f"{df.height:,} row{'' if df.height == 1 else 's'}"
         show_footer(f"{rows} · {elapsed:.2f} s · {time_range.label()} · trace {trace_label(args.trace)}")
 
-    def _substitute(self, sql: str) -> str:
+    # -- what differs from other sources -----------------------------------------------------------------
+
+    def _substitute(self, text: str) -> str:
         from logfire_notebook._magic.params import ParameterError, substitute
 
         try:
-            return substitute(sql, self._user_ns)
+            return substitute(text, self._user_ns)
         except ParameterError as exc:
             raise MagicError(str(exc), "ParameterError") from None
 
-    def _time_range(self, since: str, until: str | None) -> TimeRange:
-        from logfire_notebook._timerange import TimeRange
+    def _fetch(
+        self, client: LogfireClient, text: str, time_range: TimeRange, limit: int, args: Any
+    ) -> tuple[pa.Table | None, pl.DataFrame | None]:
+        environment = args.env or None
+        if args.all:
+            # progress=None: the client's progress bar in a notebook, nothing in a terminal.
+            return None, client.query_all(text, time_range=time_range, environment=environment, progress=None)
+        return client.query_arrow(text, limit=limit, environment=environment, time_range=time_range), None
 
-        try:
-            return TimeRange.parse(since, until).check_started()
-        except (TypeError, ValueError) as exc:
-            # TimeRangeError's message already lists what --since/--until accept.
-            raise MagicError(str(exc), "TimeRangeError") from None
-
-    def _query(
+    def _widget(
         self,
         client: LogfireClient,
-        sql: str,
-        time_range: TimeRange,
-        limit: int,
-        environment: list[str] | None,
-        args: Any,
-        owns_output: bool,
-    ) -> tuple[Any, Any, float]:
-        """Run the query; returns (polars DataFrame, the value for the user, seconds)."""
-        from logfire_notebook._exceptions import AuthenticationError, ConfigError, LogfireError
-
-        with ElapsedTimer(enabled=is_kernel(self.shell), owns_output=owns_output) as timer:
-            try:
-                if args.all:
-                    # progress=None: the client's progress bar in a notebook, nothing in a terminal.
-                    df = client.query_all(sql, time_range=time_range, environment=environment, progress=None)
-                    table = None
-                else:
-                    table = client.query_arrow(
-                        sql, limit=limit, environment=environment, time_range=time_range
-                    )
-                    df = None
-            except KeyboardInterrupt:
-                # The client closed the connection, so the server has stopped the query.
-                raise MagicError("Interrupted: the query was cancelled.", "KeyboardInterrupt") from None
-            except LogfireError as exc:
-                if not self.short_errors:
-                    raise
-                hint = isinstance(exc, (ConfigError, AuthenticationError))
-                message = _with_login_hint(exc) if hint else _one_or_two_lines(exc)
-                raise MagicError(message, type(exc).__name__) from None
-        if df is None:
-            from logfire_notebook._polars import arrow_to_polars
-
-            df = arrow_to_polars(table)
-        if args.arrow:
-            value: Any = table if table is not None else df.to_arrow()
-        elif args.pandas:
-            value = table.to_pandas() if table is not None else df.to_pandas()
-        else:
-            value = df
-        return df, value, timer.elapsed
-
-    def _set_underscore(self, value: Any) -> None:
-        # Through the display hook, so `_`, `__`, `___` and Out[n] keep rotating as IPython does it.
-        hook = getattr(self.shell, "displayhook", None)
-        if hook is not None and hasattr(hook, "update_user_ns"):
-            hook.update_user_ns(value)
-        else:
-            self._user_ns["_"] = value
-
-    def _show(
-        self,
-        value: Any,
-        df: Any,
-        sql: str,
+        text: str,
         since: str,
         until: str | None,
-        limit: int | None,
-        environment: list[str] | None,
-        client: LogfireClient,
-        no_widget: bool,
-    ) -> None:
-        from IPython.display import display as ipython_display
+        limit: int,
+        args: Any,
+        df: pl.DataFrame,
+    ) -> Any:
+        LogfireTable = importlib.import_module("logfire_notebook.widget").LogfireTable
+        environment = args.env or None
+        return LogfireTable(
+            sql=text, since=since, until=until, limit=limit, environment=environment, client=client, data=df
+        )
 
-        display: Any = ipython_display
+    def _settings_key(self) -> tuple[Any, ...]:
+        return (self.base_url, self._login_token)
 
-        if self.show_widget and not no_widget and is_kernel(self.shell):
-            try:
-                LogfireTable = importlib.import_module("logfire_notebook.widget").LogfireTable
-            except ImportError:
-                pass
-            else:
-                display(
-                    LogfireTable(
-                        sql=sql,
-                        since=since,
-                        until=until,
-                        limit=limit,
-                        environment=environment,
-                        client=client,
-                        data=df,
-                    )
-                )
-                return
-        display(value)
-
-    # -- client and token ------------------------------------------------------------------------------
-
-    def _client(self) -> LogfireClient:
-        key = (self.base_url, self._login_token)
-        if self._client_obj is not None and self._client_key == key:
-            return self._client_obj
+    def _new_client(self) -> LogfireClient:
         from logfire_notebook._client import LogfireClient
-        from logfire_notebook._exceptions import LogfireError
 
-        if self._client_obj is not None:
-            self._client_obj.close()
-            self._client_obj = None
-        try:
-            self._client_obj = LogfireClient(read_token=self._login_token, base_url=self.base_url)
-        except LogfireError as exc:
-            raise MagicError(_with_login_hint(exc), type(exc).__name__) from None
-        self._client_key = key
-        # Another token or URL may see other tables: fetch the names again on the next Tab.
-        self._schemas = None
-        self._schemas_fetch = None
-        return self._client_obj
+        return LogfireClient(read_token=self._login_token, base_url=self.base_url)
+
+    def _config_hint(self, exc: BaseException) -> str:
+        return f"{one_or_two_lines(exc)}\nOr run `%logfire login` to enter a read token for this kernel only."
 
     def _login(self) -> None:
         import getpass
@@ -359,43 +221,22 @@ class LogfireMagic(Magics):
             "restarting the kernel forgets it."
         )
 
+    def _fetch_names(self, client: LogfireClient) -> Schemas:
+        return names_from_payload(client.schemas())
+
+    def _default_names(self) -> Schemas:
+        """The built-in Logfire schema, which is usually what the server has."""
+        from logfire_notebook._schema import TABLES
+
+        return {name: [c.name for c in columns] for name, columns in TABLES.items()}
+
     def completion_names(self) -> Schemas:
         """Table -> column names for completion: the backend's /v1/schemas, fetched once per kernel.
 
         The fetch runs in a thread so that Tab never waits on the network; until it has answered (or when it
         cannot, e.g. without a token) the built-in Logfire schema is used, which is usually the same.
         """
-        if self._schemas is not None:
-            return self._schemas
-        if self._schemas_fetch is None:
-            self._schemas_fetch = threading.Thread(
-                target=self._fetch_schemas, name="logfire-schemas", daemon=True
-            )
-            self._schemas_fetch.start()
-        from logfire_notebook._schema import TABLES
-
-        return {name: [c.name for c in columns] for name, columns in TABLES.items()}
-
-    def _fetch_schemas(self) -> None:
-        try:
-            self._schemas = names_from_payload(self._client().schemas())
-        except Exception:
-            # No token yet, or no backend: keep the built-in names; a later login or query allows a retry.
-            self._schemas = None
-
-    def close(self) -> None:
-        if self._client_obj is not None:
-            self._client_obj.close()
-            self._client_obj = None
-
-
-def _one_or_two_lines(exc: BaseException) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return "\n".join(lines[:2]) if lines else type(exc).__name__
-
-
-def _with_login_hint(exc: BaseException) -> str:
-    return f"{_one_or_two_lines(exc)}\nOr run `%logfire login` to enter a read token for this kernel only."
+        return super().completion_names() or self._default_names()
 
 
 _loaded: dict[int, tuple[LogfireMagic, Any]] = {}

@@ -1,4 +1,7 @@
-"""`LogfireTable`: a query's rows as a fast table with a time-range picker and a timeline (an anywidget).
+"""The table widget: a query's rows as a fast table with a time-range picker and a timeline (an anywidget).
+
+`QueryTable` is written once and takes a source (`logfire_notebook._sources`); `LogfireTable` is it over
+Logfire SQL, `LokiTable` (in `loki_widget`) over LogQL.
 
 ```python
 from logfire_notebook import LogfireTable
@@ -9,22 +12,20 @@ table.min_timestamp = "now-2d"; table.max_timestamp = "now-1d"     # the same fr
 table.df                    # the rows on screen, as a polars DataFrame
 ```
 
-- The kernel runs the query (through `LogfireClient`) whenever `min_timestamp` / `max_timestamp` change,
+- The kernel runs the query (through the source) whenever `min_timestamp` / `max_timestamp` change,
   from the browser or from Python; the browser asks for the rows with a custom message and gets them back as
   Arrow IPC in a binary buffer (see `_widget_data`), never as JSON rows.
-- Queries run as `AsyncLogfireClient` coroutines on one background event-loop thread per process (see
+- Queries run as the source's coroutines on one background event-loop thread per process (see
   `_loop`). A range picked in the browser is submitted there and the kernel goes on at once; a newer range
   cancels the run it supersedes, and cancelling closes that run's HTTP request, so the server stops the
   query (the browser also ignores answers for ranges it has replaced). A range set from Python (and every
   change in marimo) waits for its run before the assignment returns, so the next line, or the cells marimo
   re-runs, read the new `.df`; Ctrl-C there cancels the request too.
-- Built with `client=LogfireClient(...)`, the widget queries through the AsyncLogfireClient that client makes
-  of its own configuration (`LogfireClient._async_twin`). A client that cannot be copied (a custom
-  transport, mounts or event hooks, or a subclass with its own `query_arrow`) is called on a worker thread
-  instead; then a superseded request runs to its end and only its answer is dropped.
-- Built from a DataFrame without `sql`, the picker filters the DataFrame's `start_timestamp` locally.
-- The read token stays inside the client: it is no trait, so it is never synced to the browser nor saved
-  in a notebook.
+- `LogfireTable(client=LogfireClient(...))` queries through the AsyncLogfireClient that client makes of its
+  own configuration; see `_sources.logfire` for clients that cannot be copied.
+- Built from a DataFrame without a query, the picker filters the DataFrame's `start_timestamp` locally.
+- Credentials stay inside the source's client: no trait holds them, so they are never synced to the browser
+  nor saved in a notebook.
 - marimo: `mo.ui.anywidget(LogfireTable(...))`; a range change re-runs the cells that use it, and `.df`
   there is already the new result (the query runs before marimo re-runs them).
 """
@@ -48,15 +49,16 @@ import traitlets
 
 from logfire_notebook import _widget_data as wire
 from logfire_notebook._exceptions import LogfireError
+from logfire_notebook._sources.logfire import LogfireSource
 from logfire_notebook._timerange import TimeRange
 
 if TYPE_CHECKING:
     import polars as pl
-    import pyarrow as pa
 
-    from logfire_notebook._client import AsyncLogfireClient, LogfireClient
+    from logfire_notebook._client import LogfireClient
+    from logfire_notebook._sources.base import Source
 
-__all__ = ["LogfireTable"]
+__all__ = ["LogfireTable", "QueryTable"]
 
 _STATIC = Path(__file__).parent / "static"
 
@@ -89,7 +91,7 @@ def _loop() -> asyncio.AbstractEventLoop:
     with _loop_lock:
         if _loop_ref is None or _loop_ref.is_closed():
             loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="LogfireTable queries", daemon=True).start()
+            threading.Thread(target=loop.run_forever, name="QueryTable queries", daemon=True).start()
             _loop_ref = loop
         return _loop_ref
 
@@ -105,11 +107,11 @@ def _wait(future: concurrent.futures.Future[_Result]) -> None:
         pass
 
 
-def _close_later(client: AsyncLogfireClient) -> None:
-    """Closes a client the widget made, on the loop that uses it (at widget close or garbage collection)."""
+def _close_later(source: Source) -> None:
+    """Closes the source's connections, on the loop that uses them (at widget close or garbage collection)."""
     loop = _loop_ref
     if loop is not None and not loop.is_closed() and loop.is_running():
-        asyncio.run_coroutine_threadsafe(client.close(), loop)
+        asyncio.run_coroutine_threadsafe(source.aclose(), loop)
 
 
 @dataclass(frozen=True)
@@ -125,20 +127,22 @@ class _Result:
     error: str | None = None
 
 
-class LogfireTable(anywidget.AnyWidget):
-    """An Arrow table widget for a Logfire query, with a time-range picker and a timeline.
+class QueryTable(anywidget.AnyWidget):
+    """An Arrow table widget for a query of any source, with a time-range picker and a timeline.
 
-    `LogfireTable(sql=None, *, since=None, until=None, limit=None, environment=None, read_token=None,
-    base_url=None, client=None, data=None)`. `data` is a polars DataFrame shown as is: with `sql` it is the
-    first result (so a caller that already ran the query does not run it twice); without `sql` it is all the
-    widget shows, and the range filters it locally.
+    `QueryTable(query=None, *, source=None, since=None, until=None, limit=None, data=None)`. `data` is a
+    polars DataFrame shown as is: with a query it is the first result (so a caller that already ran the query
+    does not run it twice); without one it is all the widget shows, and the range filters it locally.
     """
 
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
 
-    sql = traitlets.Unicode("").tag(sync=True)
+    query = traitlets.Unicode("").tag(sync=True)
     """The query (read-only in the browser, shown nowhere secret). Empty for a DataFrame shown as is."""
+
+    language = traitlets.Unicode("SQL").tag(sync=True)
+    """What `query` is written in (`"SQL"`, `"LogQL"`), from the source."""
 
     min_timestamp = traitlets.Unicode("now-1h").tag(sync=True)
     """Start of the range: `"now-6h"`-style relative text or an ISO time. Setting it re-runs the query."""
@@ -153,7 +157,7 @@ class LogfireTable(anywidget.AnyWidget):
     """Show times in UTC rather than the browser's time zone (the UTC box of the picker)."""
 
     local = traitlets.Bool(False).tag(sync=True)
-    """True when showing a DataFrame without `sql`: the range filters it in the kernel, no query runs."""
+    """True when showing a DataFrame without a query: the range filters it in the kernel, no query runs."""
 
     status = traitlets.Dict().tag(sync=True)
     """What the status line shows: `state` (loading/ready/error), `rows`, `elapsed_ms`, `limit_reached`,
@@ -169,30 +173,24 @@ class LogfireTable(anywidget.AnyWidget):
 
     def __init__(
         self,
-        sql: str | None = None,
+        query: str | None = None,
         *,
+        source: Source | None = None,
         since: Any = None,
         until: Any = None,
         limit: int | None = None,
-        environment: str | Sequence[str] | None = None,
-        read_token: str | None = None,
-        base_url: str | None = None,
-        client: LogfireClient | None = None,
         data: pl.DataFrame | None = None,
     ) -> None:
         super().__init__()
-        self._client = client
-        self._client_args = (read_token, base_url)
-        self._environment = environment
+        self._source = source if source is not None else LogfireSource()
         self._frame: pl.DataFrame | None = None  # the result shown (after local filtering)
-        self._source: pl.DataFrame | None = None  # a DataFrame shown without sql
+        self._local_data: pl.DataFrame | None = None  # a DataFrame shown without a query
         self._ipc: bytes | None = None
         self._timeline: dict[str, Any] | None = None
         self._timeline_note = ""
         self._queried: tuple[str, str] | None = None
-        self._async_client: AsyncLogfireClient | None = None
-        self._threaded = False  # a given client that cannot be copied is called on a worker thread
-        self._closer: weakref.finalize[Any, Any] | None = None
+        # Closes the source's connections when the widget closes or is collected.
+        self._closer: weakref.finalize[Any, Any] | None = weakref.finalize(self, _close_later, self._source)
         self._lock = threading.RLock()
         self._generation = 0
         self._future: concurrent.futures.Future[_Result] | None = None  # the newest run
@@ -200,8 +198,9 @@ class LogfireTable(anywidget.AnyWidget):
         self.on_msg(self._on_message)
 
         with self.hold_trait_notifications():
-            self.sql = (sql or "").strip()
-            self.local = not self.sql
+            self.query = (query or "").strip()
+            self.language = self._source.language
+            self.local = not self.query
             if limit is not None:
                 self.limit = limit
             if since is None and self.local and data is not None:
@@ -210,7 +209,7 @@ class LogfireTable(anywidget.AnyWidget):
             self.max_timestamp = _bound_text(until)
         self._started = True
         if self.local:
-            self._source = data if data is not None else _empty_frame()
+            self._local_data = data if data is not None else _empty_frame()
             self._run()
         else:
             # With `data`, the caller already ran this query for this range: show it, count only the timeline.
@@ -234,7 +233,8 @@ class LogfireTable(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         rows = self._frame.height if self._frame is not None else 0
-        return f"LogfireTable({self.sql or 'DataFrame'!r}, range={self._range_label()!r}, rows={rows})"
+        name = type(self).__name__
+        return f"{name}({self.query or 'DataFrame'!r}, range={self._range_label()!r}, rows={rows})"
 
     def _range_label(self) -> str:
         try:
@@ -257,8 +257,9 @@ class LogfireTable(anywidget.AnyWidget):
     @traitlets.validate("limit")
     def _valid_limit(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
-        if not 1 <= value <= 10_000:
-            raise ValueError(f"limit must be between 1 and 10,000 (the API's maximum), not {value}.")
+        most = self._source.max_limit
+        if not 1 <= value <= most:
+            raise ValueError(f"limit must be between 1 and {most:,} (the API's maximum), not {value}.")
         return value
 
     @traitlets.observe("min_timestamp", "max_timestamp", "limit")
@@ -342,7 +343,7 @@ class LogfireTable(anywidget.AnyWidget):
             if data is not None:
                 frame = data
             elif self.local:
-                frame = _filter_frame(self._source, *window)
+                frame = _filter_frame(self._local_data, *window)
             else:
                 frame = await self._query(*window)
             timeline, note = await self._count_timeline(frame, *window)
@@ -350,35 +351,6 @@ class LogfireTable(anywidget.AnyWidget):
             return _Result(spec, window, None, None, "", None, str(exc))
         elapsed = None if data is not None else (time.perf_counter() - t0) * 1000
         return _Result(spec, window, frame, timeline, note, elapsed)
-
-    async def _query_arrow(self, sql: str, start: datetime, end: datetime, limit: int) -> pa.Table:
-        """One query; cancelling the awaiting task closes its request (unless the client runs on a thread)."""
-        kwargs: dict[str, Any] = {
-            "min_timestamp": start,
-            "max_timestamp": end,
-            "limit": limit,
-            "environment": self._environment,
-        }
-        client = self._async_client_obj()
-        if client is None:
-            assert self._client is not None
-            return await asyncio.to_thread(self._client.query_arrow, sql, **kwargs)
-        return await client.query_arrow(sql, **kwargs)
-
-    def _async_client_obj(self) -> AsyncLogfireClient | None:
-        """The widget's async client, made on first use (None: call the given sync client on a thread)."""
-        with self._lock:
-            if self._async_client is None and not self._threaded:
-                from logfire_notebook._client import AsyncLogfireClient
-
-                if self._client is None:
-                    self._async_client = AsyncLogfireClient(*self._client_args)
-                else:
-                    self._async_client = self._client._async_twin()
-                    self._threaded = self._async_client is None
-                if self._async_client is not None:
-                    self._closer = weakref.finalize(self, _close_later, self._async_client)
-            return self._async_client
 
     def close(self) -> None:
         """Closes the widget (and the HTTP connections it opened)."""
@@ -393,7 +365,7 @@ class LogfireTable(anywidget.AnyWidget):
     async def _query(self, start: datetime, end: datetime) -> pl.DataFrame:
         from logfire_notebook._polars import arrow_to_polars
 
-        return arrow_to_polars(await self._query_arrow(self.sql, start, end, self.limit))
+        return arrow_to_polars(await self._source.query_arrow(self.query, start, end, self.limit))
 
     async def _count_timeline(
         self, frame: pl.DataFrame, start: datetime, end: datetime
@@ -401,18 +373,19 @@ class LogfireTable(anywidget.AnyWidget):
         """The histogram of the whole range: counted locally for a DataFrame, by the backend for a query."""
         if self.local:
             timeline = wire.histogram_from_frame(
-                self._source if self._source is not None else frame, start, end
+                self._local_data if self._local_data is not None else frame, start, end
             )
             return timeline, "" if timeline else "No start_timestamp column: the range filters nothing."
-        if wire.TIMELINE_COLUMN not in frame.columns:
-            return None, "No timeline: the query's result has no start_timestamp column."
+        column = self._source.time_column
+        if column not in frame.columns:
+            return None, f"No timeline: the query's result has no {column} column."
         interval = wire.bucket_interval(start, end)
         try:
-            table = await self._query_arrow(wire.histogram_sql(self.sql, interval), start, end, 10_000)
+            counts = await self._source.count(self.query, start, end, interval)
         except LogfireError as exc:
             # The rows still show; the note says why the timeline does not.
             return None, f"No timeline: {exc}"
-        return wire.histogram_from_arrow(table, interval, start, end), ""
+        return wire.histogram_from_counts(list(counts.starts), list(counts.counts), interval, start, end), ""
 
     def _publish(self, generation: int, result: _Result) -> None:
         """Shows `result` unless a newer run has started since (then it is dropped, never shown)."""
@@ -480,10 +453,16 @@ class LogfireTable(anywidget.AnyWidget):
     # -- opening a trace -------------------------------------------------------------------------------
 
     def _trace_column_of(self, frame: pl.DataFrame | None) -> str:
-        """Which column of a result holds trace ids; a source whose rows name it otherwise overrides this."""
-        from logfire_notebook._trace import trace_column
+        """Which column of a result holds trace ids: the source says (see `_sources.base.TraceSource`); for a
+        DataFrame shown without a query, Logfire's and Loki's usual names."""
+        if frame is None:
+            return ""
+        if self.local:
+            from logfire_notebook._trace import trace_column
 
-        return (trace_column(frame.columns) or "") if frame is not None else ""
+            return trace_column(frame.columns) or ""
+        finder = getattr(self._source, "trace_column", None)
+        return (finder(frame.columns) or "") if finder is not None else ""
 
     def _open_trace(self, request_id: Any, content: dict[str, Any]) -> None:
         """Answers the browser's "trace" request off the kernel's message loop: one query by trace id, in a
@@ -510,10 +489,13 @@ class LogfireTable(anywidget.AnyWidget):
         else:
             start, until = self.time_range.resolve()
             window = (start, until or datetime.now(timezone.utc))
+        query_trace = getattr(self._source, "query_trace", None)
         if self.local:
-            table = _trace.spans_from_frame(self._source, trace_id).to_arrow()
+            table = _trace.spans_from_frame(self._local_data, trace_id).to_arrow()
+        elif query_trace is None:
+            raise LogfireError(f"This {self._source.language} source cannot open traces.")
         else:
-            table = await self._query_arrow(_trace.trace_sql(trace_id), *window, _trace.TRACE_LIMIT)
+            table = await query_trace(trace_id, *window)
         reply = _trace.trace_reply(table, trace_id, window, (time.perf_counter() - t0) * 1000)
         return reply, [wire.to_ipc(table)]
 
@@ -565,3 +547,34 @@ def _filter_frame(frame: pl.DataFrame | None, start: datetime, end: datetime) ->
     if column is None:
         return frame
     return frame.filter((column >= start.replace(tzinfo=None)) & (column < end.replace(tzinfo=None)))
+
+
+class LogfireTable(QueryTable):
+    """The table widget over Logfire SQL (or the local backend).
+
+    `LogfireTable(sql=None, *, since=None, until=None, limit=None, environment=None, read_token=None,
+    base_url=None, client=None, data=None)`. `data` is a polars DataFrame shown as is: with `sql` it is the
+    first result (so a caller that already ran the query does not run it twice); without `sql` it is all the
+    widget shows, and the range filters it locally.
+    """
+
+    def __init__(
+        self,
+        sql: str | None = None,
+        *,
+        since: Any = None,
+        until: Any = None,
+        limit: int | None = None,
+        environment: str | Sequence[str] | None = None,
+        read_token: str | None = None,
+        base_url: str | None = None,
+        client: LogfireClient | None = None,
+        data: pl.DataFrame | None = None,
+    ) -> None:
+        source = LogfireSource(client, read_token=read_token, base_url=base_url, environment=environment)
+        super().__init__(sql, source=source, since=since, until=until, limit=limit, data=data)
+
+    @property
+    def sql(self) -> str:
+        """The SQL query (the `query` trait)."""
+        return self.query

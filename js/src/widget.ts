@@ -34,7 +34,8 @@ export interface Status {
 }
 
 export interface Model {
-  sql: string;
+  query: string;
+  language: string;
   min_timestamp: string;
   max_timestamp: string;
   utc: boolean;

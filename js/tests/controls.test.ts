@@ -7,7 +7,8 @@ const STATUS = { state: "ready", rows: 20, min_timestamp: "now-6h", max_timestam
 
 async function setup(utc = true): Promise<{ model: FakeModel; el: HTMLElement }> {
   const model = new FakeModel({
-    sql: "SELECT 1",
+    query: "SELECT 1",
+    language: "SQL",
     min_timestamp: "now-6h",
     max_timestamp: "",
     utc,

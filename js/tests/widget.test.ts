@@ -3,7 +3,8 @@ import { render } from "../src/widget";
 import { FakeModel, flush, recordsIPC } from "./helpers";
 
 const STATE = {
-  sql: "SELECT * FROM records",
+  query: "SELECT * FROM records",
+  language: "SQL",
   min_timestamp: "now-7d",
   max_timestamp: "",
   utc: true,

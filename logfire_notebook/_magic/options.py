@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 __all__ = ["VALUE_OPTIONS", "Line", "split_line"]
 
-# Options that take a value; all other options are flags. Kept in step with the magic's @argument list
-# (a unit test checks this against the parser).
+# Options of %%logfire that take a value; all other options are flags. Kept in step with the magic's
+# @argument list (a unit test checks this against the parser). Another magic passes its own set.
 VALUE_OPTIONS = frozenset({"--since", "--until", "--limit", "--env", "--trace"})
 
 _ASSIGN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*<<")
@@ -31,8 +31,8 @@ class Line:
     """SQL written on the line after the options (the `%logfire` form); empty for `%%logfire`."""
 
 
-def split_line(line: str) -> Line:
-    """Split a magic line into the assignment, the options and the SQL that follows them."""
+def split_line(line: str, value_options: frozenset[str] = VALUE_OPTIONS) -> Line:
+    """Split a magic line into the assignment, the options and the query that follows them."""
     assign = None
     pos = 0
     match = _ASSIGN.match(line)
@@ -45,7 +45,7 @@ def split_line(line: str) -> Line:
         if option is None:
             break
         pos = option.end()
-        if option.group(1) in VALUE_OPTIONS and "=" not in option.group(0):
+        if option.group(1) in value_options and "=" not in option.group(0):
             value = _VALUE.match(line, pos)
             if value is not None:
                 pos = value.end()

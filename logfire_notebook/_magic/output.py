@@ -1,4 +1,4 @@
-"""What a `%%logfire` cell shows: the result (widget or plain table), a footer line, a running timer."""
+"""What a query cell shows: the result (widget or plain table), a footer line, a running timer."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ def is_kernel(shell: Any) -> bool:
     )
 
 
-def footer(rows: int, elapsed: float, range_label: str, limit: int | None) -> str:
+def footer(rows: int, elapsed: float, range_label: str, limit: int | None, max_limit: int = MAX_LIMIT) -> str:
     """`1,204 rows · 0.31 s · last 1 day`, plus a note when the row limit may have cut the result."""
     parts = [f"{rows:,} row{'' if rows == 1 else 's'}", f"{elapsed:.2f} s", range_label]
     text = " · ".join(parts)
     if limit is not None and rows >= limit:
-        how = "raise --limit or use --all" if limit < MAX_LIMIT else "use --all"
+        how = "raise --limit or use --all" if limit < max_limit else "use --all"
         text += f" · the limit of {limit:,} row{'' if limit == 1 else 's'} was reached, more rows may exist ({how})"
     return text
 

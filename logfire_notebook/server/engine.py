@@ -1,12 +1,14 @@
 """Running one user query: sandbox checks, the time window, the dialect, the row limit, the time limit.
 
-Each query runs on its calling thread's own DuckDB connection. Before it runs, that connection gets TEMP
+Each query runs on its calling thread's own DuckDB connection, held with the state set up on it (the
+dialect's macros, the views of the last window) in one `_Session` that lives and dies with the thread, so a
+new thread never finds state meant for another connection. Before a query runs, its connection gets TEMP
 views named `records` and `metrics` that show only the requested time window and environments (and, for
-`records`, no pending spans), so the user's SQL sees nothing else. The database is opened with external
-access and extension loading off (`store.SANDBOX_CONFIG`), only a single SELECT statement is accepted,
-and table functions that read files or run SQL text are refused, so a query can neither write nor read the
-host's files or the network. A timer interrupts a query that runs past the time limit; the app interrupts
-one whose client has gone.
+`records`, no pending spans). The database is opened with external access and extension loading off
+(`store.SANDBOX_CONFIG`), only a single SELECT statement is accepted, and `sandbox.py` checks the parse tree
+against an allowlist of tables and functions, so a query can neither read nor change anything but its own
+answer. A timer interrupts a query that runs past the time limit; the app interrupts one whose client has
+gone.
 
 The row limit wraps the query (`SELECT * FROM (<sql>) LIMIT n`). Plain "latest N rows" queries take a
 faster path that reads only the top rows (see the end of this module). Output columns get DataFusion's
@@ -15,7 +17,6 @@ nullability from the parse tree, since DuckDB reports every column as nullable.
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from logfire_notebook._schema import TABLES
-from logfire_notebook.server import dialect
+from logfire_notebook.server import dialect, sandbox
 
 if TYPE_CHECKING:
     import duckdb
@@ -151,22 +152,28 @@ def _first_line(message: str) -> str:
     return message.split("\n\n", 1)[0].strip()
 
 
+class _Session:
+    """One thread's connection and the state set up on it; both go when the thread goes."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = cursor
+        for macro in dialect.MACROS:
+            cursor.execute(macro)
+        self.views: list[str] | None = None
+        """The view statements last run on this connection: the window its `records`/`metrics` show."""
+
+
 class Engine:
     def __init__(self, store: Store, query_timeout: float = 30.0) -> None:
         self.store = store
         self.query_timeout = query_timeout
-        self._prepared: set[int] = set()
-        self._views: dict[int, list[str]] = {}
-        self._lock = threading.Lock()
+        self._local = threading.local()
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cur = self.store.cursor()
-        if id(cur) not in self._prepared:
-            for macro in dialect.MACROS:
-                cur.execute(macro)
-            with self._lock:
-                self._prepared.add(id(cur))
-        return cur
+    def _session(self) -> _Session:
+        session: _Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = _Session(self.store.connect())
+        return session
 
     def check(self, cur: duckdb.DuckDBPyConnection, sql: str) -> str:
         """The one SELECT statement of `sql`, without its trailing semicolon; else QueryError."""
@@ -198,7 +205,8 @@ class Engine:
 
         if not req.sql.strip():
             raise RequestError("sql", "The `sql` field is empty; send a SELECT query.")
-        cur = self._cursor()
+        session = self._session()
+        cur = session.cursor
         select = self.check(cur, dialect.rewrite(req.sql))
         try:
             cur.execute(f"SET TimeZone = {_str_literal(req.timezone or 'UTC')}")
@@ -209,12 +217,16 @@ class Engine:
             ) from None
         views = _view_sql(req)
         # A widget or a notebook re-running over the same range finds its views already in place.
-        if self._views.get(id(cur)) != views:
+        if session.views != views:
+            session.views = None  # if a statement below fails, the next query sets them all again
             for view in views:
                 cur.execute(view)
-            self._views[id(cur)] = views
+            session.views = views
         node = _parse(cur, select)
-        _refuse_file_functions(node or {"names": _called_names(select)})
+        try:
+            sandbox.check_tree(node, sandbox.pure_functions(cur))
+        except sandbox.SandboxError as exc:
+            raise QueryError(str(exc)) from None
         interrupter = interrupter or Interrupter()
         table = None
         fast = _top_rows_sql(cur, node, req)
@@ -261,56 +273,22 @@ class Engine:
 
 
 def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
-    """DuckDB's parse tree of the statement (json_serialize_sql), or {} if it cannot give one."""
+    """DuckDB's parse tree of the statement (json_serialize_sql); QueryError if it cannot give one, since
+    the sandbox checks the query on this tree."""
     try:
         rows = cur.execute("SELECT json_serialize_sql($1)", [select]).fetchall()
-        row = rows[0] if rows else None
-        tree = json.loads(row[0]) if row else {}
-        node: dict[str, Any] = tree["statements"][0]["node"] if not tree.get("error") else {}
-    except Exception:
-        return {}
+        tree = json.loads(rows[0][0]) if rows else {}
+        node: dict[str, Any] = tree["statements"][0]["node"]
+    except (RecursionError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise QueryError(
+            "This query is nested too deeply to check; simplify it."
+            if isinstance(exc, RecursionError)
+            else "This form of query cannot run here; write it as a plain SELECT (PIVOT, for one, works inside "
+            "a SELECT's FROM only when DuckDB can describe it)."
+        ) from None
+    except Exception as exc:  # a duckdb.Error: the parser's own message
+        raise QueryError(_first_line(str(exc))) from None
     return node
-
-
-# Table functions that read files or run SQL text. External access is off, but DuckDB still lets a
-# connection read its own database, WAL and spill files; those hold only the same telemetry, yet a query
-# has no business reading files at all. `query()` would hide any of these inside a string.
-_FILE_FUNCTION_PREFIXES = ("read_", "parquet_", "sniff_", "iceberg_", "delta_")
-_FILE_FUNCTIONS = {"glob", "query", "query_table", "checkpoint", "force_checkpoint", "load_aws_credentials"}
-
-
-def _table_functions(value: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(value, dict):
-        if value.get("type") == "TABLE_FUNCTION":
-            found.append(str((value.get("function") or {}).get("function_name", "")))
-        for v in value.values():
-            found.extend(_table_functions(v))
-    elif isinstance(value, list):
-        for v in value:
-            found.extend(_table_functions(v))
-    return found
-
-
-def _called_names(sql: str) -> list[dict[str, Any]]:
-    """Every `name(` in the SQL, as table-function entries: the fallback when there is no parse tree."""
-    import duckdb
-
-    tokens = duckdb.tokenize(sql)
-    out: list[dict[str, Any]] = []
-    for (start, _), (nxt, _) in itertools.pairwise(tokens):
-        if sql[nxt : nxt + 1] == "(":
-            out.append({"type": "TABLE_FUNCTION", "function": {"function_name": sql[start:nxt].strip()}})
-    return out
-
-
-def _refuse_file_functions(node: dict[str, Any]) -> None:
-    for name in _table_functions(node):
-        if name.lower() in _FILE_FUNCTIONS or name.lower().startswith(_FILE_FUNCTION_PREFIXES):
-            raise QueryError(
-                f"{name}() is not available: queries read only the `records` and `metrics` tables, "
-                "never files or other SQL."
-            )
 
 
 def _nullability(node: dict[str, Any], names: list[str]) -> list[bool]:

@@ -105,14 +105,18 @@ class Store:
         self._local = threading.local()
         self._write_lock = threading.Lock()
 
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A new connection to the database; the caller keeps it (and whatever it sets up on it)."""
+        cur = self._db.cursor()
+        # Naive timestamps written or rendered by us are UTC; a query may SET another zone later.
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's own connection to the database (created on first use, then reused)."""
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
         if cur is None:
-            cur = self._db.cursor()
-            # Naive timestamps written or rendered by us are UTC; a query may SET another zone later.
-            cur.execute("SET TimeZone = 'UTC'")
-            self._local.cursor = cur
+            cur = self._local.cursor = self.connect()
         return cur
 
     def append_records(self, table: pa.Table) -> int:

@@ -209,3 +209,108 @@ def test_a_slow_query_does_not_hold_up_other_queries(make_backend) -> None:  # t
     finally:
         slow.join()
     assert slow_result[0].status_code == 400
+
+
+# ---- no query changes what the next one sees; only records and metrics are visible ----
+
+STATE_CHANGING = [
+    "SELECT * FROM enable_logging(level := 'info', storage := 'file', storage_path := '/nonexistent')",
+    "SELECT * FROM enable_logging()",
+    "SELECT * FROM enable_profiling(save_location := '/nonexistent/profile.json')",
+    "SELECT * FROM json_execute_serialized_sql(json_serialize_sql('SELECT * FROM store.records'))",
+    "SELECT json_serialize_plan('SELECT * FROM enable_logging()')",
+    "SELECT setseed(0.5)",
+    "SELECT * FROM checkpoint()",
+    "SELECT * FROM truncate_duckdb_logs()",
+    "SELECT write_log('x')",
+    "SELECT nextval('s')",
+    "SELECT * FROM duckdb_logs",
+]
+
+
+@pytest.mark.parametrize("sql", STATE_CHANGING)
+def test_a_query_that_would_change_the_engine_is_refused_and_the_next_ones_still_work(
+    backend: Backend, sql: str
+) -> None:
+    refused = _query(backend, sql)
+    assert refused.status_code == 400
+    assert "not available" in refused.json()["detail"]
+    # Queries and ingest both still work, and answer as before.
+    assert backend.dataset is not None
+    assert _query(backend, "SELECT count(*) AS n FROM records").json()["data"] == [
+        {"n": len(backend.dataset.visible_records)}
+    ]
+    ingest = httpx.post(
+        f"{backend.base_url}/v1/traces",
+        content=b"",
+        headers={"Content-Type": "application/x-protobuf"},
+    )
+    assert ingest.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT count(*) FROM store.records",
+        "SELECT count(*) FROM store.metrics",
+        "SELECT count(*) FROM logfire.store.records",
+        "SELECT count(*) FROM main.records",
+        "SELECT * FROM duckdb_tables()",
+        "SELECT * FROM duckdb_databases()",
+        "SELECT * FROM duckdb_settings()",
+        "SELECT * FROM duckdb_temporary_files()",
+        "SELECT * FROM pragma_database_list",
+        "SELECT current_setting('temp_directory')",
+        "SELECT current_setting('memory_limit')",
+        "SELECT getvariable('x')",
+        "SELECT * FROM duckdb_extensions()",
+        "SELECT * FROM information_schema.tables",
+        "SELECT * FROM _logfire_keyed",
+        "SHOW TABLES",
+        "SHOW ALL TABLES",
+        "DESCRIBE store.records",
+    ],
+)
+def test_only_records_and_metrics_are_visible_and_no_answer_names_the_data_dir(
+    backend: Backend, sql: str
+) -> None:
+    response = _query(backend, sql)
+    assert response.status_code == 400, response.text
+    assert str(backend.data_dir) not in response.text
+    assert "records" in response.json()["detail"]
+
+
+def test_store_tables_by_name_cannot_skip_the_time_window(backend: Backend) -> None:
+    with backend.client() as client:
+        narrow = {"min_timestamp": "2000-01-01T00:00:00Z", "max_timestamp": "2000-01-02T00:00:00Z"}
+        assert client.post("/v2/query", json={"sql": "SELECT count(*) AS n FROM records", **narrow}).json()[
+            "data"
+        ] == [{"n": 0}]
+        assert (
+            client.post("/v2/query", json={"sql": "SELECT * FROM store.records", **narrow}).status_code == 400
+        )
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT upper(message), length(span_name), now() > start_timestamp AS past, random() < 2 AS r "
+        "FROM records LIMIT 1",
+        "WITH x AS (SELECT level FROM records) SELECT level_name(max(level)) AS l FROM x",
+        "SELECT * FROM range(3) t(i) JOIN (SELECT unnest([1, 2]) AS j) u ON i = j",
+        "SELECT list_sum([1, 2]) AS s, if(true, 1, 2) AS i, date_trunc('hour', now()) AS h, "
+        "time_bucket(INTERVAL '1 hour', start_timestamp) AS b FROM records LIMIT 1",
+        "DESCRIBE records",
+        "SELECT count(*) AS n FROM metrics WHERE metric_name IN (SELECT metric_name FROM metrics)",
+    ],
+)
+def test_ordinary_queries_pass_the_sandbox(backend: Backend, sql: str) -> None:
+    response = _query(backend, sql)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]
+
+
+def test_an_unknown_function_is_named_as_unknown(backend: Backend) -> None:
+    response = _query(backend, "SELECT metric_rate(level) AS r FROM records GROUP BY span_name")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("metric_rate() is not a function this server knows")

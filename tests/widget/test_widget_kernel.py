@@ -18,7 +18,7 @@ from _loopback import LoopbackServer, read_request
 
 from logfire_notebook import LogfireClient, LogfireTable
 from logfire_notebook._exceptions import TimeRangeError
-from logfire_notebook._widget_data import histogram_sql
+from logfire_notebook._sources.logfire import histogram_sql
 
 SQL = "SELECT start_timestamp, level, span_name, duration, attributes FROM records ORDER BY start_timestamp DESC"
 

@@ -1,0 +1,301 @@
+"""What a user query may touch: an allowlist of tables and functions, checked on DuckDB's parse tree.
+
+A query reaches only `records` and `metrics` (the per-query views `engine.py` makes, which apply the time
+window and environments) and the names its own CTEs define. It may call:
+
+- DuckDB's built-in scalar, aggregate and window functions that DuckDB marks as pure (`CONSISTENT`): their
+  result depends on their arguments alone, so they can neither read nor change the server's state;
+- the clock and random functions of `CLOCK_AND_RANDOM`, the system macros of `MACROS`, and what the
+  dialect defines (`dialect.MACROS`, `DIALECT_FUNCTIONS`);
+- in FROM, the generators of `TABLE_FUNCTIONS`.
+
+Everything else is refused before the query runs: reading files or settings (`read_csv`, `current_setting`,
+`duckdb_settings()`), running SQL text (`query`, `json_execute_serialized_sql`, `json_serialize_plan`),
+changing the engine (`enable_logging`, `enable_profiling`, `setseed`, `checkpoint`), naming the store's
+own tables (`store.records` skips the window) or the catalog. Being an allowlist, a function DuckDB adds in
+a new version stays refused until it is admitted here.
+
+To admit a new function, add its name to the one set below that says why it is safe; a dialect macro in
+`dialect.MACROS` is admitted by being there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from logfire_notebook.server import dialect
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["ALLOWED_TABLES", "SandboxError", "check_tree", "pure_functions"]
+
+ALLOWED_TABLES = frozenset({"records", "metrics"})
+"""Unqualified table names a query may read. A catalog view that describes only these (an
+information_schema stand-in, say) is admitted here under the name users write."""
+
+TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree"})
+"""Table functions a query may call in FROM: generators that read nothing."""
+
+CLOCK_AND_RANDOM = frozenset(
+    {
+        "now",
+        "today",
+        "current_date",
+        "current_localtime",
+        "current_localtimestamp",
+        "get_current_time",
+        "get_current_timestamp",
+        "transaction_timestamp",
+        "random",
+        "uuid",
+        "uuidv4",
+        "uuidv7",
+        "gen_random_uuid",
+        "error",
+        # DuckDB marks these as depending on the session's time zone, which the request sets.
+        "+",
+        "-",
+        "age",
+        "century",
+        "date_diff",
+        "date_part",
+        "date_sub",
+        "date_trunc",
+        "datediff",
+        "datepart",
+        "datesub",
+        "datetrunc",
+        "day",
+        "dayname",
+        "dayofmonth",
+        "dayofweek",
+        "dayofyear",
+        "decade",
+        "era",
+        "generate_series",
+        "hour",
+        "isodow",
+        "isoyear",
+        "julian",
+        "last_day",
+        "make_timestamptz",
+        "microsecond",
+        "millennium",
+        "millisecond",
+        "minute",
+        "month",
+        "monthname",
+        "quarter",
+        "range",
+        "second",
+        "strftime",
+        "time_bucket",
+        "timezone",
+        "timezone_hour",
+        "timezone_minute",
+        "week",
+        "weekday",
+        "weekofyear",
+        "year",
+        "yearweek",
+    }
+)
+"""Built-ins that are not pure only because they read the clock, the session's time zone or a random
+source: harmless. (Not admitted: `current_setting`, `getvariable`, `current_query`, `nextval`, `setseed`,
+`sleep_ms`, `write_log` and the like, which read or change the server's state.)"""
+
+MACROS = frozenset(
+    {
+        "ago",
+        "array_append",
+        "array_pop_back",
+        "array_pop_front",
+        "array_prepend",
+        "array_push_back",
+        "array_push_front",
+        "array_reverse",
+        "array_to_string",
+        "date_add",
+        "days_in_month",
+        "fdiv",
+        "generate_subscripts",
+        "geomean",
+        "geometric_mean",
+        "if",
+        "json",
+        "json_group_array",
+        "json_group_object",
+        "json_group_structure",
+        "nullif",
+        "pg_size_pretty",
+        "pg_typeof",
+        "regexp_split_to_table",
+        "split_part",
+        "wavg",
+        "weighted_avg",
+        *(
+            f"list_{name}"
+            for name in [
+                "any_value",
+                "append",
+                "approx_count_distinct",
+                "avg",
+                "bit_and",
+                "bit_or",
+                "bit_xor",
+                "bool_and",
+                "bool_or",
+                "count",
+                "entropy",
+                "first",
+                "histogram",
+                "kurtosis",
+                "kurtosis_pop",
+                "last",
+                "mad",
+                "max",
+                "median",
+                "min",
+                "mode",
+                "prepend",
+                "product",
+                "reverse",
+                "sem",
+                "skewness",
+                "stddev_pop",
+                "stddev_samp",
+                "string_agg",
+                "sum",
+                "var_pop",
+                "var_samp",
+            ]
+        ),
+    }
+)
+"""DuckDB's system macros that compute from their arguments only (not the catalog or privilege ones)."""
+
+SYNTAX_FUNCTIONS = frozenset({"unnest", "unlist", "list_value", "struct_pack", "row", "count_star"})
+"""Names the parser gives to syntax (`[1, 2]`, `{'a': 1}`, `count(*)`, `unnest` in SELECT)."""
+
+DIALECT_FUNCTIONS: frozenset[str] = frozenset()
+"""Logfire-dialect functions the server defines in Python (not as macros): add their names here."""
+
+SQL_TEXT_FUNCTIONS = frozenset({"json_serialize_plan"})
+"""Pure by DuckDB's marking, but they plan the SQL text they are given, table functions and all."""
+
+
+class SandboxError(Exception):
+    """The query reaches for something it may not; `str()` is one sentence for the user."""
+
+
+_MACRO_NAME = re.compile(r"\bMACRO\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def _dialect_macros() -> frozenset[str]:
+    return frozenset(m.group(1).lower() for sql in dialect.MACROS for m in _MACRO_NAME.finditer(sql))
+
+
+def pure_functions(cur: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Every function name a query may call, from DuckDB's own list of its pure built-ins plus the sets
+    above. Computed once per process (the DuckDB version does not change under it)."""
+    if not _cache:
+        rows = cur.execute(
+            "SELECT DISTINCT lower(function_name), function_type IN ('scalar', 'aggregate', 'window') "
+            "AND stability = 'CONSISTENT' FROM duckdb_functions() WHERE database_name = 'system'"
+        ).fetchall()
+        pure = {str(name) for name, is_pure in rows if is_pure} - SQL_TEXT_FUNCTIONS
+        admitted = pure | CLOCK_AND_RANDOM | MACROS | SYNTAX_FUNCTIONS | DIALECT_FUNCTIONS | _dialect_macros()
+        _cache["admitted"] = frozenset(admitted)
+        _cache["known"] = frozenset(str(name) for name, _ in rows) | admitted
+    return _cache["admitted"]
+
+
+_cache: dict[str, frozenset[str]] = {}
+
+_HINT = "queries read only the `records` and `metrics` tables and call DuckDB's built-in functions"
+
+
+def check_tree(node: dict[str, Any], functions: frozenset[str]) -> None:
+    """Raises SandboxError if the parse tree `node` (one statement of json_serialize_sql) reads a table or
+    calls a function that is not admitted. Walks without recursion: a hostile query may nest deeply."""
+    ctes = _cte_names(node)
+    stack: list[Any] = [node]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+            continue
+        if not isinstance(value, dict):
+            continue
+        kind = value.get("type")
+        if kind == "BASE_TABLE":
+            _check_table(value, ctes)
+        elif kind == "TABLE_FUNCTION":
+            function = value.get("function") or {}
+            _check_table_function(function)
+            stack.append(function.get("arguments"))
+            continue
+        elif kind == "SHOW_REF" and not value.get("query"):
+            raise SandboxError(f"SHOW {value.get('table_name') or ''} is not available here; {_HINT}.")
+        elif value.get("class") in ("FUNCTION", "AGGREGATE", "WINDOW"):
+            _check_function(value, functions)
+        stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
+
+
+def _cte_names(node: Any) -> set[str]:
+    names: set[str] = set()
+    stack: list[Any] = [node]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            entries = (
+                (value.get("cte_map") or {}).get("map") if isinstance(value.get("cte_map"), dict) else None
+            )
+            names.update(str(e.get("key", "")).lower() for e in entries or [])
+            stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
+    return names
+
+
+def _qualified(parts: Iterable[str]) -> str:
+    return ".".join(p for p in parts if p)
+
+
+def _check_table(ref: dict[str, Any], ctes: set[str]) -> None:
+    name = str(ref.get("table_name", ""))
+    qualified = _qualified((ref.get("catalog_name", ""), ref.get("schema_name", ""), name))
+    if qualified == name and (name.lower() in ALLOWED_TABLES or name.lower() in ctes):
+        return
+    raise SandboxError(
+        f"`{qualified}` is not available: {_HINT}; `records` and `metrics` apply the time range and "
+        "environment filters of the request."
+    )
+
+
+def _check_table_function(function: dict[str, Any]) -> None:
+    name = str(function.get("function_name", ""))
+    qualified = _qualified((function.get("catalog", ""), function.get("schema", ""), name))
+    if name.lower() not in TABLE_FUNCTIONS:
+        raise SandboxError(
+            f"{qualified}() is not available: {_HINT}, never files, settings or other SQL "
+            f"(table functions allowed: {', '.join(sorted(TABLE_FUNCTIONS))})."
+        )
+
+
+def _check_function(expr: dict[str, Any], functions: frozenset[str]) -> None:
+    name = str(expr.get("function_name", ""))
+    if name.lower() in functions:
+        return
+    qualified = _qualified((expr.get("catalog", ""), expr.get("schema", ""), name))
+    if name.lower() not in _cache.get("known", frozenset()):
+        raise SandboxError(
+            f"{qualified}() is not a function this server knows; check its name and arguments."
+        )
+    raise SandboxError(
+        f"{qualified}() is not available here: {_HINT} that compute from their arguments, never ones "
+        "that read or change the server's settings, files or state."
+    )
