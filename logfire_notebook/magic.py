@@ -7,7 +7,9 @@
 
 The result is a Polars DataFrame (or Arrow / pandas with `--arrow` / `--pandas`), assigned to `errors`, kept in
 `_`, and shown in the LogfireTable widget (a plain table in terminal IPython) with a footer line: rows, time,
-time range and whether the row limit cut the result. `{service}` is the notebook variable as a safe literal.
+time range and whether the row limit cut the result. A range picked in the widget rebinds `errors` and `_` to
+its rows (`%config LogfireMagic.follow_widget = False` keeps the first result). `{service}` is the notebook
+variable as a safe literal.
 Defaults are set with `%config LogfireMagic.<setting>`; the read token comes from LOGFIRE_READ_TOKEN or
 Logfire's `.logfire/read_token.json`, or `%logfire login` (kept in the kernel process only).
 
@@ -103,9 +105,13 @@ class LogfireMagic(QueryMagics):
     def logfire(self, line: str, cell: str | None = None) -> None:
         """Run Logfire SQL: `%%logfire [VAR <<] [options]` with the SQL in the cell, or `%logfire [options] SQL`.
 
-        `VAR <<` assigns the result to VAR (it is shown too); `_` always holds it. `{name}` in the SQL is the
+        `VAR <<` assigns the result to VAR (it is shown too); `_` always holds it. A range picked in the widget
+        (quick range, From/To, a drag on the timeline) runs the query again and rebinds VAR and `_` to the rows
+        it shows, so they are always what is on screen; `%config LogfireMagic.follow_widget = False` keeps the
+        first result instead. `{name}` in the SQL is the
         notebook variable `name` as a safe SQL literal (no quotes around it; `{{`/`}}` are literal braces).
-        Defaults: `%config LogfireMagic` (since, until, limit, base_url, show_widget, short_errors).
+        Defaults: `%config LogfireMagic` (since, until, limit, base_url, show_widget, short_errors,
+        follow_widget).
         `%logfire login` asks for a read token and keeps it for this kernel only.
         """
         if cell is None and line.strip() == "login":
@@ -173,11 +179,20 @@ class LogfireMagic(QueryMagics):
         limit: int,
         args: Any,
         df: pl.DataFrame,
+        elapsed: float,
     ) -> Any:
         LogfireTable = importlib.import_module("logfire_notebook.widget").LogfireTable
         environment = args.env or None
         return LogfireTable(
-            sql=text, since=since, until=until, limit=limit, environment=environment, client=client, data=df
+            sql=text,
+            since=since,
+            until=until,
+            limit=limit,
+            environment=environment,
+            client=client,
+            data=df,
+            data_elapsed=elapsed,
+            all_rows=args.all,  # each range picked is fetched whole too, and no limit is claimed
         )
 
     def _settings_key(self) -> tuple[Any, ...]:

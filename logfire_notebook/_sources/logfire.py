@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from logfire_notebook._sources.base import TimelineCounts
 
 if TYPE_CHECKING:
+    import polars as pl
     import pyarrow as pa
 
     from logfire_notebook._client import AsyncLogfireClient, LogfireClient
@@ -97,6 +98,21 @@ class LogfireSource:
             assert self._client is not None
             return await asyncio.to_thread(self._client.query_arrow, query, **kwargs)
         return await client.query_arrow(query, **kwargs)
+
+    async def query_all(self, query: str, start: datetime, end: datetime) -> pl.DataFrame:
+        """Every row in [start, end), in pages past `max_limit` (the magic's --all); cancelling stops paging."""
+        from logfire_notebook._timerange import TimeRange
+
+        kwargs: dict[str, Any] = {
+            "time_range": TimeRange(start, end),
+            "environment": self.environment,
+            "progress": False,
+        }
+        client = self._async()
+        if client is None:
+            assert self._client is not None
+            return await asyncio.to_thread(self._client.query_all, query, **kwargs)
+        return await client.query_all(query, **kwargs)
 
     async def count(self, query: str, start: datetime, end: datetime, interval: timedelta) -> TimelineCounts:
         table = await self.query_arrow(histogram_sql(query, interval, self.time_column), start, end, 10_000)

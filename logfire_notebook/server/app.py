@@ -18,12 +18,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from logfire_notebook import _schema
 from logfire_notebook.server import formats
+from logfire_notebook.server.compression import GzipWhereItPays
 from logfire_notebook.server.engine import (
     MAX_LIMIT,
     Engine,
@@ -34,6 +36,7 @@ from logfire_notebook.server.engine import (
     RequestError,
 )
 from logfire_notebook.server.ingest import ingest_routes
+from logfire_notebook.server.loki import LokiStore, loki_routes
 from logfire_notebook.server.store import LOCAL_PROJECT_ID, Store
 from logfire_notebook.server.tokens import TokenRegistry
 
@@ -125,6 +128,14 @@ def _timezone(value: Any) -> str | None:
     return value
 
 
+def _explain(value: Any) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise RequestError("explain", f"`explain` must be true or false, got {value!r}.")
+    return value
+
+
 def _media_type(request: Request, allowed: tuple[str, ...]) -> str:
     """The first media type of the Accept header we can produce; JSON when there is none or `*/*`."""
     accept = request.headers.get("accept", "").strip()
@@ -175,9 +186,9 @@ def _render(result: QueryResult, media: str, *, v1_rows: bool | None) -> Respons
         )
         return Response(formats.csv_text(table), media_type="text/csv; charset=utf-8", headers=headers)
     if media == NDJSON:
-        return StreamingResponse(iter(list(formats.ndjson_lines(table))), media_type=NDJSON)
+        return StreamingResponse(iter(list(formats.ndjson_lines(table, result.plans))), media_type=NDJSON)
     if v1_rows is None:
-        body = formats.json_v2(table)
+        body = formats.json_v2(table, result.plans)
     else:
         body = formats.json_v1_rows(table) if v1_rows else formats.json_v1_columns(table)
     return Response(body, media_type=JSON)
@@ -216,6 +227,7 @@ async def query_v2(request: Request) -> Response:
             max_timestamp=_timestamp("max_timestamp", body.get("max_timestamp")),
             timezone=_timezone(body.get("timezone")),
             environments=_environments(body.get("deployment_environment")),
+            explain=_explain(body.get("explain")),
         )
         return query, media, None
 
@@ -275,7 +287,7 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     """Every route of the backend. Other parts add theirs here (one line each)."""
     return [
         Route("/health", health, methods=["GET"]),
@@ -284,6 +296,7 @@ def routes() -> list[Route]:
         Route("/v1/read-token-info", read_token_info, methods=["GET"]),
         Route("/v1/schemas", schemas, methods=["GET"]),
         *ingest_routes(),
+        *loki_routes(),
     ]
 
 
@@ -297,8 +310,9 @@ def create_app(data_dir: Path, query_timeout: float = 30.0) -> Starlette:
         finally:
             store.close()
 
-    app = Starlette(routes=routes(), lifespan=lifespan)
+    app = Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(GzipWhereItPays)])
     app.state.store = store
+    app.state.loki = LokiStore.of(store)
     app.state.engine = Engine(store, query_timeout=query_timeout)
     app.state.tokens = TokenRegistry(Path(data_dir))
     return app

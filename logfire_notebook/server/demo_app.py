@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import math
 import random
+import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -513,21 +515,58 @@ async def _run(args: argparse.Namespace) -> int:
     flush_every = 2 * 3600 * 10**9  # metrics are collected every 2 virtual hours
     next_flush = args.start_ns + flush_every
     done = 0
-    while _made < args.records:
+    while _made < args.records and clock.now < args.end_ns:
         await unit()
         done += 1
         per_unit = max(1.0, _made / done)
         # Walk the window so the budget runs out a little before it ends, denser at busy hours.
         remaining_units = max(1.0, (args.records - _made) / per_unit)
         gap = 0.97 * (args.end_ns - clock.now) / remaining_units * _MEAN_ACTIVITY / _activity(clock.now)
-        clock.now = min(clock.now + int(_RNG.expovariate(1.0) * max(gap, 0.0)), args.end_ns - 60 * 10**9)
+        clock.now = _next_start(clock.now, int(_RNG.expovariate(1.0) * max(gap, 0.0)), args.end_ns)
         if clock.now >= next_flush:
             flusher.request()
             next_flush = clock.now + flush_every
+    print(f"{args.service}/{args.environment}: {_made} records", file=sys.stderr, flush=True)
+    if args.live_per_minute > 0:
+        with contextlib.suppress(asyncio.CancelledError):  # Ctrl-C: send what is queued, then stop
+            await _live(unit, clock, flusher, args.live_per_minute, units=done)
     flusher.stop()
     logfire.force_flush()
-    print(f"{args.service}/{args.environment}: {_made} records", file=sys.stderr)
     return 0
+
+
+def _next_start(now: int, jump: int, end_ns: int) -> int:
+    """Where the next unit starts: `jump` ahead, but a jump past the window's end lands somewhere in what is
+    left of it, so the last units keep distinct, rising times instead of piling up on one instant."""
+    if now + jump < end_ns:
+        return now + jump
+    return now + int(max(0, end_ns - now) * _RNG.random())
+
+
+async def _live(
+    unit: Callable[[], Awaitable[None]],
+    clock: VirtualClock,
+    flusher: _MetricsFlusher,
+    per_minute: float,
+    units: int,
+) -> None:
+    """Keep sending in real time, about `per_minute` records a minute (busier in the afternoon), until stopped.
+
+    Each unit starts at the wall clock, or where the last one's simulated latencies left the virtual clock
+    if that is later, so times never go backwards. `units`: how many units made the records so far."""
+    import time
+
+    last_flush = time.monotonic()
+    while True:
+        clock.now = max(clock.now, time.time_ns())
+        await unit()
+        units += 1
+        per_unit = max(1.0, _made / units)
+        mean_gap = 60.0 * per_unit / per_minute * _MEAN_ACTIVITY / _activity(time.time_ns())
+        await asyncio.sleep(_RNG.expovariate(1.0) * mean_gap)
+        if time.monotonic() - last_flush > 60:
+            flusher.request()
+            last_flush = time.monotonic()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -539,9 +578,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-ns", type=int, required=True)
     parser.add_argument("--end-ns", type=int, required=True)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--live-per-minute",
+        type=float,
+        default=0.0,
+        help="after the window, keep making about this many records a minute in real time until stopped",
+    )
     args = parser.parse_args(argv)
     _RNG.seed(args.seed)
-    return asyncio.run(_run(args))
+    # `kill` (the demo stopping its services) ends the run like Ctrl-C, so what is queued still gets sent.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == "__main__":

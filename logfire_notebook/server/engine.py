@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from logfire_notebook._schema import TABLES
-from logfire_notebook.server import dialect, sandbox
+from logfire_notebook.server import dialect, sandbox, sql_metrics
 
 if TYPE_CHECKING:
     import duckdb
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_LIMIT", "Engine", "QueryError", "QueryRequest", "QueryResult", "RequestError"]
 
 MAX_LIMIT = 10_000
+_T = TypeVar("_T")
 
 
 class QueryError(Exception):
@@ -57,6 +59,7 @@ class QueryRequest:
     max_timestamp: datetime | None = None
     timezone: str | None = None
     environments: list[str] | None = None
+    explain: bool = False
 
 
 @dataclass
@@ -64,6 +67,8 @@ class QueryResult:
     table: pa.Table
     """Normalised by `formats.normalize`: plain utf8, timestamp[us, UTC], list items named `item`."""
     nullable: list[bool] = field(default_factory=list)
+    plans: dict[str, str] | None = None
+    """With `explain`: `logical_plan`, `physical_plan` and `physical_plan_with_metrics` (DuckDB's)."""
 
 
 class Interrupter:
@@ -116,9 +121,16 @@ def _window(column: str, req: QueryRequest) -> list[str]:
 def _view_sql(req: QueryRequest) -> list[str]:
     records = ["kind <> 'pending_span'", *_window("start_timestamp", req)]
     metrics = ["true", *_window("recorded_timestamp", req)]
+    range_start = _ts_literal(req.min_timestamp) if req.min_timestamp is not None else None
+    metrics_select = sql_metrics.view_select(
+        "store.metrics",
+        " AND ".join(metrics),
+        range_start=range_start,
+        increase=sql_metrics.needs_increase(req.sql),
+    )
     return [
         f"CREATE OR REPLACE TEMP VIEW records AS SELECT * FROM store.records WHERE {' AND '.join(records)}",
-        f"CREATE OR REPLACE TEMP VIEW metrics AS SELECT * FROM store.metrics WHERE {' AND '.join(metrics)}",
+        f"CREATE OR REPLACE TEMP VIEW metrics AS {metrics_select}",
     ]
 
 
@@ -240,15 +252,45 @@ class Engine:
         if table is None:
             table = self._execute(cur, select, req.limit, interrupter)
         nullable = _nullability(node, table.column_names)
-        return QueryResult(formats.normalize(table, nullable), nullable)
+        plans = self._explain(cur, select, req.limit, interrupter) if req.explain else None
+        return QueryResult(formats.normalize(table, nullable), nullable, plans)
+
+    def _explain(
+        self, cur: duckdb.DuckDBPyConnection, select: str, limit: int, interrupter: Interrupter
+    ) -> dict[str, str]:
+        """The plans of the query as it ran: optimised logical, physical, and physical with the counts and
+        times of one more run (EXPLAIN ANALYZE)."""
+        wrapped = _wrapped(select, limit)
+        cur.execute("SET explain_output = 'all'")
+        try:
+            plans = dict(self._timed(cur, interrupter, lambda: cur.execute(f"EXPLAIN {wrapped}").fetchall()))
+        finally:
+            cur.execute("RESET explain_output")
+        analyzed = self._timed(cur, interrupter, lambda: cur.execute(f"EXPLAIN ANALYZE {wrapped}").fetchall())
+        return {
+            "logical_plan": str(plans.get("logical_opt") or plans.get("logical_plan") or ""),
+            "physical_plan": str(plans.get("physical_plan") or ""),
+            "physical_plan_with_metrics": str(analyzed[0][1]) if analyzed else "",
+        }
 
     def _execute(
         self, cur: duckdb.DuckDBPyConnection, select: str, limit: int, interrupter: Interrupter
     ) -> pa.Table:
         """Runs `select` under the row limit and the time limit."""
+        wrapped = _wrapped(select, limit)
+
+        def fetch() -> pa.Table:
+            relation = cur.sql(wrapped)
+            # DuckDB 1.x calls it arrow(); 2.x to_arrow_table().
+            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+            return fetch()
+
+        return self._timed(cur, interrupter, fetch)
+
+    def _timed(self, cur: duckdb.DuckDBPyConnection, interrupter: Interrupter, work: Callable[[], _T]) -> _T:
+        """Runs `work` on `cur` under the time limit; engine errors become QueryError."""
         import duckdb
 
-        wrapped = f"SELECT * FROM (\n{select}\n) AS _logfire_query LIMIT {int(limit)}"
         interrupter.attach(cur)
         timer = threading.Timer(
             self.query_timeout, interrupter.interrupt, args=(f"ran longer than {self.query_timeout:g} s",)
@@ -256,10 +298,7 @@ class Engine:
         timer.daemon = True
         timer.start()
         try:
-            relation = cur.sql(wrapped)
-            # DuckDB 1.x calls it arrow(); 2.x to_arrow_table().
-            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-            return fetch()
+            return work()
         except duckdb.InterruptException:
             reason = interrupter.reason or "was interrupted"
             raise QueryError(
@@ -270,6 +309,10 @@ class Engine:
         finally:
             timer.cancel()
             interrupter.attach(None)
+
+
+def _wrapped(select: str, limit: int) -> str:
+    return f"SELECT * FROM (\n{select}\n) AS _logfire_query LIMIT {int(limit)}"
 
 
 def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
@@ -442,11 +485,21 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
     if table == "records":
         window.insert(0, "kind <> 'pending_span'")
     where = " AND ".join(window) or "true"
-    cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW _logfire_keyed AS SELECT rowid AS _logfire_rowid, * FROM store.{table} WHERE {where}"
-    )
-    cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW _logfire_top AS SELECT * FROM store.{table} "
-        f"WHERE rowid IN (SELECT _logfire_key FROM ({key_sql}))"
-    )
+    if table == "metrics":
+        # The same columns as the `metrics` view, `value` included (its increase is never needed here:
+        # a query with metric_rate or the like is an aggregation, which does not take this path).
+        keyed = sql_metrics.view_select(
+            "(SELECT rowid AS _logfire_rowid, * FROM store.metrics)", where, range_start=None, increase=False
+        )
+        top = sql_metrics.view_select(
+            "store.metrics",
+            f"rowid IN (SELECT _logfire_key FROM ({key_sql}))",
+            range_start=None,
+            increase=False,
+        )
+    else:
+        keyed = f"SELECT rowid AS _logfire_rowid, * FROM store.{table} WHERE {where}"
+        top = f"SELECT * FROM store.{table} WHERE rowid IN (SELECT _logfire_key FROM ({key_sql}))"
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_keyed AS {keyed}")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_top AS {top}")
     return final_sql

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from logfire_notebook.server.loki.otlp import append_log_records
 from logfire_notebook.server.otlp_metrics import metrics_to_table
 from logfire_notebook.server.otlp_records import logs_to_table, spans_to_table
 from logfire_notebook.server.otlp_wire import SIGNALS, OTLPDecodeError, decode_request
@@ -64,7 +65,10 @@ def ingest(
     table = _MAPPERS[signal](message)
     if table.num_rows == 0:
         return 0
-    return _committer(store, "metrics" if signal == "metrics" else "records").append(table)
+    stored = _committer(store, "metrics" if signal == "metrics" else "records").append(table)
+    if signal == "logs":
+        append_log_records(store, "fake", table)  # the same logs, seen through Loki's API
+    return stored
 
 
 class _GroupCommitter:
@@ -254,6 +258,10 @@ def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[R
             # The DuckDB commit blocks; the event loop keeps answering queries meanwhile.
             committer = _committer(store, "metrics" if signal == "metrics" else "records")
             await run_in_threadpool(committer.append, table)
+            if signal == "logs":
+                # The same logs as Loki entries, under the tenant a Loki client would name.
+                tenant = request.headers.get("x-scope-orgid", "").strip() or "fake"
+                await run_in_threadpool(append_log_records, store, tenant, table)
         # An empty Export*ServiceResponse means full success.
         if json_body:
             return Response(b"{}", media_type="application/json")
