@@ -537,10 +537,16 @@ class QueryTable(anywidget.AnyWidget):
     # -- opening a trace -------------------------------------------------------------------------------
 
     def _trace_column_of(self, frame: pl.DataFrame | None) -> str:
-        """Which column of a result holds trace ids; a source whose rows name it otherwise overrides this."""
-        from logfire_notebook._trace import trace_column
+        """Which column of a result holds trace ids: the source says (see `_sources.base.TraceSource`); for a
+        DataFrame shown without a query, Logfire's and Loki's usual names."""
+        if frame is None:
+            return ""
+        if self.local:
+            from logfire_notebook._trace import trace_column
 
-        return (trace_column(frame.columns) or "") if frame is not None else ""
+            return trace_column(frame.columns) or ""
+        finder = getattr(self._source, "trace_column", None)
+        return (finder(frame.columns) or "") if finder is not None else ""
 
     def _open_trace(self, request_id: Any, content: dict[str, Any]) -> None:
         """Answers the browser's "trace" request off the kernel's message loop: one query by trace id, in a
@@ -567,10 +573,13 @@ class QueryTable(anywidget.AnyWidget):
         else:
             start, until = self.time_range.resolve()
             window = (start, until or datetime.now(timezone.utc))
+        query_trace = getattr(self._source, "query_trace", None)
         if self.local:
             table = _trace.spans_from_frame(self._local_data, trace_id).to_arrow()
+        elif query_trace is None:
+            raise LogfireError(f"This {self._source.language} source cannot open traces.")
         else:
-            table = await self._source.query_arrow(_trace.trace_sql(trace_id), *window, _trace.TRACE_LIMIT)
+            table = await query_trace(trace_id, *window)
         reply = _trace.trace_reply(table, trace_id, window, (time.perf_counter() - t0) * 1000)
         return reply, [wire.to_ipc(table)]
 
