@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logfire_notebook._schema import TABLES
-from logfire_notebook.server import dialect, sandbox, sql_metrics
+from logfire_notebook.server import column_names, dialect, sandbox, sql_metrics
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,7 +40,20 @@ _T = TypeVar("_T")
 
 
 class QueryError(Exception):
-    """The query itself failed (HTTP 400); the message is what the engine said."""
+    """The query itself failed (HTTP 400); the message is what the engine said.
+
+    `drawing` is DuckDB's picture of where in the SQL it stopped ("LINE 2: ...", then a caret), if any;
+    `located(sql)` turns it into DataFusion's "at Line: L, Column: C" for the SQL the user wrote."""
+
+    def __init__(self, message: str, drawing: str = "") -> None:
+        super().__init__(message)
+        self.drawing = drawing
+
+    def located(self, sql: str) -> QueryError:
+        position = _position(self.drawing, sql)
+        if position is None:
+            return self
+        return QueryError(f"{self} at Line: {position[0]}, Column: {position[1]}")
 
 
 class RequestError(Exception):
@@ -164,6 +177,34 @@ def _first_line(message: str) -> str:
     return message.split("\n\n", 1)[0].strip()
 
 
+def _engine_error(message: str) -> QueryError:
+    """QueryError for a DuckDB message: its first part, and the caret drawing kept for `located`."""
+    first, _, rest = message.partition("\n\n")
+    return QueryError(first.strip(), rest)
+
+
+def _position(drawing: str, sql: str) -> tuple[int, int] | None:
+    """(line, column) in `sql` of the caret in DuckDB's drawing, found by the text the drawing shows
+    (DuckDB saw the rewritten, wrapped query; the user's SQL is what the numbers must refer to)."""
+    import re
+
+    match = re.search(r"^LINE \d+: (.*)\n( *)\^", drawing, re.M)
+    if not match:
+        return None
+    snippet, caret = match.group(1), len(match.group(2)) - len(match.group(0).split(": ", 1)[0]) - 2
+    prefix = "..." if snippet.startswith("...") else ""
+    shown = snippet.removeprefix("...").removesuffix("...")
+    caret -= len(prefix)
+    at = sql.find(shown) if shown.strip() else -1
+    if at < 0 or sql.find(shown, at + 1) >= 0 or not 0 <= caret <= len(shown):
+        return (
+            None  # not in the user's text (a rewritten line) or not once: better no position than a wrong one
+        )
+    offset = at + caret
+    line = sql.count("\n", 0, offset) + 1
+    return line, offset - (sql.rfind("\n", 0, offset) + 1) + 1
+
+
 class _Session:
     """One thread's connection and the state set up on it; both go when the thread goes."""
 
@@ -194,7 +235,7 @@ class Engine:
         try:
             statements = cur.extract_statements(sql)
         except duckdb.Error as exc:
-            raise QueryError(_first_line(str(exc))) from None
+            raise _engine_error(str(exc)) from None
         if len(statements) != 1:
             raise QueryError(
                 f"Only a single SELECT statement can be run per query; got {len(statements)} statements."
@@ -211,6 +252,12 @@ class Engine:
         return _without_trailing_semicolons(str(stmt.query))
 
     def run(self, req: QueryRequest, interrupter: Interrupter | None = None) -> QueryResult:
+        try:
+            return self._run(req, interrupter)
+        except QueryError as exc:
+            raise exc.located(req.sql) from None
+
+    def _run(self, req: QueryRequest, interrupter: Interrupter | None) -> QueryResult:
         import duckdb
 
         from logfire_notebook.server import formats
@@ -251,6 +298,9 @@ class Engine:
                 table = None  # the plain plan below reports the user's own error, if any
         if table is None:
             table = self._execute(cur, select, req.limit, interrupter)
+        names = column_names.datafusion_names(node, table.column_names)
+        if names != table.column_names:
+            table = table.rename_columns(names)
         nullable = _nullability(node, table.column_names)
         plans = self._explain(cur, select, req.limit, interrupter) if req.explain else None
         return QueryResult(formats.normalize(table, nullable), nullable, plans)
@@ -305,7 +355,7 @@ class Engine:
                 f"The query was stopped because it {reason}; narrow the time range or simplify the query."
             ) from None
         except duckdb.Error as exc:
-            raise QueryError(_first_line(str(exc))) from None
+            raise _engine_error(str(exc)) from None
         finally:
             timer.cancel()
             interrupter.attach(None)
@@ -330,7 +380,7 @@ def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
             "a SELECT's FROM only when DuckDB can describe it)."
         ) from None
     except Exception as exc:  # a duckdb.Error: the parser's own message
-        raise QueryError(_first_line(str(exc))) from None
+        raise _engine_error(str(exc)) from None
     return node
 
 
