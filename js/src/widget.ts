@@ -5,7 +5,7 @@
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { decode, viewBytes } from "./arrow";
 import { h } from "./dom";
-import { formatCount, formatElapsed } from "./format";
+import { Footer } from "./footer";
 import { Picker } from "./picker";
 import { type RangeSpec, absolute, formatRange, sameRange } from "./range";
 import { Rpc } from "./rpc";
@@ -40,6 +40,8 @@ export interface Model {
   max_timestamp: string;
   utc: boolean;
   revision: number;
+  /** What the footer suggests when the row limit cut the result. */
+  limit_hint: string;
   status: Status;
   local: boolean;
   /** The result's column holding trace ids ("" for none); its cells open the trace. */
@@ -59,11 +61,9 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   const m = model as AnyModel<Model>;
   const rpc = new Rpc(m as AnyModel);
   const table = new TableView();
+  const footer = new Footer();
   const trace = new TracePane(rpc, true);
   table.onOpenTrace = (traceId, atMs) => void trace.open(traceId, atMs);
-  const statusText = h("span", { class: "lf-status-text" });
-  const limitMark = h("span", { class: "lf-limit", hidden: "" });
-  const status = h("div", { class: "lf-status", role: "status" }, statusText, limitMark);
   const message = h("div", { class: "lf-message", hidden: "" });
   const progress = h("div", { class: "lf-progress" });
   let pendingRange = false;
@@ -93,9 +93,9 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     setRange(spec);
   });
 
-  const toolbar = h("div", { class: "lf-toolbar" }, picker.el, status);
+  const toolbar = h("div", { class: "lf-toolbar" }, picker.el);
   const main = h("div", { class: "lf-main" }, table.el, message);
-  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, trace.el);
+  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, footer.el, trace.el);
   el.append(root);
   const stopTheme = followTheme(root);
 
@@ -105,6 +105,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     table.setUtc(utc);
     timeline.setUtc(utc);
     trace.waterfall.setUtc(utc);
+    showStatus(); // the footer's times follow the UTC box too
   }
 
   function showStatus(): void {
@@ -113,15 +114,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     root.dataset.state = loading ? "loading" : (st.state ?? "loading");
     root.classList.toggle("lf-loading", loading);
     if (st.window) [root.dataset.from, root.dataset.to] = st.window;
-    limitMark.hidden = !st.limit_reached;
-    if (st.limit_reached) {
-      limitMark.textContent = `limit ${formatCount(st.limit ?? st.rows ?? 0)} reached`;
-      limitMark.title = "More rows match: narrow the range, or raise `limit`.";
-    }
-    const parts: string[] = [];
-    if (st.rows !== undefined) parts.push(`${formatCount(st.rows)} row${st.rows === 1 ? "" : "s"}`);
-    if (st.elapsed_ms !== undefined) parts.push(formatElapsed(st.elapsed_ms));
-    statusText.textContent = loading ? "Loading…" : parts.join(" · ");
+    footer.show(st, { loading, utc: m.get("utc"), hint: m.get("limit_hint") ?? "" });
     if (!loading && st.state === "error") {
       showMessage(st.error ?? "The query failed.", true);
     } else if (!loading && hasData && st.rows === 0) {
@@ -186,6 +179,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   m.on("change:min_timestamp", onRangeTrait);
   m.on("change:max_timestamp", onRangeTrait);
   m.on("change:utc", onRangeTrait);
+  m.on("change:limit_hint", showStatus);
   // Relative ranges move with the clock: refresh the shown local times every half minute.
   const clock = setInterval(() => picker.refresh(), 30_000);
 
@@ -202,8 +196,8 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     m.off("change:min_timestamp", onRangeTrait);
     m.off("change:max_timestamp", onRangeTrait);
     m.off("change:utc", onRangeTrait);
+    m.off("change:limit_hint", showStatus);
     root.remove();
   };
 }
 
-export default { render };

@@ -10,6 +10,7 @@ const STATE = {
   utc: true,
   local: false,
   revision: 1,
+  limit_hint: "raise --limit or use --all",
   status: { state: "ready", rows: 5000, elapsed_ms: 42, limit: 5000, limit_reached: true, min_timestamp: "now-7d", max_timestamp: "" },
 };
 
@@ -44,8 +45,13 @@ describe("the widget against a fake model", () => {
     expect(rows.length).toBeLessThanOrEqual(200);
     expect(rows[0]!.children[1]!.textContent).toBe("info");
     expect(rows[0]!.children[0]!.textContent).toBe("2024-05-01 12:00:00.000");
-    expect(el.querySelector(".lf-status-text")!.textContent).toBe("5,000 rows · 42 ms");
-    expect(el.querySelector(".lf-limit")!.textContent).toBe("limit 5,000 reached");
+    // The footer, under the table, says what the magic's text footer says.
+    expect(el.querySelector(".lf-main + .lf-footer .lf-status-text")!.textContent).toBe(
+      "5,000 rows · 0.04 s · Last 7 days",
+    );
+    expect(el.querySelector(".lf-limit")!.textContent).toBe(
+      "the limit of 5,000 rows was reached, more rows may exist (raise --limit or use --all)",
+    );
   });
 
   it("keeps the DOM bounded at 100,000 rows", async () => {
@@ -91,7 +97,19 @@ describe("the widget against a fake model", () => {
     expect(model.sent.length).toBe(sentBefore + 1);
     await answer(model, 7);
     expect(el.querySelector(".lf-root")!.classList.contains("lf-loading")).toBe(false);
-    expect(el.querySelector(".lf-status-text")!.textContent).toBe("7 rows");
+    // The footer is about the rows on screen: the new range's count, name and no stale limit note.
+    expect(el.querySelector(".lf-status-text")!.textContent).toBe("7 rows · Last 1 hour");
+    expect(el.querySelector<HTMLElement>(".lf-limit")!.hidden).toBe(true);
+  });
+
+  it("does not claim a limit for a result fetched in pages (--all)", async () => {
+    const { model, el } = setup();
+    await answer(model, 20);
+    model.change("status", { state: "ready", rows: 102_987, elapsed_ms: 3210, limit: null, limit_reached: false, min_timestamp: "now-8d", max_timestamp: "" });
+    model.change("revision", 2);
+    await answer(model, 20);
+    expect(el.querySelector(".lf-status-text")!.textContent).toBe("102,987 rows · 3.21 s · Last 8 days");
+    expect(el.querySelector<HTMLElement>(".lf-limit")!.hidden).toBe(true);
   });
 
   it("opens a JSON cell as a tree and shows the whole of a long text", async () => {

@@ -1,0 +1,234 @@
+"""Reading entries for a log query: the stream selector and leading line filters become SQL over
+`store.loki_entries`; the rest of the pipeline runs in Python on what comes back (`pipeline.py`).
+
+Log queries read newest-first (or oldest-first) in growing batches and stop once `limit` entries passed the
+pipeline, so `| json | status >= 500` over a day touches only the lines it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from logfire_notebook.server.loki import syntax as s
+from logfire_notebook.server.loki.pipeline import Entry, compile_stages, pattern_regex
+from logfire_notebook.server.loki.storage import LokiStore, sql_string
+
+__all__ = [
+    "Deadline",
+    "LokiQueryError",
+    "LokiTimeout",
+    "QueryStats",
+    "Selected",
+    "pushdown",
+    "read_entries",
+    "select_logs",
+]
+
+
+class LokiQueryError(ValueError):
+    """A query that cannot run as asked (HTTP 400); `str()` is the message."""
+
+
+class LokiTimeout(Exception):
+    """The query ran past its time limit (HTTP 504)."""
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise LokiTimeout(
+                "request timed out, decrease the duration of the request or add more label matchers "
+                "(prefer exact match over regex match) to reduce the amount of data processed"
+            )
+
+
+@dataclass
+class QueryStats:
+    lines: int = 0
+    bytes: int = 0
+    returned: int = 0
+    streams: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+
+# Stages that change the line: a line filter after one of these must see the new line, so it runs in Python.
+_LINE_CHANGERS = (s.LineFormat, s.Decolorize, s.UnpackParser)
+
+
+def pushdown(stages: Sequence[s.Stage]) -> tuple[list[s.LineFilter], list[s.Stage]]:
+    """Split off the line filters SQL can apply: those before any stage that rewrites the line. Filters
+    commute with parsers and label stages, so the others keep their order in the rest."""
+    pushed: list[s.LineFilter] = []
+    rest: list[s.Stage] = []
+    changed = False
+    for stage in stages:
+        changed = changed or isinstance(stage, _LINE_CHANGERS)
+        if isinstance(stage, s.LineFilter) and not changed:
+            pushed.append(stage)
+        else:
+            rest.append(stage)
+    return pushed, rest
+
+
+def _re2(pattern: str) -> str:
+    # Python's `(?P<name>` is also RE2's; Loki's `(?<name>` is not RE2 in DuckDB's version, so rename it.
+    return pattern.replace("(?<", "(?P<").replace("(?P<=", "(?<=").replace("(?P<!", "(?<!")
+
+
+def filter_sql(stage: s.LineFilter) -> str:
+    if stage.op in ("|=", "!="):
+        parts = [f"contains(line, {sql_string(v)})" for v in stage.values]
+    elif stage.op in ("|~", "!~"):
+        parts = [f"regexp_matches(line, {sql_string(_re2(v))})" for v in stage.values]
+    else:
+        parts = [
+            f"regexp_matches(line, {sql_string('(?s)' + pattern_regex(v).pattern)})" for v in stage.values
+        ]
+    either = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+    return either if stage.op in ("|=", "|~", "|>") else f"NOT {either}"
+
+
+def where_sql(tenant: str, stream_ids: Sequence[int], filters: Sequence[s.LineFilter]) -> str:
+    ids = ", ".join(str(int(i)) for i in stream_ids)
+    conds = [f"tenant = {sql_string(tenant)}", f"stream_id IN ({ids})", *(filter_sql(f) for f in filters)]
+    return " AND ".join(conds)
+
+
+@dataclass
+class Selected:
+    """One entry a log query returns, with where each of its labels came from."""
+
+    ts: int
+    line: str
+    labels: dict[str, str]
+    stream: dict[str, str]
+    metadata: dict[str, str] | None
+    parsed: dict[str, str] | None
+
+
+def _metadata(text: str | None) -> dict[str, str] | None:
+    return json.loads(text) if text else None
+
+
+def select_logs(
+    loki: LokiStore,
+    tenant: str,
+    query: s.LogQuery,
+    start_ns: int,
+    end_ns: int,
+    limit: int,
+    forward: bool,
+    stats: QueryStats,
+    deadline: Deadline,
+) -> list[Selected]:
+    """The first `limit` entries in [start, end) in the direction asked that pass the whole pipeline."""
+    streams = loki.streams(tenant, [query.matchers], start_ns, end_ns)
+    stats.streams = len(streams)
+    if not streams or limit <= 0:
+        return []
+    pushed, rest = pushdown(query.stages)
+    stages = compile_stages(rest)
+    where = where_sql(tenant, list(streams), pushed) + f" AND ts >= {int(start_ns)} AND ts < {int(end_ns)}"
+    order = "ASC" if forward else "DESC"
+    cur = loki.store.cursor()
+    out: list[Selected] = []
+    batch = limit if not stages else max(1000, limit * 4)
+    after: tuple[int, int] | None = None
+    while len(out) < limit:
+        deadline.check()
+        keyset = ""
+        if after is not None:
+            cmp = ">" if forward else "<"
+            keyset = f" AND (ts {cmp} {after[0]} OR (ts = {after[0]} AND rowid {cmp} {after[1]}))"
+        rows = cur.execute(
+            f"SELECT ts, rowid, stream_id, line, metadata FROM store.loki_entries WHERE {where}{keyset} "
+            f"ORDER BY ts {order}, rowid {order} LIMIT {batch}"
+        ).fetchall()
+        for ts, _rowid, sid, line, metadata in rows:
+            stats.lines += 1
+            stats.bytes += len(line)
+            entry = Entry(ts, line, streams[sid], _metadata(metadata))
+            if all(stage(entry) for stage in stages):
+                out.append(
+                    Selected(ts, entry.line, entry.labels, entry.stream, _metadata(metadata), entry.parsed)
+                )
+                if len(out) >= limit:
+                    break
+        if len(rows) < batch:
+            break
+        after = (rows[-1][0], rows[-1][1])
+        batch = min(batch * 4, 200_000)
+    stats.returned = len(out)
+    return out
+
+
+def read_entries(
+    loki: LokiStore,
+    tenant: str,
+    query: s.LogQuery,
+    after_ns: int,
+    until_ns: int,
+    stats: QueryStats,
+    deadline: Deadline,
+) -> Iterator[tuple[Any, ...]]:
+    """Rows `(ts, stream_id, line, metadata)` with after < ts <= until (a metric query's whole span), the
+    pushable line filters applied in SQL, oldest first."""
+    streams = loki.streams(tenant, [query.matchers], after_ns + 1, until_ns + 1)
+    stats.streams = len(streams)
+    if not streams:
+        return
+    pushed, _ = pushdown(query.stages)
+    where = where_sql(tenant, list(streams), pushed) + f" AND ts > {int(after_ns)} AND ts <= {int(until_ns)}"
+    cur = loki.store.cursor()
+    cur.execute(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts")
+    while True:
+        deadline.check()
+        rows = cur.fetchmany(50_000)
+        if not rows:
+            return
+        yield from rows
+
+
+def max_rowid(loki: LokiStore) -> int:
+    row = loki.store.cursor().execute("SELECT coalesce(max(rowid), -1) FROM store.loki_entries").fetchone()
+    return int(row[0]) if row else -1
+
+
+def select_appended(
+    loki: LokiStore, tenant: str, query: s.LogQuery, after_rowid: int, limit: int
+) -> tuple[list[Selected], int]:
+    """Entries stored after row `after_rowid` that pass the query, oldest first; and the new high mark.
+    Rows are appended in commit order, so following the row id sees each new entry once (for `tail`)."""
+    newest = max_rowid(loki)
+    if newest <= after_rowid:
+        return [], after_rowid
+    streams = loki.streams(tenant, [query.matchers], -(2**62), 2**62)
+    if not streams:
+        return [], newest
+    pushed, rest = pushdown(query.stages)
+    stages = compile_stages(rest)
+    where = (
+        where_sql(tenant, list(streams), pushed) + f" AND rowid > {int(after_rowid)} AND rowid <= {newest}"
+    )
+    rows = (
+        loki.store.cursor()
+        .execute(
+            f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts LIMIT {int(limit)}"
+        )
+        .fetchall()
+    )
+    out = []
+    for ts, sid, line, metadata in rows:
+        entry = Entry(ts, line, streams[sid], _metadata(metadata))
+        if all(stage(entry) for stage in stages):
+            out.append(
+                Selected(ts, entry.line, entry.labels, entry.stream, _metadata(metadata), entry.parsed)
+            )
+    return out, newest
