@@ -155,3 +155,20 @@ def test_a_bad_tenant_id_is_refused(loki_backend: Any) -> None:
     )
     assert response.status_code == 400
     assert "tenant ID" in response.text
+
+
+def test_a_query_past_the_time_limit_is_loki_s_504(make_backend: Any) -> None:
+    slow = make_backend(query_timeout=0.001)
+    with httpx.Client(base_url=slow.base_url, timeout=60) as client:
+        values = [[str((T + i) * NS), f'{{"n": {i}}}'] for i in range(2000)]
+        assert push_json(client, [{"stream": {"app": "slow"}, "values": values}]).status_code == 204
+        response = client.get(
+            "/loki/api/v1/query_range",
+            params={
+                "query": 'sum(count_over_time({app="slow"} | json | n > 5 [1h]))',
+                "start": T,
+                "end": T + 3600,
+            },
+        )
+    assert response.status_code == 504
+    assert response.text.startswith("request timed out, decrease the duration of the request")

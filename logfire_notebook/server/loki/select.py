@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,11 +39,23 @@ class LokiTimeout(Exception):
     """The query ran past its time limit (HTTP 504)."""
 
 
+class LokiCancelled(Exception):
+    """The client went away; nobody is waiting for the answer."""
+
+
 class Deadline:
+    """When a query must stop: its time limit, or as soon as `cancel()` is called (the client is gone)."""
+
     def __init__(self, seconds: float) -> None:
         self.at = time.monotonic() + seconds
+        self.cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
 
     def check(self) -> None:
+        if self.cancelled.is_set():
+            raise LokiCancelled
         if time.monotonic() > self.at:
             raise LokiTimeout(
                 "request timed out, decrease the duration of the request or add more label matchers "
