@@ -141,9 +141,8 @@ def test_tail_of_a_metric_query_is_closed_with_the_reason(loki_backend: Any, ten
     )
     with websockets.sync.client.connect(
         url, additional_headers={"X-Scope-OrgID": tenant}, open_timeout=30
-    ) as ws:
-        with pytest.raises(ConnectionClosed) as closed:
-            ws.recv(timeout=30)
+    ) as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=30)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1008
     assert "log query" in closed.value.rcvd.reason
