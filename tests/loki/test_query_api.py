@@ -139,9 +139,12 @@ def test_tail_of_a_metric_query_is_closed_with_the_reason(loki_backend: Any, ten
         + "/loki/api/v1/tail?query="
         + quote('rate({a="b"}[1m])')
     )
-    with websockets.sync.client.connect(
-        url, additional_headers={"X-Scope-OrgID": tenant}, open_timeout=30
-    ) as ws, pytest.raises(ConnectionClosed) as closed:
+    with (
+        websockets.sync.client.connect(
+            url, additional_headers={"X-Scope-OrgID": tenant}, open_timeout=30
+        ) as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
         ws.recv(timeout=30)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1008
@@ -171,3 +174,16 @@ def test_a_query_past_the_time_limit_is_loki_s_504(make_backend: Any) -> None:
         )
     assert response.status_code == 504
     assert response.text.startswith("request timed out, decrease the duration of the request")
+
+
+def test_a_catastrophic_regex_runs_in_linear_time(loki: httpx.Client) -> None:
+    # (a+)+$ against a's followed by a b backtracks for minutes in a backtracking engine; RE2 does not, so
+    # the answer comes well within the client's time-out.
+    push_json(loki, [{"stream": {"app": "redos"}, "values": [[str(T * NS), "a" * 40 + "b"]]}])
+    response = loki.get(
+        "/loki/api/v1/query_range",
+        params={"query": '{app="redos"} | regexp `(?P<x>(a+)+$)` | x != ""', "start": T - 1, "end": T + 1},
+        timeout=20,
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["result"] == []

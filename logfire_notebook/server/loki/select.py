@@ -102,9 +102,7 @@ def filter_sql(stage: s.LineFilter) -> str:
     elif stage.op in ("|~", "!~"):
         parts = [f"regexp_matches(line, {sql_string(_re2(v))})" for v in stage.values]
     else:
-        parts = [
-            f"regexp_matches(line, {sql_string('(?s)' + pattern_regex(v).pattern)})" for v in stage.values
-        ]
+        parts = [f"regexp_matches(line, {sql_string(pattern_regex(v).pattern)})" for v in stage.values]
     either = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
     return either if stage.op in ("|=", "|~", "|>") else f"NOT {either}"
 
