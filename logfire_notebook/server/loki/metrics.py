@@ -396,7 +396,8 @@ def _vector_aggregation(agg: s.VectorAggregation, value: Value, steps: int) -> S
 
 
 def _label_replace(expr: s.LabelReplace, inner: SeriesSet) -> SeriesSet:
-    regex = s.compile_regex(expr.regex, anchored=True)
+    # Python's re here for Match.expand; it only sees a few label values, never log lines.
+    regex = re.compile(f"(?:{expr.regex})\\Z")
     template = re.sub(r"\$\{?(\w+)\}?", lambda m: f"\\g<{m.group(1)}>", expr.replacement)
     out = SeriesSet()
     for labels, points in inner.series.items():
