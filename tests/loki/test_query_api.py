@@ -187,3 +187,14 @@ def test_a_catastrophic_regex_runs_in_linear_time(loki: httpx.Client) -> None:
     )
     assert response.status_code == 200
     assert response.json()["data"]["result"] == []
+
+
+def test_too_many_series_is_loki_s_400(loki: httpx.Client) -> None:
+    values = [[str((T + i) * NS), f'{{"id": "{i}"}}'] for i in range(600)]
+    push_json(loki, [{"stream": {"app": "wide"}, "values": values}])
+    response = loki.get(
+        "/loki/api/v1/query",
+        params={"query": 'count_over_time({app="wide"} | json [1h])', "time": T + 1800},
+    )
+    assert response.status_code == 400
+    assert response.text.startswith("maximum number of series (500) reached for a single query")
