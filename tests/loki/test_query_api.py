@@ -187,3 +187,27 @@ def test_a_catastrophic_regex_runs_in_linear_time(loki: httpx.Client) -> None:
     )
     assert response.status_code == 200
     assert response.json()["data"]["result"] == []
+
+
+def test_too_many_series_is_loki_s_400(loki: httpx.Client) -> None:
+    values = [[str((T + i) * NS), f'{{"id": "{i}"}}'] for i in range(600)]
+    push_json(loki, [{"stream": {"app": "wide"}, "values": values}])
+    response = loki.get(
+        "/loki/api/v1/query",
+        params={"query": 'count_over_time({app="wide"} | json [1h])', "time": T + 1800},
+    )
+    assert response.status_code == 400
+    assert response.text.startswith("maximum number of series (500) reached for a single query")
+
+
+def test_sum_by_groups_before_the_series_limit(loki: httpx.Client) -> None:
+    # 600 distinct label sets after `| json`, but the answer has one series: Loki's limit is on the answer.
+    values = [[str((T + i) * NS), f'{{"id": "{i}", "kind": "{i % 2}"}}'] for i in range(600)]
+    push_json(loki, [{"stream": {"app": "wide"}, "values": values}])
+    response = loki.get(
+        "/loki/api/v1/query",
+        params={"query": 'sum by (kind) (count_over_time({app="wide"} | json [1h]))', "time": T + 1800},
+    )
+    assert response.status_code == 200, response.text
+    result = {r["metric"]["kind"]: r["value"][1] for r in response.json()["data"]["result"]}
+    assert result == {"0": "300", "1": "300"}
