@@ -244,6 +244,7 @@ def test_a_query_that_would_change_the_engine_is_refused_and_the_next_ones_still
         f"{backend.base_url}/v1/traces",
         content=b"",
         headers={"Content-Type": "application/x-protobuf"},
+        timeout=60,  # the first ingest starts the decoding worker processes
     )
     assert ingest.status_code == 200
 
