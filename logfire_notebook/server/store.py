@@ -99,7 +99,8 @@ class Store:
         import duckdb
 
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Telemetry holds what services logged, secrets included at times: owner-only, like ~/.ssh.
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILE
         try:
             self._db = duckdb.connect(str(self.path), config=store_config())
@@ -110,6 +111,7 @@ class Store:
                 f"the data dir {self.data_dir} is in use by another process{holder}; stop it first, or pass "
                 "another --data-dir (is another logfire-notebook server using this data dir?)"
             ) from exc
+        os.chmod(self.path, 0o600)
         # json is built in; loading it up front is needed because autoloading is off.
         self._db.execute("LOAD json")
         self._db.execute("CREATE SCHEMA IF NOT EXISTS store")
