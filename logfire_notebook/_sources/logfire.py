@@ -120,6 +120,16 @@ class LogfireSource:
         pairs = [(b, int(c)) for b, c in zip(buckets, table.column("n").to_pylist(), strict=True) if b]
         return TimelineCounts(interval, [b for b, _ in pairs], [c for _, c in pairs])
 
+    def trace_column(self, columns: Sequence[str]) -> str | None:
+        from logfire_notebook._trace import trace_column
+
+        return trace_column(columns)
+
+    async def query_trace(self, trace_id: str, start: datetime, end: datetime) -> pa.Table:
+        from logfire_notebook._trace import TRACE_LIMIT, trace_sql
+
+        return await self.query_arrow(trace_sql(trace_id), start, end, TRACE_LIMIT)
+
     def completion_names(self) -> Mapping[str, Sequence[str]]:
         from logfire_notebook._client import LogfireClient
         from logfire_notebook._magic.complete import names_from_payload

@@ -5,6 +5,8 @@
 comes from `OTEL_EXPORTER_OTLP_ENDPOINT`) and runs real code until it has made about N records:
 
 - `web-api`: a Starlette app instrumented by `logfire.instrument_asgi` (spans named by route template),
+  whose checkout calls an inventory service (a second instrumented app, over HTTP: client and server spans,
+  a lock and update per SKU, and now and then a lock timeout deep inside that fails the order with 503),
   called through an httpx client
   instrumented by `logfire.instrument_httpx` (server and client spans, routes, status codes, 4xx/5xx, an
   exception handler), with logs from the handlers.
@@ -110,6 +112,11 @@ def _web_api(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
             if value > 450:
                 logfire.error("payment declined for {customer}", customer=body["customer"], amount=value)
                 return JSONResponse({"error": "payment declined"}, status_code=402)
+            # Fan out: the inventory service reserves the stock over HTTP, with its own database calls.
+            reserved = await inventory_client.post("/reserve", json={"items": body["items"]})
+            if reserved.status_code >= 500:
+                logfire.error("inventory unavailable for {customer}", customer=body["customer"])
+                return JSONResponse({"error": "inventory unavailable"}, status_code=503)
             orders_total.add(1, {"plan": body["plan"]})
             logfire.info("order placed for {customer}", customer=body["customer"], amount=value)
         return JSONResponse({"ok": True, "amount": value}, status_code=201)
@@ -126,6 +133,32 @@ def _web_api(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    async def reserve(request: Request) -> JSONResponse:
+        """The inventory service: one row lock and update per SKU; rarely a lock times out deep inside."""
+        body = await request.json()
+        skus = sorted({item["sku"] for item in body["items"]})
+        with logfire.span("reserve stock for {count} SKUs", count=len(skus), _tags=["inventory"]):
+            for sku in skus:
+                with logfire.span("lock and update {sku}", sku=sku):
+                    with logfire.span("SELECT stock FOR UPDATE WHERE sku = {sku}", sku=sku, _tags=["db"]):
+                        db(_RNG.lognormvariate(1.0, 0.5))
+                        if _RNG.random() < 0.015:
+                            clock.advance(2)
+                            raise StockLockTimeout(f"could not lock the stock row of {sku} within 2s")
+                    with logfire.span("UPDATE stock SET reserved = reserved + 1", sku=sku, _tags=["db"]):
+                        db(_RNG.lognormvariate(0.8, 0.4))
+        return JSONResponse({"reserved": skus})
+
+    inventory_app: Any = logfire.instrument_asgi(
+        cast(Any, Starlette(routes=[Route("/reserve", reserve, methods=["POST"])])),
+        default_span_details=lambda scope: (f"{scope['method']} /reserve", {"http.route": "/reserve"}),
+    )
+    inventory_client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=inventory_app, raise_app_exceptions=False),
+        base_url="http://inventory.internal",
+    )
+    logfire.instrument_httpx(inventory_client)
 
     routes = [
         Route("/users/{user_id:int}", get_user),
@@ -359,6 +392,13 @@ class InventoryMismatch(RuntimeError):
 
 
 InventoryMismatch.__module__ = "shop.inventory"
+
+
+class StockLockTimeout(TimeoutError):
+    """The inventory service could not lock a stock row in time."""
+
+
+StockLockTimeout.__module__ = "shop.inventory"
 
 SERVICES: dict[str, Callable[[VirtualClock], Callable[[], Awaitable[None]]]] = {
     "web-api": _web_api,

@@ -154,6 +154,32 @@ def test_demo_has_http_server_and_client_spans(
     assert count(backend, where="span_name = 'GET /search' AND url_query IS NOT NULL") > 0
 
 
+def test_demo_has_orders_fanning_out_to_the_inventory_service_with_an_exception_deep_inside(
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+) -> None:
+    backend, _, _ = demo
+    failed = rows(
+        backend,
+        "SELECT trace_id FROM records WHERE exception_type = 'shop.inventory.StockLockTimeout' "
+        "AND span_name LIKE 'SELECT stock%' LIMIT 1",
+    )
+    assert failed, "no order failed deep inside the inventory service"
+    trace = rows(
+        backend,
+        "SELECT span_id, parent_span_id, span_name, kind, http_response_status_code AS status FROM records "
+        f"WHERE trace_id = '{failed[0]['trace_id']}'",
+    )
+    parent = {r["span_id"]: r["parent_span_id"] for r in trace}
+    names = {r["span_name"]: r for r in trace}
+    assert names["POST /orders"]["status"] == 503 and names["POST /reserve"]["status"] == 500
+    assert any(r["span_name"].startswith("SELECT stock") for r in trace)
+    failing = next(r for r in trace if r["span_name"].startswith("SELECT stock"))
+    depth, span = 0, failing["span_id"]
+    while parent.get(span):
+        depth, span = depth + 1, parent[span]
+    assert depth >= 5  # client -> server -> checkout -> HTTP call -> inventory server -> ... -> the lock
+
+
 def test_demo_has_pydantic_ai_runs_with_models_and_token_usage(
     demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
 ) -> None:

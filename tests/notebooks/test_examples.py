@@ -183,3 +183,6 @@ def test_pydantic_ai_notebook_matches_the_agent_spans(
     assert values["slowest"] == [slowest["trace_id"]]
     assert values["spans"] == sum(1 for r in rows if r["trace_id"] == slowest["trace_id"])
     assert footer_rows(executed.footer("spans")) == values["spans"]
+    # `%logfire --trace` showed the run as a LogfireTrace waterfall.
+    assert any(WIDGET in o.get("data", {}) for o in executed.cell("spans").outputs)
+    assert executed.footer("spans").endswith(f" · trace {slowest['trace_id']}")

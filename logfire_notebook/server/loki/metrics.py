@@ -160,21 +160,27 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation) -> SeriesSet:
     steps = len(ctx.steps)
     rng = agg.range.range_ns
     first = ctx.steps[0] - agg.range.offset_ns
+    outer = f"WHERE k >= 0 AND k < {steps}"
     if steps == 1:
-        step_expr = "0"
+        step_expr, outer = "0", ""
     else:
         step = ctx.steps[1] - ctx.steps[0]
-        shift = step * (rng // step + 2)  # keeps the divisions below on positive numbers
-        k_lo = f"((ts - {first} + {shift} + {step} - 1) // {step} - {shift // step})"
         if rng == step:
-            step_expr = k_lo
+            # Each entry is in exactly one window: k = ceil((ts - first) / step), and the time bounds of the
+            # WHERE already keep k within the steps.
+            step_expr, outer = f"(ts - {first - step + 1}) // {step}", ""
         else:
+            shift = step * (rng // step + 2)  # keeps the divisions below on positive numbers
+            k_lo = f"((ts - {first} + {shift} + {step} - 1) // {step} - {shift // step})"
             k_hi = f"((ts + {rng} - {first} + {shift} + {step} - 1) // {step} - {shift // step} - 1)"
             step_expr = f"unnest(range(greatest({k_lo}, 0), least({k_hi}, {steps - 1}) + 1))"
+    # Counting reads no line at all; only the byte ops need the lines' lengths.
+    nbytes = "strlen(line)" if agg.op in ("bytes_over_time", "bytes_rate") else "0"
+    metadata = "metadata" if ctx.loki.any_metadata(ctx.tenant, streams) else "NULL::VARCHAR"
     sql = (
         f"SELECT stream_id, metadata, k, count(*), sum(b) FROM ("
-        f"SELECT stream_id, metadata, strlen(line) AS b, {step_expr} AS k FROM store.loki_entries "
-        f"WHERE {where}) WHERE k >= 0 AND k < {steps} GROUP BY ALL"
+        f"SELECT stream_id, {metadata} AS metadata, {nbytes} AS b, {step_expr} AS k FROM store.loki_entries "
+        f"WHERE {where}) {outer} GROUP BY ALL"
     )
     rows = ctx.loki.store.cursor().execute(sql).fetchall()
     ctx.deadline.check()

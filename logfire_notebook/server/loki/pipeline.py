@@ -367,7 +367,8 @@ def _label_format(stage: s.LabelFormat) -> StageFn:
 
 def _keep(stage: s.Keep) -> StageFn:
     def run(entry: Entry) -> bool:
-        kept: dict[str, str] = {}
+        # Like Loki's keep, the error labels stay: they are how a user sees what failed.
+        kept = {k: v for k, v in entry.labels.items() if k in (ERROR, ERROR_DETAILS)}
         for name, matcher in stage.items:
             if name in entry.labels and (matcher is None or matcher.matches(entry.labels[name])):
                 kept[name] = entry.labels[name]

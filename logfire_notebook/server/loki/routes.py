@@ -11,10 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from logfire_notebook.server.bodies import BodyTooLarge, read_body
 from logfire_notebook.server.loki import answers, service
 from logfire_notebook.server.loki.params import (
     ParamError,
@@ -30,10 +32,10 @@ from logfire_notebook.server.loki.select import LokiQueryError, LokiTimeout
 from logfire_notebook.server.loki.storage import LokiStore
 from logfire_notebook.server.loki.times import TimeError, now_ns, parse_time
 
-__all__ = ["MAX_PUSH_BYTES", "loki_routes"]
+__all__ = ["loki_routes"]
 
-MAX_PUSH_BYTES = 64 * 1024 * 1024
-"""Larger push bodies get 413, as OTLP ingest's do."""
+MAX_FORM_BYTES = 1024 * 1024
+"""A query sent as a form body (POST) is a query string; past this it is not one."""
 
 JSON = "application/json; charset=utf-8"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -62,6 +64,8 @@ def loki_errors(handler: Handler) -> Handler:
             return _text(400, str(exc))
         except LokiTimeout as exc:
             return _text(504, str(exc))
+        except BodyTooLarge as exc:
+            return _text(413, str(exc))
 
     return wrapper
 
@@ -69,11 +73,12 @@ def loki_errors(handler: Handler) -> Handler:
 async def _params(request: Request) -> Any:
     """Query parameters, merged with a form body for POST (Loki takes both)."""
     if request.method == "POST":
-        from starlette.datastructures import QueryParams
-
-        form = await request.form()
-        merged = list(request.query_params.multi_items()) + [(k, str(v)) for k, v in form.multi_items()]
-        return QueryParams(merged)
+        body = await read_body(request, MAX_FORM_BYTES)
+        try:
+            form = QueryParams(body.decode())
+        except UnicodeDecodeError:
+            raise ParamError("the form body is not UTF-8; send the parameters url-encoded") from None
+        return QueryParams(list(request.query_params.multi_items()) + list(form.multi_items()))
     return request.query_params
 
 
@@ -86,12 +91,7 @@ def _categorize(request: Request) -> bool:
 
 
 async def _push(request: Request, *, legacy: bool) -> Response:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_PUSH_BYTES:
-        return _text(413, f"the push body is larger than {MAX_PUSH_BYTES} bytes; send smaller batches")
-    body = await request.body()
-    if len(body) > MAX_PUSH_BYTES:
-        return _text(413, f"the push body is larger than {MAX_PUSH_BYTES} bytes; send smaller batches")
+    body = await read_body(request)
     org = tenant(request.headers.get("x-scope-orgid"))
     streams = await run_in_threadpool(
         decode_push,
