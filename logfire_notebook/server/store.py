@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-__all__ = ["DB_FILE", "LOCAL_PROJECT_ID", "Store", "duckdb_type", "store_config"]
+__all__ = ["DB_FILE", "LOCAL_PROJECT_ID", "WIDE_COUNTS", "Store", "duckdb_type", "store_config"]
 
 DB_FILE = "logfire.duckdb"
 LOCAL_PROJECT_ID = "00000000-0000-4000-8000-00000000a11c"
