@@ -13,8 +13,10 @@ table.df                    # the rows on screen, as a polars DataFrame
 ```
 
 - The kernel runs the query (through the source) whenever `min_timestamp` / `max_timestamp` change,
-  from the browser or from Python; the browser asks for the rows with a custom message and gets them back as
-  Arrow IPC in a binary buffer (see `_widget_data`), never as JSON rows.
+  from the browser or from Python, and keeps the result. The first rows travel with the result (the `head`
+  trait, Arrow IPC); for a large result the browser asks for the window it shows with a custom message and
+  gets it back as Arrow IPC in a binary buffer, sorted here on the whole frame (see `_widget_window`). Rows
+  never travel as JSON.
 - Queries run as the source's coroutines on one background event-loop thread per process (see
   `_loop`). A range picked in the browser is submitted there and the kernel goes on at once; a newer range
   cancels the run it supersedes, and cancelling closes that run's HTTP request, so the server stops the
@@ -52,6 +54,7 @@ from logfire_notebook._exceptions import LogfireError
 from logfire_notebook._footer import footer
 from logfire_notebook._sources.logfire import LogfireSource
 from logfire_notebook._timerange import TimeRange
+from logfire_notebook._widget_window import WindowedFrame, WindowRequest
 
 if TYPE_CHECKING:
     import polars as pl
@@ -178,7 +181,15 @@ class QueryTable(anywidget.AnyWidget):
     (`from_ms`/`to_ms`, and `window` as two ISO strings)."""
 
     revision = traitlets.Int(0).tag(sync=True)
-    """Bumped when a new result is ready; the browser then asks for its rows."""
+    """Bumped when a new result is ready, in the same message as its `status`, `head` and `timeline`."""
+
+    head = traitlets.Bytes(b"").tag(sync=True)
+    """The result's first rows as Arrow IPC (a binary buffer): all of them when `status["rows"]` is small,
+    else the first screenful, so the first paint needs no round trip. The browser asks for other windows."""
+
+    timeline = traitlets.Dict().tag(sync=True)
+    """The timeline: `histogram` (bucket `starts`, `counts`, `interval`, `from`, `to`, epoch ms; None when
+    there is none) and `note` (why there is none, or "")."""
 
     trace_column = traitlets.Unicode("").tag(sync=True)
     """The result's column that holds trace ids (`trace_id` for Logfire rows; `""`: none). The browser offers
@@ -202,9 +213,7 @@ class QueryTable(anywidget.AnyWidget):
         self._listeners: list[Callable[[pl.DataFrame], None]] = []
         self._frame: pl.DataFrame | None = None  # the result shown (after local filtering)
         self._local_data: pl.DataFrame | None = None  # a DataFrame shown without a query
-        self._ipc: bytes | None = None
-        self._timeline: dict[str, Any] | None = None
-        self._timeline_note = ""
+        self._windows: WindowedFrame | None = None  # the shown result, as the browser reads it
         self._queried: tuple[str, str] | None = None
         # Closes the source's connections when the widget closes or is collected.
         self._closer: weakref.finalize[Any, Any] | None = weakref.finalize(self, _close_later, self._source)
@@ -442,13 +451,13 @@ class QueryTable(anywidget.AnyWidget):
 
     def _publish(self, generation: int, result: _Result) -> None:
         """Shows `result` unless a newer run has started since (then it is dropped, never shown)."""
+        windows = WindowedFrame(result.frame) if result.frame is not None else None
+        head = windows.head() if windows is not None else b""
         with self._lock:
             if generation != self._generation:
                 return
             self._frame = result.frame
-            self._ipc = None
-            self._timeline = result.timeline
-            self._timeline_note = result.note
+            self._windows = windows
             status: dict[str, Any] = {"min_timestamp": result.spec[0], "max_timestamp": result.spec[1]}
             if result.window is not None:
                 start, end = result.window
@@ -468,9 +477,11 @@ class QueryTable(anywidget.AnyWidget):
                     paged = self.all_rows and hasattr(self._source, "query_all")
                     limit = None if paged else self.limit
                     status.update(limit=limit, limit_reached=limit is not None and rows >= limit)
-            # One message for both, so the browser never sees the new status without the revision to load.
+            # One message for all four: the browser never sees a status without the rows it describes.
             with self.hold_sync():
                 self.status = status
+                self.head = head
+                self.timeline = {"histogram": result.timeline, "note": result.note}
                 self.trace_column = self._trace_column_of(result.frame)
                 self.revision += 1
             first = generation == 1
@@ -494,26 +505,34 @@ class QueryTable(anywidget.AnyWidget):
             self._open_trace(request_id, content)
             return
         try:
-            if content.get("kind") != "data":
+            if content.get("kind") != "window":
                 raise ValueError(f"unknown request {content.get('kind')!r}")
-            reply, buffers = self._data_reply()
+            reply, buffers = self._window_reply(WindowRequest.parse(content))
         except Exception as exc:  # an answer with the same id, so the browser's promise never hangs
-            self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}"})
+            self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}."})
             return
-        self.send({"type": "reply", "id": request_id, "ok": True, **reply}, buffers)
+        self.send({"type": "reply", "id": request_id, **reply}, buffers)
 
-    def _data_reply(self) -> tuple[dict[str, Any], list[bytes]]:
+    def _window_reply(self, request: WindowRequest) -> tuple[dict[str, Any], list[bytes]]:
         with self._lock:
-            reply: dict[str, Any] = {
-                "revision": self.revision,
-                "timeline": self._timeline,
-                "timeline_note": self._timeline_note,
-            }
-            if self._frame is None:
-                return {**reply, "rows": 0}, []
-            if self._ipc is None:
-                self._ipc = wire.to_ipc(self._frame.to_arrow())
-            return {**reply, "rows": self._frame.height}, [self._ipc]
+            revision, windows = self.revision, self._windows
+        if request.revision != revision or windows is None:
+            # The browser asked about a result since replaced; the new one is on its way in `head`.
+            return {
+                "ok": False,
+                "stale": True,
+                "revision": revision,
+                "error": "a newer result replaced it",
+            }, []
+        window = windows.window(request.offset, request.count, request.sort)
+        reply = {
+            "ok": True,
+            "revision": revision,
+            "offset": request.offset,
+            "count": window.height,
+            "rows": windows.rows,
+        }
+        return reply, [wire.to_ipc(window.to_arrow())]
 
     # -- opening a trace -------------------------------------------------------------------------------
 

@@ -15,13 +15,14 @@ async function setup(utc = true): Promise<{ model: FakeModel; el: HTMLElement }>
     local: false,
     revision: 1,
     status: STATUS,
+    head: recordsIPC(20), // the rows come with the result
+    timeline: {},
   });
   const el = document.createElement("div");
   document.body.append(el);
   render({ model: model as never, el });
   Object.defineProperty(el.querySelector(".lf-scroll")!, "clientHeight", { value: 400, configurable: true });
-  const request = model.lastRequest();
-  model.reply({ type: "reply", id: request.id, ok: true, rows: 20, timeline: null }, [recordsIPC(20)]);
+  el.querySelector(".lf-scroll")!.dispatchEvent(new Event("scroll"));
   await flush();
   return { model, el };
 }

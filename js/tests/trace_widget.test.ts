@@ -62,13 +62,14 @@ async function setup(): Promise<{ model: FakeModel; el: HTMLElement }> {
     revision: 1,
     trace_column: "trace_id",
     status: { state: "ready", rows: 2, min_timestamp: "now-7d", max_timestamp: "" },
+    head: rowsIPC(), // the rows come with the result
+    timeline: {},
   });
   const el = document.createElement("div");
   document.body.append(el);
   render({ model: model as never, el });
   Object.defineProperty(el.querySelector(".lf-scroll")!, "clientHeight", { value: 400, configurable: true });
-  const request = model.lastRequest();
-  model.reply({ type: "reply", id: request.id, ok: true, rows: 2, timeline: null }, [rowsIPC()]);
+  el.querySelector(".lf-scroll")!.dispatchEvent(new Event("scroll"));
   await flush();
   return { model, el };
 }

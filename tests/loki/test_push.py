@@ -165,16 +165,16 @@ def test_a_bad_stream_stores_none_of_the_request(loki: httpx.Client) -> None:
     assert _lines(loki, '{app="good"}') == []
 
 
-def test_gzip_bomb_is_refused_before_it_inflates(loki: httpx.Client) -> None:
+def test_gzip_bomb_is_refused_before_it_inflates_past_the_shared_cap(loki: httpx.Client) -> None:
     packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
     chunk = b" " * (1024 * 1024)
-    bomb = packer.compress(b"{") + b"".join(packer.compress(chunk) for _ in range(300)) + packer.flush()
+    bomb = packer.compress(b"{") + b"".join(packer.compress(chunk) for _ in range(100)) + packer.flush()
     response = loki.post(
         "/loki/api/v1/push",
         content=bomb,
         headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "inflates to more than" in response.text
 
 
@@ -182,8 +182,18 @@ def test_snappy_declaring_a_huge_size_is_refused(loki: httpx.Client) -> None:
     # A snappy block starts with its uncompressed length as a varint: claim 2 GiB.
     body = bytes([0x80, 0x80, 0x80, 0x80, 0x08]) + b"\x00" * 16
     response = loki.post("/loki/api/v1/push", content=body)
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "inflates to more than" in response.text
+
+
+def test_a_body_over_the_shared_limit_is_413(loki: httpx.Client) -> None:
+    from logfire_notebook.server.bodies import MAX_BODY_BYTES
+
+    response = loki.post(
+        "/loki/api/v1/push", content=b"x" * (MAX_BODY_BYTES + 1), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
 
 
 def test_a_real_loki_logging_handler_pushes_lines_that_come_back(

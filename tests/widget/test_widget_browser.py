@@ -255,6 +255,72 @@ def test_empty_and_error_states_say_what_happened(page: Any, lab: Lab) -> None:
     screenshot(page, "widget-empty-and-error")
 
 
+BIG = """
+from datetime import datetime, timedelta, timezone
+import polars as pl
+from logfire_notebook import LogfireTable
+
+n = 100_000
+end = datetime(2026, 1, 31, 12, tzinfo=timezone.utc)
+big = pl.DataFrame({
+    "start_timestamp": pl.datetime_range(end - timedelta(seconds=n - 1), end, "1s", eager=True, time_zone="UTC").reverse(),
+    "code": [f"c{(i * 7919) % 100_003:06d}" for i in range(n)],
+    "message": [f"row {i}" for i in range(n)],
+})
+LogfireTable(data=big)
+"""
+
+
+def first_rows(page: Any) -> list[tuple[int, str, str]]:
+    """(row number, code, message) of the rows drawn, once none is a placeholder any more."""
+    page.wait_for_function(
+        "() => document.querySelectorAll('.lf-body .lf-tr').length > 5"
+        " && !document.querySelector('.lf-body .lf-tr.lf-pending')",
+        timeout=TIMEOUT,
+    )
+    rows: list[list[Any]] = page.evaluate(
+        "[...document.querySelectorAll('.lf-body .lf-tr')].map(tr =>"
+        " [Number(tr.dataset.row), tr.children[1].textContent, tr.children[2].textContent])"
+    )
+    return [(int(row), str(code), str(message)) for row, code, message in rows]
+
+
+def test_a_hundred_thousand_rows_scroll_to_the_middle_and_sort_in_the_kernel(page: Any, lab: Lab) -> None:
+    sent: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: sent.append(len(f))))
+    run_notebook(page, lab, "big.ipynb", BIG)
+    assert shown_rows(page) == 100_000
+    drawn = first_rows(page)
+    assert drawn[0] == (0, "c000000", "row 0")
+    # The browser got its first rows, not the frame (100,000 rows would be megabytes).
+    assert sum(sent) < 2_000_000
+
+    page.evaluate(
+        "() => { const s = document.querySelector('.lf-scroll'); s.scrollTop = s.scrollHeight / 2; }"
+    )
+    page.wait_for_function(
+        "() => Number(document.querySelector('.lf-body .lf-tr').dataset.row) > 40000", timeout=TIMEOUT
+    )
+    middle = first_rows(page)
+    assert all(message == f"row {row}" for row, _, message in middle)
+    assert 49_000 < middle[0][0] < 51_000
+    screenshot(page, "widget-100k-middle")
+
+    page.locator('.lf-th[data-col="code"]').click()
+    page.locator('.lf-th[data-col="code"]').click()  # descending
+    page.wait_for_function(
+        "() => document.querySelector('.lf-body .lf-tr')?.dataset.row === '0'"
+        " && document.querySelector('.lf-th[data-col=\"code\"]').getAttribute('aria-sort') === 'descending'",
+        timeout=TIMEOUT,
+    )
+    codes = sorted(((f"c{(i * 7919) % 100_003:06d}", i) for i in range(100_000)), key=lambda c: c[0])
+    expected = [(rank, code, f"row {i}") for rank, (code, i) in enumerate(reversed(codes))]
+    drawn = first_rows(page)
+    assert drawn == expected[: len(drawn)]
+    assert len(drawn) > 10
+    screenshot(page, "widget-100k-sorted")
+
+
 def test_a_range_picked_in_a_magic_cells_widget_rebinds_its_variable(page: Any, lab: Lab) -> None:
     run_notebook(
         page,

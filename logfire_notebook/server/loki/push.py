@@ -1,8 +1,8 @@
 """Loki push bodies → `PushStream`s: `POST /loki/api/v1/push` (JSON, or protobuf in block snappy) and the
 older `POST /api/prom/push` JSON, each optionally gzip- or deflate-encoded.
 
-`decode_push` is the one entry point, so the size limits live in one place: the body and what it inflates
-to are both bounded, and a body is decoded completely before anything is stored. Bad input raises
+`decode_push` is the one entry point: what a body inflates to is bounded by the backend's shared limits
+(`server/bodies.py`, BodyTooLarge past them), and a body is decoded completely before anything is stored. Bad input raises
 `PushError` with one sentence for the client (Loki answers it as a 400 text body).
 """
 
@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from typing import Any
 
+from logfire_notebook.server.bodies import MAX_INFLATED_BYTES, BadEncoding, BodyTooLarge, inflate
 from logfire_notebook.server.loki.storage import PushStream
 from logfire_notebook.server.loki.times import TimeError, parse_rfc3339_ns
 from logfire_notebook.server.loki.units import unquote
 
 __all__ = ["MAX_INFLATED_BYTES", "PushError", "decode_push", "parse_labels"]
-
-MAX_INFLATED_BYTES = 256 * 1024 * 1024
-"""What a compressed body may inflate to; more is refused before it is inflated past this."""
 
 
 class PushError(ValueError):
@@ -48,24 +45,11 @@ def decode_push(
 
 
 def _inflate(body: bytes, encoding: str) -> bytes:
-    if encoding in ("", "identity"):
-        return body
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
-        inflater = zlib.decompressobj(wbits)
-        try:
-            out = inflater.decompress(body, MAX_INFLATED_BYTES + 1)
-        except zlib.error:
-            raise PushError(
-                f"the body is not valid {encoding} data although Content-Encoding says so; compress it or "
-                "drop the header"
-            ) from None
-        if len(out) > MAX_INFLATED_BYTES or inflater.unconsumed_tail:
-            raise PushError(
-                f"the body inflates to more than {MAX_INFLATED_BYTES} bytes; send smaller batches"
-            )
-        return out
-    raise PushError(f"unsupported Content-Encoding {encoding!r}; send gzip, deflate or no encoding")
+    # The backend's shared, bounded inflater; past its cap it raises BodyTooLarge (a 413).
+    try:
+        return inflate(body, encoding, MAX_INFLATED_BYTES)
+    except BadEncoding as exc:
+        raise PushError(str(exc)) from None
 
 
 def _snappy_length(body: bytes) -> int:
@@ -85,7 +69,9 @@ def _unsnappy(body: bytes) -> bytes:
     import cramjam
 
     if _snappy_length(body) > MAX_INFLATED_BYTES:
-        raise PushError(f"the body inflates to more than {MAX_INFLATED_BYTES} bytes; send smaller batches")
+        raise BodyTooLarge(
+            f"The request body inflates to more than {MAX_INFLATED_BYTES // 2**20} MiB; send smaller batches."
+        )
     try:
         return bytes(cramjam.snappy.decompress_raw(body))
     except cramjam.DecompressionError:

@@ -7,14 +7,18 @@ Work on DuckDB runs in Starlette's thread pool, so the event loop stays free for
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from logfire_notebook.server.bodies import BodyTooLarge, read_body
 from logfire_notebook.server.loki import answers, service
 from logfire_notebook.server.loki.params import (
     ParamError,
@@ -26,14 +30,14 @@ from logfire_notebook.server.loki.params import (
     tenant,
 )
 from logfire_notebook.server.loki.push import PushError, decode_push
-from logfire_notebook.server.loki.select import LokiQueryError, LokiTimeout
+from logfire_notebook.server.loki.select import Deadline, LokiCancelled, LokiQueryError, LokiTimeout
 from logfire_notebook.server.loki.storage import LokiStore
 from logfire_notebook.server.loki.times import TimeError, now_ns, parse_time
 
-__all__ = ["MAX_PUSH_BYTES", "loki_routes"]
+__all__ = ["loki_routes"]
 
-MAX_PUSH_BYTES = 64 * 1024 * 1024
-"""Larger push bodies get 413, as OTLP ingest's do."""
+MAX_FORM_BYTES = 1024 * 1024
+"""A query sent as a form body (POST) is a query string; past this it is not one."""
 
 JSON = "application/json; charset=utf-8"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -62,6 +66,8 @@ def loki_errors(handler: Handler) -> Handler:
             return _text(400, str(exc))
         except LokiTimeout as exc:
             return _text(504, str(exc))
+        except BodyTooLarge as exc:
+            return _text(413, str(exc))
 
     return wrapper
 
@@ -69,11 +75,12 @@ def loki_errors(handler: Handler) -> Handler:
 async def _params(request: Request) -> Any:
     """Query parameters, merged with a form body for POST (Loki takes both)."""
     if request.method == "POST":
-        from starlette.datastructures import QueryParams
-
-        form = await request.form()
-        merged = list(request.query_params.multi_items()) + [(k, str(v)) for k, v in form.multi_items()]
-        return QueryParams(merged)
+        body = await read_body(request, MAX_FORM_BYTES)
+        try:
+            form = QueryParams(body.decode())
+        except UnicodeDecodeError:
+            raise ParamError("the form body is not UTF-8; send the parameters url-encoded") from None
+        return QueryParams(list(request.query_params.multi_items()) + list(form.multi_items()))
     return request.query_params
 
 
@@ -82,16 +89,27 @@ def _categorize(request: Request) -> bool:
     return answers.CATEGORIZE in [f.strip() for f in flags.split(",")]
 
 
+async def _cancellable(request: Request, work: Callable[[Deadline], dict[str, Any]]) -> dict[str, Any]:
+    """Runs a query in the thread pool under the server's time limit; stops it if the client goes away."""
+    engine = getattr(request.app.state, "engine", None)
+    deadline = Deadline(engine.query_timeout if engine is not None else service.QUERY_TIMEOUT)
+    task = asyncio.ensure_future(run_in_threadpool(work, deadline))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=0.25)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            deadline.cancel()
+            with contextlib.suppress(LokiCancelled):
+                return await task
+            return {}
+
+
 # ---- push ----
 
 
 async def _push(request: Request, *, legacy: bool) -> Response:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_PUSH_BYTES:
-        return _text(413, f"the push body is larger than {MAX_PUSH_BYTES} bytes; send smaller batches")
-    body = await request.body()
-    if len(body) > MAX_PUSH_BYTES:
-        return _text(413, f"the push body is larger than {MAX_PUSH_BYTES} bytes; send smaller batches")
+    body = await read_body(request)
     org = tenant(request.headers.get("x-scope-orgid"))
     streams = await run_in_threadpool(
         decode_push,
@@ -122,15 +140,12 @@ async def query_range(request: Request) -> Response:
     params = await _params(request)
     org = tenant(request.headers.get("x-scope-orgid"))
     p = range_params(params)
-    timeout = (
-        request.app.state.engine.query_timeout
-        if hasattr(request.app.state, "engine")
-        else service.QUERY_TIMEOUT
+    categorize = _categorize(request)
+    return _json(
+        await _cancellable(
+            request, lambda d: service.range_query(_loki(request), org, p, categorize=categorize, deadline=d)
+        )
     )
-    body = await run_in_threadpool(
-        service.range_query, _loki(request), org, p, categorize=_categorize(request), timeout=timeout
-    )
-    return _json(body)
 
 
 @loki_errors
@@ -142,8 +157,11 @@ async def query(request: Request) -> Response:
         raise ParamError("query parameter is required: send the LogQL query as `query`")
     at = parse_time(params.get("time"), now_ns(), "time")
     limit(params)
-    body = await run_in_threadpool(service.instant_query, _loki(request), org, text, at)
-    return _json(body)
+    return _json(
+        await _cancellable(
+            request, lambda d: service.instant_query(_loki(request), org, text, at, deadline=d)
+        )
+    )
 
 
 @loki_errors

@@ -8,6 +8,8 @@ pipeline, so `| json | status >= 500` over a day touches only the lines it needs
 from __future__ import annotations
 
 import json
+import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,11 +39,23 @@ class LokiTimeout(Exception):
     """The query ran past its time limit (HTTP 504)."""
 
 
+class LokiCancelled(Exception):
+    """The client went away; nobody is waiting for the answer."""
+
+
 class Deadline:
+    """When a query must stop: its time limit, or as soon as `cancel()` is called (the client is gone)."""
+
     def __init__(self, seconds: float) -> None:
         self.at = time.monotonic() + seconds
+        self.cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
 
     def check(self) -> None:
+        if self.cancelled.is_set():
+            raise LokiCancelled
         if time.monotonic() > self.at:
             raise LokiTimeout(
                 "request timed out, decrease the duration of the request or add more label matchers "
@@ -88,9 +102,7 @@ def filter_sql(stage: s.LineFilter) -> str:
     elif stage.op in ("|~", "!~"):
         parts = [f"regexp_matches(line, {sql_string(_re2(v))})" for v in stage.values]
     else:
-        parts = [
-            f"regexp_matches(line, {sql_string('(?s)' + pattern_regex(v).pattern)})" for v in stage.values
-        ]
+        parts = [f"regexp_matches(line, {sql_string(pattern_regex(v).pattern)})" for v in stage.values]
     either = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
     return either if stage.op in ("|=", "|~", "|>") else f"NOT {either}"
 
@@ -99,6 +111,58 @@ def where_sql(tenant: str, stream_ids: Sequence[int], filters: Sequence[s.LineFi
     ids = ", ".join(str(int(i)) for i in stream_ids)
     conds = [f"tenant = {sql_string(tenant)}", f"stream_id IN ({ids})", *(filter_sql(f) for f in filters)]
     return " AND ".join(conds)
+
+
+_SIMPLE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_SQL_COMPARE = {"==": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
+def prefilter_sql(rest: Sequence[s.Stage], streams: dict[int, dict[str, str]]) -> str | None:
+    """A SQL condition every entry that `| json | <label filter>` keeps also meets (a superset: the pipeline
+    still decides), so DuckDB skips the lines that cannot pass before Python parses them.
+
+    Only for the plain form: `| json` first, then a label filter whose conjuncts compare labels that only the
+    top-level JSON key of that name can give (no `_` in the name, no stream label of that name, entries
+    without structured metadata). Lines that are not JSON objects stay candidates, since Loki keeps them with
+    `__error__` set when a numeric filter follows.
+    """
+    if (
+        len(rest) < 2
+        or not isinstance(rest[0], s.JsonParser)
+        or rest[0].fields
+        or not isinstance(rest[1], s.LabelFilter)
+    ):
+        return None
+    conjuncts: list[s.LfExpr] = []
+    todo: list[s.LfExpr] = [rest[1].expr]
+    while todo:
+        expr = todo.pop()
+        if isinstance(expr, s.LfAnd):
+            todo += [expr.left, expr.right]
+        elif isinstance(expr, s.LfCompare):
+            conjuncts.append(expr)
+        else:
+            return None
+    names = {c.name for c in conjuncts if isinstance(c, s.LfCompare)}
+    if not all(_SIMPLE_KEY.match(n) for n in names) or any(
+        n in labels for n in names for labels in streams.values()
+    ):
+        return None
+    conds = []
+    for c in conjuncts:
+        assert isinstance(c, s.LfCompare)
+        path = sql_string(f"$.{c.name}")
+        exists = f"json_extract(line, {path}) IS NOT NULL"
+        if c.kind == "number" and c.value == c.value:  # not NaN
+            number = f"TRY_CAST(json_extract_string(line, {path}) AS DOUBLE)"
+            conds.append(f"({exists} AND ({number} IS NULL OR {number} {_SQL_COMPARE[c.op]} {c.value!r}))")
+        else:
+            conds.append(exists)
+    return (
+        "(metadata IS NOT NULL OR NOT coalesce(json_valid(line), false) OR json_type(line) <> 'OBJECT' OR "
+        + " AND ".join(conds)
+        + ")"
+    )
 
 
 @dataclass
@@ -135,23 +199,16 @@ def select_logs(
         return []
     pushed, rest = pushdown(query.stages)
     stages = compile_stages(rest)
-    where = where_sql(tenant, list(streams), pushed) + f" AND ts >= {int(start_ns)} AND ts < {int(end_ns)}"
-    order = "ASC" if forward else "DESC"
+    where = where_sql(tenant, list(streams), pushed)
+    prefilter = prefilter_sql(rest, streams)
+    if prefilter is not None:
+        where += f" AND {prefilter}"
     cur = loki.store.cursor()
     out: list[Selected] = []
-    batch = limit if not stages else max(1000, limit * 4)
-    after: tuple[int, int] | None = None
-    while len(out) < limit:
-        deadline.check()
-        keyset = ""
-        if after is not None:
-            cmp = ">" if forward else "<"
-            keyset = f" AND (ts {cmp} {after[0]} OR (ts = {after[0]} AND rowid {cmp} {after[1]}))"
-        rows = cur.execute(
-            f"SELECT ts, rowid, stream_id, line, metadata FROM store.loki_entries WHERE {where}{keyset} "
-            f"ORDER BY ts {order}, rowid {order} LIMIT {batch}"
-        ).fetchall()
-        for ts, _rowid, sid, line, metadata in rows:
+    for rows in _batches(
+        cur, where, start_ns, end_ns, limit, forward, pipelined=bool(stages), deadline=deadline
+    ):
+        for ts, sid, line, metadata in rows:
             stats.lines += 1
             stats.bytes += len(line)
             entry = Entry(ts, line, streams[sid], _metadata(metadata))
@@ -161,12 +218,53 @@ def select_logs(
                 )
                 if len(out) >= limit:
                     break
-        if len(rows) < batch:
+        if len(out) >= limit:
             break
-        after = (rows[-1][0], rows[-1][1])
-        batch = min(batch * 4, 200_000)
     stats.returned = len(out)
     return out
+
+
+# A pipeline query reads time slices from the end it starts at: the first is this share of the range, each
+# next one twice the last. Slices let DuckDB skip row groups by timestamp instead of sorting the whole range.
+_FIRST_SLICE = 1 / 64
+
+
+def _batches(
+    cur: Any,
+    where: str,
+    start_ns: int,
+    end_ns: int,
+    limit: int,
+    forward: bool,
+    *,
+    pipelined: bool,
+    deadline: Deadline,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows `(ts, stream_id, line, metadata)` in [start, end) in the direction asked, in batches."""
+    order = "ASC" if forward else "DESC"
+    columns = "ts, stream_id, line, metadata"
+    width = max(1, int((end_ns - start_ns) * _FIRST_SLICE))
+    lo, hi = (start_ns, min(end_ns, start_ns + width)) if forward else (max(start_ns, end_ns - width), end_ns)
+    wanted = limit
+    while True:
+        deadline.check()
+        sql = f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi} ORDER BY ts {order}"
+        if not pipelined:
+            # Every row SQL keeps is an answer: a top-N of what is still wanted from this slice.
+            rows = cur.execute(f"{sql} LIMIT {int(wanted)}").fetchall()
+            wanted -= len(rows)
+            yield rows
+            if wanted <= 0:
+                return
+        else:
+            cur.execute(sql)
+            while rows := cur.fetchmany(20_000):
+                yield rows
+                deadline.check()
+        if (forward and hi >= end_ns) or (not forward and lo <= start_ns):
+            return
+        width *= 2
+        lo, hi = (hi, min(end_ns, hi + width)) if forward else (max(start_ns, lo - width), lo)
 
 
 def read_entries(
@@ -184,8 +282,11 @@ def read_entries(
     stats.streams = len(streams)
     if not streams:
         return
-    pushed, _ = pushdown(query.stages)
+    pushed, rest = pushdown(query.stages)
     where = where_sql(tenant, list(streams), pushed) + f" AND ts > {int(after_ns)} AND ts <= {int(until_ns)}"
+    prefilter = prefilter_sql(rest, streams)
+    if prefilter is not None:
+        where += f" AND {prefilter}"
     cur = loki.store.cursor()
     cur.execute(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts")
     while True:

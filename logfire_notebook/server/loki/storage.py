@@ -47,6 +47,7 @@ class StreamInfo:
     labels: dict[str, str]
     first_ns: int
     last_ns: int
+    has_metadata: bool = False
 
 
 def labels_key(labels: dict[str, str]) -> str:
@@ -115,6 +116,7 @@ class LokiStore:
         metadata: list[str | None] = []
         new_streams: dict[int, dict[str, str]] = {}
         ranges: dict[int, tuple[int, int]] = {}
+        with_metadata: set[int] = set()
         for stream in streams:
             if not stream.entries:
                 continue
@@ -129,10 +131,13 @@ class LokiStore:
             ids.extend([sid] * len(stamps))
             ts.extend(stamps)
             lines.extend(e[1] for e in stream.entries)
-            metadata.extend(
+            texts = [
                 json.dumps(e[2], sort_keys=True, separators=(",", ":"), ensure_ascii=False) if e[2] else None
                 for e in stream.entries
-            )
+            ]
+            if any(t is not None for t in texts):
+                with_metadata.add(sid)
+            metadata.extend(texts)
         if not ids:
             return 0
         table = pa.table(
@@ -164,9 +169,10 @@ class LokiStore:
             for sid, (lo, hi) in ranges.items():
                 info = known.get(sid)
                 if info is None:
-                    known[sid] = StreamInfo(new_streams[sid], lo, hi)
+                    info = known[sid] = StreamInfo(new_streams[sid], lo, hi)
                 else:
                     info.first_ns, info.last_ns = min(info.first_ns, lo), max(info.last_ns, hi)
+                info.has_metadata = info.has_metadata or sid in with_metadata
         return len(ids)
 
     # ---- reading ----
@@ -186,3 +192,9 @@ class LokiStore:
             if sets is None or any(all(m.matches(info.labels.get(m.name, "")) for m in ms) for ms in sets):
                 out[sid] = info.labels
         return out
+
+    def any_metadata(self, tenant: str, stream_ids: Iterable[int]) -> bool:
+        """Whether any entry of these streams has structured metadata (so queries must read the column)."""
+        with self._lock:
+            known = self._streams.get(tenant, {})
+            return any(known[sid].has_metadata for sid in stream_ids if sid in known)
