@@ -260,8 +260,7 @@ class Trickle:
         start, end, records = (catch_up.start, catch_up.end, catch_up.records) if catch_up else (now, now, 0)
         self.log_path = data_dir / "demo-services.log"
         self._log = self.log_path.open("ab")
-        # A live service that cannot send within a few seconds drops the batch: stopping must stay quick.
-        env = {**_services_env(base_url), "OTEL_EXPORTER_OTLP_TIMEOUT": "5"}
+        env = _services_env(base_url)
         # Fresh seeds each run, so the live data does not repeat the last run's.
         seed = secrets.randbelow(10**6)
         self.processes = [
@@ -284,6 +283,8 @@ class Trickle:
         ]
 
     def stop(self, grace: float = 3.0) -> None:
+        """SIGTERM, which makes each service send what it has queued; after `grace` seconds, SIGKILL (a Ctrl-C
+        in the terminal stops the backend at the same time, and stopping must stay quick)."""
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
