@@ -396,18 +396,13 @@ class QueryTable(anywidget.AnyWidget):
         try:
             start, until = TimeRange.parse(spec[0], spec[1] or None).resolve()
             window = (start, until or datetime.now(timezone.utc))
-            if data is not None or self.local:
-                frame = data if data is not None else _filter_frame(self._local_data, *window)
-                timeline, note = await self._count_timeline(frame, *window)
+            if data is not None:
+                frame = data
+            elif self.local:
+                frame = _filter_frame(self._local_data, *window)
             else:
-                # The timeline's count runs beside the rows' query rather than after it: a picked range
-                # waits for the slower of the two, not for both in turn.
-                counting = asyncio.ensure_future(self._backend_count(*window))
-                try:
-                    frame = await self._query(*window)
-                    timeline, note = await self._count_timeline(frame, *window, counting=counting)
-                finally:
-                    counting.cancel()  # a failed or superseded run leaves no count running
+                frame = await self._query(*window)
+            timeline, note = await self._count_timeline(frame, *window)
         except LogfireError as exc:
             return _Result(spec, window, None, None, "", None, str(exc))
         if data is not None:
@@ -435,14 +430,9 @@ class QueryTable(anywidget.AnyWidget):
         return arrow_to_polars(await self._source.query_arrow(self.query, start, end, self.limit))
 
     async def _count_timeline(
-        self,
-        frame: pl.DataFrame,
-        start: datetime,
-        end: datetime,
-        counting: asyncio.Future[tuple[dict[str, Any] | None, str]] | None = None,
+        self, frame: pl.DataFrame, start: datetime, end: datetime
     ) -> tuple[dict[str, Any] | None, str]:
-        """The histogram of the whole range: counted locally for a DataFrame, by the backend for a query
-        (`counting`: that count, already started)."""
+        """The histogram of the whole range: counted locally for a DataFrame, by the backend for a query."""
         if self.local:
             timeline = wire.histogram_from_frame(
                 self._local_data if self._local_data is not None else frame, start, end
@@ -451,9 +441,6 @@ class QueryTable(anywidget.AnyWidget):
         column = self._source.time_column
         if column not in frame.columns:
             return None, f"No timeline: the query's result has no {column} column."
-        return await (counting if counting is not None else self._backend_count(start, end))
-
-    async def _backend_count(self, start: datetime, end: datetime) -> tuple[dict[str, Any] | None, str]:
         interval = wire.bucket_interval(start, end)
         try:
             counts = await self._source.count(self.query, start, end, interval)
