@@ -106,15 +106,17 @@ def test_gzip_when_asked_for_is_smaller_and_decodes_to_the_same_answer(
 ) -> None:
     body = {"sql": "SELECT * FROM records ORDER BY span_id", "min_timestamp": _since(backend), "limit": 2000}
     plain = _raw(backend, body, "identity").content
-    with httpx.Client(base_url=gzip_always.base_url, timeout=60) as client:
-        with client.stream(
+    with (
+        httpx.Client(base_url=gzip_always.base_url, timeout=60) as client,
+        client.stream(
             "POST",
             "/v2/query",
             json=body,
             headers={"Authorization": gzip_always.token, "Accept-Encoding": "gzip"},
-        ) as response:
-            assert response.headers["content-encoding"] == "gzip"
-            wire = b"".join(response.iter_raw())
+        ) as response,
+    ):
+        assert response.headers["content-encoding"] == "gzip"
+        wire = b"".join(response.iter_raw())
     assert len(wire) * 4 < len(plain)
     assert gzip.decompress(wire) == plain
     # Without Accept-Encoding: gzip the same server answers plain bytes.
