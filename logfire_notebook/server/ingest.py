@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from logfire_notebook.server.bodies import BodyTooLarge, read_body
-from logfire_notebook.server.loki.otlp import append_log_records
+from logfire_notebook.server.loki.otlp import append_log_records, otlp_tenant
 from logfire_notebook.server.otlp_metrics import metrics_to_table
 from logfire_notebook.server.otlp_records import logs_to_table, spans_to_table
 from logfire_notebook.server.otlp_wire import SIGNALS, OTLPDecodeError, decode_request
@@ -251,8 +251,7 @@ def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[R
             await run_in_threadpool(committer.append, table)
             if signal == "logs":
                 # The same logs as Loki entries, under the tenant a Loki client would name.
-                tenant = request.headers.get("x-scope-orgid", "").strip() or "fake"
-                await run_in_threadpool(append_log_records, store, tenant, table)
+                await run_in_threadpool(append_log_records, store, otlp_tenant(request.headers), table)
         # An empty Export*ServiceResponse means full success.
         if json_body:
             return Response(b"{}", media_type="application/json")

@@ -29,6 +29,13 @@ _EMPTY_SELECTOR = (
 )
 
 
+def _regexp_error(exc: re.error, pattern: str) -> LogQLSyntaxError:
+    """Go's wording for RE2's complaint: `error parsing regexp: missing closing ): `(a``."""
+    what = str(exc).split(": ", 1)[0]
+    what = {"missing )": "missing closing )", "missing ]": "missing closing ]"}.get(what, what)
+    return LogQLSyntaxError(f"parse error : error parsing regexp: {what}: `{pattern}`")
+
+
 class LogQLSyntaxError(ValueError):
     """The query is not valid LogQL; `str()` is Loki's message for it (an HTTP 400 body)."""
 
@@ -172,7 +179,7 @@ class _ToSyntax(Transformer[Token, Any]):
         try:
             return s.Matcher.make(str(name), op, value)
         except re.error as exc:
-            raise LogQLSyntaxError(f"parse error : error parsing regexp: {exc}: `{value}`") from None
+            raise _regexp_error(exc, value) from None
 
     def selector(self, *matchers: s.Matcher | None) -> tuple[s.Matcher, ...]:
         found = tuple(m for m in matchers if m is not None)
@@ -199,7 +206,7 @@ class _ToSyntax(Transformer[Token, Any]):
                 try:
                     s.compile_regex(text)
                 except re.error as exc:
-                    raise LogQLSyntaxError(f"parse error : error parsing regexp: {exc}: `{text}`") from None
+                    raise _regexp_error(exc, text) from None
         return s.LineFilter(op, texts)
 
     def extraction(

@@ -100,7 +100,7 @@ def _compile(stage: s.Stage) -> StageFn:
 # ---- line filters ----
 
 
-def pattern_regex(pattern: str, *, require_capture: bool = False) -> re.Pattern[str]:
+def pattern_regex(pattern: str, *, require_capture: bool = False) -> Any:
     """The regex a `pattern` expression stands for: literals match themselves, `<name>` captures lazily up
     to the next literal (the last one takes the rest of the line), `<_>` matches without capturing."""
     parts = re.split(r"(<[A-Za-z_][A-Za-z0-9_]*>)", pattern)
@@ -120,7 +120,7 @@ def pattern_regex(pattern: str, *, require_capture: bool = False) -> re.Pattern[
             last_was_capture = False
     if require_capture and captures == 0:
         raise ValueError(f"invalid pattern {pattern!r}: at least one named capture is required")
-    return re.compile(regex, re.DOTALL)
+    return s.compile_regex("(?s)" + regex)
 
 
 def line_filter_predicate(stage: s.LineFilter) -> Callable[[str], bool]:
