@@ -207,7 +207,7 @@ export class Waterfall {
       const level = levelOf(spans.level(r));
       const bar = h("div", { class: `lf-trace-span lf-tl-${level.name}` });
       bar.style.left = `${at.left * 100}%`;
-      bar.style.width = `max(2px, ${at.width * 100}%)`;
+      bar.style.width = `${at.width * 100}%`;
       const ms = line.end - line.start;
       const text = h("span", { class: "lf-trace-duration" }, formatDuration(ms / 1000));
       // Just after the bar's end; the track's right margin leaves room for it at the far right.
