@@ -360,8 +360,12 @@ def create_app(
 
 def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> None:
     """`logfire-notebook serve`: run the backend until interrupted."""
+    import os
+
     import uvicorn
 
+    # Everything the server creates (the database, its log, spill files) is for the user alone.
+    os.umask(0o077)
     try:
         app = create_app(data_dir, query_timeout=query_timeout, hosts=allowed_hosts(host))
     except RuntimeError as exc:  # the data dir is in use or unreadable: say so, no traceback

@@ -13,6 +13,7 @@ which DataFusion prints there, is used).
 from __future__ import annotations
 
 from logfire_notebook._schema import TABLES, Column
+from logfire_notebook.server.store import WIDE_COUNTS
 
 __all__ = ["CATALOG", "SCHEMA", "columns_select", "show_columns_select", "tables_select"]
 
@@ -53,7 +54,8 @@ _COLUMNS = (
 
 
 def _arrow_type(column: Column) -> str:
-    base = _ARROW[column.pg_type.removesuffix("[]")]
+    # The store keeps the counts Logfire calls INTEGER as 64-bit (store.WIDE_COUNTS): say what a query returns.
+    base = "Int64" if column.name in WIDE_COUNTS else _ARROW[column.pg_type.removesuffix("[]")]
     return f"List({_ITEM.format(base)})" if column.is_list else base
 
 
