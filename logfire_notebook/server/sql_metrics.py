@@ -144,7 +144,8 @@ MACROS: tuple[str, ...] = (
     "CREATE OR REPLACE TEMP MACRO metric_min(v) AS v['min']",
     "CREATE OR REPLACE TEMP MACRO metric_max(v) AS v['max']",
     "CREATE OR REPLACE TEMP MACRO metric_avg(v) AS v['sum'] / nullif(v['count'], 0)",
-    f"CREATE OR REPLACE TEMP MACRO metric_quantile(p, v) AS {_QUANTILE_WALK}",
+    "CREATE OR REPLACE TEMP MACRO metric_quantile(p, v) AS CASE WHEN p BETWEEN 0 AND 1 "
+    f"THEN {_QUANTILE_WALK} ELSE error('metric_quantile(p, value): p must be between 0 and 1, got ' || p) END",
     "CREATE OR REPLACE TEMP MACRO metric_increase(v, ts) AS sum(v['increase'])",
     "CREATE OR REPLACE TEMP MACRO metric_rate(v, ts) AS "
     "sum(v['increase']) / nullif(epoch(max(ts) - min(v['interval_start'])), 0)",

@@ -3,14 +3,13 @@
  * the whole trace), one virtual-scrolled line per span with its name indented by depth and a bar on the
  * trace's own axis, logs as ticks, and a detail pane for the clicked span in the table's JSON tree.
  */
-import { jsonTree } from "../cells";
+import type { Data } from "../arrow";
+import { formatTimestamp, jsonTree } from "../cells";
 import { h } from "../dom";
 import { formatCount, formatDuration, levelOf, parseJsonText } from "../format";
-import { formatTimestamp } from "../cells";
 import { visibleWindow } from "../virtual";
 import { type Layout, axisTicks, buildLayout, place, visibleLines } from "./layout";
 import { type Spans, readSpans } from "./spans";
-import type { Data } from "../arrow";
 
 export const LINE_HEIGHT = 24;
 const AXIS_HEIGHT = 26;
