@@ -50,6 +50,7 @@ import anywidget
 import traitlets
 
 from logfire_notebook import _widget_data as wire
+from logfire_notebook._chart import ChartTraits, chart_reply
 from logfire_notebook._exceptions import LogfireError
 from logfire_notebook._footer import footer
 from logfire_notebook._sources.logfire import LogfireSource
@@ -135,7 +136,7 @@ class _Result:
 _RANGE_TRAITS = ("min_timestamp", "max_timestamp")
 
 
-class QueryTable(anywidget.AnyWidget):
+class QueryTable(ChartTraits, anywidget.AnyWidget):
     """An Arrow table widget for a query of any source, with a time-range picker and a timeline.
 
     `QueryTable(query=None, *, source=None, since=None, until=None, limit=None, data=None)`. `data` is a
@@ -505,9 +506,14 @@ class QueryTable(anywidget.AnyWidget):
             self._open_trace(request_id, content)
             return
         try:
-            if content.get("kind") != "window":
+            if content.get("kind") == "chart":
+                with self._lock:
+                    frame = self._frame
+                reply, buffers = chart_reply(frame, content)
+            elif content.get("kind") != "window":
                 raise ValueError(f"unknown request {content.get('kind')!r}")
-            reply, buffers = self._window_reply(WindowRequest.parse(content))
+            else:
+                reply, buffers = self._window_reply(WindowRequest.parse(content))
         except Exception as exc:  # an answer with the same id, so the browser's promise never hangs
             self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}."})
             return

@@ -5,6 +5,7 @@
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { type Data, decode, viewBytes } from "./arrow";
+import { ChartPanel, type ChartTraits } from "./chart_panel";
 import { h } from "./dom";
 import { Footer } from "./footer";
 import { Picker } from "./picker";
@@ -35,7 +36,7 @@ export interface Status {
   max_timestamp?: string;
 }
 
-export interface Model {
+export interface Model extends ChartTraits {
   query: string;
   language: string;
   min_timestamp: string;
@@ -102,8 +103,25 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     setRange(spec);
   });
 
-  const toolbar = h("div", { class: "lf-toolbar" }, picker.el);
-  const main = h("div", { class: "lf-main" }, table.el, message);
+  const chart = new ChartPanel(
+    m as never,
+    rpc,
+    () => {
+      const st = m.get("status") ?? {};
+      return st.from_ms === undefined || st.to_ms === undefined ? null : { from: st.from_ms, to: st.to_ms, utc: m.get("utc") };
+    },
+    (from, to) => {
+      const spec = absolute(from, to);
+      picker.set(spec, m.get("utc"));
+      setRange(spec);
+    },
+    (view) => {
+      table.el.style.display = view === "chart" ? "none" : "";
+      root.dataset.view = view;
+    },
+  );
+  const toolbar = h("div", { class: "lf-toolbar" }, picker.el, chart.switch);
+  const main = h("div", { class: "lf-main" }, table.el, chart.el, message);
   const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, footer.el, trace.el);
   el.append(root);
   const stopTheme = followTheme(root);
@@ -114,6 +132,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     table.setUtc(utc);
     timeline.setUtc(utc);
     trace.waterfall.setUtc(utc);
+    chart.view.setUtc(utc);
     showStatus(); // the footer's times follow the UTC box too
   }
 
@@ -155,6 +174,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
         table.setRows(windows);
         root.dataset.rows = String(windows.numRows);
         hasData = true;
+        chart.setColumns(data.columns);
       } catch (err) {
         showMessage(`The rows could not be read: ${(err as Error).message}`, true);
       }
@@ -188,10 +208,12 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   const clock = setInterval(() => picker.refresh(), 30_000);
 
   applyUtc();
+  chart.apply();
   showResult();
 
   return () => {
     clearInterval(clock);
+    chart.dispose();
     stopTheme();
     rpc.dispose();
     windows.dispose();
