@@ -95,6 +95,11 @@ class LogfireMagic(QueryMagics):
         "--no-widget", action="store_true", help="show a plain table instead of the LogfireTable widget"
     )  # type: ignore[no-untyped-call,untyped-decorator]
     @argument(
+        "--chart",
+        action="store_true",
+        help="open the widget on its chart (a time column and numeric columns)",
+    )  # type: ignore[no-untyped-call,untyped-decorator]
+    @argument(
         "--trace",
         metavar="TRACE_ID",
         help="show this trace as a waterfall of its spans (no SQL); the spans are the result",

@@ -30,9 +30,9 @@ _ARROW = {
     "BOOLEAN": "Boolean",
 }
 _VALUE_TYPE = (
-    "Struct([count Float64, sum Float64, min Float64, max Float64, "
-    "buckets List(Struct([lo Float64, hi Float64, n Float64])), increase Float64, "
-    'interval_start Timestamp(Microsecond, Some("UTC"))])'
+    "Struct([count Float64, sum Float64, min Float64, max Float64, kind Utf8, bounds List(Float64), "
+    "counts List(Int32), scale Int32, zero_count Int32, pos_offset Int32, pos_counts List(Int32), "
+    'neg_offset Int32, neg_counts List(Int32), increase Float64, interval_start Timestamp(Microsecond, Some("UTC"))])'
 )
 _COLUMNS = (
     "table_catalog",
