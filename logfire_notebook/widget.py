@@ -507,11 +507,15 @@ class QueryTable(anywidget.AnyWidget):
         try:
             if content.get("kind") != "window":
                 raise ValueError(f"unknown request {content.get('kind')!r}")
-            reply, buffers = self._window_reply(WindowRequest.parse(content))
+            request = WindowRequest.parse(content)
+            reply, buffers = self._window_reply(request)
         except Exception as exc:  # an answer with the same id, so the browser's promise never hangs
             self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}."})
             return
         self.send({"type": "reply", "id": request_id, **reply}, buffers)
+        windows = self._windows
+        if request.sort is not None and windows is not None and reply["ok"]:
+            windows.sort_ahead(request.sort)
 
     def _window_reply(self, request: WindowRequest) -> tuple[dict[str, Any], list[bytes]]:
         with self._lock:
