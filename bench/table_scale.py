@@ -238,9 +238,14 @@ def run_cell(page: Any, index: int, *, timed: bool = False) -> None:
     page.keyboard.press("Control+Enter")
 
 
-def measure(browser: Any, lab: Lab, subject: Subject, rows: int, figures: Figures, run: int) -> None:
+def measure(
+    browser: Any, lab: Lab, subject: Subject, rows: int, figures: Figures, run: int, whole_max: int | None
+) -> None:
     name = f"scale-{subject.name.replace(' ', '_')}-{rows}-{run}.ipynb"
-    url = lab.write_notebook(name, FRAME + f"df = log_frame({rows})\n" + subject.setup, subject.show)
+    setup = FRAME + f"df = log_frame({rows})\n" + subject.setup
+    if whole_max is not None:  # what size travels whole (tuning _widget_window.WHOLE_MAX_ROWS)
+        setup = f"import logfire_notebook._widget_window as w\nw.WHOLE_MAX_ROWS = {whole_max}\n" + setup
+    url = lab.write_notebook(name, setup, subject.show)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     received: list[tuple[float, int]] = []
@@ -259,7 +264,7 @@ def measure(browser: Any, lab: Lab, subject: Subject, rows: int, figures: Figure
         page.evaluate(WATCH, [subject.row, 1])
         started = time.perf_counter()
         run_cell(page, 1, timed=True)
-        page.wait_for_function("window.__t1 !== undefined", timeout=600_000, polling=50)
+        page.wait_for_function("window.__t1 !== undefined", timeout=300_000, polling=50)
         shown = time.perf_counter()
         figures.first_ms.append(page.evaluate("window.__t1 - window.__t0"))
         figures.bytes.append(sum(n for t, n in received if started <= t <= shown))
@@ -300,6 +305,9 @@ def main() -> None:
     parser.add_argument("--subjects", nargs="+", default=[s.name for s in SUBJECTS])
     parser.add_argument("--all", action="store_true", help="run the peers at every size")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--whole-max", type=int, help="results up to this many rows travel whole (default: the widget's own)"
+    )
     args = parser.parse_args()
     if not (ROOT / "logfire_notebook" / "static" / "widget.js").exists():
         sys.exit("Build the bundle first: npm run build")
@@ -321,7 +329,7 @@ def main() -> None:
                             continue
                         figures = results.setdefault((subject.name, rows), Figures())
                         for run in range(args.repeat):
-                            measure(browser, lab, subject, rows, figures, run)
+                            measure(browser, lab, subject, rows, figures, run, args.whole_max)
                         print(
                             f"  {subject.name} at {rows:,} rows: {median(figures.first_ms):,.0f} ms",
                             flush=True,

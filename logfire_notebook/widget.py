@@ -514,20 +514,16 @@ class QueryTable(anywidget.AnyWidget):
             return
         self.send({"type": "reply", "id": request_id, **reply}, buffers)
         windows = self._windows
-        if request.sort is not None and windows is not None and reply["ok"]:
+        if request.sort is not None and windows is not None and not reply.get("stale"):
             windows.sort_ahead(request.sort)
 
     def _window_reply(self, request: WindowRequest) -> tuple[dict[str, Any], list[bytes]]:
         with self._lock:
             revision, windows = self.revision, self._windows
         if request.revision != revision or windows is None:
-            # The browser asked about a result since replaced; the new one is on its way in `head`.
-            return {
-                "ok": False,
-                "stale": True,
-                "revision": revision,
-                "error": "a newer result replaced it",
-            }, []
+            # The browser asked about a result since replaced; the new one is on its way in `head`. Not an
+            # error to show: the browser drops the answer.
+            return {"ok": True, "stale": True, "revision": revision}, []
         window = windows.window(request.offset, request.count, request.sort)
         reply = {
             "ok": True,
