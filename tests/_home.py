@@ -26,10 +26,18 @@ USER_DIRS = {
     "MPLCONFIGDIR": ".config/matplotlib",
 }
 
+TEST_HOME: Path | None = None
+"""The temporary home, once `isolate_user_dirs()` made it."""
+ORIGINAL_ENV = dict(os.environ)
+"""The environment before the redirection, for children that must see the user's own settings (pip's)."""
+
 
 def isolate_user_dirs() -> Path:
-    """Point the user folders at a fresh temporary home (removed at exit) and return it."""
-    home = Path(tempfile.mkdtemp(prefix="logfire-notebook-tests-home-"))
+    """Point the user folders at a fresh temporary home (removed at exit) and return it; once per process."""
+    global TEST_HOME
+    if TEST_HOME is not None:
+        return TEST_HOME
+    home = TEST_HOME = Path(tempfile.mkdtemp(prefix="logfire-notebook-tests-home-"))
     atexit.register(shutil.rmtree, home, ignore_errors=True)
     for variable, folder in USER_DIRS.items():
         path = home / folder

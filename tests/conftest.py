@@ -27,7 +27,7 @@ from _backend import Backend, start_backend
 from _home import isolate_user_dirs
 
 # Before any test starts IPython, a kernel, JupyterLab, marimo or chromium: none of them writes into $HOME.
-TEST_HOME = isolate_user_dirs()
+isolate_user_dirs()
 
 
 def _filled_data_dir(data_dir: Path, fill: Callable[[Any], Any]) -> Any:

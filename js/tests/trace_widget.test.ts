@@ -105,6 +105,8 @@ describe("opening a trace from the table", () => {
       "message of d",
     ]);
     expect(rows[1]!.querySelectorAll(".lf-trace-log")).toHaveLength(1);
+    // The service is named where the trace enters it: the root (web) and the call into inventory.
+    expect(rows.map((r) => r.querySelector(".lf-trace-service")!.textContent)).toEqual(["web", "", "inventory", ""]);
     expect(rows[3]!.classList.contains("lf-trace-failed")).toBe(true);
     expect(rows[3]!.querySelector(".lf-trace-mark")!.textContent).toBe("⚠");
     expect(rows[3]!.querySelector(".lf-trace-span")!.classList.contains("lf-tl-error")).toBe(true);
@@ -144,5 +146,36 @@ describe("opening a trace from the table", () => {
     expect(model.lastRequest()).toMatchObject({ kind: "trace", trace_id: TRACE });
     el.querySelectorAll<HTMLElement>(".lf-tr")[1]!.children[1]!.dispatchEvent(new MouseEvent("click", { bubbles: true }));
     expect(el.querySelector(".lf-open-trace")).toBeNull();
+  });
+});
+
+describe("zooming into a slice of the trace", () => {
+  it("drags across the axis to show only that slice, and Reset zoom shows the whole trace again", async () => {
+    const { model, el } = await setup();
+    el.querySelector<HTMLElement>(".lf-trace-link")!.click();
+    model.reply({ type: "reply", id: model.lastRequest().id, ok: true, rows: 5, trace_id: TRACE }, [traceIPC()]);
+    await flush();
+    const track = el.querySelector<HTMLElement>(".lf-trace-axis-track")!;
+    // happy-dom has no layout: the axis is 1,000 px wide from x = 0, so x maps to 0.1 ms per px.
+    track.getBoundingClientRect = () => ({ left: 0, top: 0, width: 1000, height: 26, right: 1000, bottom: 26, x: 0, y: 0, toJSON: () => ({}) });
+    const bar = (line: number): HTMLElement =>
+      el.querySelector<HTMLElement>(`.lf-trace-row[data-line="${line}"] .lf-trace-span`)!;
+    expect(bar(0).style.left).toBe("0%");
+    track.dispatchEvent(new MouseEvent("pointerdown", { clientX: 200, button: 0, bubbles: true }));
+    window.dispatchEvent(new MouseEvent("pointermove", { clientX: 500 }));
+    expect(el.querySelector<HTMLElement>(".lf-trace-selection")!.hidden).toBe(false);
+    window.dispatchEvent(new MouseEvent("pointerup", { clientX: 600 }));
+    // Now 20..60 ms of the trace fill the track: span d (20..80 ms) starts at the left edge, runs past the end.
+    expect(el.querySelector<HTMLElement>(".lf-waterfall")!.dataset.zoomed).toBe("true");
+    expect(bar(3).style.left).toBe("0%");
+    expect(bar(3).style.width).toBe("100%");
+    expect(bar(1).style.left).toBe("0%");
+    const labels = [...el.querySelectorAll(".lf-trace-tick-label")].map((t) => t.textContent);
+    expect(labels[0]).toBe("20 ms");
+    const reset = el.querySelector<HTMLButtonElement>(".lf-trace-reset")!;
+    expect(reset.hidden).toBe(false);
+    reset.click();
+    expect(bar(3).style.left).toBe("20%");
+    expect(reset.hidden).toBe(true);
   });
 });

@@ -61,7 +61,11 @@ def _say(text: str) -> None:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether the server could bind `port` now. Bound the way uvicorn binds (SO_REUSEADDR), so the
+    TIME_WAIT connections a stopped server leaves for about a minute do not count as "in use"."""
     with socket.socket() as s:
+        if sys.platform != "win32":  # on Windows the option would let two servers share the port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -260,8 +264,7 @@ class Trickle:
         start, end, records = (catch_up.start, catch_up.end, catch_up.records) if catch_up else (now, now, 0)
         self.log_path = data_dir / "demo-services.log"
         self._log = self.log_path.open("ab")
-        # A live service that cannot send within a few seconds drops the batch: stopping must stay quick.
-        env = {**_services_env(base_url), "OTEL_EXPORTER_OTLP_TIMEOUT": "5"}
+        env = _services_env(base_url)
         # Fresh seeds each run, so the live data does not repeat the last run's.
         seed = secrets.randbelow(10**6)
         self.processes = [
@@ -284,6 +287,8 @@ class Trickle:
         ]
 
     def stop(self, grace: float = 3.0) -> None:
+        """SIGTERM, which makes each service send what it has queued; after `grace` seconds, SIGKILL (a Ctrl-C
+        in the terminal stops the backend at the same time, and stopping must stay quick)."""
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()

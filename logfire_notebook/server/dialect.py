@@ -15,6 +15,9 @@ DuckDB already speaks most of it (`->>`, chained `->`, `array_has`, `time_bucket
 - `(x->'k')::numeric` and the like: datafusion-functions-json turns a cast of `->` into a typed getter
   (`json_get_float` for float and decimal targets, `json_get_int`, `json_get_str`, `json_get_bool`), which
   gives NULL for a value of another type instead of failing. The cast becomes that getter here too.
+- `GROUP BY day` where `day` is both a SELECT alias and a column (`date_trunc('day', start_timestamp) AS
+  day`, from Logfire's cookbook): DataFusion groups by the alias, DuckDB (like Postgres) by the column, so
+  such an item becomes the alias's position.
 - `level_num(name)` and `level_name(level)` are macros (see `MACROS`), and so are the JSON functions of
   datafusion-functions-json (`sql_json.py`).
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from logfire_notebook._schema import TABLES
 from logfire_notebook.server import sql_catalog, sql_json, sql_metrics
 
 __all__ = ["LEVELS", "MACROS", "rewrite"]
@@ -258,6 +262,15 @@ def _question_edits(toks: list[_Tok]) -> list[tuple[int, int, str]]:
         right = _matching_paren(toks, i + 1) if toks[i + 1].text == "(" else i + 1
         if left is None or right < 0 or toks[i + 1].kind == "keyword":
             continue
+        key = toks[i + 1]
+        if right == i + 1 and key.kind == "string_const" and key.text.startswith("'"):
+            # A literal key: DuckDB's own json_exists with a quoted path, which reads the JSON once
+            # (json_contains validates it first); coalesce makes NULL text give false, as in DataFusion.
+            name = key.text[1:-1].replace("''", "'")
+            path = "'$.\"" + name.replace("\\", "\\\\").replace('"', '\\"').replace("'", "''") + "\"'"
+            edits.append((toks[left].start, toks[left].start, "coalesce(json_exists("))
+            edits.append((tok.start, key.end, f", {path}), false)"))
+            continue
         edits.append((toks[left].start, toks[left].start, "json_contains("))
         edits.append((tok.start, tok.end, ","))
         edits.append((toks[right].end, toks[right].end, ")"))
@@ -319,6 +332,91 @@ def _cast_edits(sql: str, toks: list[_Tok]) -> list[tuple[int, int, str]]:
     return edits
 
 
+_TABLE_COLUMNS = frozenset(c.name for columns in TABLES.values() for c in columns) | {"value"}
+_CLAUSE_ENDS = frozenset(
+    ["having", "order", "limit", "qualify", "window", "union", "except", "intersect", "offset"]
+)
+
+
+def _depths(toks: list[_Tok]) -> list[int]:
+    """Parenthesis depth of each token (an opening parenthesis counts at its outer depth)."""
+    depths, depth = [], 0
+    for tok in toks:
+        if tok.kind == "operator" and tok.text == ")":
+            depth -= 1
+        depths.append(depth)
+        if tok.kind == "operator" and tok.text == "(":
+            depth += 1
+    return depths
+
+
+def _split_items(toks: list[_Tok], depths: list[int], start: int, end: int) -> list[tuple[int, int]]:
+    """The comma-separated items of tokens start..end-1 at the depth of `start`, as (first, last) indexes."""
+    items, first = [], start
+    for i in range(start, end):
+        if toks[i].text == "," and depths[i] == depths[start]:
+            items.append((first, i - 1))
+            first = i + 1
+    if first < end:
+        items.append((first, end - 1))
+    return items
+
+
+def _select_aliases(
+    toks: list[_Tok], depths: list[int], select: int, end: int
+) -> dict[str, tuple[int, bool]]:
+    """SELECT-list aliases -> (1-based position, whether the item is just that column)."""
+    start = select + 1
+    if start < end and toks[start].text.lower() in ("distinct", "all"):
+        start += 1
+    aliases = {}
+    for position, (first, last) in enumerate(_split_items(toks, depths, start, end), 1):
+        name = toks[last].text.strip('"').lower()
+        has_as = last - 1 >= first and toks[last - 1].text.lower() == "as"
+        before = toks[last - 1] if last > first else None
+        implicit = (
+            before is not None
+            and (toks[last].kind == "identifier" or (toks[last].kind == "keyword" and name != "end"))
+            and (before.text == ")" or before.kind in ("identifier", "string_const", "numeric_const"))
+        )
+        if toks[last].kind in ("identifier", "keyword") and (has_as or implicit):
+            aliases[name] = (position, False)
+        elif first == last:
+            aliases[name] = (position, True)
+    return aliases
+
+
+def _group_alias_edits(toks: list[_Tok]) -> list[tuple[int, int, str]]:
+    depths = _depths(toks)
+    words = [t.text.lower() for t in toks]
+    edits = []
+    for g in range(len(toks) - 1):
+        if words[g] != "group" or words[g + 1] != "by":
+            continue
+        d = depths[g]
+        select = next(
+            (i for i in range(g - 1, -1, -1) if depths[i] < d or (words[i] == "select" and depths[i] == d)),
+            -1,
+        )
+        if select < 0 or words[select] != "select":
+            continue
+        frm = next((i for i in range(select, g) if words[i] == "from" and depths[i] == d), g)
+        aliases = _select_aliases(toks, depths, select, frm)
+        end = next(
+            (
+                i
+                for i in range(g + 2, len(toks))
+                if depths[i] < d or (depths[i] == d and (words[i] in _CLAUSE_ENDS or words[i] == ";"))
+            ),
+            len(toks),
+        )
+        for first, last in _split_items(toks, depths, g + 2, end):
+            name = words[first].strip('"')
+            if first == last and name in aliases and name in _TABLE_COLUMNS and not aliases[name][1]:
+                edits.append((toks[first].start, toks[first].end, str(aliases[name][0])))
+    return edits
+
+
 _CATALOG_VIEWS = {"columns": sql_catalog.columns_select, "tables": sql_catalog.tables_select}
 
 
@@ -372,6 +470,8 @@ def rewrite(sql: str) -> str:
         sql = _apply(sql, _level_edits(_tokens(sql)))
     if "?" in sql:
         sql = _apply(sql, _question_edits(_tokens(sql)))
+    if "group" in lowered:
+        sql = _apply(sql, _group_alias_edits(_tokens(sql)))
     if "::" in sql or "numeric" in lowered or "decimal" in lowered:
         sql = _apply(sql, _cast_edits(sql, _tokens(sql)))
     if "approx_percentile_cont" in lowered:

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logfire_notebook._schema import TABLES
-from logfire_notebook.server import dialect, sandbox, sql_metrics
+from logfire_notebook.server import column_names, dialect, sandbox, sql_metrics
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,7 +45,20 @@ _T = TypeVar("_T")
 
 
 class QueryError(Exception):
-    """The query itself failed (HTTP 400); the message is what the engine said."""
+    """The query itself failed (HTTP 400); the message is what the engine said.
+
+    `drawing` is DuckDB's picture of where in the SQL it stopped ("LINE 2: ...", then a caret), if any;
+    `located(sql)` turns it into DataFusion's "at Line: L, Column: C" for the SQL the user wrote."""
+
+    def __init__(self, message: str, drawing: str = "") -> None:
+        super().__init__(message)
+        self.drawing = drawing
+
+    def located(self, sql: str) -> QueryError:
+        position = _position(self.drawing, sql)
+        if position is None:
+            return self
+        return QueryError(f"{self} at Line: {position[0]}, Column: {position[1]}")
 
 
 class RequestError(Exception):
@@ -216,6 +229,34 @@ def _first_line(message: str) -> str:
     return message.split("\n\n", 1)[0].strip()
 
 
+def _engine_error(message: str) -> QueryError:
+    """QueryError for a DuckDB message: its first part, and the caret drawing kept for `located`."""
+    first, _, rest = message.partition("\n\n")
+    return QueryError(first.strip(), rest)
+
+
+def _position(drawing: str, sql: str) -> tuple[int, int] | None:
+    """(line, column) in `sql` of the caret in DuckDB's drawing, found by the text the drawing shows
+    (DuckDB saw the rewritten, wrapped query; the user's SQL is what the numbers must refer to)."""
+    import re
+
+    match = re.search(r"^LINE \d+: (.*)\n( *)\^", drawing, re.M)
+    if not match:
+        return None
+    snippet, caret = match.group(1), len(match.group(2)) - len(match.group(0).split(": ", 1)[0]) - 2
+    prefix = "..." if snippet.startswith("...") else ""
+    shown = snippet.removeprefix("...").removesuffix("...")
+    caret -= len(prefix)
+    at = sql.find(shown) if shown.strip() else -1
+    if at < 0 or sql.find(shown, at + 1) >= 0 or not 0 <= caret <= len(shown):
+        return (
+            None  # not in the user's text (a rewritten line) or not once: better no position than a wrong one
+        )
+    offset = at + caret
+    line = sql.count("\n", 0, offset) + 1
+    return line, offset - (sql.rfind("\n", 0, offset) + 1) + 1
+
+
 class _Session:
     """One thread's connection and the state set up on it; both go when the thread goes."""
 
@@ -247,7 +288,7 @@ class Engine:
         try:
             statements = cur.extract_statements(sql)
         except duckdb.Error as exc:
-            raise QueryError(_first_line(str(exc))) from None
+            raise _engine_error(str(exc)) from None
         if len(statements) != 1:
             raise QueryError(
                 f"Only a single SELECT statement can be run per query; got {len(statements)} statements."
@@ -265,13 +306,16 @@ class Engine:
 
     def run(self, req: QueryRequest, interrupter: Interrupter | None = None) -> QueryResult:
         """The answer to `req`; QueryError (400) for anything the query itself gets wrong, wherever the
-        engine finds it (parsing, planning, running), RequestError (422) for a bad field."""
+        engine finds it (parsing, planning, running), with the line and column of the user's SQL where
+        DuckDB drew them; RequestError (422) for a bad field."""
         import duckdb
 
         try:
             return self._run(req, interrupter or Interrupter())
+        except QueryError as exc:
+            raise exc.located(req.sql) from None
         except duckdb.Error as exc:
-            raise QueryError(_first_line(str(exc))) from None
+            raise _engine_error(str(exc)).located(req.sql) from None
         except RecursionError:
             raise QueryError("This query nests too deeply to run; simplify it.") from None
 
@@ -318,6 +362,9 @@ class Engine:
                 table = None  # the plain plan below reports the user's own error, if any
         if table is None:
             table = self._execute(cur, select, req.limit, interrupter)
+        names = column_names.datafusion_names(node, table.column_names)
+        if names != table.column_names:
+            table = table.rename_columns(names)
         nullable = _nullability(node, table.column_names)
         plans = self._explain(cur, select, req.limit, interrupter) if req.explain else None
         return QueryResult(formats.normalize(table, nullable), nullable, plans)
@@ -370,7 +417,7 @@ class Engine:
                 f"The query was stopped because it {reason}; narrow the time range or simplify the query."
             ) from None
         except duckdb.Error as exc:
-            raise QueryError(_first_line(str(exc))) from None
+            raise _engine_error(str(exc)) from None
         finally:
             timer.cancel()
             self._memory.unwatch(interrupter)
@@ -420,7 +467,7 @@ def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
             "a SELECT's FROM only when DuckDB can describe it)."
         ) from None
     except Exception as exc:  # a duckdb.Error: the parser's own message
-        raise QueryError(_first_line(str(exc))) from None
+        raise _engine_error(str(exc)) from None
     return node
 
 
@@ -511,6 +558,7 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
         or (node.get("cte_map") or {}).get("map")
         or node.get("group_expressions")
         or node.get("group_sets")
+        or str(node.get("aggregate_handling", "STANDARD_HANDLING")) != "STANDARD_HANDLING"
         or node.get("having")
         or node.get("qualify")
         or node.get("sample")
@@ -590,6 +638,9 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
     else:
         keyed = f"SELECT rowid AS _logfire_rowid, * FROM store.{table} WHERE {where}"
         top = f"SELECT * FROM store.{table} WHERE rowid IN (SELECT _logfire_key FROM ({key_sql}))"
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_keyed AS {keyed}")
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_top AS {top}")
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_keyed AS {keyed}")
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_top AS {top}")
+    except Exception:
+        return None  # a shape this path does not cover: the plain path runs the query (or says what is wrong)
     return final_sql

@@ -347,6 +347,71 @@ def test_while_the_demo_runs_its_services_keep_sending_and_ctrl_c_stops_them(
     assert datetime.now(timezone.utc) - filled_until < timedelta(minutes=2)
 
 
+def test_demo_marimo_opens_the_marimo_quickstart_with_the_backend_configured(
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+) -> None:
+    backend, _, data_dir = demo
+    backend.stop()  # one server per data dir: the demo starts its own
+    token = (data_dir / "demo_token").read_text().strip()
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "logfire_notebook.cli", "demo", "--marimo", "--live-per-minute", "0"],
+            *["--data-dir", str(data_dir), "--port", str(port)],
+        ],
+        env=clean_env(),
+        cwd=ROOT,  # where examples/marimo_quickstart.py is
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any("marimo: http" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        url = next(line for line in lines if "marimo: http" in line).split("marimo: ", 1)[1].strip()
+        assert token not in "".join(lines)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = httpx.get(url, timeout=5, follow_redirects=True)
+                if page.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "marimo did not answer"
+            time.sleep(0.3)
+        assert "marimo_quickstart.py" in page.text
+        marimo_pid = int(
+            subprocess.run(
+                ["pgrep", "-s", str(process.pid), "-f", "marimo edit"], capture_output=True, text=True
+            ).stdout.split()[0]
+        )
+        marimo_env = Path(f"/proc/{marimo_pid}/environ").read_bytes().split(b"\0")
+        assert f"LOGFIRE_READ_TOKEN={token}".encode() in marimo_env
+        assert f"LOGFIRE_BASE_URL=http://127.0.0.1:{port}".encode() in marimo_env
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    # marimo's kernel and multiprocessing helpers end a moment after marimo itself.
+    deadline = time.monotonic() + 20
+    while subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).returncode != 1:
+        leftovers = subprocess.run(
+            ["pgrep", "-a", "-s", str(process.pid)], capture_output=True, text=True
+        ).stdout
+        assert time.monotonic() < deadline, f"still running after the demo stopped: {leftovers}"
+        time.sleep(0.2)
+
+
 def test_second_demo_run_reuses_token_and_tops_up_the_time_since_the_last_fill(
     demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
 ) -> None:

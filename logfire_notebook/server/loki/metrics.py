@@ -78,7 +78,23 @@ class Context:
     deadline: Deadline
 
 
+# Summing these over series by some labels equals computing them per group of those labels directly, so a
+# `sum by (...)` right around one groups its samples early (as Loki does): a parser's many labels then never
+# make one series per distinct line.
+_SUMMABLE = {"count_over_time", "rate", "bytes_over_time", "bytes_rate", "sum_over_time"}
+INNER_SERIES_CAP = 20_000
+"""Series an inner expression may make on the way to an answer of at most `MAX_SERIES`."""
+
+
 def evaluate(ctx: Context, expr: s.Expr) -> Value:
+    """The value of a metric expression at every step; the answer holds at most `MAX_SERIES` series."""
+    result = _evaluate(ctx, expr)
+    if isinstance(result, SeriesSet):
+        result.check_size()
+    return result
+
+
+def _evaluate(ctx: Context, expr: s.Expr) -> Value:
     if isinstance(expr, s.Number):
         return Scalar(expr.value)
     if isinstance(expr, s.VectorLiteral):
@@ -87,17 +103,25 @@ def evaluate(ctx: Context, expr: s.Expr) -> Value:
             out.add((), k, expr.value)
         return out
     if isinstance(expr, s.RangeAggregation):
-        result = _range_aggregation(ctx, expr)
-    elif isinstance(expr, s.VectorAggregation):
-        result = _vector_aggregation(expr, evaluate(ctx, expr.expr), len(ctx.steps))
-    elif isinstance(expr, s.Binary):
-        return _binary(expr, evaluate(ctx, expr.left), evaluate(ctx, expr.right), len(ctx.steps))
-    elif isinstance(expr, s.LabelReplace):
-        result = _label_replace(expr, _vector(evaluate(ctx, expr.expr), len(ctx.steps)))
-    else:
-        raise LokiQueryError("log queries are not supported as part of a metric query")
-    result.check_size()
-    return result
+        return _range_aggregation(ctx, expr)
+    if isinstance(expr, s.VectorAggregation):
+        inner = expr.expr
+        if (
+            expr.op == "sum"
+            and expr.grouping is not None
+            and isinstance(inner, s.RangeAggregation)
+            and inner.op in _SUMMABLE
+            and inner.grouping is None
+        ):
+            value: Value = _range_aggregation(ctx, inner, project=expr.grouping)
+        else:
+            value = _evaluate(ctx, inner)
+        return _vector_aggregation(expr, value, len(ctx.steps))
+    if isinstance(expr, s.Binary):
+        return _binary(expr, _evaluate(ctx, expr.left), _evaluate(ctx, expr.right), len(ctx.steps))
+    if isinstance(expr, s.LabelReplace):
+        return _label_replace(expr, _vector(_evaluate(ctx, expr.expr), len(ctx.steps)))
+    raise LokiQueryError("log queries are not supported as part of a metric query")
 
 
 def _vector(value: Value, steps: int) -> SeriesSet:
@@ -130,11 +154,12 @@ def _only_strings(expr: s.LfExpr) -> bool:
     return isinstance(expr, s.LfString)
 
 
-def _range_aggregation(ctx: Context, agg: s.RangeAggregation) -> SeriesSet:
+def _range_aggregation(ctx: Context, agg: s.RangeAggregation, project: s.Grouping | None = None) -> SeriesSet:
+    """`project`: group the samples by these labels first (for a `sum by` right around)."""
     query = agg.range.query
     if agg.op in _COUNTING and query.unwrap is None and _fast_path_stages(query.stages):
-        return _counted_in_sql(ctx, agg)
-    samples = _samples(ctx, agg)
+        return _counted_in_sql(ctx, agg, project)
+    samples = _samples(ctx, agg, project)
     if agg.op == "absent_over_time":
         return _absent(ctx, agg, samples)
     return _windows(ctx, agg, samples)
@@ -146,7 +171,7 @@ def _step_bounds(ctx: Context, agg: s.RangeAggregation) -> tuple[int, int]:
     return ctx.steps[0] - off - rng, ctx.steps[-1] - off
 
 
-def _counted_in_sql(ctx: Context, agg: s.RangeAggregation) -> SeriesSet:
+def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping | None) -> SeriesSet:
     query = agg.range.query
     after, until = _step_bounds(ctx, agg)
     streams = ctx.loki.streams(ctx.tenant, [query.matchers], after + 1, until + 1)
@@ -175,13 +200,22 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation) -> SeriesSet:
             k_hi = f"((ts + {rng} - {first} + {shift} + {step} - 1) // {step} - {shift // step} - 1)"
             step_expr = f"unnest(range(greatest({k_lo}, 0), least({k_hi}, {steps - 1}) + 1))"
     # Counting reads no line at all; only the byte ops need the lines' lengths.
-    nbytes = "strlen(line)" if agg.op in ("bytes_over_time", "bytes_rate") else "0"
+    # Only what the answer needs is read and grouped: no lines unless bytes are counted, no metadata for
+    # streams that never had any.
+    nbytes = "sum(strlen(line))" if agg.op in ("bytes_over_time", "bytes_rate") else "0"
     metadata = "metadata" if ctx.loki.any_metadata(ctx.tenant, streams) else "NULL::VARCHAR"
-    sql = (
-        f"SELECT stream_id, metadata, k, count(*), sum(b) FROM ("
-        f"SELECT stream_id, {metadata} AS metadata, {nbytes} AS b, {step_expr} AS k FROM store.loki_entries "
-        f"WHERE {where}) {outer} GROUP BY ALL"
-    )
+    if outer:
+        sql = (
+            f"SELECT stream_id, metadata, k, count(*), sum(b) FROM (SELECT stream_id, {metadata} AS metadata, "
+            f"{nbytes.replace('sum(', '(')} AS b, {step_expr} AS k FROM store.loki_entries WHERE {where}) {outer} "
+            "GROUP BY ALL"
+        )
+    else:
+        group = "stream_id, metadata, k" if metadata == "metadata" else "stream_id, k"
+        sql = (
+            f"SELECT stream_id, {metadata}, {step_expr} AS k, count(*), {nbytes} FROM store.loki_entries "
+            f"WHERE {where} GROUP BY {group}"
+        )
     rows = ctx.loki.store.cursor().execute(sql).fetchall()
     ctx.deadline.check()
     seconds = rng / 1e9
@@ -193,7 +227,9 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation) -> SeriesSet:
         cache_key = (sid, metadata)
         if cache_key not in label_cache:
             entry = Entry(0, "", streams[sid], json.loads(metadata) if metadata else None)
-            label_cache[cache_key] = _key(entry.labels) if all(st(entry) for st in stages) else None
+            kept = all(st(entry) for st in stages)
+            labels_of = _grouped(entry.labels, project) if project is not None else entry.labels
+            label_cache[cache_key] = _key(labels_of) if kept else None
         labels = label_cache[cache_key]
         if labels is None:
             continue
@@ -206,7 +242,9 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation) -> SeriesSet:
     return out
 
 
-def _samples(ctx: Context, agg: s.RangeAggregation) -> dict[Labels, tuple[list[int], list[float]]]:
+def _samples(
+    ctx: Context, agg: s.RangeAggregation, project: s.Grouping | None = None
+) -> dict[Labels, tuple[list[int], list[float]]]:
     """Samples per series (timestamps ascending) after the whole pipeline; the range aggregation's own
     grouping is applied here, as Loki groups samples before aggregating over time."""
     query = agg.range.query
@@ -232,13 +270,14 @@ def _samples(ctx: Context, agg: s.RangeAggregation) -> dict[Labels, tuple[list[i
         if ERROR in entry.labels:
             raise LokiQueryError(_pipeline_error(entry.labels))
         labels = entry.labels
-        if agg.grouping is not None:
-            labels = _grouped(labels, agg.grouping)
+        grouping = agg.grouping or project
+        if grouping is not None:
+            labels = _grouped(labels, grouping)
         value = entry.value if unwrapped else float(len(line.encode()) if by_bytes else 1.0)
         series = out.get(key := _key(labels))
         if series is None:
             series = out[key] = ([], [])
-            if len(out) > MAX_SERIES:
+            if len(out) > INNER_SERIES_CAP:
                 raise LokiQueryError(too_many_series())
         series[0].append(ts)
         series[1].append(value)
@@ -396,7 +435,8 @@ def _vector_aggregation(agg: s.VectorAggregation, value: Value, steps: int) -> S
 
 
 def _label_replace(expr: s.LabelReplace, inner: SeriesSet) -> SeriesSet:
-    regex = s.compile_regex(expr.regex, anchored=True)
+    # Python's re here for Match.expand; it only sees a few label values, never log lines.
+    regex = re.compile(f"(?:{expr.regex})\\Z")
     template = re.sub(r"\$\{?(\w+)\}?", lambda m: f"\\g<{m.group(1)}>", expr.replacement)
     out = SeriesSet()
     for labels, points in inner.series.items():

@@ -18,7 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from logfire_notebook.server.loki import syntax as s
 from logfire_notebook.server.loki.units import parse_bytes, parse_duration, unquote
 
-__all__ = ["LogQLSyntaxError", "parse"]
+__all__ = ["LogQLSyntaxError", "parse", "warm_up"]
 
 # Past this a query is refused before parsing: the grammar is linear, but a text this long is not a query.
 MAX_QUERY_LENGTH = 128 * 1024
@@ -29,6 +29,13 @@ _EMPTY_SELECTOR = (
 )
 
 
+def _regexp_error(exc: re.error, pattern: str) -> LogQLSyntaxError:
+    """Go's wording for RE2's complaint: `error parsing regexp: missing closing ): `(a``."""
+    what = str(exc).split(": ", 1)[0]
+    what = {"missing )": "missing closing )", "missing ]": "missing closing ]"}.get(what, what)
+    return LogQLSyntaxError(f"parse error : error parsing regexp: {what}: `{pattern}`")
+
+
 class LogQLSyntaxError(ValueError):
     """The query is not valid LogQL; `str()` is Loki's message for it (an HTTP 400 body)."""
 
@@ -37,6 +44,13 @@ class LogQLSyntaxError(ValueError):
 def _lark() -> Lark:
     grammar = (Path(__file__).parent / "logql.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", start="start", propagate_positions=False, maybe_placeholders=True)
+
+
+def warm_up() -> None:
+    """Build the parser on a background thread (about a second), so the first query does not wait."""
+    import threading
+
+    threading.Thread(target=_lark, name="logql-parser", daemon=True).start()
 
 
 def parse(text: str) -> s.Expr:
@@ -172,7 +186,7 @@ class _ToSyntax(Transformer[Token, Any]):
         try:
             return s.Matcher.make(str(name), op, value)
         except re.error as exc:
-            raise LogQLSyntaxError(f"parse error : error parsing regexp: {exc}: `{value}`") from None
+            raise _regexp_error(exc, value) from None
 
     def selector(self, *matchers: s.Matcher | None) -> tuple[s.Matcher, ...]:
         found = tuple(m for m in matchers if m is not None)
@@ -199,7 +213,7 @@ class _ToSyntax(Transformer[Token, Any]):
                 try:
                     s.compile_regex(text)
                 except re.error as exc:
-                    raise LogQLSyntaxError(f"parse error : error parsing regexp: {exc}: `{text}`") from None
+                    raise _regexp_error(exc, text) from None
         return s.LineFilter(op, texts)
 
     def extraction(

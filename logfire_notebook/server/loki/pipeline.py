@@ -9,6 +9,7 @@ that is also a stream label gets the suffix `_extracted`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -100,7 +101,7 @@ def _compile(stage: s.Stage) -> StageFn:
 # ---- line filters ----
 
 
-def pattern_regex(pattern: str, *, require_capture: bool = False) -> re.Pattern[str]:
+def pattern_regex(pattern: str, *, require_capture: bool = False) -> Any:
     """The regex a `pattern` expression stands for: literals match themselves, `<name>` captures lazily up
     to the next literal (the last one takes the rest of the line), `<_>` matches without capturing."""
     parts = re.split(r"(<[A-Za-z_][A-Za-z0-9_]*>)", pattern)
@@ -120,7 +121,7 @@ def pattern_regex(pattern: str, *, require_capture: bool = False) -> re.Pattern[
             last_was_capture = False
     if require_capture and captures == 0:
         raise ValueError(f"invalid pattern {pattern!r}: at least one named capture is required")
-    return re.compile(regex, re.DOTALL)
+    return s.compile_regex("(?s)" + regex)
 
 
 def line_filter_predicate(stage: s.LineFilter) -> Callable[[str], bool]:
@@ -151,7 +152,9 @@ def line_filter_predicate(stage: s.LineFilter) -> Callable[[str], bool]:
 _BAD_KEY_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 
 
+@functools.lru_cache(maxsize=4096)
 def sanitize_key(key: str) -> str:
+    """A label name for a parsed key (lines repeat their keys, hence the cache)."""
     key = _BAD_KEY_CHARS.sub("_", key)
     if key and key[0].isdigit():
         key = "_" + key
@@ -175,13 +178,15 @@ def _json_text(value: Any) -> str:
 
 
 def _flatten(entry: Entry, prefix: str, obj: dict[str, Any]) -> None:
+    # The hot loop of `| json`: strings (numbers arrive as their text) take the short way.
     for key, value in obj.items():
         name = prefix + sanitize_key(key)
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is str:
+            entry.set_parsed(name, value)
+        elif kind is dict:
             _flatten(entry, name + "_", value)
-        elif isinstance(value, list):
-            continue  # Loki's json parser skips arrays unless a field expression picks from them
-        else:
+        elif kind is not list:  # Loki's json parser skips arrays unless a field expression picks from them
             entry.set_parsed(name, _json_text(value))
 
 

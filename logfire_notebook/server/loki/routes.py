@@ -7,6 +7,8 @@ Work on DuckDB runs in Starlette's thread pool, so the event loop stays free for
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,7 +30,7 @@ from logfire_notebook.server.loki.params import (
     tenant,
 )
 from logfire_notebook.server.loki.push import PushError, decode_push
-from logfire_notebook.server.loki.select import LokiQueryError, LokiTimeout
+from logfire_notebook.server.loki.select import Deadline, LokiCancelled, LokiQueryError, LokiTimeout
 from logfire_notebook.server.loki.storage import LokiStore
 from logfire_notebook.server.loki.times import TimeError, now_ns, parse_time
 
@@ -87,6 +89,22 @@ def _categorize(request: Request) -> bool:
     return answers.CATEGORIZE in [f.strip() for f in flags.split(",")]
 
 
+async def _cancellable(request: Request, work: Callable[[Deadline], dict[str, Any]]) -> dict[str, Any]:
+    """Runs a query in the thread pool under the server's time limit; stops it if the client goes away."""
+    engine = getattr(request.app.state, "engine", None)
+    deadline = Deadline(engine.query_timeout if engine is not None else service.QUERY_TIMEOUT)
+    task = asyncio.ensure_future(run_in_threadpool(work, deadline))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=0.25)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            deadline.cancel()
+            with contextlib.suppress(LokiCancelled):
+                return await task
+            return {}
+
+
 # ---- push ----
 
 
@@ -122,15 +140,12 @@ async def query_range(request: Request) -> Response:
     params = await _params(request)
     org = tenant(request.headers.get("x-scope-orgid"))
     p = range_params(params)
-    timeout = (
-        request.app.state.engine.query_timeout
-        if hasattr(request.app.state, "engine")
-        else service.QUERY_TIMEOUT
+    categorize = _categorize(request)
+    return _json(
+        await _cancellable(
+            request, lambda d: service.range_query(_loki(request), org, p, categorize=categorize, deadline=d)
+        )
     )
-    body = await run_in_threadpool(
-        service.range_query, _loki(request), org, p, categorize=_categorize(request), timeout=timeout
-    )
-    return _json(body)
 
 
 @loki_errors
@@ -142,8 +157,11 @@ async def query(request: Request) -> Response:
         raise ParamError("query parameter is required: send the LogQL query as `query`")
     at = parse_time(params.get("time"), now_ns(), "time")
     limit(params)
-    body = await run_in_threadpool(service.instant_query, _loki(request), org, text, at)
-    return _json(body)
+    return _json(
+        await _cancellable(
+            request, lambda d: service.instant_query(_loki(request), org, text, at, deadline=d)
+        )
+    )
 
 
 @loki_errors

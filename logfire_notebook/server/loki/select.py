@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,11 +39,23 @@ class LokiTimeout(Exception):
     """The query ran past its time limit (HTTP 504)."""
 
 
+class LokiCancelled(Exception):
+    """The client went away; nobody is waiting for the answer."""
+
+
 class Deadline:
+    """When a query must stop: its time limit, or as soon as `cancel()` is called (the client is gone)."""
+
     def __init__(self, seconds: float) -> None:
         self.at = time.monotonic() + seconds
+        self.cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
 
     def check(self) -> None:
+        if self.cancelled.is_set():
+            raise LokiCancelled
         if time.monotonic() > self.at:
             raise LokiTimeout(
                 "request timed out, decrease the duration of the request or add more label matchers "
@@ -89,9 +102,7 @@ def filter_sql(stage: s.LineFilter) -> str:
     elif stage.op in ("|~", "!~"):
         parts = [f"regexp_matches(line, {sql_string(_re2(v))})" for v in stage.values]
     else:
-        parts = [
-            f"regexp_matches(line, {sql_string('(?s)' + pattern_regex(v).pattern)})" for v in stage.values
-        ]
+        parts = [f"regexp_matches(line, {sql_string(pattern_regex(v).pattern)})" for v in stage.values]
     either = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
     return either if stage.op in ("|=", "|~", "|>") else f"NOT {either}"
 

@@ -42,11 +42,11 @@ def _success(data: Any) -> dict[str, Any]:
 
 
 def range_query(
-    loki: LokiStore, tenant: str, p: RangeParams, *, categorize: bool, timeout: float = QUERY_TIMEOUT
+    loki: LokiStore, tenant: str, p: RangeParams, *, categorize: bool, deadline: Deadline | None = None
 ) -> dict[str, Any]:
     expr = _parse(p.query)
     stats = QueryStats()
-    deadline = Deadline(timeout)
+    deadline = deadline or Deadline(QUERY_TIMEOUT)
     try:
         if isinstance(expr, s.LogQuery):
             entries = select_logs(
@@ -70,14 +70,14 @@ def range_query(
 
 
 def instant_query(
-    loki: LokiStore, tenant: str, query: str, at_ns: int, *, timeout: float = QUERY_TIMEOUT
+    loki: LokiStore, tenant: str, query: str, at_ns: int, *, deadline: Deadline | None = None
 ) -> dict[str, Any]:
     expr = _parse(query)
     if isinstance(expr, s.LogQuery):
         raise LokiQueryError(INSTANT_LOG_QUERY)
     stats = QueryStats()
     try:
-        result = evaluate(Context(loki, tenant, [at_ns], stats, Deadline(timeout)), expr)
+        result = evaluate(Context(loki, tenant, [at_ns], stats, deadline or Deadline(QUERY_TIMEOUT)), expr)
     except PipelineError as exc:
         raise LokiQueryError(str(exc)) from None
     if isinstance(result, Scalar):
