@@ -109,7 +109,8 @@ def synthetic_trace(n: int, start: datetime, seed: int) -> list[dict[str, Any]]:
     open_spans = [root]
     depth = {root["span_id"]: 0}
     while len(rows) < n:
-        parent = rng.choice(open_spans[-40:])
+        # Realistic traces are wide rather than deep: parents within 12 levels of the root.
+        parent = rng.choice([s for s in open_spans[-60:] if depth[s["span_id"]] < 12] or [root])
         p_start, p_end = parent["start_timestamp"], parent["end_timestamp"]
         length = (p_end - p_start) * rng.uniform(0.05, 0.6)
         s = p_start + (p_end - p_start - length) * rng.random()

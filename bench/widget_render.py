@@ -1,8 +1,10 @@
 """How fast LogfireTable shows rows in a real browser, and how small its wire format is.
 
 Headless Debian chromium loads a plain page with the built bundle (logfire_notebook/static/widget.js) and a
-small fake anywidget model that answers the widget's data request with Arrow IPC bytes made by the widget's
-own serializer (`_widget_data.to_ipc`), for 10,000 and 100,000 rows x 12 telemetry columns. Measured:
+small fake anywidget model whose `head` holds the whole result as Arrow IPC bytes made by the widget's own
+serializer (`_widget_data.to_ipc`), for 10,000 and 100,000 rows x 12 telemetry columns (what the browser
+side costs when a result travels whole; bench/table_scale.py measures the windowed path end to end in
+JupyterLab). Measured:
 
 - time from `render()` to the first rows painted (Arrow decode + first window of DOM rows);
 - the number of row elements in the DOM once shown, and after scrolling to the middle;
@@ -60,7 +62,8 @@ for (let i = 0; i < 3; i++) {
 const handlers = {};
 const state = {
   sql: "SELECT * FROM records", min_timestamp: meta.min, max_timestamp: meta.max, utc: false, local: false,
-  revision: 1, limit: rows, status: { state: "ready", rows, elapsed_ms: 42, limit: rows, limit_reached: false,
+  revision: 1, limit: rows, head: new DataView(arrow.slice(0)),
+  timeline: { histogram: meta.timeline, note: "" }, status: { state: "ready", rows, elapsed_ms: 42, limit: rows, limit_reached: false,
   min_timestamp: meta.min, max_timestamp: meta.max, from_ms: meta.timeline.from, to_ms: meta.timeline.to },
 };
 const model = {
@@ -69,12 +72,7 @@ const model = {
   on: (e, f) => { (handlers[e] ??= []).push(f); },
   off: () => {},
   save_changes: () => {},
-  send: (msg) => {
-    if (msg.type !== "request") return;
-    // The kernel's answer: the Arrow stream as a binary buffer, as the websocket hands it over.
-    queueMicrotask(() => handlers["msg:custom"].forEach((f) => f(
-      { type: "reply", id: msg.id, ok: true, rows, timeline: meta.timeline }, [new DataView(arrow.slice(0))])));
-  },
+  send: () => {},  // the whole result came in `head`, as the kernel sends a result it does not window
 };
 const el = document.getElementById("out");
 const t0 = performance.now();

@@ -23,11 +23,12 @@ def _(mo):
 
     SQL cells below run on Logfire's query API through `logfire_notebook.connect()`, which marimo
     uses as a SQL engine: each cell returns a Polars DataFrame, and the data-sources panel lists the
-    `records` and `metrics` tables with their columns.
+    `records` and `metrics` tables with their columns, under "PostgreSQL (logfire)": marimo names a
+    connection by its SQL dialect (Logfire's is PostgreSQL-flavoured) and the variable that holds it.
 
-    The read token and URL come from `LOGFIRE_READ_TOKEN` and `LOGFIRE_BASE_URL` (for the bundled
-    local backend: `logfire-notebook demo`, or `logfire-notebook serve` plus
-    `logfire-notebook token create`).
+    The read token and URL come from `LOGFIRE_READ_TOKEN` and `LOGFIRE_BASE_URL`.
+    `./scripts/demo --marimo` (or `logfire-notebook demo --marimo`) opens this notebook on the bundled
+    local backend's demo data with both set.
     """)
     return
 
@@ -57,13 +58,13 @@ def _(logfire_notebook):
 @app.cell
 def _(client, logfire_notebook, time_range):
     since, bucket = time_range.value
-    # A connection per range on that client: every SQL cell using `conn` re-runs when the range changes.
-    conn = logfire_notebook.connect(client=client, min_timestamp=since)
-    return bucket, conn
+    # A connection per range on that client: every SQL cell using it re-runs when the range changes.
+    logfire = logfire_notebook.connect(client=client, min_timestamp=since)
+    return bucket, logfire
 
 
 @app.cell
-def _(bucket, conn, mo):
+def _(bucket, logfire, mo):
     activity = mo.sql(
         f"""
         SELECT time_bucket('{bucket}', start_timestamp) AS bucket,
@@ -74,7 +75,7 @@ def _(bucket, conn, mo):
         ORDER BY bucket, level
         """,
         output=False,
-        engine=conn
+        engine=logfire,
     )
     return (activity,)
 
@@ -97,7 +98,7 @@ def _(activity, alt, mo):
 
 
 @app.cell
-def _(conn, mo):
+def _(logfire, mo):
     slowest = mo.sql(
         f"""
         SELECT service_name,
@@ -111,13 +112,13 @@ def _(conn, mo):
         ORDER BY avg_ms DESC
         LIMIT 20
         """,
-        engine=conn
+        engine=logfire,
     )
     return
 
 
 @app.cell
-def _(conn, mo):
+def _(logfire, mo):
     errors = mo.sql(
         f"""
         SELECT start_timestamp, service_name, span_name, exception_type, exception_message
@@ -126,13 +127,13 @@ def _(conn, mo):
         ORDER BY start_timestamp DESC
         LIMIT 100
         """,
-        engine=conn
+        engine=logfire,
     )
     return
 
 
 @app.cell
-def _(conn, mo):
+def _(logfire, mo):
     metric_names = mo.sql(
         f"""
         SELECT metric_name, metric_type, unit, count(*) AS points, avg(scalar_value) AS mean
@@ -140,9 +141,59 @@ def _(conn, mo):
         GROUP BY metric_name, metric_type, unit
         ORDER BY metric_name
         """,
-        engine=conn
+        engine=logfire,
     )
     return
+
+
+@app.cell(hide_code=True)
+def _(mo):
+    mo.md("""
+    ## The table widget
+
+    `LogfireTable` shows a query's rows with a time picker and a timeline. Pick another range in it, or
+    drag across its timeline: the query runs again, and the chart below, which reads `table.widget.df`,
+    follows, because marimo re-runs the cells that use the widget. Click a row to see its attributes.
+    """)
+    return
+
+
+@app.cell
+def _(client, logfire_notebook, mo):
+    table = mo.ui.anywidget(
+        logfire_notebook.LogfireTable(
+            """
+            SELECT start_timestamp, service_name, level_name(level) AS level, span_name, duration, attributes
+            FROM records
+            ORDER BY start_timestamp DESC
+            """,
+            since="1d",
+            limit=5000,
+            client=client,
+        )
+    )
+    table
+    return (table,)
+
+
+@app.cell
+def _(alt, mo, table):
+    # The rows of the range picked in the table above: this cell re-runs whenever it changes.
+    picked = table.widget.df
+    per_service = picked.group_by("service_name", "level").len("records")
+    by_service = (
+        alt.Chart(per_service)
+        .mark_bar()
+        .encode(
+            y=alt.Y("service_name:N", title=None),
+            x=alt.X("records:Q", title="records"),
+            color=alt.Color("level:N", title="level"),
+            tooltip=["service_name:N", "level:N", "records:Q"],
+        )
+        .properties(title=f"{picked.height:,} rows · {table.widget.time_range.label()}", width="container")
+    )
+    mo.ui.altair_chart(by_service)
+    return per_service, picked
 
 
 if __name__ == "__main__":

@@ -39,10 +39,33 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=None)
     demo.add_argument("--port", type=int, default=DEFAULT_PORT)
     demo.add_argument("--records", type=int, default=100_000, help="about how many records to make")
-    demo.add_argument(
+    front_end = demo.add_mutually_exclusive_group()
+    front_end.add_argument(
         "--no-lab", action="store_true", help="fill the backend and stop; do not start JupyterLab"
     )
+    front_end.add_argument(
+        "--marimo",
+        action="store_true",
+        help="open examples/marimo_quickstart.py in marimo instead of JupyterLab",
+    )
+    front_end.add_argument(
+        "--headless",
+        action="store_true",
+        help="serve the backend with live telemetry, no front end, until Ctrl-C",
+    )
+    demo.add_argument(
+        "--live-per-minute",
+        type=float,
+        default=None,
+        help="records a minute the live services send while the demo runs (default: the fill's density; 0: none)",
+    )
     return parser
+
+
+def _front_end(args: argparse.Namespace) -> str | None:
+    if args.no_lab:
+        return None
+    return "marimo" if args.marimo else "none" if args.headless else "lab"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "demo":
             from logfire_notebook.server.demo import run_demo
 
-            run_demo(data_dir=data_dir, port=args.port, records=args.records, start_lab=not args.no_lab)
+            run_demo(
+                data_dir=data_dir,
+                port=args.port,
+                records=args.records,
+                front_end=_front_end(args),
+                live_per_minute=args.live_per_minute,
+            )
     except ModuleNotFoundError as exc:
         print(
             f"logfire-notebook: {exc.name} is missing; install the local backend with "

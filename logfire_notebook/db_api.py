@@ -378,7 +378,15 @@ class Connection:
     def adbc_get_info(self) -> dict[str | int, Any]:
         """Driver metadata, offline. marimo reads `vendor_name` as the SQL dialect for highlighting and
         lists the tables eagerly only for dialects it knows are cheap to inspect; Logfire's SQL is
-        PostgreSQL-flavoured and listing its two tables costs one request, so PostgreSQL it is."""
+        PostgreSQL-flavoured and listing its two tables costs one request, so PostgreSQL it is.
+
+        Why not "Logfire" (marimo 0.25): the panel's label is `f"{dialect} ({variable})"`, the dialect being
+        `vendor_name` lowercased (`marimo/_sql/engines/adbc.py`, `_adbc_info_to_dialect`); an unknown dialect
+        is not in `CHEAP_DISCOVERY_DATABASES` (`marimo/_sql/utils.py`), so the panel would list no tables
+        unless the user sets `[tool.marimo.datasources] auto_discover_*`, and listing them on expand is not
+        implemented for ADBC engines (`AdbcDBAPIEngine.get_schemas` returns `[]`); SQL cells would also lose
+        PostgreSQL highlighting. So the label says Logfire through the variable: name the connection
+        `logfire` and marimo shows "PostgreSQL (logfire)"."""
         from logfire_notebook import __version__
 
         return {

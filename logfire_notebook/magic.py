@@ -7,7 +7,9 @@
 
 The result is a Polars DataFrame (or Arrow / pandas with `--arrow` / `--pandas`), assigned to `errors`, kept in
 `_`, and shown in the LogfireTable widget (a plain table in terminal IPython) with a footer line: rows, time,
-time range and whether the row limit cut the result. `{service}` is the notebook variable as a safe literal.
+time range and whether the row limit cut the result. A range picked in the widget rebinds `errors` and `_` to
+its rows (`%config LogfireMagic.follow_widget = False` keeps the first result). `{service}` is the notebook
+variable as a safe literal.
 Defaults are set with `%config LogfireMagic.<setting>`; the read token comes from LOGFIRE_READ_TOKEN or
 Logfire's `.logfire/read_token.json`, or `%logfire login` (kept in the kernel process only).
 
@@ -21,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import StdinNotImplementedError
 from IPython.core.magic import line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, kwds, magic_arguments
+from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
 from traitlets import Bool, Int, Unicode
 
 from logfire_notebook._magic.base import QueryMagics, one_or_two_lines
 from logfire_notebook._magic.complete import Schemas, make_matcher, names_from_payload
 from logfire_notebook._magic.errors import MagicError, install_handler, uninstall_handler
-from logfire_notebook._magic.output import MAX_LIMIT
+from logfire_notebook._magic.options import split_line
+from logfire_notebook._magic.output import MAX_LIMIT, is_kernel, show_footer
 
 if TYPE_CHECKING:
     import polars as pl
@@ -91,21 +94,62 @@ class LogfireMagic(QueryMagics):
     @argument(
         "--no-widget", action="store_true", help="show a plain table instead of the LogfireTable widget"
     )  # type: ignore[no-untyped-call,untyped-decorator]
+    @argument(
+        "--trace",
+        metavar="TRACE_ID",
+        help="show this trace as a waterfall of its spans (no SQL); the spans are the result",
+    )  # type: ignore[no-untyped-call,untyped-decorator]
     @argument("--arrow", action="store_true", help="return a pyarrow.Table instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
     @argument("--pandas", action="store_true", help="return a pandas DataFrame instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
     @line_cell_magic
     def logfire(self, line: str, cell: str | None = None) -> None:
         """Run Logfire SQL: `%%logfire [VAR <<] [options]` with the SQL in the cell, or `%logfire [options] SQL`.
 
-        `VAR <<` assigns the result to VAR (it is shown too); `_` always holds it. `{name}` in the SQL is the
+        `VAR <<` assigns the result to VAR (it is shown too); `_` always holds it. A range picked in the widget
+        (quick range, From/To, a drag on the timeline) runs the query again and rebinds VAR and `_` to the rows
+        it shows, so they are always what is on screen; `%config LogfireMagic.follow_widget = False` keeps the
+        first result instead. `{name}` in the SQL is the
         notebook variable `name` as a safe SQL literal (no quotes around it; `{{`/`}}` are literal braces).
-        Defaults: `%config LogfireMagic` (since, until, limit, base_url, show_widget, short_errors).
+        Defaults: `%config LogfireMagic` (since, until, limit, base_url, show_widget, short_errors,
+        follow_widget).
         `%logfire login` asks for a read token and keeps it for this kernel only.
         """
         if cell is None and line.strip() == "login":
             self._login()
             return
+        if "--trace" in line:
+            parts = split_line(line, self.value_options)
+            args = parse_argstring(self.logfire, parts.options)  # type: ignore[no-untyped-call]
+            if args.trace is not None:
+                self._run_trace(parts.assign, args, cell if cell is not None else parts.sql)
+                return
         self._run(self.logfire, line, cell)
+
+    def _run_trace(self, assign: str | None, args: Any, text: str) -> None:
+        """`%%logfire --trace ID`: one trace's spans, shown as a waterfall; the spans are the cell's result."""
+        from IPython.display import display as ipython_display
+
+        from logfire_notebook._magic.trace import fetch_trace, trace_label
+
+        # IPython refuses an empty cell under a cell magic: a `-- comment` may stand there instead.
+        if any(line.strip() and not line.strip().startswith("--") for line in text.splitlines()):
+            raise MagicError(
+                "--trace takes no SQL: leave only a `-- comment` in the cell, or drop --trace to run the query.",
+                "UsageError",
+            )
+        # Without --since/--until the trace is looked for over the last 7 days, not the magic's default day.
+        since = args.since or ("7d" if not args.until else self.since)
+        time_range = self._time_range(since, args.until)
+        show = self.show_widget and not args.no_widget and is_kernel(self.shell)
+        trace, df, elapsed = fetch_trace(self._client(), args.trace, time_range, args.env or None, show)
+        value: Any = df.to_arrow() if args.arrow else df.to_pandas() if args.pandas else df
+        if assign:
+            self._user_ns[assign] = value
+        self._set_underscore(value)
+        display: Any = ipython_display
+        display(trace if trace is not None else value)
+        rows = f"{df.height:,} row{'' if df.height == 1 else 's'}"
+        show_footer(f"{rows} · {elapsed:.2f} s · {time_range.label()} · trace {trace_label(args.trace)}")
 
     # -- what differs from other sources -----------------------------------------------------------------
 
@@ -135,11 +179,20 @@ class LogfireMagic(QueryMagics):
         limit: int,
         args: Any,
         df: pl.DataFrame,
+        elapsed: float,
     ) -> Any:
         LogfireTable = importlib.import_module("logfire_notebook.widget").LogfireTable
         environment = args.env or None
         return LogfireTable(
-            sql=text, since=since, until=until, limit=limit, environment=environment, client=client, data=df
+            sql=text,
+            since=since,
+            until=until,
+            limit=limit,
+            environment=environment,
+            client=client,
+            data=df,
+            data_elapsed=elapsed,
+            all_rows=args.all,  # each range picked is fetched whole too, and no limit is claimed
         )
 
     def _settings_key(self) -> tuple[Any, ...]:

@@ -13,8 +13,10 @@ table.df                    # the rows on screen, as a polars DataFrame
 ```
 
 - The kernel runs the query (through the source) whenever `min_timestamp` / `max_timestamp` change,
-  from the browser or from Python; the browser asks for the rows with a custom message and gets them back as
-  Arrow IPC in a binary buffer (see `_widget_data`), never as JSON rows.
+  from the browser or from Python, and keeps the result. The first rows travel with the result (the `head`
+  trait, Arrow IPC); for a large result the browser asks for the window it shows with a custom message and
+  gets it back as Arrow IPC in a binary buffer, sorted here on the whole frame (see `_widget_window`). Rows
+  never travel as JSON.
 - Queries run as the source's coroutines on one background event-loop thread per process (see
   `_loop`). A range picked in the browser is submitted there and the kernel goes on at once; a newer range
   cancels the run it supersedes, and cancelling closes that run's HTTP request, so the server stops the
@@ -38,7 +40,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,8 +51,10 @@ import traitlets
 
 from logfire_notebook import _widget_data as wire
 from logfire_notebook._exceptions import LogfireError
+from logfire_notebook._footer import footer
 from logfire_notebook._sources.logfire import LogfireSource
 from logfire_notebook._timerange import TimeRange
+from logfire_notebook._widget_window import WindowedFrame, WindowRequest
 
 if TYPE_CHECKING:
     import polars as pl
@@ -127,6 +131,10 @@ class _Result:
     error: str | None = None
 
 
+# Traits that name the range: setting them to the range already queried runs nothing.
+_RANGE_TRAITS = ("min_timestamp", "max_timestamp")
+
+
 class QueryTable(anywidget.AnyWidget):
     """An Arrow table widget for a query of any source, with a time-range picker and a timeline.
 
@@ -151,7 +159,15 @@ class QueryTable(anywidget.AnyWidget):
     """End of the range: `""` for now, else relative text (`"now-1d"`) or an ISO time. Setting it re-runs."""
 
     limit = traitlets.Int(wire.DEFAULT_LIMIT).tag(sync=True)
-    """Most rows a query returns; the status line marks a result that reaches it."""
+    """Most rows a query returns; the footer marks a result that reaches it."""
+
+    all_rows = traitlets.Bool(False).tag(sync=True)
+    """Fetch every row of the range, in pages past the one-query cap (the magic's `--all`; for Logfire the
+    SELECT needs `start_timestamp, trace_id, span_id`); `limit` then applies to nothing and the footer claims
+    no limit. A source that cannot page fetches `limit` rows as usual."""
+
+    limit_hint = traitlets.Unicode("narrow the range or raise `limit`").tag(sync=True)
+    """What the footer suggests when the row limit cut the result (the magic: "raise --limit or use --all")."""
 
     utc = traitlets.Bool(False).tag(sync=True)
     """Show times in UTC rather than the browser's time zone (the UTC box of the picker)."""
@@ -160,12 +176,20 @@ class QueryTable(anywidget.AnyWidget):
     """True when showing a DataFrame without a query: the range filters it in the kernel, no query runs."""
 
     status = traitlets.Dict().tag(sync=True)
-    """What the status line shows: `state` (loading/ready/error), `rows`, `elapsed_ms`, `limit_reached`,
+    """What the footer shows: `state` (loading/ready/error), `rows`, `elapsed_ms`, `limit_reached`,
     `error` (one sentence), the queried `min_timestamp`/`max_timestamp`, and the instants they resolved to
     (`from_ms`/`to_ms`, and `window` as two ISO strings)."""
 
     revision = traitlets.Int(0).tag(sync=True)
-    """Bumped when a new result is ready; the browser then asks for its rows."""
+    """Bumped when a new result is ready, in the same message as its `status`, `head` and `timeline`."""
+
+    head = traitlets.Bytes(b"").tag(sync=True)
+    """The result's first rows as Arrow IPC (a binary buffer): all of them when `status["rows"]` is small,
+    else the first screenful, so the first paint needs no round trip. The browser asks for other windows."""
+
+    timeline = traitlets.Dict().tag(sync=True)
+    """The timeline: `histogram` (bucket `starts`, `counts`, `interval`, `from`, `to`, epoch ms; None when
+    there is none) and `note` (why there is none, or "")."""
 
     trace_column = traitlets.Unicode("").tag(sync=True)
     """The result's column that holds trace ids (`trace_id` for Logfire rows; `""`: none). The browser offers
@@ -180,14 +204,16 @@ class QueryTable(anywidget.AnyWidget):
         until: Any = None,
         limit: int | None = None,
         data: pl.DataFrame | None = None,
+        data_elapsed: float | None = None,
+        all_rows: bool = False,
     ) -> None:
         super().__init__()
         self._source = source if source is not None else LogfireSource()
+        self._data_elapsed = data_elapsed  # seconds the caller's query for `data` took, for the footer
+        self._listeners: list[Callable[[pl.DataFrame], None]] = []
         self._frame: pl.DataFrame | None = None  # the result shown (after local filtering)
         self._local_data: pl.DataFrame | None = None  # a DataFrame shown without a query
-        self._ipc: bytes | None = None
-        self._timeline: dict[str, Any] | None = None
-        self._timeline_note = ""
+        self._windows: WindowedFrame | None = None  # the shown result, as the browser reads it
         self._queried: tuple[str, str] | None = None
         # Closes the source's connections when the widget closes or is collected.
         self._closer: weakref.finalize[Any, Any] | None = weakref.finalize(self, _close_later, self._source)
@@ -203,6 +229,7 @@ class QueryTable(anywidget.AnyWidget):
             self.local = not self.query
             if limit is not None:
                 self.limit = limit
+            self.all_rows = all_rows
             if since is None and self.local and data is not None:
                 since, until = _extent(data, self._source.time_column)
             self.min_timestamp = _bound_text(since) or "now-1h"
@@ -236,6 +263,35 @@ class QueryTable(anywidget.AnyWidget):
         name = type(self).__name__
         return f"{name}({self.query or 'DataFrame'!r}, range={self._range_label()!r}, rows={rows})"
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # The text a saved notebook shows where widgets do not render (GitHub, nbconvert): the footer line.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle  # anywidget: (data, metadata)
+        if isinstance(data, dict):
+            data["text/plain"] = self.footer_text()
+        return bundle
+
+    def footer_text(self) -> str:
+        """The footer line, as the widget shows it: `1,204 rows · 0.31 s · Last 1 day` and the limit note."""
+        status = self.status
+        if status.get("state") == "error":
+            return f"{self._range_label()}: {status.get('error', 'the query failed')}"
+        elapsed = status.get("elapsed_ms")
+        limit = status.get("limit") if status.get("limit_reached") else None
+        return footer(
+            int(status.get("rows", 0)),
+            None if elapsed is None else elapsed / 1000,
+            self._range_label(),
+            limit,
+            self.limit_hint,
+        )
+
+    def on_result(self, callback: Callable[[pl.DataFrame], None]) -> None:
+        """Calls `callback(df)` with each new result the widget shows after its first: a range picked in the
+        browser, dragged on the timeline or set from Python. The magics use it to keep `VAR` and `_` on the
+        rows on screen. It may run on the widget's query thread: keep it short."""
+        self._listeners.append(callback)
+
     def _range_label(self) -> str:
         try:
             return self.time_range.label()
@@ -262,12 +318,12 @@ class QueryTable(anywidget.AnyWidget):
             raise ValueError(f"limit must be between 1 and {most:,} (the API's maximum), not {value}.")
         return value
 
-    @traitlets.observe("min_timestamp", "max_timestamp", "limit")
+    @traitlets.observe("min_timestamp", "max_timestamp", "limit", "all_rows")
     def _on_range(self, change: dict[str, Any]) -> None:
         if not self._started:
             return
         # The browser sets both ends in one message, which fires this twice: run once per distinct range.
-        if self._queried is not None and self._queried == self._spec() and change["name"] != "limit":
+        if self._queried is not None and self._queried == self._spec() and change["name"] in _RANGE_TRAITS:
             return
         if change["name"] in self._property_lock and not _in_marimo():
             # From the browser (ipywidgets locks the names it is setting): run beside the kernel's message
@@ -349,7 +405,10 @@ class QueryTable(anywidget.AnyWidget):
             timeline, note = await self._count_timeline(frame, *window)
         except LogfireError as exc:
             return _Result(spec, window, None, None, "", None, str(exc))
-        elapsed = None if data is not None else (time.perf_counter() - t0) * 1000
+        if data is not None:
+            elapsed = None if self._data_elapsed is None else self._data_elapsed * 1000
+        else:
+            elapsed = (time.perf_counter() - t0) * 1000
         return _Result(spec, window, frame, timeline, note, elapsed)
 
     def close(self) -> None:
@@ -365,6 +424,9 @@ class QueryTable(anywidget.AnyWidget):
     async def _query(self, start: datetime, end: datetime) -> pl.DataFrame:
         from logfire_notebook._polars import arrow_to_polars
 
+        query_all = getattr(self._source, "query_all", None) if self.all_rows else None
+        if query_all is not None:
+            return await query_all(self.query, start, end)  # type: ignore[no-any-return]
         return arrow_to_polars(await self._source.query_arrow(self.query, start, end, self.limit))
 
     async def _count_timeline(
@@ -390,13 +452,13 @@ class QueryTable(anywidget.AnyWidget):
 
     def _publish(self, generation: int, result: _Result) -> None:
         """Shows `result` unless a newer run has started since (then it is dropped, never shown)."""
+        windows = WindowedFrame(result.frame) if result.frame is not None else None
+        head = windows.head() if windows is not None else b""
         with self._lock:
             if generation != self._generation:
                 return
             self._frame = result.frame
-            self._ipc = None
-            self._timeline = result.timeline
-            self._timeline_note = result.note
+            self._windows = windows
             status: dict[str, Any] = {"min_timestamp": result.spec[0], "max_timestamp": result.spec[1]}
             if result.window is not None:
                 start, end = result.window
@@ -413,12 +475,26 @@ class QueryTable(anywidget.AnyWidget):
                 if result.elapsed_ms is not None:
                     status["elapsed_ms"] = round(result.elapsed_ms, 1)
                 if not self.local:
-                    status.update(limit=self.limit, limit_reached=rows >= self.limit)
-            # One message for both, so the browser never sees the new status without the revision to load.
+                    paged = self.all_rows and hasattr(self._source, "query_all")
+                    limit = None if paged else self.limit
+                    status.update(limit=limit, limit_reached=limit is not None and rows >= limit)
+            # One message for all four: the browser never sees a status without the rows it describes.
             with self.hold_sync():
                 self.status = status
+                self.head = head
+                self.timeline = {"histogram": result.timeline, "note": result.note}
                 self.trace_column = self._trace_column_of(result.frame)
                 self.revision += 1
+            first = generation == 1
+        if result.frame is not None and result.error is None and not first:
+            self._tell_listeners(result.frame)
+
+    def _tell_listeners(self, frame: pl.DataFrame) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(frame)
+            except Exception as exc:  # a listener's bug must not stop the widget showing results
+                print(f"{type(self).__name__}: a result listener failed: {exc}", file=sys.stderr)
 
     # -- the browser's requests ------------------------------------------------------------------------
 
@@ -430,34 +506,48 @@ class QueryTable(anywidget.AnyWidget):
             self._open_trace(request_id, content)
             return
         try:
-            if content.get("kind") != "data":
+            if content.get("kind") != "window":
                 raise ValueError(f"unknown request {content.get('kind')!r}")
-            reply, buffers = self._data_reply()
+            reply, buffers = self._window_reply(WindowRequest.parse(content))
         except Exception as exc:  # an answer with the same id, so the browser's promise never hangs
-            self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}"})
+            self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}."})
             return
-        self.send({"type": "reply", "id": request_id, "ok": True, **reply}, buffers)
+        self.send({"type": "reply", "id": request_id, **reply}, buffers)
 
-    def _data_reply(self) -> tuple[dict[str, Any], list[bytes]]:
+    def _window_reply(self, request: WindowRequest) -> tuple[dict[str, Any], list[bytes]]:
         with self._lock:
-            reply: dict[str, Any] = {
-                "revision": self.revision,
-                "timeline": self._timeline,
-                "timeline_note": self._timeline_note,
-            }
-            if self._frame is None:
-                return {**reply, "rows": 0}, []
-            if self._ipc is None:
-                self._ipc = wire.to_ipc(self._frame.to_arrow())
-            return {**reply, "rows": self._frame.height}, [self._ipc]
+            revision, windows = self.revision, self._windows
+        if request.revision != revision or windows is None:
+            # The browser asked about a result since replaced; the new one is on its way in `head`.
+            return {
+                "ok": False,
+                "stale": True,
+                "revision": revision,
+                "error": "a newer result replaced it",
+            }, []
+        window = windows.window(request.offset, request.count, request.sort)
+        reply = {
+            "ok": True,
+            "revision": revision,
+            "offset": request.offset,
+            "count": window.height,
+            "rows": windows.rows,
+        }
+        return reply, [wire.to_ipc(window.to_arrow())]
 
     # -- opening a trace -------------------------------------------------------------------------------
 
     def _trace_column_of(self, frame: pl.DataFrame | None) -> str:
-        """Which column of a result holds trace ids; a source whose rows name it otherwise overrides this."""
-        from logfire_notebook._trace import trace_column
+        """Which column of a result holds trace ids: the source says (see `_sources.base.TraceSource`); for a
+        DataFrame shown without a query, Logfire's and Loki's usual names."""
+        if frame is None:
+            return ""
+        if self.local:
+            from logfire_notebook._trace import trace_column
 
-        return (trace_column(frame.columns) or "") if frame is not None else ""
+            return trace_column(frame.columns) or ""
+        finder = getattr(self._source, "trace_column", None)
+        return (finder(frame.columns) or "") if finder is not None else ""
 
     def _open_trace(self, request_id: Any, content: dict[str, Any]) -> None:
         """Answers the browser's "trace" request off the kernel's message loop: one query by trace id, in a
@@ -484,10 +574,13 @@ class QueryTable(anywidget.AnyWidget):
         else:
             start, until = self.time_range.resolve()
             window = (start, until or datetime.now(timezone.utc))
+        query_trace = getattr(self._source, "query_trace", None)
         if self.local:
             table = _trace.spans_from_frame(self._local_data, trace_id).to_arrow()
+        elif query_trace is None:
+            raise LogfireError(f"This {self._source.language} source cannot open traces.")
         else:
-            table = await self._source.query_arrow(_trace.trace_sql(trace_id), *window, _trace.TRACE_LIMIT)
+            table = await query_trace(trace_id, *window)
         reply = _trace.trace_reply(table, trace_id, window, (time.perf_counter() - t0) * 1000)
         return reply, [wire.to_ipc(table)]
 
@@ -547,9 +640,10 @@ class LogfireTable(QueryTable):
     """The table widget over Logfire SQL (or the local backend).
 
     `LogfireTable(sql=None, *, since=None, until=None, limit=None, environment=None, read_token=None,
-    base_url=None, client=None, data=None)`. `data` is a polars DataFrame shown as is: with `sql` it is the
-    first result (so a caller that already ran the query does not run it twice); without `sql` it is all the
-    widget shows, and the range filters it locally.
+    base_url=None, client=None, data=None, data_elapsed=None, all_rows=False)`. `data` is a polars DataFrame
+    shown as is: with `sql` it is the first result (so a caller that already ran the query does not run it
+    twice; `data_elapsed` is how long that took, for the footer); without `sql` it is all the widget shows, and
+    the range filters it locally. `all_rows=True` fetches every row of each range in pages (`--all`).
     """
 
     def __init__(
@@ -564,9 +658,20 @@ class LogfireTable(QueryTable):
         base_url: str | None = None,
         client: LogfireClient | None = None,
         data: pl.DataFrame | None = None,
+        data_elapsed: float | None = None,
+        all_rows: bool = False,
     ) -> None:
         source = LogfireSource(client, read_token=read_token, base_url=base_url, environment=environment)
-        super().__init__(sql, source=source, since=since, until=until, limit=limit, data=data)
+        super().__init__(
+            sql,
+            source=source,
+            since=since,
+            until=until,
+            limit=limit,
+            data=data,
+            data_elapsed=data_elapsed,
+            all_rows=all_rows,
+        )
 
     @property
     def sql(self) -> str:

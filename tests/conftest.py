@@ -24,6 +24,10 @@ sys.path.insert(1, str(Path(__file__).parent.parent))
 
 import _dataset
 from _backend import Backend, start_backend
+from _home import isolate_user_dirs
+
+# Before any test starts IPython, a kernel, JupyterLab, marimo or chromium: none of them writes into $HOME.
+isolate_user_dirs()
 
 
 def _filled_data_dir(data_dir: Path, fill: Callable[[Any], Any]) -> Any:

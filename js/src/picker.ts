@@ -4,6 +4,7 @@ import {
   QUICK_RANGES,
   type RangeSpec,
   describe,
+  fieldText,
   formatAmount,
   formatRange,
   parseTime,
@@ -30,11 +31,11 @@ function clockIcon(): SVGSVGElement {
 }
 
 /** What the kernel is sent: "now-6h" for relative text (also "6h"), an ISO instant for anything else. */
-function canonical(text: string, now: number): string {
+function canonical(text: string, now: number, utc: boolean): string {
   if (text === "" || text.toLowerCase() === "now") return "";
   const offset = relativeOffset(text);
   if (offset !== null) return offset === 0 ? "" : `now-${formatAmount(offset)}`;
-  return new Date(parseTime(text, now)).toISOString();
+  return new Date(parseTime(text, now, utc)).toISOString();
 }
 
 export class Picker {
@@ -50,6 +51,9 @@ export class Picker {
   private readonly error: HTMLElement;
   private readonly utcBox: HTMLInputElement;
   private spec: RangeSpec = { min: "now-1h", max: "" };
+  /** What the From / To fields showed when the popover opened: left as it was, a field keeps the exact
+   * instant behind it (a timeline drag's milliseconds), not the shorter text the field shows. */
+  private shown: RangeSpec = { min: "", max: "" };
   private utc = false;
   private readonly events: PickerEvents;
   private readonly now: () => number;
@@ -87,12 +91,12 @@ export class Picker {
     this.toInput = h("input", { class: "lf-input lf-to", placeholder: "now (empty) or now-1d", spellcheck: "false" });
     this.fromLocal = h("input", { class: "lf-input lf-local", type: "datetime-local", title: "Absolute start, local time" });
     this.toLocal = h("input", { class: "lf-input lf-local", type: "datetime-local", title: "Absolute end, local time" });
-    this.fromLocal.addEventListener("change", () => {
-      if (this.fromLocal.value) this.fromInput.value = new Date(this.fromLocal.value).toISOString();
-    });
-    this.toLocal.addEventListener("change", () => {
-      if (this.toLocal.value) this.toInput.value = new Date(this.toLocal.value).toISOString();
-    });
+    const fromCalendar = (calendar: HTMLInputElement, field: HTMLInputElement): void => {
+      if (!calendar.value) return;
+      field.value = fieldText(new Date(calendar.value).toISOString(), this.utc);
+    };
+    this.fromLocal.addEventListener("change", () => fromCalendar(this.fromLocal, this.fromInput));
+    this.toLocal.addEventListener("change", () => fromCalendar(this.toLocal, this.toInput));
     this.error = h("div", { class: "lf-picker-error", role: "alert" });
     const apply = h("button", { class: "lf-btn lf-primary lf-apply" }, "Apply");
     apply.addEventListener("click", () => this.applyInputs());
@@ -150,8 +154,9 @@ export class Picker {
   private toggle(): void {
     this.popover.hidden = !this.popover.hidden;
     if (!this.popover.hidden) {
-      this.fromInput.value = this.spec.min;
-      this.toInput.value = this.spec.max;
+      this.shown = { min: fieldText(this.spec.min, this.utc), max: fieldText(this.spec.max, this.utc) };
+      this.fromInput.value = this.shown.min;
+      this.toInput.value = this.shown.max;
       this.error.textContent = "";
       try {
         const range = resolveRange(this.spec, this.now());
@@ -164,16 +169,19 @@ export class Picker {
   }
 
   private applyInputs(): void {
-    const spec = { min: this.fromInput.value.trim(), max: this.toInput.value.trim() };
+    const typed = { min: this.fromInput.value.trim(), max: this.toInput.value.trim() };
+    const now = this.now();
     try {
-      if (spec.min === "") throw new Error("Give a start, e.g. now-6h.");
-      parseTime(spec.min, this.now());
-      resolveRange(spec, this.now());
+      if (typed.min === "") throw new Error("Give a start, e.g. now-6h.");
+      parseTime(typed.min, now, this.utc);
+      resolveRange(typed, now, this.utc);
     } catch (err) {
       this.error.textContent = (err as Error).message;
       return;
     }
-    this.choose({ min: canonical(spec.min, this.now()), max: canonical(spec.max, this.now()) });
+    const end = (key: "min" | "max"): string =>
+      typed[key] === this.shown[key].trim() ? this.spec[key] : canonical(typed[key], now, this.utc);
+    this.choose({ min: end("min"), max: end("max") });
   }
 
   private choose(spec: RangeSpec): void {

@@ -50,23 +50,33 @@ export function relativeOffset(expr: string): number | null {
   return rel[1] === "-" ? -size : size;
 }
 
-/** One end of a range as epoch ms; throws a one-sentence Error for text it cannot read. */
-export function parseTime(expr: string, now: number): number {
+// "2024-05-01", "2024-05-01 14:03", "2024-05-01T14:03:07.25", optionally " UTC" or "Z": the forms the picker
+// shows and people type. Read by hand, since Date.parse reads "2024-05-01" as UTC but "2024-05-01 14:03" as local.
+const WALL_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?\s*(utc|z)?$/i;
+
+/** One end of a range as epoch ms; throws a one-sentence Error for text it cannot read. A wall time without
+ * a zone is local time, or UTC when `utc` (the picker's UTC box) is set. */
+export function parseTime(expr: string, now: number, utc = false): number {
   const offset = relativeOffset(expr);
   if (offset !== null) return now + offset;
   const text = expr.trim();
-  // A date alone means local midnight, as a user typing "2024-05-01" expects.
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00` : text;
-  const ms = Date.parse(dateOnly);
+  const wall = WALL_TIME.exec(text);
+  if (wall) {
+    const part = (i: number): number => Number(wall[i] ?? 0);
+    const millis = Number((wall[7] ?? "").padEnd(3, "0"));
+    const fields = [part(1), part(2) - 1, part(3), part(4), part(5), part(6), millis] as const;
+    return utc || wall[8] !== undefined ? Date.UTC(...fields) : new Date(...fields).getTime();
+  }
+  const ms = Date.parse(text);
   if (Number.isNaN(ms)) {
     throw new Error(`"${expr}" is not a time: use now-6h, 15m, 7d or an ISO time like 2024-05-01T12:00.`);
   }
   return ms;
 }
 
-export function resolveRange(spec: RangeSpec, now: number): ResolvedRange {
-  const from = parseTime(spec.min, now);
-  const to = spec.max.trim() === "" ? now : parseTime(spec.max, now);
+export function resolveRange(spec: RangeSpec, now: number, utc = false): ResolvedRange {
+  const from = parseTime(spec.min, now, utc);
+  const to = spec.max.trim() === "" ? now : parseTime(spec.max, now, utc);
   if (from >= to) throw new Error("The start of the range must be before its end.");
   return { from, to };
 }
@@ -217,7 +227,7 @@ export function formatDateTime(ms: number, utc: boolean, withSeconds = true): st
 }
 
 /** One end as TimeRange.label() shows it: "2024-05-01 14:03", seconds only when not zero, optionally no date. */
-function displayTime(ms: number, utc: boolean, withDate: boolean): string {
+export function displayTime(ms: number, utc: boolean, withDate: boolean): string {
   const d = new Date(ms);
   const seconds = utc ? d.getUTCSeconds() : d.getSeconds();
   const text = formatDateTime(ms, utc, seconds !== 0 || d.getMilliseconds() !== 0);
@@ -235,6 +245,19 @@ export function formatRange(range: ResolvedRange, utc: boolean, untilNow = false
   if (untilNow) return `${from}${zone} → now`;
   const sameDay = from.slice(0, 10) === displayTime(range.to, utc, true).slice(0, 10);
   return `${from} → ${displayTime(range.to, utc, !sameDay)}${zone}`;
+}
+
+/**
+ * What the picker's From / To field shows for one end: relative text as it is ("now-6h", "" for now), an
+ * absolute instant as the range's label shows it ("2024-05-01 14:03", " UTC" after it in UTC).
+ */
+export function fieldText(expr: string, utc: boolean): string {
+  if (relativeOffset(expr) !== null) return expr.trim().toLowerCase() === "now" ? "" : expr;
+  try {
+    return `${displayTime(parseTime(expr, 0), utc, true)}${utc ? " UTC" : ""}`;
+  } catch {
+    return expr;
+  }
 }
 
 /** Value for an <input type="datetime-local"> in local time. */

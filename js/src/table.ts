@@ -1,9 +1,13 @@
-/** The grid: sticky header with type badges, sort and resize; virtual rows; a detail pane for one cell. */
-import type { ColumnInfo, Data } from "./arrow";
+/**
+ * The grid: sticky header with type badges, sort and resize; virtual rows; a detail pane for one cell.
+ * Rows come from a RowWindows: a whole small result is sorted here, a large one by the kernel.
+ */
+import type { ColumnInfo } from "./arrow";
 import { copyValue, fillCell, fullValue } from "./cells";
 import { copyText, h } from "./dom";
 import { type SortState, nextSort, sortIndex } from "./sort";
 import { visibleWindow } from "./virtual";
+import { PLACEHOLDER, type RowWindows } from "./window";
 
 export const ROW_HEIGHT = 26;
 const HEADER_HEIGHT = 31;
@@ -46,7 +50,8 @@ export class TableView {
   private readonly spacer: HTMLElement;
   private readonly body: HTMLElement;
   private readonly detail: HTMLElement;
-  private data: Data | null = null;
+  private rows: RowWindows | null = null;
+  private columns: ColumnInfo[] = [];
   private order: Uint32Array | null = null;
   private sort: SortState | null = null;
   private widths: number[] = [];
@@ -84,24 +89,24 @@ export class TableView {
     }
   }
 
-  setData(data: Data): void {
+  /** Shows a (new) result; keeps the sort and the column widths when its columns are the same. */
+  setRows(rows: RowWindows): void {
+    const columns = rows.schema?.columns ?? [];
     const sameColumns =
-      this.data !== null &&
-      this.data.columns.length === data.columns.length &&
-      this.data.columns.every((c, i) => c.name === data.columns[i]!.name);
-    this.data = data;
+      this.columns.length === columns.length && this.columns.every((c, i) => c.name === columns[i]!.name);
+    this.rows = rows;
+    this.columns = columns;
     if (!sameColumns) {
-      this.widths = data.columns.map(initialWidth);
-      if (this.sort && !data.columns.some((c) => c.name === this.sort!.column)) this.sort = null;
+      this.widths = columns.map(initialWidth);
+      if (this.sort && !columns.some((c) => c.name === this.sort!.column)) this.sort = null;
     }
-    this.order = null;
-    if (this.sort) this.applySort();
+    this.applySort();
     this.closeDetail();
     this.renderHeader();
-    this.spacer.style.height = `${data.numRows * ROW_HEIGHT}px`;
+    this.spacer.style.height = `${rows.numRows * ROW_HEIGHT}px`;
     if (!this.userSized) {
       // Small results get a small box; large ones scroll inside MAX_HEIGHT.
-      const needed = HEADER_HEIGHT + Math.max(MIN_VISIBLE_ROWS, data.numRows) * ROW_HEIGHT + SCROLLBAR;
+      const needed = HEADER_HEIGHT + Math.max(MIN_VISIBLE_ROWS, rows.numRows) * ROW_HEIGHT + SCROLLBAR;
       this.autoHeight = `${Math.min(MAX_HEIGHT, needed)}px`;
       this.scroller.style.height = this.autoHeight;
     }
@@ -121,14 +126,15 @@ export class TableView {
 
   /** The trace id and start time of the row shown at display position `display`, or null without one. */
   traceOf(display: number): { traceId: string; atMs: number | null } | null {
-    const data = this.data;
-    const info = data?.columns.find((c) => c.name === this.traceColumn);
-    if (!data || !info || display < 0 || display >= data.numRows) return null;
-    const row = this.rowAt(display);
-    const value = info.column.at(row);
+    const rows = this.rows;
+    const col = this.columns.findIndex((c) => c.name === this.traceColumn);
+    if (!rows || col < 0 || display < 0 || display >= rows.numRows) return null;
+    const ref = rows.row(this.rowAt(display));
+    if (!ref) return null; // a row still on its way
+    const value = ref.data.columns[col]?.column.at(ref.index);
     if (value === null || value === undefined || String(value) === "") return null;
-    const start = data.columns.find((c) => c.name === "start_timestamp" && c.kind === "timestamp");
-    const at = start?.column.at(row);
+    const start = this.columns.findIndex((c) => c.name === "start_timestamp" && c.kind === "timestamp");
+    const at = start >= 0 ? ref.data.columns[start]?.column.at(ref.index) : undefined;
     return { traceId: String(value), atMs: typeof at === "number" ? at : null };
   }
 
@@ -147,13 +153,11 @@ export class TableView {
   }
 
   private renderHeader(): void {
-    const data = this.data;
-    if (!data) return;
     this.header.textContent = "";
     const total = this.widths.reduce((a, b) => a + b, 0);
     this.header.style.width = `${total}px`;
     this.spacer.style.width = `${total}px`;
-    data.columns.forEach((info, i) => {
+    this.columns.forEach((info, i) => {
       const arrow = this.sort?.column === info.name ? (this.sort.direction === "asc" ? "▲" : "▼") : "";
       const cell = h(
         "div",
@@ -217,13 +221,16 @@ export class TableView {
   }
 
   private applySort(): void {
-    const data = this.data;
-    if (!data || !this.sort) {
-      this.order = null;
+    const rows = this.rows;
+    this.order = null;
+    if (!rows) return;
+    if (!rows.whole) {
+      rows.setSort(this.sort); // the kernel sorts the whole frame; windows of the new order follow
       return;
     }
-    const info = data.columns.find((c) => c.name === this.sort!.column);
-    this.order = info ? sortIndex(info.column.toArray() as ArrayLike<unknown>, this.sort.direction) : null;
+    const index = this.sort ? this.columns.findIndex((c) => c.name === this.sort!.column) : -1;
+    const column = index >= 0 ? rows.schema?.columns[index]?.column : undefined;
+    if (this.sort && column) this.order = sortIndex(column.toArray() as ArrayLike<unknown>, this.sort.direction);
   }
 
   private schedule(): void {
@@ -234,20 +241,23 @@ export class TableView {
     });
   }
 
-  /** Draws the rows in the window; the DOM holds only these (bounded by MAX_DOM_ROWS). */
+  /** Draws the rows in the window; the DOM holds only these (bounded by MAX_DOM_ROWS). Rows not yet here
+   * from the kernel show as placeholders, and are asked for. */
   render(): void {
-    const data = this.data;
-    if (!data) return;
+    const rows = this.rows;
+    if (!rows) return;
+    const columns = this.columns;
     const headerHeight = this.header.offsetHeight || ROW_HEIGHT;
     const viewport = (this.scroller.clientHeight || 400) - headerHeight;
-    const win = visibleWindow(this.scroller.scrollTop, viewport, ROW_HEIGHT, data.numRows);
+    const win = visibleWindow(this.scroller.scrollTop, viewport, ROW_HEIGHT, rows.numRows);
+    rows.show(win.start, win.end);
     this.body.style.transform = `translateY(${win.offset}px)`;
-    const rows = this.body.children;
+    const trs = this.body.children;
     const count = win.end - win.start;
-    while (rows.length > count) this.body.lastElementChild!.remove();
-    while (rows.length < count) {
+    while (trs.length > count) this.body.lastElementChild!.remove();
+    while (trs.length < count) {
       const tr = h("div", { class: "lf-tr", role: "row" });
-      data.columns.forEach((_, i) => {
+      columns.forEach((_, i) => {
         const td = h("div", { class: "lf-cell", role: "gridcell" });
         td.style.width = `${this.widths[i]}px`;
         tr.append(td);
@@ -256,14 +266,20 @@ export class TableView {
     }
     for (let k = 0; k < count; k++) {
       const display = win.start + k;
-      const row = this.rowAt(display);
-      const tr = rows[k] as HTMLElement;
+      const ref = rows.row(this.rowAt(display));
+      const tr = trs[k] as HTMLElement;
       tr.dataset.row = String(display);
       tr.classList.toggle("lf-odd", display % 2 === 1);
+      tr.classList.toggle("lf-pending", ref === null);
       const cells = tr.children;
-      data.columns.forEach((info, c) => {
+      columns.forEach((info, c) => {
         const td = cells[c] as HTMLElement;
-        fillCell(td, info, info.column.at(row), this.utc);
+        if (ref === null) {
+          td.className = "lf-cell lf-placeholder";
+          td.textContent = "";
+          return;
+        }
+        fillCell(td, info, ref.data.columns[c]?.column.at(ref.index) ?? null, this.utc);
         if (info.name === this.traceColumn && this.onOpenTrace && td.textContent !== "null") {
           td.classList.add("lf-trace-link");
           td.title = "Open this trace";
@@ -289,9 +305,11 @@ export class TableView {
   }
 
   private selectedValue(): { info: ColumnInfo; value: unknown } | null {
-    if (!this.data || !this.selected) return null;
-    const info = this.data.columns[this.selected.col]!;
-    return { info, value: info.column.at(this.rowAt(this.selected.row)) };
+    if (!this.rows || !this.selected) return null;
+    const info = this.columns[this.selected.col];
+    const value = this.rows.cell(this.rowAt(this.selected.row), this.selected.col);
+    if (!info || value === PLACEHOLDER) return null;
+    return { info, value };
   }
 
   private async copySelected(): Promise<void> {

@@ -1,11 +1,12 @@
 /**
- * LogfireTable's front end. State the kernel owns arrives as traits (range, status, revision); rows arrive
- * as Arrow IPC in a binary buffer in reply to a request (see rpc.ts). Nothing is fetched from the network.
+ * LogfireTable's front end. State the kernel owns arrives as traits (range, status, revision, and the
+ * result's first rows as Arrow IPC in `head`); other rows arrive by window, as Arrow IPC in a binary buffer
+ * in reply to a request (see window.ts, rpc.ts). Nothing is fetched from the network.
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
-import { decode, viewBytes } from "./arrow";
+import { type Data, decode, viewBytes } from "./arrow";
 import { h } from "./dom";
-import { formatCount, formatElapsed } from "./format";
+import { Footer } from "./footer";
 import { Picker } from "./picker";
 import { type RangeSpec, absolute, formatRange, sameRange } from "./range";
 import { Rpc } from "./rpc";
@@ -14,6 +15,7 @@ import { followTheme } from "./theme";
 import { type Histogram, Timeline } from "./timeline";
 import { renderTrace } from "./trace/main";
 import { TracePane } from "./trace/pane";
+import { RowWindows, type WindowRequest } from "./window";
 import "./widget.css";
 
 export interface Status {
@@ -40,18 +42,17 @@ export interface Model {
   max_timestamp: string;
   utc: boolean;
   revision: number;
+  /** What the footer suggests when the row limit cut the result. */
+  limit_hint: string;
   status: Status;
   local: boolean;
+  /** The result's first rows (all of them for a small result), Arrow IPC. */
+  head: DataView | ArrayBuffer | Uint8Array | null;
+  timeline: { histogram?: Histogram | null; note?: string };
   /** The result's column holding trace ids ("" for none); its cells open the trace. */
   trace_column: string;
   /** "trace" for a LogfireTrace, which shares this bundle. */
   view?: string;
-}
-
-interface DataReply {
-  rows?: number;
-  timeline?: Histogram | null;
-  timeline_note?: string;
 }
 
 export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">): () => void {
@@ -59,16 +60,24 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   const m = model as AnyModel<Model>;
   const rpc = new Rpc(m as AnyModel);
   const table = new TableView();
+  const footer = new Footer();
   const trace = new TracePane(rpc, true);
   table.onOpenTrace = (traceId, atMs) => void trace.open(traceId, atMs);
-  const statusText = h("span", { class: "lf-status-text" });
-  const limitMark = h("span", { class: "lf-limit", hidden: "" });
-  const status = h("div", { class: "lf-status", role: "status" }, statusText, limitMark);
   const message = h("div", { class: "lf-message", hidden: "" });
   const progress = h("div", { class: "lf-progress" });
   let pendingRange = false;
-  let inflight = 0;
   let hasData = false;
+
+  async function fetchWindow(request: WindowRequest): Promise<Data | null> {
+    const reply = await rpc.request("window", { ...request });
+    const buffer = reply.buffers[0];
+    return reply.msg.ok === false || !buffer ? null : decode(viewBytes(buffer));
+  }
+  const windows = new RowWindows(
+    fetchWindow,
+    () => table.render(),
+    (text) => showMessage(text, true),
+  );
 
   const setRange = (spec: RangeSpec): void => {
     // The same range again changes no trait, so no result would come to end the loading state.
@@ -93,9 +102,9 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     setRange(spec);
   });
 
-  const toolbar = h("div", { class: "lf-toolbar" }, picker.el, status);
+  const toolbar = h("div", { class: "lf-toolbar" }, picker.el);
   const main = h("div", { class: "lf-main" }, table.el, message);
-  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, trace.el);
+  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, footer.el, trace.el);
   el.append(root);
   const stopTheme = followTheme(root);
 
@@ -105,23 +114,16 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     table.setUtc(utc);
     timeline.setUtc(utc);
     trace.waterfall.setUtc(utc);
+    showStatus(); // the footer's times follow the UTC box too
   }
 
   function showStatus(): void {
     const st = m.get("status") ?? {};
-    const loading = pendingRange || inflight > 0 || st.state === "loading";
+    const loading = pendingRange || st.state === "loading";
     root.dataset.state = loading ? "loading" : (st.state ?? "loading");
     root.classList.toggle("lf-loading", loading);
     if (st.window) [root.dataset.from, root.dataset.to] = st.window;
-    limitMark.hidden = !st.limit_reached;
-    if (st.limit_reached) {
-      limitMark.textContent = `limit ${formatCount(st.limit ?? st.rows ?? 0)} reached`;
-      limitMark.title = "More rows match: narrow the range, or raise `limit`.";
-    }
-    const parts: string[] = [];
-    if (st.rows !== undefined) parts.push(`${formatCount(st.rows)} row${st.rows === 1 ? "" : "s"}`);
-    if (st.elapsed_ms !== undefined) parts.push(formatElapsed(st.elapsed_ms));
-    statusText.textContent = loading ? "Loading…" : parts.join(" · ");
+    footer.show(st, { loading, utc: m.get("utc"), hint: m.get("limit_hint") ?? "" });
     if (!loading && st.state === "error") {
       showMessage(st.error ?? "The query failed.", true);
     } else if (!loading && hasData && st.rows === 0) {
@@ -141,29 +143,24 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     message.hidden = false;
   }
 
-  async function load(): Promise<void> {
-    const request = rpc.request("data");
-    inflight++;
-    showStatus();
-    try {
-      const reply = await request;
-      if (!rpc.isLatest("data", request.id)) return;
-      const msg = reply.msg as DataReply;
-      const buffer = reply.buffers[0];
-      if (buffer) {
-        const data = decode(viewBytes(buffer));
+  /** Shows the result the traits hold: its head paints at once; other rows come by window. */
+  function showResult(): void {
+    const head = m.get("head");
+    const bytes = head ? viewBytes(head) : new Uint8Array(0);
+    if (bytes.byteLength > 0) {
+      try {
+        const data = decode(bytes);
+        windows.reset(m.get("revision"), m.get("status")?.rows ?? data.numRows, data, table.sortState);
         table.setTraceColumn(m.get("trace_column") ?? "");
-        table.setData(data);
-        root.dataset.rows = String(data.numRows);
+        table.setRows(windows);
+        root.dataset.rows = String(windows.numRows);
         hasData = true;
+      } catch (err) {
+        showMessage(`The rows could not be read: ${(err as Error).message}`, true);
       }
-      timeline.set(msg.timeline ?? null, msg.timeline_note ?? "");
-    } catch (err) {
-      if (!rpc.isLatest("data", request.id)) return;
-      showMessage((err as Error).message, true);
-    } finally {
-      inflight--;
     }
+    const tl = m.get("timeline") ?? {};
+    timeline.set(tl.histogram ?? null, tl.note ?? "");
     showStatus();
   }
 
@@ -174,7 +171,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     // A result for a range the user has since replaced: keep loading, the newer one is on its way.
     if (pendingRange && !sameRange(asked, answered)) return;
     pendingRange = false;
-    void load();
+    showResult();
   };
   const onRangeTrait = (): void => applyUtc();
   const onStatus = (): void => {
@@ -186,24 +183,25 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   m.on("change:min_timestamp", onRangeTrait);
   m.on("change:max_timestamp", onRangeTrait);
   m.on("change:utc", onRangeTrait);
+  m.on("change:limit_hint", showStatus);
   // Relative ranges move with the clock: refresh the shown local times every half minute.
   const clock = setInterval(() => picker.refresh(), 30_000);
 
   applyUtc();
-  showStatus();
-  void load();
+  showResult();
 
   return () => {
     clearInterval(clock);
     stopTheme();
     rpc.dispose();
+    windows.dispose();
     m.off("change:revision", onRevision);
     m.off("change:status", onStatus);
     m.off("change:min_timestamp", onRangeTrait);
     m.off("change:max_timestamp", onRangeTrait);
     m.off("change:utc", onRangeTrait);
+    m.off("change:limit_hint", showStatus);
     root.remove();
   };
 }
 
-export default { render };

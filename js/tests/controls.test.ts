@@ -15,13 +15,14 @@ async function setup(utc = true): Promise<{ model: FakeModel; el: HTMLElement }>
     local: false,
     revision: 1,
     status: STATUS,
+    head: recordsIPC(20), // the rows come with the result
+    timeline: {},
   });
   const el = document.createElement("div");
   document.body.append(el);
   render({ model: model as never, el });
   Object.defineProperty(el.querySelector(".lf-scroll")!, "clientHeight", { value: 400, configurable: true });
-  const request = model.lastRequest();
-  model.reply({ type: "reply", id: request.id, ok: true, rows: 20, timeline: null }, [recordsIPC(20)]);
+  el.querySelector(".lf-scroll")!.dispatchEvent(new Event("scroll"));
   await flush();
   return { model, el };
 }
@@ -70,6 +71,40 @@ describe("picker buttons", () => {
     el.querySelector<HTMLElement>(".lf-apply")!.click();
     expect(model.state.min_timestamp).toBe("2024-05-01T10:00:00.000Z");
     expect(model.state.max_timestamp).toBe("2024-05-01T11:30:00.000Z");
+  });
+});
+
+describe("picker fields", () => {
+  it("show an absolute range as its label does, and keep the exact instant when left as they are", async () => {
+    const { model, el } = await setup(true);
+    // What the kernel writes back after a drag on the timeline: microseconds, Python's ISO form.
+    model.change("min_timestamp", "2026-12-01T19:49:00.999000+00:00");
+    model.change("max_timestamp", "2026-12-01T21:10:30+00:00");
+    expect(el.querySelector(".lf-range-times")!.textContent).toBe("2026-12-01 19:49:00 → 21:10:30 UTC");
+    el.querySelector<HTMLElement>(".lf-range")!.click();
+    const from = el.querySelector<HTMLInputElement>(".lf-from")!;
+    const to = el.querySelector<HTMLInputElement>(".lf-to")!;
+    expect([from.value, to.value]).toEqual(["2026-12-01 19:49:00 UTC", "2026-12-01 21:10:30 UTC"]);
+    // Changing only the end: the start is still the exact instant, not the field's rounded text.
+    to.value = "2026-12-01 22:00 UTC";
+    el.querySelector<HTMLElement>(".lf-apply")!.click();
+    expect(model.state.min_timestamp).toBe("2026-12-01T19:49:00.999000+00:00");
+    expect(model.state.max_timestamp).toBe("2026-12-01T22:00:00.000Z");
+  });
+
+  it("read a typed wall time as UTC when the UTC box is set, as local time when not", async () => {
+    for (const utc of [true, false]) {
+      const { model, el } = await setup(utc);
+      el.querySelector<HTMLElement>(".lf-range")!.click();
+      el.querySelector<HTMLInputElement>(".lf-from")!.value = "2024-05-01 10:00";
+      el.querySelector<HTMLInputElement>(".lf-to")!.value = "2024-05-01 11:30:15";
+      el.querySelector<HTMLElement>(".lf-apply")!.click();
+      const from = utc ? Date.UTC(2024, 4, 1, 10) : new Date(2024, 4, 1, 10).getTime();
+      const to = utc ? Date.UTC(2024, 4, 1, 11, 30, 15) : new Date(2024, 4, 1, 11, 30, 15).getTime();
+      expect(model.state.min_timestamp).toBe(new Date(from).toISOString());
+      expect(model.state.max_timestamp).toBe(new Date(to).toISOString());
+      document.body.textContent = "";
+    }
   });
 });
 

@@ -3,17 +3,19 @@ import { TimeUnit, dictionary, float64, int32, tableFromArrays, tableToIPC, time
 
 export const BASE = Date.UTC(2024, 4, 1, 12);
 
-/** n telemetry rows; start_timestamp descending by a second, levels cycling through Logfire's. */
-export function recordsIPC(n: number): Uint8Array {
+/** n telemetry rows (rows first..first+n of one result); start_timestamp descending by a second, levels
+ * cycling through Logfire's; `message` says the row's number. */
+export function recordsIPC(n: number, first = 0): Uint8Array {
   const levels = [9, 13, 17, 5, 21, 1, 10];
+  const rows = (f: (i: number) => unknown) => Array.from({ length: n }, (_, k) => f(first + k));
   const table = tableFromArrays(
     {
-      start_timestamp: Array.from({ length: n }, (_, i) => BASE - i * 1000),
-      level: Int32Array.from({ length: n }, (_, i) => levels[i % levels.length]!),
-      span_name: Array.from({ length: n }, (_, i) => `span ${String.fromCharCode(97 + ((i * 7) % 26))}`),
-      duration: Float64Array.from({ length: n }, (_, i) => (i % 5) * 0.0125),
-      attributes: Array.from({ length: n }, (_, i) => JSON.stringify({ user: { id: i, name: `u${i}` }, ok: true })),
-      message: Array.from({ length: n }, (_, i) => (i === 0 ? `long ${"x".repeat(400)}` : `row ${i}`)),
+      start_timestamp: rows((i) => BASE - i * 1000),
+      level: Int32Array.from(rows((i) => levels[i % levels.length]!) as number[]),
+      span_name: rows((i) => `span ${String.fromCharCode(97 + ((i * 7) % 26))}`),
+      duration: Float64Array.from(rows((i) => (i % 5) * 0.0125) as number[]),
+      attributes: rows((i) => JSON.stringify({ user: { id: i, name: `u${i}` }, ok: true })),
+      message: rows((i) => (i === 0 ? `long ${"x".repeat(400)}` : `row ${i}`)),
     },
     {
       types: {

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { render } from "../src/widget";
 import { FakeModel, flush, recordsIPC } from "./helpers";
 
+const STATUS = { state: "ready", rows: 5000, elapsed_ms: 42, limit: 5000, limit_reached: true, min_timestamp: "now-7d", max_timestamp: "" };
 const STATE = {
   query: "SELECT * FROM records",
   language: "SQL",
@@ -10,24 +11,45 @@ const STATE = {
   utc: true,
   local: false,
   revision: 1,
-  status: { state: "ready", rows: 5000, elapsed_ms: 42, limit: 5000, limit_reached: true, min_timestamp: "now-7d", max_timestamp: "" },
+  limit_hint: "raise --limit or use --all",
+  status: STATUS,
+  timeline: { histogram: null, note: "" },
 };
 
-function setup(): { model: FakeModel; el: HTMLElement } {
-  const model = new FakeModel(STATE);
+/** A widget whose result has `rows` rows, of which the first `headRows` came with it (as the kernel sends). */
+function setup(rows = 5000, headRows = rows): { model: FakeModel; el: HTMLElement } {
+  const model = new FakeModel({ ...STATE, status: { ...STATUS, rows, limit: rows }, head: view(recordsIPC(headRows)) });
   const el = document.createElement("div");
   document.body.append(el);
-  // happy-dom has no layout: give the scroller a height so the virtual window has rows to fill.
   render({ model: model as never, el });
+  // happy-dom has no layout: give the scroller a height so the virtual window has rows to fill.
   const scroller = el.querySelector<HTMLElement>(".lf-scroll")!;
   Object.defineProperty(scroller, "clientHeight", { value: 400, configurable: true });
+  scroller.dispatchEvent(new Event("scroll"));
   return { model, el };
 }
 
-async function answer(model: FakeModel, rows: number): Promise<void> {
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function frame(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => resolve()));
+}
+
+/** The kernel's answer to the last window request: the rows it asks for (the message column says which). */
+async function answerWindow(model: FakeModel, first = -1): Promise<void> {
   const request = model.lastRequest();
-  model.reply({ type: "reply", id: request.id, ok: true, rows, timeline: null }, [recordsIPC(rows)]);
+  const offset = request.offset as number;
+  const count = request.count as number;
+  model.reply({ type: "reply", id: request.id, ok: true, revision: request.revision, offset, count, rows: 100_000 }, [
+    recordsIPC(count, first >= 0 ? first : offset),
+  ]);
   await flush();
+}
+
+function messages(el: HTMLElement): string[] {
+  return [...el.querySelectorAll(".lf-tr")].map((tr) => tr.children[5]!.textContent!);
 }
 
 beforeEach(() => {
@@ -35,38 +57,65 @@ beforeEach(() => {
 });
 
 describe("the widget against a fake model", () => {
-  it("asks the kernel for rows with a request id and shows them from Arrow", async () => {
-    const { model, el } = setup();
-    expect(model.lastRequest()).toMatchObject({ type: "request", kind: "data", id: 1 });
-    await answer(model, 5000);
+  it("shows the rows that came with the result without asking the kernel", () => {
+    const { model, el } = setup(5000);
+    expect(model.sent).toHaveLength(0);
     const rows = el.querySelectorAll(".lf-tr");
     expect(rows.length).toBeGreaterThan(10);
     expect(rows.length).toBeLessThanOrEqual(200);
     expect(rows[0]!.children[1]!.textContent).toBe("info");
     expect(rows[0]!.children[0]!.textContent).toBe("2024-05-01 12:00:00.000");
-    expect(el.querySelector(".lf-status-text")!.textContent).toBe("5,000 rows · 42 ms");
-    expect(el.querySelector(".lf-limit")!.textContent).toBe("limit 5,000 reached");
+    // The footer, under the table, says what the magic's text footer says.
+    expect(el.querySelector(".lf-main + .lf-footer .lf-status-text")!.textContent).toBe(
+      "5,000 rows · 0.04 s · Last 7 days",
+    );
+    expect(el.querySelector(".lf-limit")!.textContent).toBe(
+      "the limit of 5,000 rows was reached, more rows may exist (raise --limit or use --all)",
+    );
   });
 
-  it("keeps the DOM bounded at 100,000 rows", async () => {
-    const { model, el } = setup();
-    await answer(model, 100_000);
+  it("keeps the DOM bounded at 100,000 rows and asks for the middle by window", async () => {
+    const { model, el } = setup(100_000, 200);
     expect(el.querySelector<HTMLElement>(".lf-spacer")!.style.height).toBe(`${100_000 * 26}px`);
+    expect(el.querySelectorAll(".lf-tr").length).toBeLessThanOrEqual(200);
+    expect(model.sent).toHaveLength(0);
+    const scroller = el.querySelector<HTMLElement>(".lf-scroll")!;
+    scroller.scrollTop = 50_000 * 26;
+    scroller.dispatchEvent(new Event("scroll"));
+    await frame();
+    // Until the window arrives the rows are placeholders, never blank or other rows.
+    expect(el.querySelectorAll(".lf-tr.lf-pending").length).toBe(el.querySelectorAll(".lf-tr").length);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the jump settles
+    expect(model.lastRequest()).toMatchObject({ type: "request", kind: "window", revision: 1, sort: null });
+    await answerWindow(model);
+    expect(el.querySelectorAll(".lf-tr.lf-pending").length).toBe(0);
+    const first = Number((el.querySelector(".lf-tr") as HTMLElement).dataset.row);
+    expect(first).toBeGreaterThan(49_900);
+    expect(messages(el)[0]).toBe(`row ${first}`);
     expect(el.querySelectorAll(".lf-tr").length).toBeLessThanOrEqual(200);
   });
 
-  it("sorts when a header is clicked", async () => {
-    const { model, el } = setup();
-    await answer(model, 300);
+  it("sorts a result that came whole in the browser", () => {
+    const { model, el } = setup(300);
     el.querySelector<HTMLElement>('.lf-th[data-col="span_name"]')!.click();
     const names = [...el.querySelectorAll(".lf-tr")].map((tr) => tr.children[2]!.textContent!);
     expect(names).toEqual([...names].sort());
     expect(names[0]).toBe("span a");
+    expect(model.sent).toHaveLength(0);
+  });
+
+  it("has the kernel sort a large result, and shows its first sorted rows", async () => {
+    const { model, el } = setup(100_000, 200);
+    el.querySelector<HTMLElement>('.lf-th[data-col="span_name"]')!.click();
+    expect(model.lastRequest()).toMatchObject({ kind: "window", offset: 0, sort: { column: "span_name", direction: "asc" } });
+    expect(el.querySelectorAll(".lf-tr.lf-pending").length).toBeGreaterThan(10);
+    await answerWindow(model, 7_000);
+    expect(messages(el).slice(0, 3)).toEqual(["row 7000", "row 7001", "row 7002"]);
+    expect(el.querySelector('.lf-th[data-col="span_name"]')!.getAttribute("aria-sort")).toBe("ascending");
   });
 
   it("sends a picked range to the kernel and shows loading until its result", async () => {
-    const { model, el } = setup();
-    await answer(model, 50);
+    const { model, el } = setup(50);
     el.querySelector<HTMLElement>(".lf-range")!.click();
     el.querySelector<HTMLElement>('.lf-quick-item[data-min="now-1h"]')!.click();
     expect(model.state.min_timestamp).toBe("now-1h");
@@ -77,26 +126,38 @@ describe("the widget against a fake model", () => {
   });
 
   it("ignores a result for a range the user has since replaced", async () => {
-    const { model, el } = setup();
-    await answer(model, 50);
-    const sentBefore = model.sent.length;
+    const { model, el } = setup(50);
     el.querySelector<HTMLElement>(".lf-range")!.click();
     el.querySelector<HTMLElement>('.lf-quick-item[data-min="now-1h"]')!.click();
-    // The kernel finishes the older 7-day query first: no rows are requested for it.
-    model.change("status", { ...STATE.status, min_timestamp: "now-7d" });
+    // The kernel finishes the older 7-day query first: its rows are not shown.
+    model.state.head = view(recordsIPC(60));
+    model.change("status", { ...STATUS, rows: 60, min_timestamp: "now-7d" });
     model.change("revision", 2);
-    expect(model.sent.length).toBe(sentBefore);
+    expect(el.querySelector<HTMLElement>(".lf-root")!.dataset.rows).toBe("50");
+    expect(el.querySelector(".lf-root")!.classList.contains("lf-loading")).toBe(true);
+    model.state.head = view(recordsIPC(7));
     model.change("status", { state: "ready", rows: 7, min_timestamp: "now-1h", max_timestamp: "" });
     model.change("revision", 3);
-    expect(model.sent.length).toBe(sentBefore + 1);
-    await answer(model, 7);
+    expect(el.querySelector<HTMLElement>(".lf-root")!.dataset.rows).toBe("7");
     expect(el.querySelector(".lf-root")!.classList.contains("lf-loading")).toBe(false);
-    expect(el.querySelector(".lf-status-text")!.textContent).toBe("7 rows");
+    // The footer is about the rows on screen: the new range's count, name and no stale limit note.
+    expect(el.querySelector(".lf-status-text")!.textContent).toBe("7 rows · Last 1 hour");
+    expect(el.querySelector<HTMLElement>(".lf-limit")!.hidden).toBe(true);
+    expect(el.querySelectorAll(".lf-tr").length).toBe(7);
+    expect(model.sent.filter((m) => m.type === "request")).toHaveLength(0);
   });
 
-  it("opens a JSON cell as a tree and shows the whole of a long text", async () => {
-    const { model, el } = setup();
-    await answer(model, 20);
+  it("does not claim a limit for a result fetched in pages (--all)", () => {
+    const { model, el } = setup(20);
+    model.state.head = view(recordsIPC(200));
+    model.change("status", { state: "ready", rows: 102_987, elapsed_ms: 3210, limit: null, limit_reached: false, min_timestamp: "now-8d", max_timestamp: "" });
+    model.change("revision", 2);
+    expect(el.querySelector(".lf-status-text")!.textContent).toBe("102,987 rows · 3.21 s · Last 8 days");
+    expect(el.querySelector<HTMLElement>(".lf-limit")!.hidden).toBe(true);
+  });
+
+  it("opens a JSON cell as a tree and shows the whole of a long text", () => {
+    const { el } = setup(20);
     const first = el.querySelector(".lf-tr")!;
     (first.children[4] as HTMLElement).click();
     const detail = el.querySelector<HTMLElement>(".lf-detail")!;
@@ -109,9 +170,10 @@ describe("the widget against a fake model", () => {
   });
 
   it("says in one sentence when the range has no rows, and shows a query error", async () => {
-    const { model, el } = setup();
+    const { model, el } = setup(20);
+    model.state.head = view(recordsIPC(0));
     model.change("status", { state: "ready", rows: 0, min_timestamp: "now-7d", max_timestamp: "", from_ms: 0, to_ms: 3_600_000 });
-    await answer(model, 0);
+    model.change("revision", 2);
     const message = el.querySelector<HTMLElement>(".lf-message")!;
     expect(message.hidden).toBe(false);
     expect(message.textContent).toMatch(/^No rows in .*: widen the time range/);

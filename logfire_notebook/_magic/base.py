@@ -2,8 +2,9 @@
 
 A cell runs the same way for every source: split `VAR <<` and the options off the line, check them, put
 `{name}` parameters in as safe literals, resolve the time range, run the query under the elapsed-time display
-(Ctrl-C cancels it on the wire), assign `VAR` and `_`, show the widget (or a plain table) and the footer, and
-turn a failure into one line. A subclass says only what differs: its options (IPython `@argument`s on its
+(Ctrl-C cancels it on the wire), assign `VAR` and `_`, show the widget (which draws its own footer, and to
+whose newest result a picked range rebinds `VAR` and `_`) or a plain table and a footer line, and turn a
+failure into one line. A subclass says only what differs: its options (IPython `@argument`s on its
 magic method), its client, how a query is run and shown, and how parameters are quoted.
 """
 
@@ -17,7 +18,9 @@ from IPython.core.magic import Magics
 from IPython.core.magic_arguments import parse_argstring
 from traitlets import Bool, Int, Unicode
 
+from logfire_notebook._footer import limit_hint
 from logfire_notebook._magic.errors import MagicError
+from logfire_notebook._magic.follow import Follower
 from logfire_notebook._magic.options import VALUE_OPTIONS, split_line
 from logfire_notebook._magic.output import ElapsedTimer, footer, is_kernel, show_footer
 
@@ -58,6 +61,11 @@ class QueryMagics(Magics):
     short_errors = Bool(True, help="Show a failing query as one line; False: the full Python traceback.").tag(
         config=True
     )
+    follow_widget = Bool(
+        True,
+        help="A range picked in a result's widget rebinds VAR and `_` to the new rows (while they still hold the "
+        "widget's previous result); False keeps the cell's first result.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # Magics.__init__ also appends the instance to shell.configurables, which is what %config reads.
@@ -93,9 +101,17 @@ class QueryMagics(Magics):
         raise NotImplementedError
 
     def _widget(
-        self, client: Any, text: str, since: str, until: str | None, limit: int, args: Any, df: pl.DataFrame
+        self,
+        client: Any,
+        text: str,
+        since: str,
+        until: str | None,
+        limit: int,
+        args: Any,
+        df: pl.DataFrame,
+        elapsed: float,
     ) -> Any:
-        """The table widget for this result (None: show the plain value)."""
+        """The table widget for this result (None: show the plain value); `elapsed`: seconds the query took."""
         raise NotImplementedError
 
     def _fetch_names(self, client: Any) -> Mapping[str, Sequence[str]]:
@@ -146,12 +162,21 @@ class QueryMagics(Magics):
         if parts.assign:
             self._user_ns[parts.assign] = value
         self._set_underscore(value)
-        # After --all, the widget re-runs a changed range with the largest page rather than the default limit.
-        widget_limit = self.max_limit if args.all else limit
-        self._show(value, df, client, text, since, until, widget_limit, args)
-        show_footer(
-            footer(df.height, elapsed, time_range.label(), None if args.all else limit, self.max_limit)
-        )
+        widget = self._show(value, df, client, text, since, until, limit, args, elapsed)
+        if widget is None:
+            # A widget draws its own footer, which follows the range picked in it.
+            show_footer(
+                footer(
+                    df.height,
+                    elapsed,
+                    time_range.label(),
+                    None if args.all else limit,
+                    limit_hint(limit, self.max_limit),
+                )
+            )
+        elif self.follow_widget:
+            names = ("_", parts.assign) if parts.assign else ("_",)
+            widget.on_result(Follower(self._user_ns, names, value, _converter(args)))
 
     def _time_range(self, since: str, until: str | None) -> TimeRange:
         from logfire_notebook._timerange import TimeRange
@@ -210,19 +235,23 @@ class QueryMagics(Magics):
         until: str | None,
         limit: int,
         args: Any,
-    ) -> None:
+        elapsed: float,
+    ) -> Any:
+        """Shows the result; returns the widget shown, or None for a plain table."""
         from IPython.display import display as ipython_display
 
         display: Any = ipython_display
         if self.show_widget and not args.no_widget and is_kernel(self.shell):
             try:
-                widget = self._widget(client, text, since, until, limit, args, df)
+                widget = self._widget(client, text, since, until, limit, args, df, elapsed)
             except ImportError:  # no anywidget in this environment: the plain table
                 widget = None
             if widget is not None:
+                widget.limit_hint = limit_hint(limit, self.max_limit)
                 display(widget)
-                return
+                return widget
         display(value)
+        return None
 
     # -- client and completion ---------------------------------------------------------------------------
 
@@ -273,6 +302,15 @@ class QueryMagics(Magics):
         client, self._client_obj = self._client_obj, None
         if client is not None:
             client.close()
+
+
+def _converter(args: Any) -> Any:
+    """The widget's DataFrame as the type the cell returned (--arrow, --pandas or polars)."""
+    if args.arrow:
+        return lambda frame: frame.to_arrow()
+    if args.pandas:
+        return lambda frame: frame.to_pandas()
+    return lambda frame: frame
 
 
 def one_or_two_lines(exc: BaseException) -> str:

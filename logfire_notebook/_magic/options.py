@@ -14,7 +14,7 @@ __all__ = ["VALUE_OPTIONS", "Line", "split_line"]
 
 # Options of %%logfire that take a value; all other options are flags. Kept in step with the magic's
 # @argument list (a unit test checks this against the parser). Another magic passes its own set.
-VALUE_OPTIONS = frozenset({"--since", "--until", "--limit", "--env"})
+VALUE_OPTIONS = frozenset({"--since", "--until", "--limit", "--env", "--trace"})
 
 _ASSIGN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*<<")
 _OPTION = re.compile(r"""\s*(--[A-Za-z][\w-]*)(?:=(?:"[^"]*"|'[^']*'|\S+)|(?=\s|$))""")

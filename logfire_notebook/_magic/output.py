@@ -1,4 +1,5 @@
-"""What a query cell shows: the result (widget or plain table), a footer line, a running timer."""
+"""What a query cell shows: the result (widget or plain table), a footer line under a plain table (the widget
+draws its own), a running timer."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import time
 from types import TracebackType
 from typing import Any
 
-__all__ = ["ElapsedTimer", "footer", "is_kernel", "show_footer"]
+from logfire_notebook._footer import MAX_LIMIT, footer
 
-# Longest page the query API returns; past it only --all helps.
-MAX_LIMIT = 10_000
+__all__ = ["MAX_LIMIT", "ElapsedTimer", "footer", "is_kernel", "show_footer"]
 
 
 def is_kernel(shell: Any) -> bool:
@@ -19,16 +19,6 @@ def is_kernel(shell: Any) -> bool:
     return type(shell).__name__ == "ZMQInteractiveShell" or any(
         cls.__name__ == "ZMQInteractiveShell" for cls in type(shell).__mro__
     )
-
-
-def footer(rows: int, elapsed: float, range_label: str, limit: int | None, max_limit: int = MAX_LIMIT) -> str:
-    """`1,204 rows · 0.31 s · last 1 day`, plus a note when the row limit may have cut the result."""
-    parts = [f"{rows:,} row{'' if rows == 1 else 's'}", f"{elapsed:.2f} s", range_label]
-    text = " · ".join(parts)
-    if limit is not None and rows >= limit:
-        how = "raise --limit or use --all" if limit < max_limit else "use --all"
-        text += f" · the limit of {limit:,} row{'' if limit == 1 else 's'} was reached, more rows may exist ({how})"
-    return text
 
 
 def show_footer(text: str) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Source", "TimelineCounts"]
+__all__ = ["Source", "TimelineCounts", "TraceSource"]
 
 
 @dataclass(frozen=True)
@@ -55,4 +55,22 @@ class Source(Protocol):
 
     async def aclose(self) -> None:
         """Closes the HTTP connections the source opened."""
+        ...
+
+
+class TraceSource(Protocol):
+    """What a source adds so that its rows open traces (optional: without it the widget offers no "Open trace").
+
+    Logfire's rows carry `trace_id` and its traces are in the same store. A Loki source says which of its
+    columns (a label, structured metadata or a parsed field: `traceID`, `traceId`, `trace_id`) holds the id,
+    and fetches the trace from wherever its traces are kept.
+    """
+
+    def trace_column(self, columns: Sequence[str]) -> str | None:
+        """The result column holding trace ids, or None when this result has none."""
+        ...
+
+    async def query_trace(self, trace_id: str, start: datetime, end: datetime) -> pa.Table:
+        """Every span and log of the trace (32 lowercase hex digits) in [start, end), in start order, with the
+        columns of `_trace.TRACE_COLUMNS` that the store has; cancelling the awaiting task closes the request."""
         ...

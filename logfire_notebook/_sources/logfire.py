@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from logfire_notebook._sources.base import TimelineCounts
 
 if TYPE_CHECKING:
+    import polars as pl
     import pyarrow as pa
 
     from logfire_notebook._client import AsyncLogfireClient, LogfireClient
@@ -98,11 +99,36 @@ class LogfireSource:
             return await asyncio.to_thread(self._client.query_arrow, query, **kwargs)
         return await client.query_arrow(query, **kwargs)
 
+    async def query_all(self, query: str, start: datetime, end: datetime) -> pl.DataFrame:
+        """Every row in [start, end), in pages past `max_limit` (the magic's --all); cancelling stops paging."""
+        from logfire_notebook._timerange import TimeRange
+
+        kwargs: dict[str, Any] = {
+            "time_range": TimeRange(start, end),
+            "environment": self.environment,
+            "progress": False,
+        }
+        client = self._async()
+        if client is None:
+            assert self._client is not None
+            return await asyncio.to_thread(self._client.query_all, query, **kwargs)
+        return await client.query_all(query, **kwargs)
+
     async def count(self, query: str, start: datetime, end: datetime, interval: timedelta) -> TimelineCounts:
         table = await self.query_arrow(histogram_sql(query, interval, self.time_column), start, end, 10_000)
         buckets = [_as_datetime(v) for v in table.column("bucket").to_pylist()]
         pairs = [(b, int(c)) for b, c in zip(buckets, table.column("n").to_pylist(), strict=True) if b]
         return TimelineCounts(interval, [b for b, _ in pairs], [c for _, c in pairs])
+
+    def trace_column(self, columns: Sequence[str]) -> str | None:
+        from logfire_notebook._trace import trace_column
+
+        return trace_column(columns)
+
+    async def query_trace(self, trace_id: str, start: datetime, end: datetime) -> pa.Table:
+        from logfire_notebook._trace import TRACE_LIMIT, trace_sql
+
+        return await self.query_arrow(trace_sql(trace_id), start, end, TRACE_LIMIT)
 
     def completion_names(self) -> Mapping[str, Sequence[str]]:
         from logfire_notebook._client import LogfireClient

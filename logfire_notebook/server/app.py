@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,12 +19,15 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from logfire_notebook import _schema
 from logfire_notebook.server import formats
+from logfire_notebook.server.bodies import BodyTooLarge, read_body
+from logfire_notebook.server.compression import GzipWhereItPays
 from logfire_notebook.server.engine import (
     MAX_LIMIT,
     Engine,
@@ -34,6 +38,8 @@ from logfire_notebook.server.engine import (
     RequestError,
 )
 from logfire_notebook.server.ingest import ingest_routes
+from logfire_notebook.server.loki import LokiStore, loki_routes
+from logfire_notebook.server.origin import LOOPBACK_NAMES, OriginGuard, allowed_hosts
 from logfire_notebook.server.store import LOCAL_PROJECT_ID, Store
 from logfire_notebook.server.tokens import TokenRegistry
 
@@ -46,6 +52,8 @@ CSV = "text/csv"
 V2_DEFAULT_LIMIT = 100
 V1_DEFAULT_LIMIT = 500
 LOCAL_ORGANIZATION_ID = "00000000-0000-4000-8000-0000000010ca"
+MAX_QUERY_BODY_BYTES = 1024 * 1024
+"""A query request is SQL and a few fields; a larger body is refused with 413."""
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -81,7 +89,15 @@ def _timestamp(field: str, value: Any) -> datetime | None:
         raise RequestError(
             field, f"`{field}` is not an ISO 8601 timestamp: {value!r}; use e.g. '2024-01-01T00:00:00Z'."
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise RequestError(
+            field,
+            f"`{field}` {value!r} is out of range once converted to UTC; use a year between 1 and 9999.",
+        ) from None
+    return parsed
 
 
 def _limit(value: Any, default: int) -> int:
@@ -104,6 +120,12 @@ def _limit(value: Any, default: int) -> int:
 def _sql(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise RequestError("sql", "`sql` is required: send the SELECT query to run.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RequestError(
+            "sql", "`sql` holds a lone surrogate (invalid Unicode); send valid UTF-8 text."
+        ) from None
     return value
 
 
@@ -122,6 +144,14 @@ def _timezone(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise RequestError("timezone", f"`timezone` must be a time zone name, got {value!r}.")
+    return value
+
+
+def _explain(value: Any) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise RequestError("explain", f"`explain` must be true or false, got {value!r}.")
     return value
 
 
@@ -175,9 +205,9 @@ def _render(result: QueryResult, media: str, *, v1_rows: bool | None) -> Respons
         )
         return Response(formats.csv_text(table), media_type="text/csv; charset=utf-8", headers=headers)
     if media == NDJSON:
-        return StreamingResponse(iter(list(formats.ndjson_lines(table))), media_type=NDJSON)
+        return StreamingResponse(iter(list(formats.ndjson_lines(table, result.plans))), media_type=NDJSON)
     if v1_rows is None:
-        body = formats.json_v2(table)
+        body = formats.json_v2(table, result.plans)
     else:
         body = formats.json_v1_rows(table) if v1_rows else formats.json_v1_columns(table)
     return Response(body, media_type=JSON)
@@ -191,12 +221,24 @@ async def _answer(request: Request, build: Callable[[], tuple[QueryRequest, str,
         return _error(422, str(exc))
     except QueryError as exc:
         return _error(400, str(exc))
+    except Exception:
+        # A bug of the server, not the client's mistake: one sentence out, the traceback in the server's log.
+        traceback.print_exc()
+        return _error(
+            500, "The local backend failed on this query (a bug of the server); its log has the details."
+        )
 
 
 @authenticated
 async def query_v2(request: Request) -> Response:
     try:
-        body = json.loads(await request.body() or b"null")
+        body = json.loads(await read_body(request, MAX_QUERY_BODY_BYTES) or b"null")
+    except BodyTooLarge as exc:
+        return _error(413, str(exc))
+    except RecursionError:
+        return _error(
+            422, "The request body nests too deeply; send an object with `sql` and `min_timestamp`."
+        )
     except ValueError:
         return _error(422, "The request body is not valid JSON; send an object with at least `sql`.")
     if not isinstance(body, dict):
@@ -216,6 +258,7 @@ async def query_v2(request: Request) -> Response:
             max_timestamp=_timestamp("max_timestamp", body.get("max_timestamp")),
             timezone=_timezone(body.get("timezone")),
             environments=_environments(body.get("deployment_environment")),
+            explain=_explain(body.get("explain")),
         )
         return query, media, None
 
@@ -275,7 +318,7 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     """Every route of the backend. Other parts add theirs here (one line each)."""
     return [
         Route("/health", health, methods=["GET"]),
@@ -284,10 +327,14 @@ def routes() -> list[Route]:
         Route("/v1/read-token-info", read_token_info, methods=["GET"]),
         Route("/v1/schemas", schemas, methods=["GET"]),
         *ingest_routes(),
+        *loki_routes(),
     ]
 
 
-def create_app(data_dir: Path, query_timeout: float = 30.0) -> Starlette:
+def create_app(
+    data_dir: Path, query_timeout: float = 30.0, hosts: frozenset[str] | None = LOOPBACK_NAMES
+) -> Starlette:
+    """The app over `data_dir`; it answers only to the host names `hosts` (None: any) and its own origin."""
     store = Store(Path(data_dir))
 
     @contextlib.asynccontextmanager
@@ -297,8 +344,14 @@ def create_app(data_dir: Path, query_timeout: float = 30.0) -> Starlette:
         finally:
             store.close()
 
-    app = Starlette(routes=routes(), lifespan=lifespan)
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        # The origin check first: a refused request costs nothing else.
+        middleware=[Middleware(OriginGuard, hosts=hosts), Middleware(GzipWhereItPays)],
+    )
     app.state.store = store
+    app.state.loki = LokiStore.of(store)
     app.state.engine = Engine(store, query_timeout=query_timeout)
     app.state.tokens = TokenRegistry(Path(data_dir))
     return app
@@ -309,7 +362,7 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
     import uvicorn
 
     try:
-        app = create_app(data_dir, query_timeout=query_timeout)
+        app = create_app(data_dir, query_timeout=query_timeout, hosts=allowed_hosts(host))
     except RuntimeError as exc:  # the data dir is in use or unreadable: say so, no traceback
         print(f"logfire-notebook: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

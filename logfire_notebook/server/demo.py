@@ -1,11 +1,16 @@
-"""`logfire-notebook demo`: a local backend full of realistic telemetry, then JupyterLab on the example.
+"""`logfire-notebook demo`: a local backend full of realistic telemetry that stays live, then JupyterLab or
+marimo on the example.
 
 1. Start `logfire-notebook serve` on the data dir (a subprocess) and make a read token (kept in
    `<data dir>/demo_token`, mode 600, so the next run reuses it).
-2. Unless the data dir already holds demo data, run the instrumented demo services of `demo_app.py` in
-   parallel processes; the official `logfire` SDK sends their spans, logs and metrics over OTLP.
-3. Unless `--no-lab`: start JupyterLab on `examples/quickstart.ipynb` with `LOGFIRE_READ_TOKEN` and
-   `LOGFIRE_BASE_URL` in its environment (never in the notebook), and stop the server when it exits.
+2. A new data dir: run the instrumented demo services of `demo_app.py` in parallel processes over the last
+   7 days; the official `logfire` SDK sends their spans, logs and metrics over OTLP. A data dir with demo data:
+   top up the time since the last fill (or the last run's live data) at the same density, so every quick
+   range from 15 minutes to 7 days has data.
+3. Unless `--no-lab`: the same services keep running in real time (a gentle trickle at the fill's density)
+   while JupyterLab (or marimo, `--marimo`) runs on the example with `LOGFIRE_READ_TOKEN` and
+   `LOGFIRE_BASE_URL` in its environment (never in the notebook); `--headless` serves without a front end.
+   Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ __all__ = ["DEMO_TOKEN_FILE", "SERVICES", "fill", "run_demo"]
 DEMO_TOKEN_FILE = "demo_token"
 DEMO_MARKER_FILE = "demo_filled.json"
 NOTEBOOK = Path("examples") / "quickstart.ipynb"
+MARIMO_NOTEBOOK = Path("examples") / "marimo_quickstart.py"
 WINDOW = timedelta(days=7)
 
 
@@ -145,11 +151,7 @@ def _count(base_url: str, token: str, table: str) -> int:
     return int(response.json()["data"][0]["n"])
 
 
-def fill(base_url: str, records: int, *, now: datetime | None = None, parallel: int | None = None) -> None:
-    """Run the demo services against the OTLP endpoint at `base_url` until they made about `records`."""
-    end = now or datetime.now(timezone.utc)
-    end_ns = int(end.timestamp() * 1e9)
-    start_ns = end_ns - int(WINDOW.total_seconds() * 1e9)
+def _services_env(base_url: str) -> dict[str, str]:
     env = _child_env(
         OTEL_EXPORTER_OTLP_ENDPOINT=base_url,
         # The services outrun the exporter at first; a deep queue keeps the SDK from dropping spans.
@@ -165,6 +167,43 @@ def fill(base_url: str, records: int, *, now: datetime | None = None, parallel: 
     # Logfire settings of the user's shell must not send the demo data elsewhere.
     for name in ("LOGFIRE_TOKEN", "LOGFIRE_SEND_TO_LOGFIRE", "LOGFIRE_CONSOLE", "LOGFIRE_ENVIRONMENT"):
         env.pop(name, None)
+    return env
+
+
+def _service_args(svc: DemoService, seed: int, records: int, start_ns: int, end_ns: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "logfire_notebook.server.demo_app",
+        f"--service={svc.service}",
+        f"--environment={svc.environment}",
+        f"--version={svc.version}",
+        f"--records={records}",
+        f"--start-ns={start_ns}",
+        f"--end-ns={end_ns}",
+        f"--seed={seed}",
+    ]
+
+
+def _ns(value: datetime) -> int:
+    return int(value.timestamp() * 1e9)
+
+
+def fill(
+    base_url: str,
+    records: int,
+    *,
+    now: datetime | None = None,
+    start: datetime | None = None,
+    parallel: int | None = None,
+    seed: int = 0,
+) -> None:
+    """Run the demo services against the OTLP endpoint at `base_url` until they made about `records` between
+    `start` (default: 7 days before `now`) and `now`."""
+    end = now or datetime.now(timezone.utc)
+    end_ns = _ns(end)
+    start_ns = _ns(start) if start is not None else end_ns - int(WINDOW.total_seconds() * 1e9)
+    env = _services_env(base_url)
     parallel = parallel or max(1, min(len(SERVICES), os.cpu_count() or 1))
     pending = list(enumerate(SERVICES))
     running: list[tuple[DemoService, subprocess.Popen[bytes]]] = []
@@ -174,19 +213,8 @@ def fill(base_url: str, records: int, *, now: datetime | None = None, parallel: 
         while pending and len(running) < parallel:
             i, svc = pending.pop(0)
             # A little over the share, so the total is at least what was asked for.
-            budget = max(50, int(records * svc.share * 1.005) + 1)
-            args = [
-                sys.executable,
-                "-m",
-                "logfire_notebook.server.demo_app",
-                f"--service={svc.service}",
-                f"--environment={svc.environment}",
-                f"--version={svc.version}",
-                f"--records={budget}",
-                f"--start-ns={start_ns}",
-                f"--end-ns={end_ns}",
-                f"--seed={i + 1}",
-            ]
+            budget = max(1, int(records * svc.share * 1.005) + 1)
+            args = _service_args(svc, seed + i + 1, budget, start_ns, end_ns)
             # A directory without a pyproject.toml, so no [tool.logfire] section changes the SDK's settings.
             process = subprocess.Popen(
                 args, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -209,6 +237,110 @@ def fill(base_url: str, records: int, *, now: datetime | None = None, parallel: 
         )
 
 
+def per_minute(records: int) -> float:
+    """Records a minute at the density of a `records`-over-7-days fill, so live data continues the fill."""
+    return records / (WINDOW.total_seconds() / 60)
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """The records a data dir misses since its last fill (or the last run's live data) ended."""
+
+    start: datetime
+    end: datetime
+    records: int
+
+
+class Trickle:
+    """The demo services in live mode: they make `catch_up`'s records (if any), then keep sending telemetry in
+    real time, about `rate` records a minute, until stopped."""
+
+    def __init__(self, base_url: str, rate: float, data_dir: Path, catch_up: CatchUp | None = None) -> None:
+        now = datetime.now(timezone.utc)
+        start, end, records = (catch_up.start, catch_up.end, catch_up.records) if catch_up else (now, now, 0)
+        self.log_path = data_dir / "demo-services.log"
+        self._log = self.log_path.open("ab")
+        env = _services_env(base_url)
+        # Fresh seeds each run, so the live data does not repeat the last run's.
+        seed = secrets.randbelow(10**6)
+        self.processes = [
+            subprocess.Popen(
+                [
+                    *_service_args(
+                        svc, seed + i, int(records * svc.share) + (1 if records else 0), _ns(start), _ns(end)
+                    ),
+                    f"--live-per-minute={rate * svc.share:.4f}",
+                ],
+                env=env,
+                cwd=env.get("TMPDIR", "/tmp"),
+                stdout=self._log,
+                stderr=self._log,
+                # Their own session: a Ctrl-C in the terminal reaches the demo, which stops them in order
+                # (services first, so their last batches still reach the backend).
+                start_new_session=True,
+            )
+            for i, svc in enumerate(SERVICES)
+        ]
+
+    def stop(self, grace: float = 3.0) -> None:
+        """SIGTERM, which makes each service send what it has queued; after `grace` seconds, SIGKILL (a Ctrl-C
+        in the terminal stops the backend at the same time, and stopping must stay quick)."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + grace
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._log.close()
+
+
+def _catch_up(records: int, marker: Path) -> CatchUp | None:
+    """What a data dir with demo data misses since its last fill, at the fill's density, so every quick range
+    (15 minutes ... 7 days) has data again; None when less than a minute is missing."""
+    info = json.loads(marker.read_text())
+    now = datetime.now(timezone.utc)
+    last = _parse_time(info.get("filled_until") or info.get("made_at")) or now - WINDOW
+    start = max(last, now - WINDOW)
+    missing = int(records * ((now - start) / WINDOW))
+    if now - start < timedelta(minutes=1) or missing < 1:
+        return None
+    return CatchUp(start, now, missing)
+
+
+def _say_catch_up(catch_up: CatchUp, where: str) -> None:
+    _say(
+        f"topping up the {_duration_words(catch_up.end - catch_up.start)} since the last run with about "
+        f"{catch_up.records:,} records{where} ..."
+    )
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _duration_words(gap: timedelta) -> str:
+    minutes = gap.total_seconds() / 60
+    if minutes < 120:
+        return f"{minutes:.0f} minutes"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.0f} hours"
+    return f"{minutes / 1440:.0f} days"
+
+
+def _write_marker(marker: Path, info: dict[str, object], *, filled_until: datetime) -> None:
+    marker.write_text(json.dumps({**info, "filled_until": filled_until.isoformat()}))
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
@@ -229,33 +361,60 @@ def _lab_settings(data_dir: Path) -> Path:
     return settings
 
 
-def _start_lab(base_url: str, token: str, data_dir: Path) -> int:
-    log_path = data_dir / "jupyterlab.log"
+def _front_end_args(front_end: str, port: int, token: str) -> tuple[list[str], str]:
+    """The command that starts JupyterLab or marimo on the example, and the path it opens on."""
+    if front_end == "marimo":
+        if not MARIMO_NOTEBOOK.exists():
+            raise SystemExit(
+                f"logfire-notebook demo: {MARIMO_NOTEBOOK} is not in {Path.cwd()}; run the demo from a "
+                "checkout of logfire-notebook (`./scripts/demo --marimo`)."
+            )
+        args = [
+            sys.executable,
+            "-m",
+            "marimo",
+            "edit",
+            str(MARIMO_NOTEBOOK),
+            "--headless",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--token-password={token}",
+            "--skip-update-check",
+            "--no-sandbox",  # the example's script header sets marimo options, not packages to install
+        ]
+        return args, f"?access_token={token}"
     notebook = NOTEBOOK if NOTEBOOK.exists() else None
     if notebook is None:
         _say(f"{NOTEBOOK} is not in {Path.cwd()}; JupyterLab opens on this directory instead")
-    port = next(p for p in range(8888, 8999) if _port_is_free(p))
-    lab_token = secrets.token_urlsafe(16)
+    path = f"lab/tree/{notebook.as_posix()}" if notebook else "lab"
     args = [
         sys.executable,
         "-m",
         "jupyterlab",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={lab_token}",
+        f"--IdentityProvider.token={token}",
         # The file browser shows the whole checkout, and the opening page is the example notebook.
         f"--ServerApp.root_dir={Path.cwd()}",
         # Offline: no news feed or update check asking for the network.
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--ServerApp.default_url=/{path}",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")  # containers often run as root; JupyterLab refuses without this
-    path = f"lab/tree/{notebook.as_posix()}" if notebook else "lab"
-    args.append(f"--ServerApp.default_url=/{path}")
-    # JupyterLab's own log goes to a file: the terminal keeps the one line a user needs.
+    return args, f"{path}?token={token}"
+
+
+def _start_front_end(front_end: str, base_url: str, token: str, data_dir: Path) -> int:
+    """JupyterLab or marimo on the example, with the demo backend in its environment (never in the notebook)."""
+    name = "marimo" if front_end == "marimo" else "JupyterLab"
+    log_path = data_dir / ("marimo.log" if front_end == "marimo" else "jupyterlab.log")
+    port = next(p for p in range(8888, 8999) if _port_is_free(p))
+    args, path = _front_end_args(front_end, port, secrets.token_urlsafe(16))
+    # Its own log goes to a file: the terminal keeps the one line a user needs.
     with log_path.open("wb") as log:
-        lab = subprocess.Popen(
+        app = subprocess.Popen(
             args,
             env=_child_env(
                 LOGFIRE_READ_TOKEN=token,
@@ -265,22 +424,52 @@ def _start_lab(base_url: str, token: str, data_dir: Path) -> int:
             stdout=log,
             stderr=log,
         )
-        _say(f"JupyterLab: http://127.0.0.1:{port}/{path}?token={lab_token}")
-        _say(f"(its log: {log_path}; Ctrl-C stops JupyterLab and the backend)")
+        _say(f"{name}: http://127.0.0.1:{port}/{path}")
+        _say(f"(its log: {log_path}; Ctrl-C stops {name}, the live services and the backend)")
         try:
-            code = lab.wait()
+            code = app.wait()
         except KeyboardInterrupt:
             return 0
         finally:
-            _stop(lab)
+            _stop(app)
     if code != 0:
         tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-        _say("JupyterLab stopped with an error:\n  " + "\n  ".join(tail))
+        _say(f"{name} stopped with an error:\n  " + "\n  ".join(tail))
     return code
 
 
-def run_demo(data_dir: Path, port: int, records: int, start_lab: bool) -> None:
-    """The `logfire-notebook demo` command."""
+def _wait_for_ctrl_c() -> None:
+    _say("serving with live telemetry; Ctrl-C stops the live services and the backend")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return
+
+
+def _first_fill(base_url: str, token: str, records: int, marker: Path) -> None:
+    _say(f"making about {records:,} records of demo telemetry over the last 7 days ...")
+    started = time.monotonic()
+    now = datetime.now(timezone.utc)
+    fill(base_url, records, now=now)
+    total = _count(base_url, token, "records")
+    metrics = _count(base_url, token, "metrics")
+    _say(f"stored {total:,} records and {metrics:,} metric points in {time.monotonic() - started:.0f} s")
+    _write_marker(
+        marker, {"records": total, "metrics": metrics, "made_at": now.isoformat()}, filled_until=now
+    )
+
+
+def run_demo(
+    data_dir: Path,
+    port: int,
+    records: int,
+    front_end: str | None = "lab",
+    *,
+    live_per_minute: float | None = None,
+) -> None:
+    """The `logfire-notebook demo` command. `front_end`: "lab", "marimo", "none" (serve with live
+    telemetry until Ctrl-C) or None (fill and stop)."""
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     # Ctrl-C and SIGTERM (`kill`, a closed terminal) both clean up: no backend or JupyterLab is left behind.
@@ -291,37 +480,40 @@ def run_demo(data_dir: Path, port: int, records: int, start_lab: bool) -> None:
         raise SystemExit(f"logfire-notebook demo: port {port} is in use; pass --port with a free one.")
     token = _demo_token(data_dir)
     server = _Server(data_dir, port)
+    trickle: Trickle | None = None
+    marker = data_dir / DEMO_MARKER_FILE
     try:
         server.wait_ready()
         _say(f"backend on {server.base_url}, data in {data_dir}")
-        marker = data_dir / DEMO_MARKER_FILE
-        if marker.exists():
-            info = json.loads(marker.read_text())
-            _say(
-                f"the data dir already holds demo data ({info.get('records')} records made "
-                f"{info.get('made_at')}); not filling again (delete {marker} to refill)"
-            )
-        else:
-            _say(f"making about {records:,} records of demo telemetry over the last 7 days ...")
-            started = time.monotonic()
-            fill(server.base_url, records)
-            total = _count(server.base_url, token, "records")
-            metrics = _count(server.base_url, token, "metrics")
-            _say(
-                f"stored {total:,} records and {metrics:,} metric points in {time.monotonic() - started:.0f} s"
-            )
-            marker.write_text(
-                json.dumps(
-                    {"records": total, "metrics": metrics, "made_at": datetime.now(timezone.utc).isoformat()}
-                )
-            )
+        catch_up = _catch_up(records, marker) if marker.exists() else None
+        if not marker.exists():
+            _first_fill(server.base_url, token, records, marker)
         _say(f"read token: stored in {data_dir / DEMO_TOKEN_FILE}")
-        if start_lab:
-            _start_lab(server.base_url, token, data_dir)
-        else:
+        if front_end is None:
+            if catch_up is not None:
+                _say_catch_up(catch_up, "")
+                fill(server.base_url, catch_up.records, now=catch_up.end, start=catch_up.start, seed=1000)
+                _write_marker(marker, json.loads(marker.read_text()), filled_until=catch_up.end)
             _say(
                 f"done. Serve it with `logfire-notebook serve --data-dir {data_dir} --port {port}` and use "
                 f"LOGFIRE_BASE_URL=http://127.0.0.1:{port} with the token in {data_dir / DEMO_TOKEN_FILE}."
             )
+            return
+        rate = per_minute(records) if live_per_minute is None else live_per_minute
+        if rate > 0 or catch_up is not None:
+            # The services that top up the gap stay on as the live trickle: one start-up, in the background.
+            if catch_up is not None:
+                _say_catch_up(catch_up, " in the background")
+            trickle = Trickle(server.base_url, rate, data_dir, catch_up)
+            if rate > 0:
+                _say(f"live: the demo services send about {rate:.3g} records a minute while the demo runs")
+        if front_end == "none":
+            _wait_for_ctrl_c()
+        else:
+            _start_front_end(front_end, server.base_url, token, data_dir)
     finally:
+        if trickle is not None:
+            trickle.stop()
+            # The live services filled up to now: the next run tops up only from here.
+            _write_marker(marker, json.loads(marker.read_text()), filled_until=datetime.now(timezone.utc))
         server.stop()

@@ -5,6 +5,8 @@
 comes from `OTEL_EXPORTER_OTLP_ENDPOINT`) and runs real code until it has made about N records:
 
 - `web-api`: a Starlette app instrumented by `logfire.instrument_asgi` (spans named by route template),
+  whose checkout calls an inventory service (a second instrumented app, over HTTP: client and server spans,
+  a lock and update per SKU, and now and then a lock timeout deep inside that fails the order with 503),
   called through an httpx client
   instrumented by `logfire.instrument_httpx` (server and client spans, routes, status codes, 4xx/5xx, an
   exception handler), with logs from the handlers.
@@ -25,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import math
 import random
+import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -108,6 +112,11 @@ def _web_api(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
             if value > 450:
                 logfire.error("payment declined for {customer}", customer=body["customer"], amount=value)
                 return JSONResponse({"error": "payment declined"}, status_code=402)
+            # Fan out: the inventory service reserves the stock over HTTP, with its own database calls.
+            reserved = await inventory_client.post("/reserve", json={"items": body["items"]})
+            if reserved.status_code >= 500:
+                logfire.error("inventory unavailable for {customer}", customer=body["customer"])
+                return JSONResponse({"error": "inventory unavailable"}, status_code=503)
             orders_total.add(1, {"plan": body["plan"]})
             logfire.info("order placed for {customer}", customer=body["customer"], amount=value)
         return JSONResponse({"ok": True, "amount": value}, status_code=201)
@@ -124,6 +133,32 @@ def _web_api(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    async def reserve(request: Request) -> JSONResponse:
+        """The inventory service: one row lock and update per SKU; rarely a lock times out deep inside."""
+        body = await request.json()
+        skus = sorted({item["sku"] for item in body["items"]})
+        with logfire.span("reserve stock for {count} SKUs", count=len(skus), _tags=["inventory"]):
+            for sku in skus:
+                with logfire.span("lock and update {sku}", sku=sku):
+                    with logfire.span("SELECT stock FOR UPDATE WHERE sku = {sku}", sku=sku, _tags=["db"]):
+                        db(_RNG.lognormvariate(1.0, 0.5))
+                        if _RNG.random() < 0.015:
+                            clock.advance(2)
+                            raise StockLockTimeout(f"could not lock the stock row of {sku} within 2s")
+                    with logfire.span("UPDATE stock SET reserved = reserved + 1", sku=sku, _tags=["db"]):
+                        db(_RNG.lognormvariate(0.8, 0.4))
+        return JSONResponse({"reserved": skus})
+
+    inventory_app: Any = logfire.instrument_asgi(
+        cast(Any, Starlette(routes=[Route("/reserve", reserve, methods=["POST"])])),
+        default_span_details=lambda scope: (f"{scope['method']} /reserve", {"http.route": "/reserve"}),
+    )
+    inventory_client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=inventory_app, raise_app_exceptions=False),
+        base_url="http://inventory.internal",
+    )
+    logfire.instrument_httpx(inventory_client)
 
     routes = [
         Route("/users/{user_id:int}", get_user),
@@ -358,6 +393,13 @@ class InventoryMismatch(RuntimeError):
 
 InventoryMismatch.__module__ = "shop.inventory"
 
+
+class StockLockTimeout(TimeoutError):
+    """The inventory service could not lock a stock row in time."""
+
+
+StockLockTimeout.__module__ = "shop.inventory"
+
 SERVICES: dict[str, Callable[[VirtualClock], Callable[[], Awaitable[None]]]] = {
     "web-api": _web_api,
     "agent": _agent,
@@ -473,21 +515,58 @@ async def _run(args: argparse.Namespace) -> int:
     flush_every = 2 * 3600 * 10**9  # metrics are collected every 2 virtual hours
     next_flush = args.start_ns + flush_every
     done = 0
-    while _made < args.records:
+    while _made < args.records and clock.now < args.end_ns:
         await unit()
         done += 1
         per_unit = max(1.0, _made / done)
         # Walk the window so the budget runs out a little before it ends, denser at busy hours.
         remaining_units = max(1.0, (args.records - _made) / per_unit)
         gap = 0.97 * (args.end_ns - clock.now) / remaining_units * _MEAN_ACTIVITY / _activity(clock.now)
-        clock.now = min(clock.now + int(_RNG.expovariate(1.0) * max(gap, 0.0)), args.end_ns - 60 * 10**9)
+        clock.now = _next_start(clock.now, int(_RNG.expovariate(1.0) * max(gap, 0.0)), args.end_ns)
         if clock.now >= next_flush:
             flusher.request()
             next_flush = clock.now + flush_every
+    print(f"{args.service}/{args.environment}: {_made} records", file=sys.stderr, flush=True)
+    if args.live_per_minute > 0:
+        with contextlib.suppress(asyncio.CancelledError):  # Ctrl-C: send what is queued, then stop
+            await _live(unit, clock, flusher, args.live_per_minute, units=done)
     flusher.stop()
     logfire.force_flush()
-    print(f"{args.service}/{args.environment}: {_made} records", file=sys.stderr)
     return 0
+
+
+def _next_start(now: int, jump: int, end_ns: int) -> int:
+    """Where the next unit starts: `jump` ahead, but a jump past the window's end lands somewhere in what is
+    left of it, so the last units keep distinct, rising times instead of piling up on one instant."""
+    if now + jump < end_ns:
+        return now + jump
+    return now + int(max(0, end_ns - now) * _RNG.random())
+
+
+async def _live(
+    unit: Callable[[], Awaitable[None]],
+    clock: VirtualClock,
+    flusher: _MetricsFlusher,
+    per_minute: float,
+    units: int,
+) -> None:
+    """Keep sending in real time, about `per_minute` records a minute (busier in the afternoon), until stopped.
+
+    Each unit starts at the wall clock, or where the last one's simulated latencies left the virtual clock
+    if that is later, so times never go backwards. `units`: how many units made the records so far."""
+    import time
+
+    last_flush = time.monotonic()
+    while True:
+        clock.now = max(clock.now, time.time_ns())
+        await unit()
+        units += 1
+        per_unit = max(1.0, _made / units)
+        mean_gap = 60.0 * per_unit / per_minute * _MEAN_ACTIVITY / _activity(time.time_ns())
+        await asyncio.sleep(_RNG.expovariate(1.0) * mean_gap)
+        if time.monotonic() - last_flush > 60:
+            flusher.request()
+            last_flush = time.monotonic()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -499,9 +578,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-ns", type=int, required=True)
     parser.add_argument("--end-ns", type=int, required=True)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--live-per-minute",
+        type=float,
+        default=0.0,
+        help="after the window, keep making about this many records a minute in real time until stopped",
+    )
     args = parser.parse_args(argv)
     _RNG.seed(args.seed)
-    return asyncio.run(_run(args))
+    # `kill` (the demo stopping its services) ends the run like Ctrl-C, so what is queued still gets sent.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == "__main__":

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from logfire_notebook._schema import TABLES
-from logfire_notebook.server import dialect, sandbox
+from logfire_notebook.server import column_names, dialect, sandbox, sql_metrics
 
 if TYPE_CHECKING:
     import duckdb
@@ -35,10 +36,29 @@ if TYPE_CHECKING:
 __all__ = ["MAX_LIMIT", "Engine", "QueryError", "QueryRequest", "QueryResult", "RequestError"]
 
 MAX_LIMIT = 10_000
+MAX_ANSWER_BYTES = 128 * 1024 * 1024
+"""An answer larger than this (as Arrow, before rendering) is refused with a 400 that says to narrow it."""
+MEMORY_BOUND_BYTES = 2 * 1024 * 1024 * 1024
+"""When the server process holds more than this, running queries are stopped (see `_MemoryWatch`)."""
+_BATCH_ROWS = 256
+_T = TypeVar("_T")
 
 
 class QueryError(Exception):
-    """The query itself failed (HTTP 400); the message is what the engine said."""
+    """The query itself failed (HTTP 400); the message is what the engine said.
+
+    `drawing` is DuckDB's picture of where in the SQL it stopped ("LINE 2: ...", then a caret), if any;
+    `located(sql)` turns it into DataFusion's "at Line: L, Column: C" for the SQL the user wrote."""
+
+    def __init__(self, message: str, drawing: str = "") -> None:
+        super().__init__(message)
+        self.drawing = drawing
+
+    def located(self, sql: str) -> QueryError:
+        position = _position(self.drawing, sql)
+        if position is None:
+            return self
+        return QueryError(f"{self} at Line: {position[0]}, Column: {position[1]}")
 
 
 class RequestError(Exception):
@@ -57,6 +77,7 @@ class QueryRequest:
     max_timestamp: datetime | None = None
     timezone: str | None = None
     environments: list[str] | None = None
+    explain: bool = False
 
 
 @dataclass
@@ -64,6 +85,55 @@ class QueryResult:
     table: pa.Table
     """Normalised by `formats.normalize`: plain utf8, timestamp[us, UTC], list items named `item`."""
     nullable: list[bool] = field(default_factory=list)
+    plans: dict[str, str] | None = None
+    """With `explain`: `logical_plan`, `physical_plan` and `physical_plan_with_metrics` (DuckDB's)."""
+
+
+class _MemoryWatch:
+    """Stops running queries when the process holds more memory than `MEMORY_BOUND_BYTES`.
+
+    DuckDB keeps its buffers under its `memory_limit`, but the strings, lists and aggregate states a query
+    builds are not counted there; this is the bound for those. Reads the resident size from /proc
+    (Linux); elsewhere it does nothing.
+    """
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self._lock = threading.Lock()
+        self._running: set[Interrupter] = set()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, interrupter: Interrupter) -> None:
+        with self._lock:
+            self._running.add(interrupter)
+            if self._thread is None and _resident_bytes() is not None:
+                self._thread = threading.Thread(target=self._loop, name="query-memory-watch", daemon=True)
+                self._thread.start()
+
+    def unwatch(self, interrupter: Interrupter) -> None:
+        with self._lock:
+            self._running.discard(interrupter)
+
+    def _loop(self) -> None:
+        import time
+
+        while True:
+            time.sleep(0.1)
+            with self._lock:
+                running = list(self._running)
+            if running and (_resident_bytes() or 0) > self.bound:
+                for interrupter in running:
+                    interrupter.interrupt(f"needed more than {self.bound // 2**20} MiB of memory")
+
+
+def _resident_bytes() -> int | None:
+    import os
+
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class Interrupter:
@@ -116,9 +186,16 @@ def _window(column: str, req: QueryRequest) -> list[str]:
 def _view_sql(req: QueryRequest) -> list[str]:
     records = ["kind <> 'pending_span'", *_window("start_timestamp", req)]
     metrics = ["true", *_window("recorded_timestamp", req)]
+    range_start = _ts_literal(req.min_timestamp) if req.min_timestamp is not None else None
+    metrics_select = sql_metrics.view_select(
+        "store.metrics",
+        " AND ".join(metrics),
+        range_start=range_start,
+        increase=sql_metrics.needs_increase(req.sql),
+    )
     return [
         f"CREATE OR REPLACE TEMP VIEW records AS SELECT * FROM store.records WHERE {' AND '.join(records)}",
-        f"CREATE OR REPLACE TEMP VIEW metrics AS SELECT * FROM store.metrics WHERE {' AND '.join(metrics)}",
+        f"CREATE OR REPLACE TEMP VIEW metrics AS {metrics_select}",
     ]
 
 
@@ -152,12 +229,40 @@ def _first_line(message: str) -> str:
     return message.split("\n\n", 1)[0].strip()
 
 
+def _engine_error(message: str) -> QueryError:
+    """QueryError for a DuckDB message: its first part, and the caret drawing kept for `located`."""
+    first, _, rest = message.partition("\n\n")
+    return QueryError(first.strip(), rest)
+
+
+def _position(drawing: str, sql: str) -> tuple[int, int] | None:
+    """(line, column) in `sql` of the caret in DuckDB's drawing, found by the text the drawing shows
+    (DuckDB saw the rewritten, wrapped query; the user's SQL is what the numbers must refer to)."""
+    import re
+
+    match = re.search(r"^LINE \d+: (.*)\n( *)\^", drawing, re.M)
+    if not match:
+        return None
+    snippet, caret = match.group(1), len(match.group(2)) - len(match.group(0).split(": ", 1)[0]) - 2
+    prefix = "..." if snippet.startswith("...") else ""
+    shown = snippet.removeprefix("...").removesuffix("...")
+    caret -= len(prefix)
+    at = sql.find(shown) if shown.strip() else -1
+    if at < 0 or sql.find(shown, at + 1) >= 0 or not 0 <= caret <= len(shown):
+        return (
+            None  # not in the user's text (a rewritten line) or not once: better no position than a wrong one
+        )
+    offset = at + caret
+    line = sql.count("\n", 0, offset) + 1
+    return line, offset - (sql.rfind("\n", 0, offset) + 1) + 1
+
+
 class _Session:
     """One thread's connection and the state set up on it; both go when the thread goes."""
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self.cursor = cursor
-        for macro in dialect.MACROS:
+        for macro in (*dialect.MACROS, *sandbox.BOUNDED_MACROS):
             cursor.execute(macro)
         self.views: list[str] | None = None
         """The view statements last run on this connection: the window its `records`/`metrics` show."""
@@ -168,6 +273,7 @@ class Engine:
         self.store = store
         self.query_timeout = query_timeout
         self._local = threading.local()
+        self._memory = _MemoryWatch(MEMORY_BOUND_BYTES)
 
     def _session(self) -> _Session:
         session: _Session | None = getattr(self._local, "session", None)
@@ -182,7 +288,7 @@ class Engine:
         try:
             statements = cur.extract_statements(sql)
         except duckdb.Error as exc:
-            raise QueryError(_first_line(str(exc))) from None
+            raise _engine_error(str(exc)) from None
         if len(statements) != 1:
             raise QueryError(
                 f"Only a single SELECT statement can be run per query; got {len(statements)} statements."
@@ -199,6 +305,21 @@ class Engine:
         return _without_trailing_semicolons(str(stmt.query))
 
     def run(self, req: QueryRequest, interrupter: Interrupter | None = None) -> QueryResult:
+        """The answer to `req`; QueryError (400) for anything the query itself gets wrong, wherever the
+        engine finds it (parsing, planning, running), with the line and column of the user's SQL where
+        DuckDB drew them; RequestError (422) for a bad field."""
+        import duckdb
+
+        try:
+            return self._run(req, interrupter or Interrupter())
+        except QueryError as exc:
+            raise exc.located(req.sql) from None
+        except duckdb.Error as exc:
+            raise _engine_error(str(exc)).located(req.sql) from None
+        except RecursionError:
+            raise QueryError("This query nests too deeply to run; simplify it.") from None
+
+    def _run(self, req: QueryRequest, interrupter: Interrupter) -> QueryResult:
         import duckdb
 
         from logfire_notebook.server import formats
@@ -227,9 +348,11 @@ class Engine:
             sandbox.check_tree(node, sandbox.pure_functions(cur))
         except sandbox.SandboxError as exc:
             raise QueryError(str(exc)) from None
-        interrupter = interrupter or Interrupter()
         table = None
-        fast = _top_rows_sql(cur, node, req)
+        try:
+            fast = _top_rows_sql(cur, node, req)
+        except duckdb.Error:
+            fast = None  # the plain plan below reports the user's own error, if any
         if fast is not None:
             try:
                 table = self._execute(cur, fast, req.limit, interrupter)
@@ -239,37 +362,94 @@ class Engine:
                 table = None  # the plain plan below reports the user's own error, if any
         if table is None:
             table = self._execute(cur, select, req.limit, interrupter)
+        names = column_names.datafusion_names(node, table.column_names)
+        if names != table.column_names:
+            table = table.rename_columns(names)
         nullable = _nullability(node, table.column_names)
-        return QueryResult(formats.normalize(table, nullable), nullable)
+        plans = self._explain(cur, select, req.limit, interrupter) if req.explain else None
+        return QueryResult(formats.normalize(table, nullable), nullable, plans)
+
+    def _explain(
+        self, cur: duckdb.DuckDBPyConnection, select: str, limit: int, interrupter: Interrupter
+    ) -> dict[str, str]:
+        """The plans of the query as it ran: optimised logical, physical, and physical with the counts and
+        times of one more run (EXPLAIN ANALYZE)."""
+        wrapped = _wrapped(select, limit)
+        cur.execute("SET explain_output = 'all'")
+        try:
+            plans = dict(self._timed(cur, interrupter, lambda: cur.execute(f"EXPLAIN {wrapped}").fetchall()))
+        finally:
+            cur.execute("RESET explain_output")
+        analyzed = self._timed(cur, interrupter, lambda: cur.execute(f"EXPLAIN ANALYZE {wrapped}").fetchall())
+        return {
+            "logical_plan": str(plans.get("logical_opt") or plans.get("logical_plan") or ""),
+            "physical_plan": str(plans.get("physical_plan") or ""),
+            "physical_plan_with_metrics": str(analyzed[0][1]) if analyzed else "",
+        }
 
     def _execute(
         self, cur: duckdb.DuckDBPyConnection, select: str, limit: int, interrupter: Interrupter
     ) -> pa.Table:
-        """Runs `select` under the row limit and the time limit."""
+        """Runs `select` under the row limit, the answer-size cap, the time limit and the memory bound."""
+        wrapped = _wrapped(select, limit)
+
+        def fetch() -> pa.Table:
+            return _fetch_capped(cur.sql(wrapped))
+
+        return self._timed(cur, interrupter, fetch)
+
+    def _timed(self, cur: duckdb.DuckDBPyConnection, interrupter: Interrupter, work: Callable[[], _T]) -> _T:
+        """Runs `work` on `cur` under the time limit and the memory bound; engine errors become QueryError."""
         import duckdb
 
-        wrapped = f"SELECT * FROM (\n{select}\n) AS _logfire_query LIMIT {int(limit)}"
         interrupter.attach(cur)
+        self._memory.watch(interrupter)
         timer = threading.Timer(
             self.query_timeout, interrupter.interrupt, args=(f"ran longer than {self.query_timeout:g} s",)
         )
         timer.daemon = True
         timer.start()
         try:
-            relation = cur.sql(wrapped)
-            # DuckDB 1.x calls it arrow(); 2.x to_arrow_table().
-            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-            return fetch()
+            return work()
         except duckdb.InterruptException:
             reason = interrupter.reason or "was interrupted"
             raise QueryError(
                 f"The query was stopped because it {reason}; narrow the time range or simplify the query."
             ) from None
         except duckdb.Error as exc:
-            raise QueryError(_first_line(str(exc))) from None
+            raise _engine_error(str(exc)) from None
         finally:
             timer.cancel()
+            self._memory.unwatch(interrupter)
             interrupter.attach(None)
+
+
+def _fetch_capped(relation: duckdb.DuckDBPyRelation) -> pa.Table:
+    """The relation's rows as one Arrow table, fetched in batches so an answer over MAX_ANSWER_BYTES is
+    refused before it is all in memory."""
+    import pyarrow as pa
+
+    # DuckDB 1.x calls it fetch_record_batch(); 2.x to_arrow_reader().
+    open_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+    reader = open_reader(_BATCH_ROWS)
+    batches = []
+    size = 0
+    try:
+        for batch in reader:
+            size += batch.nbytes
+            if size > MAX_ANSWER_BYTES:
+                raise QueryError(
+                    f"The answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB; narrow the query: fewer "
+                    "columns, a shorter time range or a lower limit."
+                )
+            batches.append(batch)
+        return pa.Table.from_batches(batches, schema=reader.schema)
+    finally:
+        reader.close()
+
+
+def _wrapped(select: str, limit: int) -> str:
+    return f"SELECT * FROM (\n{select}\n) AS _logfire_query LIMIT {int(limit)}"
 
 
 def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
@@ -287,7 +467,7 @@ def _parse(cur: duckdb.DuckDBPyConnection, select: str) -> dict[str, Any]:
             "a SELECT's FROM only when DuckDB can describe it)."
         ) from None
     except Exception as exc:  # a duckdb.Error: the parser's own message
-        raise QueryError(_first_line(str(exc))) from None
+        raise _engine_error(str(exc)) from None
     return node
 
 
@@ -376,8 +556,9 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
         or source.get("schema_name")
         or source.get("catalog_name")
         or (node.get("cte_map") or {}).get("map")
-        or node.get("groups", {}).get("group_expressions")
-        or node.get("groups", {}).get("grouping_sets")
+        or node.get("group_expressions")
+        or node.get("group_sets")
+        or str(node.get("aggregate_handling", "STANDARD_HANDLING")) != "STANDARD_HANDLING"
         or node.get("having")
         or node.get("qualify")
         or node.get("sample")
@@ -442,11 +623,24 @@ def _top_rows_sql(cur: duckdb.DuckDBPyConnection, node: dict[str, Any], req: Que
     if table == "records":
         window.insert(0, "kind <> 'pending_span'")
     where = " AND ".join(window) or "true"
-    cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW _logfire_keyed AS SELECT rowid AS _logfire_rowid, * FROM store.{table} WHERE {where}"
-    )
-    cur.execute(
-        f"CREATE OR REPLACE TEMP VIEW _logfire_top AS SELECT * FROM store.{table} "
-        f"WHERE rowid IN (SELECT _logfire_key FROM ({key_sql}))"
-    )
+    if table == "metrics":
+        # The same columns as the `metrics` view, `value` included (its increase is never needed here:
+        # a query with metric_rate or the like is an aggregation, which does not take this path).
+        keyed = sql_metrics.view_select(
+            "(SELECT rowid AS _logfire_rowid, * FROM store.metrics)", where, range_start=None, increase=False
+        )
+        top = sql_metrics.view_select(
+            "store.metrics",
+            f"rowid IN (SELECT _logfire_key FROM ({key_sql}))",
+            range_start=None,
+            increase=False,
+        )
+    else:
+        keyed = f"SELECT rowid AS _logfire_rowid, * FROM store.{table} WHERE {where}"
+        top = f"SELECT * FROM store.{table} WHERE rowid IN (SELECT _logfire_key FROM ({key_sql}))"
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_keyed AS {keyed}")
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW _logfire_top AS {top}")
+    except Exception:
+        return None  # a shape this path does not cover: the plain path runs the query (or says what is wrong)
     return final_sql

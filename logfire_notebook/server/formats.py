@@ -229,8 +229,10 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def json_v2(table: pa.Table) -> bytes:
-    return _dumps({"schema": schema_json(table.schema), "data": _rows(table)})
+def json_v2(table: pa.Table, plans: dict[str, str] | None = None) -> bytes:
+    """The JSON answer; with `plans` (explain) also `logical_plan`, `physical_plan` and
+    `physical_plan_with_metrics`."""
+    return _dumps({"schema": schema_json(table.schema), "data": _rows(table), **(plans or {})})
 
 
 def json_v1_columns(table: pa.Table) -> bytes:
@@ -264,15 +266,19 @@ def csv_text(table: pa.Table) -> bytes:
     return buf.getvalue().encode()
 
 
-def ndjson_lines(table: pa.Table) -> Iterator[bytes]:
+def ndjson_lines(table: pa.Table, plans: dict[str, str] | None = None) -> Iterator[bytes]:
+    """Logfire's NDJSON messages (docs/how-to-guides/query-api.md): `schema`, `explain` (with plans),
+    `data` with `rows`, and `end` with `row_count` (and `physical_plan_with_metrics` with plans)."""
     yield _dumps({"type": "schema", "schema": schema_json(table.schema)}) + b"\n"
+    if plans:
+        explain = {"logical_plan": plans["logical_plan"], "physical_plan": plans["physical_plan"]}
+        yield _dumps({"type": "explain", **explain}) + b"\n"
     for offset in range(0, table.num_rows, NDJSON_BATCH_ROWS):
-        yield _dumps({"type": "data", "data": _rows(table.slice(offset, NDJSON_BATCH_ROWS))}) + b"\n"
-    yield _dumps({"type": "end", "row_count": table.num_rows}) + b"\n"
-
-
-def ndjson_error(detail: str) -> bytes:
-    return _dumps({"type": "error", "detail": detail}) + b"\n"
+        yield _dumps({"type": "data", "rows": _rows(table.slice(offset, NDJSON_BATCH_ROWS))}) + b"\n"
+    end: dict[str, Any] = {"type": "end", "row_count": table.num_rows}
+    if plans:
+        end["physical_plan_with_metrics"] = plans["physical_plan_with_metrics"]
+    yield _dumps(end) + b"\n"
 
 
 def arrow_ipc(table: pa.Table) -> bytes:

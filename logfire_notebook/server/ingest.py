@@ -29,6 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from logfire_notebook.server.bodies import BodyTooLarge, read_body
+from logfire_notebook.server.loki.otlp import append_log_records, otlp_tenant
 from logfire_notebook.server.otlp_metrics import metrics_to_table
 from logfire_notebook.server.otlp_records import logs_to_table, spans_to_table
 from logfire_notebook.server.otlp_wire import SIGNALS, OTLPDecodeError, decode_request
@@ -38,10 +40,7 @@ if TYPE_CHECKING:
 
     from logfire_notebook.server.store import Store
 
-__all__ = ["MAX_BODY_BYTES", "ingest", "ingest_routes"]
-
-MAX_BODY_BYTES = 64 * 1024 * 1024
-"""Larger bodies get 413; the SDK's exporters send batches far below this."""
+__all__ = ["ingest", "ingest_routes"]
 
 _PROTOBUF = "application/x-protobuf"
 _INVALID_ARGUMENT = 3  # google.rpc.Code, used in the Status body of OTLP error responses
@@ -64,7 +63,10 @@ def ingest(
     table = _MAPPERS[signal](message)
     if table.num_rows == 0:
         return 0
-    return _committer(store, "metrics" if signal == "metrics" else "records").append(table)
+    stored = _committer(store, "metrics" if signal == "metrics" else "records").append(table)
+    if signal == "logs":
+        append_log_records(store, "fake", table)  # the same logs, seen through Loki's API
+    return stored
 
 
 class _GroupCommitter:
@@ -235,25 +237,21 @@ def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[R
     async def endpoint(request: Request) -> Response:
         content_type = request.headers.get("content-type")
         json_body = _is_json(content_type)
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return _status_response(
-                413, f"The body is larger than {MAX_BODY_BYTES} bytes; send smaller batches.", json_body
-            )
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return _status_response(
-                413, f"The body is larger than {MAX_BODY_BYTES} bytes; send smaller batches.", json_body
-            )
         store = get_store(request)
         try:
+            body = await read_body(request)
             table = await _decode(signal, body, content_type, request.headers.get("content-encoding"))
+        except BodyTooLarge as exc:
+            return _status_response(413, str(exc), json_body)
         except OTLPDecodeError as exc:
             return _status_response(400, str(exc), json_body)
         if table.num_rows:
             # The DuckDB commit blocks; the event loop keeps answering queries meanwhile.
             committer = _committer(store, "metrics" if signal == "metrics" else "records")
             await run_in_threadpool(committer.append, table)
+            if signal == "logs":
+                # The same logs as Loki entries, under the tenant a Loki client would name.
+                await run_in_threadpool(append_log_records, store, otlp_tenant(request.headers), table)
         # An empty Export*ServiceResponse means full success.
         if json_body:
             return Response(b"{}", media_type="application/json")

@@ -215,6 +215,14 @@ def _http_columns(attrs: dict[str, Any]) -> dict[str, Any]:
 # Spans
 
 
+def _tags(value: Any) -> list[str]:
+    """`logfire.tags` as the `tags` column, for spans and logs alike: an array of strings, or one string (what
+    OpenTelemetry SDKs send for a single tag) as a list of one."""
+    if isinstance(value, list):
+        return [str(t) for t in value]
+    return [value] if isinstance(value, str) else []
+
+
 def _span_row(span: Any) -> dict[str, Any]:
     attrs = attributes(span.attributes)
     span_type = attrs.get("logfire.span_type") or "span"
@@ -235,9 +243,7 @@ def _span_row(span: Any) -> dict[str, Any]:
         "level": level,
         "span_name": str_or_none(attrs.get("logfire.msg_template")) or span.name,
         "message": str_or_none(attrs.get("logfire.msg")) or span.name,
-        "tags": [str(t) for t in tags]
-        if isinstance(tags, list)
-        else ([tags] if isinstance(tags, str) else []),
+        "tags": _tags(tags),
         "otel_status_code": status_code,
         "otel_status_message": span.status.message or None,
         "is_exception": False,
@@ -309,7 +315,7 @@ def _log_row(record: Any) -> dict[str, Any]:
         "span_name": span_name[:_MAX_LOG_SPAN_NAME],
         "message": str_or_none(attrs.get("logfire.msg")) or body or event_name or "",
         "log_body": body,
-        "tags": [str(t) for t in tags] if isinstance(tags, list) else [],
+        "tags": _tags(tags),
         "otel_status_code": None,
         "otel_events": "[]",
         "otel_links": "[]",

@@ -6,9 +6,7 @@ Bad input raises `OTLPDecodeError` with one sentence for the client, before anyt
 from __future__ import annotations
 
 import base64
-import gzip
 import json
-import zlib
 from typing import Any
 
 from google.protobuf import json_format
@@ -16,6 +14,8 @@ from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from logfire_notebook.server.bodies import BadEncoding, inflate
 
 __all__ = ["SIGNALS", "OTLPDecodeError", "decode_request"]
 
@@ -32,9 +32,15 @@ SIGNALS: dict[str, type[Message]] = {
 
 
 def decode_request(signal: str, body: bytes, content_type: str | None, content_encoding: str | None) -> Any:
-    """Parse an OTLP/HTTP body (protobuf or JSON, optionally gzip/deflate) into the export request message."""
+    """Parse an OTLP/HTTP body (protobuf or JSON, optionally gzip/deflate) into the export request message.
+
+    A body that inflates past `bodies.MAX_INFLATED_BYTES` raises `bodies.BodyTooLarge`.
+    """
     message_type = SIGNALS[signal]
-    body = _decompress(body, (content_encoding or "").strip().lower())
+    try:
+        body = inflate(body, content_encoding)
+    except BadEncoding as exc:
+        raise OTLPDecodeError(str(exc)) from None
     media_type = (content_type or "application/x-protobuf").split(";")[0].strip().lower()
     if media_type == "application/json":
         return _parse_json(message_type, body, signal)
@@ -49,22 +55,6 @@ def decode_request(signal: str, body: bytes, content_type: str | None, content_e
     raise OTLPDecodeError(
         f"Content-Type {media_type!r} is not supported; send application/x-protobuf or application/json."
     )
-
-
-def _decompress(body: bytes, encoding: str) -> bytes:
-    if encoding in ("", "identity"):
-        return body
-    try:
-        if encoding in ("gzip", "x-gzip"):
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-    except (OSError, EOFError, zlib.error):
-        raise OTLPDecodeError(
-            f"The body is not valid {encoding} data although Content-Encoding says so; "
-            "compress it or drop the header."
-        ) from None
-    raise OTLPDecodeError(f"Content-Encoding {encoding!r} is not supported; send gzip, deflate or identity.")
 
 
 # OTLP/JSON writes trace and span ids as hex, where protobuf's JSON mapping expects base64 for bytes.

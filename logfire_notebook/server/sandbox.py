@@ -30,7 +30,14 @@ from logfire_notebook.server import dialect
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["ALLOWED_TABLES", "SandboxError", "check_tree", "pure_functions"]
+__all__ = [
+    "ALLOWED_TABLES",
+    "BOUNDED_MACROS",
+    "MAX_VALUE_ITEMS",
+    "SandboxError",
+    "check_tree",
+    "pure_functions",
+]
 
 ALLOWED_TABLES = frozenset({"records", "metrics"})
 """Unqualified table names a query may read. A catalog view that describes only these (an
@@ -187,6 +194,48 @@ SQL_TEXT_FUNCTIONS = frozenset({"json_serialize_plan"})
 """Pure by DuckDB's marking, but they plan the SQL text they are given, table functions and all."""
 
 
+MAX_VALUE_ITEMS = 1 << 24
+"""The most characters or list items one call of a function that makes values from a count may make."""
+
+
+def _bounded(arg: str, size: str) -> str:
+    # The guard sits in the argument, not around the call: DuckDB folds constant calls while planning, so
+    # `CASE WHEN too_big THEN error() ELSE repeat(...) END` would still build the huge value. try_cast to
+    # DOUBLE lets one macro serve every overload (a timestamp range's size is NULL: not checked).
+    return (
+        f"CASE WHEN ({size}) > {MAX_VALUE_ITEMS} THEN error('This value would hold more than "
+        f"{MAX_VALUE_ITEMS:,} items; ask for a smaller one.') ELSE {arg} END"
+    )
+
+
+def _d(expr: str) -> str:
+    return f"try_cast({expr} AS DOUBLE)"
+
+
+_SPAN = f"{_d('b')} - {_d('a')}"
+_STEPS = f"({_SPAN}) / {_d('s')}"
+BOUNDED_MACROS: tuple[str, ...] = tuple(
+    f"CREATE OR REPLACE TEMP MACRO {sql}"
+    for sql in (
+        f"repeat(s, n) AS system.main.repeat(s, {_bounded('n', _d('n') + ' * length(s)')})",
+        f"lpad(s, n, p) AS system.main.lpad(s, {_bounded('n', _d('n'))}, p)",
+        f"rpad(s, n, p) AS system.main.rpad(s, {_bounded('n', _d('n'))}, p)",
+        f"list_resize(l, n) AS system.main.list_resize(l, {_bounded('n', _d('n'))}), "
+        f"(l, n, v) AS system.main.list_resize(l, {_bounded('n', _d('n'))}, v)",
+        *(
+            f"{name}(a) AS system.main.{name}({_bounded('a', _d('a'))}), "
+            f"(a, b) AS system.main.{name}(a, {_bounded('b', _SPAN)}), "
+            f"(a, b, s) AS system.main.{name}(a, b, {_bounded('s', _STEPS)})"
+            for name in ("range", "generate_series")
+        ),
+    )
+)
+"""Stand-ins, set up on every query connection, for the scalar functions that build a value from a count:
+one call cannot be interrupted, so `repeat('x', 2000000000)` would take gigabytes before any time or
+memory check could stop it. (They shadow only the scalar forms; `FROM range(n)` streams rows and stops
+on time.)"""
+
+
 class SandboxError(Exception):
     """The query reaches for something it may not; `str()` is one sentence for the user."""
 
@@ -288,9 +337,12 @@ def _check_table_function(function: dict[str, Any]) -> None:
 
 def _check_function(expr: dict[str, Any], functions: frozenset[str]) -> None:
     name = str(expr.get("function_name", ""))
+    qualified = _qualified((expr.get("catalog", ""), expr.get("schema", ""), name))
+    if qualified != name:
+        # `system.main.repeat` would reach past the bounded stand-in of BOUNDED_MACROS.
+        raise SandboxError(f"{qualified}(): call functions by their plain name ({name}), without a schema.")
     if name.lower() in functions:
         return
-    qualified = _qualified((expr.get("catalog", ""), expr.get("schema", ""), name))
     if name.lower() not in _cache.get("known", frozenset()):
         raise SandboxError(
             f"{qualified}() is not a function this server knows; check its name and arguments."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -11,6 +12,8 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import httpx
 import pytest
@@ -21,7 +24,7 @@ from _loopback import free_port
 pytestmark = pytest.mark.slow
 
 
-def run_demo(data_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_demo(data_dir: Path, cwd: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -33,6 +36,7 @@ def run_demo(data_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
             str(data_dir),
             "--port",
             str(free_port()),
+            *extra,
         ],
         env=clean_env(),
         cwd=cwd,
@@ -81,6 +85,31 @@ def test_demo_fills_at_least_100000_records_over_7_days(
     assert len(per_day) >= 7
 
 
+def test_every_quick_range_has_data_and_the_newest_rows_are_not_piled_on_one_instant(
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+) -> None:
+    backend, _, _ = demo
+    now = datetime.now(timezone.utc)
+    for minutes in (15, 60, 6 * 60, 24 * 60, 7 * 24 * 60):
+        since = (now - timedelta(minutes=minutes)).isoformat()
+        assert count(backend, where=f"start_timestamp >= '{since}'") > 0, (
+            f"nothing in the last {minutes} minutes"
+        )
+    # The quickstart's first cell: the newest rows. Different services never share one millisecond there.
+    newest = rows(
+        backend,
+        "SELECT service_name, deployment_environment, start_timestamp FROM records "
+        "ORDER BY start_timestamp DESC LIMIT 13",
+    )
+    services_at: dict[str, set[tuple[str, str]]] = {}
+    for row in newest:
+        services_at.setdefault(row["start_timestamp"][:23], set()).add(
+            (row["service_name"], row["deployment_environment"])
+        )
+    assert all(len(services) == 1 for services in services_at.values()), services_at
+    assert len(services_at) >= 3
+
+
 def test_demo_has_services_environments_levels_and_exceptions(
     demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
 ) -> None:
@@ -123,6 +152,32 @@ def test_demo_has_http_server_and_client_spans(
     } <= server
     assert any(r["otel_scope_name"].endswith("httpx") for r in found)
     assert count(backend, where="span_name = 'GET /search' AND url_query IS NOT NULL") > 0
+
+
+def test_demo_has_orders_fanning_out_to_the_inventory_service_with_an_exception_deep_inside(
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+) -> None:
+    backend, _, _ = demo
+    failed = rows(
+        backend,
+        "SELECT trace_id FROM records WHERE exception_type = 'shop.inventory.StockLockTimeout' "
+        "AND span_name LIKE 'SELECT stock%' LIMIT 1",
+    )
+    assert failed, "no order failed deep inside the inventory service"
+    trace = rows(
+        backend,
+        "SELECT span_id, parent_span_id, span_name, kind, http_response_status_code AS status FROM records "
+        f"WHERE trace_id = '{failed[0]['trace_id']}'",
+    )
+    parent = {r["span_id"]: r["parent_span_id"] for r in trace}
+    names = {r["span_name"]: r for r in trace}
+    assert names["POST /orders"]["status"] == 503 and names["POST /reserve"]["status"] == 500
+    assert any(r["span_name"].startswith("SELECT stock") for r in trace)
+    failing = next(r for r in trace if r["span_name"].startswith("SELECT stock"))
+    depth, span = 0, failing["span_id"]
+    while parent.get(span):
+        depth, span = depth + 1, parent[span]
+    assert depth >= 5  # client -> server -> checkout -> HTTP call -> inventory server -> ... -> the lock
 
 
 def test_demo_has_pydantic_ai_runs_with_models_and_token_usage(
@@ -219,9 +274,145 @@ def test_demo_starts_jupyterlab_on_the_quickstart_and_ctrl_c_stops_everything(
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
     assert subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).returncode == 1
+    assert _services_sending_to(port) == []  # the live services run in sessions of their own
 
 
-def test_second_demo_run_reuses_data_and_token(
+def _services_sending_to(port: int) -> list[int]:
+    """Processes (of anyone) whose OTLP endpoint is the demo backend on `port`: its live services."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if f"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{port}\0".encode() in environ:
+            found.append(int(proc.name))
+    return found
+
+
+def _fill_marker(data_dir: Path) -> dict[str, str]:
+    marker: dict[str, str] = json.loads((data_dir / "demo_filled.json").read_text())
+    return marker
+
+
+def test_while_the_demo_runs_its_services_keep_sending_and_ctrl_c_stops_them(
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+) -> None:
+    backend, _, data_dir = demo
+    backend.stop()  # one server per data dir: the demo starts its own
+    token = (data_dir / "demo_token").read_text().strip()
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "logfire_notebook.cli", "demo", "--headless"],
+            *["--data-dir", str(data_dir), "--port", str(port), "--live-per-minute", "600"],
+        ],
+        env=clean_env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any("serving with live telemetry" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        assert "live: the demo services send about 600 records a minute" in "".join(lines)
+        # Only the address and the token matter to rows() and count().
+        live = cast(Backend, SimpleNamespace(base_url=f"http://127.0.0.1:{port}", token=token))
+        started = datetime.now(timezone.utc).isoformat()
+        deadline = time.monotonic() + 120
+        while count(live, where=f"start_timestamp >= '{started}'") < 20:
+            assert time.monotonic() < deadline, "the live services sent fewer than 20 records in 2 minutes"
+            time.sleep(0.5)
+        newest = rows(live, "SELECT max(start_timestamp) AS t FROM records")[0]["t"]
+        age = datetime.now(timezone.utc) - datetime.fromisoformat(newest.replace("Z", "+00:00"))
+        assert age < timedelta(seconds=60)
+        assert len(_services_sending_to(port)) == 6
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    assert _services_sending_to(port) == []
+    # The live data counts as filled: the next run tops up only from where it stopped.
+    filled_until = datetime.fromisoformat(_fill_marker(data_dir)["filled_until"])
+    assert datetime.now(timezone.utc) - filled_until < timedelta(minutes=2)
+
+
+def test_demo_marimo_opens_the_marimo_quickstart_with_the_backend_configured(
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+) -> None:
+    backend, _, data_dir = demo
+    backend.stop()  # one server per data dir: the demo starts its own
+    token = (data_dir / "demo_token").read_text().strip()
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "logfire_notebook.cli", "demo", "--marimo", "--live-per-minute", "0"],
+            *["--data-dir", str(data_dir), "--port", str(port)],
+        ],
+        env=clean_env(),
+        cwd=ROOT,  # where examples/marimo_quickstart.py is
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any("marimo: http" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        url = next(line for line in lines if "marimo: http" in line).split("marimo: ", 1)[1].strip()
+        assert token not in "".join(lines)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = httpx.get(url, timeout=5, follow_redirects=True)
+                if page.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "marimo did not answer"
+            time.sleep(0.3)
+        assert "marimo_quickstart.py" in page.text
+        marimo_pid = int(
+            subprocess.run(
+                ["pgrep", "-s", str(process.pid), "-f", "marimo edit"], capture_output=True, text=True
+            ).stdout.split()[0]
+        )
+        marimo_env = Path(f"/proc/{marimo_pid}/environ").read_bytes().split(b"\0")
+        assert f"LOGFIRE_READ_TOKEN={token}".encode() in marimo_env
+        assert f"LOGFIRE_BASE_URL=http://127.0.0.1:{port}".encode() in marimo_env
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    # marimo's kernel and multiprocessing helpers end a moment after marimo itself.
+    deadline = time.monotonic() + 20
+    while subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).returncode != 1:
+        leftovers = subprocess.run(
+            ["pgrep", "-a", "-s", str(process.pid)], capture_output=True, text=True
+        ).stdout
+        assert time.monotonic() < deadline, f"still running after the demo stopped: {leftovers}"
+        time.sleep(0.2)
+
+
+def test_second_demo_run_reuses_token_and_tops_up_the_time_since_the_last_fill(
     demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
 ) -> None:
     backend, _, data_dir = demo
@@ -230,9 +421,15 @@ def test_second_demo_run_reuses_data_and_token(
     token = token_file.read_text().strip()
     backend.stop()  # one server per data dir; this is the module's last test
     before = _count_offline(data_dir)
-    again = run_demo(data_dir, data_dir.parent)
+    # As if the last run had ended a day ago; a small --records keeps the top-up short (it fills at that density).
+    marker = _fill_marker(data_dir)
+    day_ago = datetime.now(timezone.utc) - timedelta(days=1)
+    (data_dir / "demo_filled.json").write_text(json.dumps({**marker, "filled_until": day_ago.isoformat()}))
+    again = run_demo(data_dir, data_dir.parent, "--records", "7000")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "already holds demo data" in again.stdout
+    assert "topping up the 24 hours since the last run with about 1,000 records" in again.stdout
+    assert "making about" not in again.stdout  # no second full fill
     assert token not in again.stdout + again.stderr
     assert token_file.read_text().strip() == token
-    assert _count_offline(data_dir) == before
+    assert before + 900 <= _count_offline(data_dir) <= before + 1500
+    assert datetime.fromisoformat(_fill_marker(data_dir)["filled_until"]) > day_ago + timedelta(hours=23)

@@ -31,7 +31,7 @@ def shell(
     # %config writes into the shell's config too, where a later %load_ext would pick it up.
     _shell.config.pop("LogfireMagic", None)
     magic = magic_of(_shell)
-    for name in ("since", "until", "limit", "base_url", "show_widget", "short_errors"):
+    for name in ("since", "until", "limit", "base_url", "show_widget", "short_errors", "follow_widget"):
         setattr(magic, name, LogfireMagic.class_traits()[name].default())
     magic._login_token = None
     magic.close()

@@ -115,7 +115,7 @@ def test_live_data_sources_panel_lists_tables_and_their_columns(marimo_url: str,
                     method: 'POST',
                     headers: {'Content-Type': 'application/json', 'Marimo-Session-Id': sessionId,
                               'Marimo-Server-Token': serverToken},
-                    body: JSON.stringify({requestId: 'r1', engine: 'conn', database: 'logfire',
+                    body: JSON.stringify({requestId: 'r1', engine: 'logfire', database: 'logfire',
                                           schema: 'public', tableName: 'records'}),
                 })).status""",
                 [session[0], server_token[-1]],
@@ -128,7 +128,14 @@ def test_live_data_sources_panel_lists_tables_and_their_columns(marimo_url: str,
     announced = messages["data-source-connections"]
     assert announced, "marimo never announced a data source"
     [connection] = announced[-1]["data"]["connections"]
-    assert (connection["name"], connection["source"], connection["dialect"]) == ("conn", "adbc", "postgresql")
+    assert (connection["name"], connection["source"], connection["dialect"]) == (
+        "logfire",
+        "adbc",
+        "postgresql",
+    )
+    # What the panel and each SQL cell's engine picker show (marimo: dialect, then the variable's name).
+    assert connection["display_name"] == "postgresql (logfire)"
+    assert "PostgreSQL (logfire)" in page_text
     [database] = connection["databases"]
     [schema] = database["schemas"]
     assert (database["name"], schema["name"]) == ("logfire", "public")

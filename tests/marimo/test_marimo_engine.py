@@ -195,6 +195,17 @@ def test_quickstart_notebook_runs_headlessly_on_the_local_backend(
     assert set(metric_names["metric_name"]) == {m["metric_name"] for m in backend.dataset.metrics}
     assert outputs  # the cells rendered something (the dropdown, the chart, the tables)
 
+    # The LogfireTable cell, and the chart cell that reads the rows of its range.
+    table = defs["table"].widget
+    assert table.time_range.label() == "Last 1 day"
+    last_day = [
+        r for r in backend.dataset.visible_records if r["start_timestamp"] >= now - dt.timedelta(days=1)
+    ]
+    assert abs(defs["picked"].height - min(5000, len(last_day))) <= 2
+    assert defs["picked"].height == table.df.height
+    assert defs["per_service"]["records"].sum() == defs["picked"].height
+    table.close()
+
 
 def test_connections_on_one_client_share_one_schemas_request(backend: Any, requests: Requests) -> None:
     from marimo._sql.get_engines import engine_to_data_source_connection

@@ -120,7 +120,7 @@ def test_executed_notebook_contains_no_token(
 ) -> None:
     _, saved = quickstart
     text = saved.read_text()
-    assert "LogfireTable(" in text  # outputs were saved
+    assert "application/vnd.jupyter.widget-view+json" in text  # outputs were saved
     secret = demo_backend.token.rsplit("_", 1)[-1]
     assert secret not in text
     assert demo_backend.token not in text
@@ -183,3 +183,6 @@ def test_pydantic_ai_notebook_matches_the_agent_spans(
     assert values["slowest"] == [slowest["trace_id"]]
     assert values["spans"] == sum(1 for r in rows if r["trace_id"] == slowest["trace_id"])
     assert footer_rows(executed.footer("spans")) == values["spans"]
+    # `%logfire --trace` showed the run as a LogfireTrace waterfall.
+    assert any(WIDGET in o.get("data", {}) for o in executed.cell("spans").outputs)
+    assert executed.footer("spans").endswith(f" · trace {slowest['trace_id']}")

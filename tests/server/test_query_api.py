@@ -100,7 +100,8 @@ def test_v2_ndjson_streams_schema_data_end(backend: Backend) -> None:
         "type": "schema",
         "schema": {"fields": [{"name": "span_id", "data_type": "Utf8", "nullable": False}], "metadata": {}},
     }
-    data = [row for line in lines[1:-1] for row in line["data"]]
+    # Logfire's docs (query-api.md, "NDJSON Response Format") name a data message's rows `rows`.
+    data = [row for line in lines[1:-1] for row in line["rows"]]
     assert {line["type"] for line in lines[1:-1]} == {"data"}
     assert len(data) == 2500
     assert lines[-1] == {"type": "end", "row_count": 2500}

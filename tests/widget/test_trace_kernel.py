@@ -168,3 +168,41 @@ def test_the_window_is_centred_on_the_row() -> None:
     at = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
     assert trace_window(at) == (at - TRACE_WINDOW, at + TRACE_WINDOW)
     assert trace_window(at.replace(tzinfo=None), timedelta(minutes=5))[0] == at - timedelta(minutes=5)
+
+
+class _SourceWithoutTraces:
+    """A source that offers only the `Source` protocol (as a store without traces would): no TraceSource."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.language, self.time_column, self.max_limit = inner.language, inner.time_column, inner.max_limit
+
+    async def query_arrow(self, query: str, start: datetime, end: datetime, limit: int) -> pa.Table:
+        return await self._inner.query_arrow(query, start, end, limit)
+
+    async def count(self, query: str, start: datetime, end: datetime, interval: timedelta) -> Any:
+        return await self._inner.count(query, start, end, interval)
+
+    def completion_names(self) -> Any:
+        return {}
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def test_a_source_that_cannot_open_traces_offers_no_trace_column_and_says_so(client: LogfireClient) -> None:
+    from logfire_notebook._sources.logfire import LogfireSource
+    from logfire_notebook.widget import QueryTable
+
+    class CapturedQuery(QueryTable):
+        sent: list[tuple[dict[str, Any], list[bytes]]]
+        open_trace = Captured.open_trace
+
+        def send(self, content: Any, buffers: Any = None) -> None:
+            self.sent.append((content, list(buffers or [])))
+
+    CapturedQuery.sent = []
+    table = CapturedQuery(SQL, source=_SourceWithoutTraces(LogfireSource(client)), since="7d")
+    assert table.df.height > 0 and table.trace_column == ""
+    reply, _ = table.open_trace(5, "4bf92f3577b34da6a3ce929d0e0e4736", None)
+    assert reply["ok"] is False and reply["error"] == "This SQL source cannot open traces."

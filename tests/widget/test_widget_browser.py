@@ -90,7 +90,11 @@ def column_texts(page: Any, column: int, count: int = 12) -> list[str]:
 
 
 def test_rows_show_and_last_hour_requeries_to_the_backends_count(page: Any, lab: Lab, backend: Any) -> None:
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
     run_notebook(page, lab, "range.ipynb", CELL)
+    # anywidget's current module form: no "Direct export of a 'render' will likely be deprecated" warning.
+    assert not [text for text in console if "render" in text and "deprecat" in text.lower()], console
     assert page.locator(".lf-body .lf-tr").count() > 10
     assert shown_rows(page) == backend_count(backend, page)
     assert page.locator(".lf-range-label").inner_text() == "Last 7 days"
@@ -132,6 +136,13 @@ def test_dragging_on_the_timeline_narrows_the_range(page: Any, lab: Lab, backend
     width_days = (end - start).total_seconds() / 86400
     assert 1.9 < width_days < 2.3  # 30% of 7 days
     assert page.locator(".lf-range-label").inner_text() == "Custom range"
+    # The picker's From / To fields show the instants as its label does (no cut-off ISO text with .999).
+    times = page.locator(".lf-range-times").inner_text()
+    page.locator(".lf-range").click()
+    fields = [page.locator(f".lf-{end}").input_value() for end in ("from", "to")]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?", f) for f in fields), fields
+    assert times.startswith(fields[0]) and times.endswith(fields[1][-5:]), (times, fields)
+    page.locator(".lf-range").click()
     after = shown_rows(page)
     assert after == backend_count(backend, page)
     assert after < before
@@ -242,6 +253,102 @@ def test_empty_and_error_states_say_what_happened(page: Any, lab: Lab) -> None:
     error_message = roots.nth(1).locator(".lf-message.lf-error").inner_text()
     assert "no_such_column" in error_message and "\n" not in error_message
     screenshot(page, "widget-empty-and-error")
+
+
+BIG = """
+from datetime import datetime, timedelta, timezone
+import polars as pl
+from logfire_notebook import LogfireTable
+
+n = 100_000
+end = datetime(2026, 1, 31, 12, tzinfo=timezone.utc)
+big = pl.DataFrame({
+    "start_timestamp": pl.datetime_range(end - timedelta(seconds=n - 1), end, "1s", eager=True, time_zone="UTC").reverse(),
+    "code": [f"c{(i * 7919) % 100_003:06d}" for i in range(n)],
+    "message": [f"row {i}" for i in range(n)],
+})
+LogfireTable(data=big)
+"""
+
+
+def first_rows(page: Any) -> list[tuple[int, str, str]]:
+    """(row number, code, message) of the rows drawn, once none is a placeholder any more."""
+    page.wait_for_function(
+        "() => document.querySelectorAll('.lf-body .lf-tr').length > 5"
+        " && !document.querySelector('.lf-body .lf-tr.lf-pending')",
+        timeout=TIMEOUT,
+    )
+    rows: list[list[Any]] = page.evaluate(
+        "[...document.querySelectorAll('.lf-body .lf-tr')].map(tr =>"
+        " [Number(tr.dataset.row), tr.children[1].textContent, tr.children[2].textContent])"
+    )
+    return [(int(row), str(code), str(message)) for row, code, message in rows]
+
+
+def test_a_hundred_thousand_rows_scroll_to_the_middle_and_sort_in_the_kernel(page: Any, lab: Lab) -> None:
+    sent: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: sent.append(len(f))))
+    run_notebook(page, lab, "big.ipynb", BIG)
+    assert shown_rows(page) == 100_000
+    drawn = first_rows(page)
+    assert drawn[0] == (0, "c000000", "row 0")
+    # The browser got its first rows, not the frame (100,000 rows would be megabytes).
+    assert sum(sent) < 2_000_000
+
+    page.evaluate(
+        "() => { const s = document.querySelector('.lf-scroll'); s.scrollTop = s.scrollHeight / 2; }"
+    )
+    page.wait_for_function(
+        "() => Number(document.querySelector('.lf-body .lf-tr').dataset.row) > 40000", timeout=TIMEOUT
+    )
+    middle = first_rows(page)
+    assert all(message == f"row {row}" for row, _, message in middle)
+    assert 49_000 < middle[0][0] < 51_000
+    screenshot(page, "widget-100k-middle")
+
+    page.locator('.lf-th[data-col="code"]').click()
+    page.locator('.lf-th[data-col="code"]').click()  # descending
+    page.wait_for_function(
+        "() => document.querySelector('.lf-body .lf-tr')?.dataset.row === '0'"
+        " && document.querySelector('.lf-th[data-col=\"code\"]').getAttribute('aria-sort') === 'descending'",
+        timeout=TIMEOUT,
+    )
+    codes = sorted(((f"c{(i * 7919) % 100_003:06d}", i) for i in range(100_000)), key=lambda c: c[0])
+    expected = [(rank, code, f"row {i}") for rank, (code, i) in enumerate(reversed(codes))]
+    drawn = first_rows(page)
+    assert drawn == expected[: len(drawn)]
+    assert len(drawn) > 10
+    screenshot(page, "widget-100k-sorted")
+
+
+def test_a_range_picked_in_a_magic_cells_widget_rebinds_its_variable(page: Any, lab: Lab) -> None:
+    run_notebook(
+        page,
+        lab,
+        "follow.ipynb",
+        "%load_ext logfire_notebook",
+        f"%%logfire small << --since 7d --limit 10000\n{SQL}",
+        "print(f'small={small.height} underscore={_.height}')",
+    )
+    week = shown_rows(page)
+    footer = page.locator(".lf-footer").inner_text()
+    assert footer.startswith(f"{week:,} rows · ") and "Last 7 days" in footer
+    output = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea-output")
+    expect(output).to_have_text(f"small={week} underscore={week}", timeout=TIMEOUT)
+
+    page.locator(".lf-range").click()
+    page.get_by_role("button", name="Last 1 hour").click()
+    page.wait_for_function(
+        "() => document.querySelector('.lf-footer').textContent.includes('Last 1 hour')", timeout=TIMEOUT
+    )
+    wait_ready(page)
+    hour = shown_rows(page)
+    assert hour < week
+    # Run the print cell again, as a user would after picking the range.
+    page.locator(".jp-Cell").nth(2).locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    expect(output).to_have_text(f"small={hour} underscore={hour}", timeout=TIMEOUT)
+    screenshot(page, "widget-follow")
 
 
 def test_clicking_a_rows_trace_id_opens_its_waterfall(page: Any, lab: Lab, backend: Any) -> None:

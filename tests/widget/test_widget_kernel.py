@@ -33,8 +33,18 @@ class Captured(LogfireTable):
     def send(self, content: Any, buffers: Any = None) -> None:
         self.sent.append((content, list(buffers or [])))
 
-    def request(self, request_id: int) -> tuple[dict[str, Any], list[bytes]]:
-        self._on_message(self, {"type": "request", "id": request_id, "kind": "data"}, [])
+    def shown(self) -> tuple[dict[str, Any], list[bytes]]:
+        """What the browser has with the result, without asking: its row count, timeline and first rows."""
+        shown = {
+            "rows": self.status.get("rows", 0),
+            "timeline": self.timeline.get("histogram"),
+            "timeline_note": self.timeline.get("note"),
+        }
+        return shown, [self.head] if self.head else []
+
+    def request(self, request_id: int, **params: Any) -> tuple[dict[str, Any], list[bytes]]:
+        """A window request as the browser sends it, and the kernel's reply."""
+        self._on_message(self, {"type": "request", "id": request_id, "kind": "window", **params}, [])
         return self.sent[-1]
 
 
@@ -52,12 +62,16 @@ def count(client: LogfireClient, table: LogfireTable) -> int:
 
 def test_rows_reach_the_browser_as_arrow_ipc_with_the_request_id(client: LogfireClient) -> None:
     table = Captured(SQL, since="7d", client=client, limit=500)
-    reply, buffers = table.request(41)
-    assert reply["type"] == "reply" and reply["id"] == 41 and reply["ok"] is True
-    assert reply["rows"] == 500 == table.df.height
+    shown, buffers = table.shown()  # a small result comes whole, with the result itself
+    assert shown["rows"] == 500 == table.df.height
     rows = pa.ipc.open_stream(buffers[0]).read_all()
     assert rows.num_rows == 500
     assert rows.column("span_name").to_pylist() == table.df.get_column("span_name").to_list()
+    reply, buffers = table.request(41, revision=table.revision, offset=100, count=50, sort=None)
+    assert reply["type"] == "reply" and reply["id"] == 41 and reply["ok"] is True
+    assert (reply["offset"], reply["count"], reply["rows"]) == (100, 50, 500)
+    window = pa.ipc.open_stream(buffers[0]).read_all()
+    assert window.column("span_name").to_pylist() == table.df.get_column("span_name").to_list()[100:150]
     assert "data" not in reply  # rows travel only in the buffer
 
 
@@ -82,7 +96,7 @@ def test_the_status_marks_a_result_cut_by_the_limit(client: LogfireClient) -> No
 
 def test_the_timeline_counts_the_whole_range_not_only_the_rows_returned(client: LogfireClient) -> None:
     table = Captured(SQL + " LIMIT 5", since="7d", client=client, limit=10)
-    reply, _ = table.request(1)
+    reply, _ = table.shown()
     timeline = reply["timeline"]
     assert sum(timeline["counts"]) == count(client, table) > 10
     assert timeline["from"] <= timeline["starts"][0] + timeline["interval"]
@@ -93,7 +107,7 @@ def test_a_query_without_start_timestamp_has_no_timeline_and_says_why(client: Lo
     table = Captured(
         "SELECT span_name, count(*) AS n FROM records GROUP BY span_name", since="7d", client=client
     )
-    reply, _ = table.request(1)
+    reply, _ = table.shown()
     assert reply["timeline"] is None
     assert "no start_timestamp column" in reply["timeline_note"]
 
@@ -103,8 +117,8 @@ def test_a_failing_query_shows_one_sentence_and_no_rows(client: LogfireClient) -
     assert table.status["state"] == "error"
     assert "\n" not in table.status["error"] and "no_such_column" in table.status["error"]
     assert table.df.height == 0
-    reply, buffers = table.request(2)
-    assert reply["ok"] is True and reply["rows"] == 0 and buffers == []
+    shown, buffers = table.shown()
+    assert shown["rows"] == 0 and buffers == []
 
 
 def test_an_unreadable_range_from_python_raises_one_sentence(client: LogfireClient) -> None:
@@ -118,7 +132,7 @@ def test_the_read_token_is_in_no_state_repr_or_message(backend: Any) -> None:
     table = Captured(SQL, since="1h", read_token=backend.token, base_url=backend.base_url)
     assert table.df.height > 0
     state = json.dumps(table.get_state(), default=str)
-    reply, _ = table.request(1)
+    reply, _ = table.shown()
     for text in (state, repr(table), json.dumps(reply)):
         assert backend.token not in text
         assert backend.token.split("_")[-1] not in text
@@ -138,7 +152,7 @@ def test_a_dataframe_without_sql_is_filtered_locally(monkeypatch: pytest.MonkeyP
     assert table.local and table.df.height == 5
     table.min_timestamp = "now-1h"
     assert table.df.get_column("message").to_list() == ["a", "b", "c"]
-    reply, buffers = table.request(1)
+    reply, buffers = table.shown()
     assert reply["rows"] == 3 and pa.ipc.open_stream(buffers[0]).read_all().num_rows == 3
     assert sum(reply["timeline"]["counts"]) == 3
 
@@ -223,7 +237,7 @@ def test_a_newer_range_from_the_browser_cancels_the_superseded_request_on_the_wi
             assert table.df.height == count(c, table)  # `.df` waits for the newest query
             assert table.status["min_timestamp"] == "now-3h"
             assert [s.get("min_timestamp") for s in shown if s.get("state") == "ready"] == ["now-3h"]
-            reply, buffers = table.request(9)
+            reply, buffers = table.shown()
             assert pa.ipc.open_stream(buffers[0]).read_all().num_rows == table.df.height == reply["rows"]
         finally:
             table.close()
@@ -328,7 +342,7 @@ def test_with_a_client_it_cannot_copy_a_newer_range_still_supersedes(backend: An
         # The older query's answer was dropped: never shown, and the newer rows stay.
         assert table.status["min_timestamp"] == "now-3h"
         assert [s.get("min_timestamp") for s in shown if s.get("state") == "ready"] == ["now-3h"]
-        reply, buffers = table.request(9)
+        reply, buffers = table.shown()
         assert pa.ipc.open_stream(buffers[0]).read_all().num_rows == table.df.height == reply["rows"]
 
 

@@ -127,3 +127,25 @@ def test_picking_a_range_reruns_the_cells_that_use_the_widget(
     status = page.locator(".lf-status-text").inner_text()
     assert status.startswith(f"{expected} rows")
     screenshot(page, "marimo-1h")
+
+
+def test_a_cells_json_detail_opens_inside_the_widget_without_making_it_taller(
+    page: Any, marimo_app: str
+) -> None:
+    page.goto(marimo_app)
+    root = page.locator(".lf-root")
+    page.locator(".lf-root .lf-tr").first.wait_for(timeout=TIMEOUT)
+    expect(root).to_have_attribute("data-state", "ready", timeout=TIMEOUT)
+    before = root.bounding_box()
+    # The attributes cell of the first row (the query's 5th column).
+    page.locator(".lf-root .lf-tr").first.locator(".lf-cell").nth(4).click()
+    detail = page.locator(".lf-detail")
+    expect(detail).to_be_visible(timeout=TIMEOUT)
+    expect(detail.locator(".lf-tree").first).to_be_visible()
+    after, pane = root.bounding_box(), detail.bounding_box()
+    screenshot(page, "marimo-detail")
+    assert after["height"] == before["height"]
+    assert after["y"] <= pane["y"] and pane["y"] + pane["height"] <= after["y"] + after["height"]
+    # The first level of the tree shows without scrolling inside the pane.
+    tree = detail.locator(".lf-tree").first.bounding_box()
+    assert tree["y"] + min(tree["height"], 40) <= pane["y"] + pane["height"]

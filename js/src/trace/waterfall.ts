@@ -16,6 +16,8 @@ export const LINE_HEIGHT = 24;
 const AXIS_HEIGHT = 26;
 const MAX_HEIGHT = 440;
 const INDENT = 14;
+/** Deeper lines indent no further (their depth shows as a number), so names stay in their column. */
+const MAX_INDENT_DEPTH = 16;
 /** A drag shorter than this (px) is a click, not a zoom. */
 const MIN_DRAG = 4;
 
@@ -190,11 +192,11 @@ export class Waterfall {
       `lf-trace-row${line.critical ? " lf-critical" : ""}${failed ? " lf-trace-failed" : ""}` +
       `${index === this.selected ? " lf-selected" : ""}${line.orphan ? " lf-orphan" : ""}`;
     const [nameCell, track] = row.children as unknown as [HTMLElement, HTMLElement];
-    nameCell.style.paddingLeft = `${6 + line.depth * INDENT}px`;
+    nameCell.style.paddingLeft = `${6 + Math.min(line.depth, MAX_INDENT_DEPTH) * INDENT}px`;
     const [toggle, mark, label] = nameCell.children as unknown as [HTMLElement, HTMLElement, HTMLElement];
     toggle.textContent = line.hasChildren ? (this.collapsed.has(index) ? "▸" : "▾") : "";
     toggle.title = line.hasChildren ? `${line.descendants} spans below: click to fold or unfold` : "";
-    mark.textContent = failed ? "⚠" : "";
+    mark.textContent = `${line.depth > MAX_INDENT_DEPTH ? `${line.depth}·` : ""}${failed ? "⚠" : ""}`;
     const service = spans.text(r, "service_name");
     const name = spans.text(r, "message") || spans.text(r, "span_name") || spans.inputs[r]!.spanId;
     label.textContent = name;
@@ -205,7 +207,7 @@ export class Waterfall {
       const level = levelOf(spans.level(r));
       const bar = h("div", { class: `lf-trace-span lf-tl-${level.name}` });
       bar.style.left = `${at.left * 100}%`;
-      bar.style.width = `max(2px, ${at.width * 100}%)`;
+      bar.style.width = `${at.width * 100}%`;
       const ms = line.end - line.start;
       const text = h("span", { class: "lf-trace-duration" }, formatDuration(ms / 1000));
       // Just after the bar's end; the track's right margin leaves room for it at the far right.

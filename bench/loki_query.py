@@ -1,0 +1,233 @@
+"""Loki API on the local backend: LogQL query latency at 1,000,000 lines against direct SQL on the same
+store as the floor, and push throughput from other processes.
+
+    .venv/bin/python bench/loki_query.py [--lines 1000000] [--runs 15] [--push-seconds 10]
+
+Fills a fresh data dir with `--lines` log lines over 24 h in 3 services (streams by service and level; JSON
+lines, 2% with status >= 500, 1% with "timeout"), starts `logfire-notebook serve` on it and measures over
+loopback HTTP the p50 of:
+- a selector + line filter returning 1,000 lines: {service="checkout"} |= "timeout", limit 1000;
+- {service="checkout"} | json | status >= 500 (limit 100, newest first);
+- sum by (level) (count_over_time({service="checkout"}[5m])) over 24 h at a 5 m step.
+Then it stops the server, opens the same database file in DuckDB with the server's settings and runs the same
+work as plain SQL (the floor), and prints the ratios. Targets: each p50 <= 2x its floor and < 300 ms.
+Finally it starts the server again on an empty data dir and pushes JSON batches of 1,000 lines from two
+sender processes for `--push-seconds`: target >= 50,000 lines/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import httpx  # noqa: E402
+
+NS = 1_000_000_000
+SERVICES = ("checkout", "search", "auth")
+LEVELS = ("debug", "info", "warn", "error")
+TENANT = "bench"
+END = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
+START = END - 24 * 3600 * NS
+STEP = 300 * NS
+
+LINE_FILTER = '{service="checkout"} |= "timeout"'
+JSON_FILTER = '{service="checkout"} | json | status >= 500'
+METRIC = 'sum by (level) (count_over_time({service="checkout"}[5m]))'
+
+
+def fill(data_dir: Path, lines: int) -> None:
+    from logfire_notebook.server.loki.storage import LokiStore, PushStream
+    from logfire_notebook.server.store import Store
+
+    rng = random.Random(7)
+    with Store(data_dir) as store:
+        loki = LokiStore.of(store)
+        batch = 100_000
+        for first in range(0, lines, batch):
+            streams: dict[tuple[str, str], PushStream] = {}
+            for i in range(first, min(first + batch, lines)):
+                ts = START + (i * (END - START)) // lines
+                service = SERVICES[i % 3]
+                level = LEVELS[rng.choice((0, 1, 1, 1, 1, 2, 3))]
+                roll = rng.random()
+                status = 503 if roll < 0.02 else 404 if roll < 0.05 else 200
+                msg = "upstream timeout" if 0.05 <= roll < 0.06 else "request served"
+                line = json.dumps(
+                    {
+                        "status": status,
+                        "path": f"/api/{i % 50}",
+                        "latency_ms": rng.randint(1, 900),
+                        "msg": msg,
+                    }
+                )
+                key = (service, level)
+                stream = streams.get(key)
+                if stream is None:
+                    stream = streams[key] = PushStream({"service": service, "level": level})
+                stream.entries.append((ts, line, None))
+            loki.append(TENANT, list(streams.values()))
+
+
+def p50(run: Callable[[], object], runs: int) -> float:
+    run()  # warm-up
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def server_p50s(base_url: str, runs: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with httpx.Client(base_url=base_url, headers={"X-Scope-OrgID": TENANT}, timeout=120) as client:
+
+        def query(q: str, **params: object) -> Callable[[], object]:
+            def run() -> object:
+                r = client.get(
+                    "/loki/api/v1/query_range", params={"query": q, "start": START, "end": END, **params}
+                )
+                r.raise_for_status()
+                return r.json()
+
+            return run
+
+        checks = {
+            "line filter, 1,000 lines": (query(LINE_FILTER, limit=1000), 1000),
+            "| json | status >= 500": (query(JSON_FILTER, limit=100), 100),
+            "sum by (level) (count_over_time [5m])": (query(METRIC, step="5m"), None),
+        }
+        for name, (run, expect) in checks.items():
+            body = run()
+            result = body["data"]["result"]  # type: ignore[index]
+            if expect is not None:
+                got = sum(len(s["values"]) for s in result)
+                assert 0 < got <= expect, f"{name}: {got} lines"  # 1,000 at 1,000,000 lines
+            else:
+                assert {s["metric"]["level"] for s in result} == set(LEVELS), result
+            out[name] = p50(run, runs)
+    return out
+
+
+def floor_p50s(data_dir: Path, runs: int) -> dict[str, float]:
+    """The same work as plain SQL on the same DuckDB file: the floor."""
+    import duckdb
+
+    from logfire_notebook.server.loki.storage import stream_id
+    from logfire_notebook.server.store import DB_FILE, store_config
+
+    db = duckdb.connect(str(data_dir / DB_FILE), config=store_config())
+    ids = ", ".join(str(stream_id(TENANT, {"service": "checkout", "level": lv})) for lv in LEVELS)
+    where = f"tenant = '{TENANT}' AND stream_id IN ({ids}) AND ts >= {START} AND ts < {END}"
+    sqls = {
+        "line filter, 1,000 lines": f"SELECT ts, stream_id, line FROM store.loki_entries WHERE {where} "
+        "AND contains(line, 'timeout') ORDER BY ts DESC LIMIT 1000",
+        "| json | status >= 500": f"SELECT ts, stream_id, line FROM store.loki_entries WHERE {where} "
+        "AND TRY_CAST(json_extract_string(line, '$.status') AS DOUBLE) >= 500 ORDER BY ts DESC LIMIT 100",
+        "sum by (level) (count_over_time [5m])": f"SELECT stream_id, (ts - {START - STEP}) // {STEP} AS k, count(*) "
+        f"FROM store.loki_entries WHERE {where} GROUP BY ALL",
+    }
+    out = {name: p50(lambda sql=sql: db.execute(sql).fetchall(), runs) for name, sql in sqls.items()}
+    db.close()
+    return out
+
+
+def make_body(seed: int, lines: int) -> bytes:
+    now = time.time_ns()
+    values = [
+        [str(now - (seed * lines + i) * 1000), f'level=info seed={seed} i={i} msg="pushed line"']
+        for i in range(lines)
+    ]
+    return json.dumps(
+        {"streams": [{"stream": {"service": "pusher", "sender": str(seed % 2)}, "values": values}]}
+    ).encode()
+
+
+def sender(url: str, seed: int, go: float, stop: float, results: mp.Queue) -> None:  # type: ignore[type-arg]
+    bodies = [make_body(seed * 100 + k, 1000) for k in range(20)]
+    sent = 0
+    with httpx.Client(timeout=60) as client:
+        while time.time() < go:
+            time.sleep(0.01)
+        k = 0
+        while time.time() < stop:
+            r = client.post(
+                url, content=bodies[k % len(bodies)], headers={"Content-Type": "application/json"}
+            )
+            assert r.status_code == 204, r.text
+            sent += 1000
+            k += 1
+    results.put(sent)
+
+
+def push_rate(base_url: str, seconds: float, senders: int = 2) -> float:
+    ctx = mp.get_context("spawn")
+    results: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    go = time.time() + 3
+    stop = go + seconds
+    procs = [
+        ctx.Process(target=sender, args=(f"{base_url}/loki/api/v1/push", n, go, stop, results))
+        for n in range(senders)
+    ]
+    for p in procs:
+        p.start()
+    total = sum(results.get(timeout=seconds + 120) for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds
+
+
+def main() -> int:
+    from _backend import start_backend
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--push-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        t0 = time.perf_counter()
+        fill(data_dir, args.lines)
+        print(f"filled {args.lines:,} lines over 24 h in {time.perf_counter() - t0:.1f} s")
+        server = start_backend(data_dir)
+        try:
+            served = server_p50s(server.base_url, args.runs)
+        finally:
+            server.stop()
+        floors = floor_p50s(data_dir, args.runs)
+        ok = True
+        for name, value in served.items():
+            ratio = value / floors[name]
+            met = value <= 2 * floors[name] and value < 0.3
+            ok &= met
+            print(
+                f"{name:42s} p50 {value * 1000:7.1f} ms   floor {floors[name] * 1000:7.1f} ms   "
+                f"ratio {ratio:4.2f}   target <= 2x and < 300 ms: {'met' if met else 'MISSED'}"
+            )
+        push_dir = Path(tmp) / "push"
+        server = start_backend(push_dir)
+        try:
+            rate = push_rate(server.base_url, args.push_seconds)
+        finally:
+            server.stop()
+        print(
+            f"push from 2 processes: {rate:,.0f} lines/s   target >= 50,000 lines/s: {'met' if rate >= 50_000 else 'MISSED'}"
+        )
+        ok &= rate >= 50_000
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

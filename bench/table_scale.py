@@ -1,0 +1,357 @@
+"""The table at any size: LogfireTable against the other ways to look at a frame in JupyterLab.
+
+A real JupyterLab and headless Debian chromium; the same 12-column, log-like Polars frame for every subject
+(built in the kernel, vectorized): LogfireTable, ipydatagrid's DataGrid and StreamingDataGrid, itables
+(`maxBytes=0`, so it shows the frame rather than a sample) and Polars' own HTML repr (which shows 10 rows).
+For each subject and size, in a fresh notebook whose first cell builds the frame and shows a tiny instance
+of the subject (so its JavaScript is loaded), the second cell shows the frame. Measured:
+
+- first rows: from Ctrl+Enter on that cell to the first data row drawn (medians of --repeat runs);
+- websocket bytes received by the page in that time;
+- browser heap growth (after a forced GC) from before the cell to 1 s after its rows show;
+- LogfireTable only: rows after scrolling to the middle (no placeholder left), and rows after a click on
+  a header sorts it (the peers paginate, draw on a canvas or show 10 rows: nothing comparable to time).
+
+Baseline: Polars' HTML repr of the same frame in the same run. Targets: first rows <= 2x the HTML repr at
+every size; heap growth <= 50 MB at 1,000,000 rows; scroll and sort <= 150 ms at 100,000 rows and <= 500 ms
+at 1,000,000. Heavy peers are skipped where they take minutes (ipydatagrid past 100,000 rows, itables past
+10,000; --all runs them anyway).
+
+The peers come from the `bench` extra (`pip install -e '.[bench]'`); the script installs it when missing.
+
+    .venv/bin/python bench/table_scale.py [--rows 10 10000 100000 1000000] [--repeat 3] [--subjects ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "widget"))
+
+from _browser import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, Lab  # noqa: E402
+from _loopback import free_port, stop, wait_until_answering  # noqa: E402
+
+# The frame, built in the kernel without a Python loop over rows (a million rows in a few seconds).
+FRAME = r"""
+import numpy as np, polars as pl
+def log_frame(n, seed=7):
+    rng = np.random.default_rng(seed)
+    spans = np.array(["GET /users/{id}", "POST /orders", "db.query", "cache.get", "chat gpt-4o", "send_email", "render"])
+    span = pl.Series(spans[rng.integers(0, len(spans), n)])
+    end = np.datetime64("2026-01-31T12:00:00", "us")
+    start = end - rng.uniform(0, 6 * 3600e6, n).astype("timedelta64[us]")
+    duration = rng.exponential(0.08, n)
+    user = pl.Series(rng.integers(0, 5000, n))
+    frame = pl.DataFrame({
+        "start_timestamp": pl.Series(start).dt.replace_time_zone("UTC"),
+        "end_timestamp": pl.Series(start + (duration * 1e6).astype("timedelta64[us]")).dt.replace_time_zone("UTC"),
+        "level": pl.Series(rng.choice([1, 5, 9, 9, 9, 9, 10, 13, 17, 21], n).astype(np.int32)),
+        "service_name": pl.Series(np.array(["api", "worker", "billing", "frontend", "scheduler"])[rng.integers(0, 5, n)]),
+        "span_name": span,
+        "message": span + " handled request " + pl.Series(rng.integers(0, 10**6, n)).cast(pl.String)
+            + " for user " + user.cast(pl.String),
+        "duration": duration,
+        "trace_id": pl.Series(rng.integers(0, 2**63, n, dtype=np.int64)).hash(1).cast(pl.String).str.zfill(32),
+        "span_id": pl.Series(rng.integers(0, 2**63, n, dtype=np.int64)).hash(2).cast(pl.String).str.zfill(16),
+        "http_response_status_code": pl.Series(rng.choice([200, 200, 200, 201, 404, 500], n).astype(np.int32)),
+        "is_exception": pl.Series(rng.random(n) < 0.03),
+        "attributes": '{"http.route": "' + span + '", "user_id": ' + user.cast(pl.String) + ', "items": '
+            + pl.Series(rng.integers(0, 20, n)).cast(pl.String) + ', "ok": true}',
+    })
+    return frame
+"""
+
+
+@dataclass(frozen=True)
+class Subject:
+    name: str
+    setup: str  # imports, and a tiny instance shown so its JavaScript is loaded before the timed cell
+    show: str  # the timed cell: shows `df`
+    row: str  # CSS selector of a drawn data row inside the cell's output
+    max_rows: int  # skipped above this (without --all): they take minutes there
+
+
+SUBJECTS = [
+    Subject(
+        "LogfireTable",
+        "from logfire_notebook import LogfireTable\nLogfireTable(data=log_frame(10))",
+        "LogfireTable(data=df)",
+        ".lf-body .lf-tr:not(.lf-pending) .lf-cell",
+        10**9,
+    ),
+    Subject("Polars HTML repr", "log_frame(10)", "df", "table.dataframe tbody td", 10**9),
+    Subject(
+        "ipydatagrid",
+        "from ipydatagrid import DataGrid\nDataGrid(log_frame(10).to_pandas())",
+        "DataGrid(df.to_pandas())",
+        ".jp-OutputArea-output canvas",
+        100_000,
+    ),
+    Subject(
+        "StreamingDataGrid",
+        "from ipydatagrid import StreamingDataGrid\nStreamingDataGrid(log_frame(10).to_pandas())",
+        "StreamingDataGrid(df.to_pandas())",
+        ".jp-OutputArea-output canvas",
+        10**9,
+    ),
+    Subject(
+        "itables",
+        "from itables import show, init_notebook_mode\ninit_notebook_mode(connected=False)\n"
+        "show(log_frame(10), maxBytes=0)",
+        "show(df, maxBytes=0)",
+        "table.dataTable tbody tr td",
+        10_000,
+    ),
+]
+
+# Polls (once per frame) for `selector` inside the timed cell's output; records when it is drawn.
+WATCH = """([selector, cell]) => {
+  window.__t0 = undefined; window.__t1 = undefined;
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && e.ctrlKey) window.__t0 = performance.now();
+  }, { capture: true, once: true });
+  const poll = () => {
+    const out = document.querySelectorAll('.jp-Notebook .jp-Cell')[cell]?.querySelector('.jp-OutputArea');
+    const hit = out && out.querySelector(selector);
+    const drawn = hit && (hit.tagName !== 'CANVAS' || (hit.width > 0 && hit.height > 0));
+    if (drawn && window.__t0 !== undefined) {
+      requestAnimationFrame(() => { window.__t1 = performance.now(); });
+    } else requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+}"""
+
+SCROLL = """() => new Promise((resolve) => {
+  const s = document.querySelector('.lf-scroll');
+  const rows = Number(document.querySelector('.lf-root').dataset.rows);
+  const t0 = performance.now();
+  s.scrollTop = s.scrollHeight / 2;
+  const poll = () => {
+    const first = document.querySelector('.lf-body .lf-tr');
+    const there = first && Number(first.dataset.row) > rows / 2 - 200;
+    if (there && !document.querySelector('.lf-body .lf-tr.lf-pending')) resolve(performance.now() - t0);
+    else requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+})"""
+
+SORT = """() => new Promise((resolve) => {
+  const header = document.querySelector('.lf-th[data-col="message"]');
+  const col = [...header.parentElement.children].indexOf(header);
+  const before = document.querySelector('.lf-body .lf-tr').children[col].textContent;
+  const t0 = performance.now();
+  header.click();
+  const poll = () => {
+    const first = document.querySelector('.lf-body .lf-tr');
+    const done = header.getAttribute('aria-sort') === 'ascending' && first && first.dataset.row === '0'
+      && !document.querySelector('.lf-body .lf-tr.lf-pending') && first.children[col].textContent !== before;
+    if (done) resolve(performance.now() - t0);
+    else requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+})"""
+
+# The first cell has run when its prompt shows an execution count ("[1]:" rather than "[*]:").
+RAN = "() => /\\[\\d+\\]/.test(document.querySelector('.jp-Notebook .jp-Cell .jp-InputPrompt').textContent)"
+
+
+@dataclass
+class Figures:
+    first_ms: list[float] = field(default_factory=list)
+    bytes: list[int] = field(default_factory=list)
+    heap_mb: list[float] = field(default_factory=list)
+    scroll_ms: list[float] = field(default_factory=list)
+    sort_ms: list[float] = field(default_factory=list)
+
+
+def ensure_peers() -> None:
+    if all(importlib.util.find_spec(name) for name in ("ipydatagrid", "itables")):
+        return
+    print("installing the bench peers (the `bench` extra) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", f"{ROOT}[bench]"], check=True)
+
+
+def start_lab(root: Path, settings: Path) -> tuple[subprocess.Popen[Any], Lab]:
+    for name, value in {
+        **LAB_SETTINGS,
+        # Every cell stays in the DOM (the timed cell is found by its index).
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    }.items():
+        path = settings / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(settings / "workspaces"),
+        "PATH": os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))),
+    }
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "jupyter"),
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            "--allow-root",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_answering(
+        process, f"{url}/api/status", what="JupyterLab", log="(none)", seconds=90, token=token
+    )
+    return process, Lab(url=url, token=token, root=root)
+
+
+def heap_mb(cdp: Any) -> float:
+    cdp.send("HeapProfiler.collectGarbage")
+    return float(cdp.send("Runtime.getHeapUsage")["usedSize"]) / 1e6
+
+
+def run_cell(page: Any, index: int) -> None:
+    page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Control+Enter")
+
+
+def measure(browser: Any, lab: Lab, subject: Subject, rows: int, figures: Figures, run: int) -> None:
+    name = f"scale-{subject.name.replace(' ', '_')}-{rows}-{run}.ipynb"
+    url = lab.write_notebook(name, FRAME + f"df = log_frame({rows})\n" + subject.setup, subject.show)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    received: list[tuple[float, int]] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda f: received.append((time.perf_counter(), len(f)))),
+    )
+    try:
+        page.goto(url)
+        page.get_by_text("| Idle").first.wait_for(timeout=120_000)
+        run_cell(page, 0)
+        page.wait_for_function(RAN, timeout=600_000, polling=100)
+        page.wait_for_timeout(500)
+        cdp = context.new_cdp_session(page)
+        before = heap_mb(cdp)
+        page.evaluate(WATCH, [subject.row, 1])
+        started = time.perf_counter()
+        run_cell(page, 1)
+        page.wait_for_function("window.__t1 !== undefined", timeout=600_000, polling=50)
+        shown = time.perf_counter()
+        figures.first_ms.append(page.evaluate("window.__t1 - window.__t0"))
+        figures.bytes.append(sum(n for t, n in received if started <= t <= shown))
+        page.wait_for_timeout(1000)
+        figures.heap_mb.append(heap_mb(cdp) - before)
+        if subject.name == "LogfireTable":
+            figures.scroll_ms.append(page.evaluate(SCROLL))
+            page.evaluate("document.querySelector('.lf-scroll').scrollTop = 0")
+            page.wait_for_timeout(300)
+            figures.sort_ms.append(page.evaluate(SORT))
+    finally:
+        context.close()
+        shutdown_kernels(lab)
+
+
+def shutdown_kernels(lab: Lab) -> None:
+    import httpx
+
+    params = {"token": lab.token}
+    for session in httpx.get(f"{lab.url}/api/sessions", params=params, timeout=30).json():
+        httpx.delete(f"{lab.url}/api/sessions/{session['id']}", params=params, timeout=30)
+
+
+def median(values: list[float] | list[int]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def cell(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}{unit}" if value >= 10 or unit != " MB" else f"{value:.1f}{unit}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10, 10_000, 100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--subjects", nargs="+", default=[s.name for s in SUBJECTS])
+    parser.add_argument("--all", action="store_true", help="run the peers at every size")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if not (ROOT / "logfire_notebook" / "static" / "widget.js").exists():
+        sys.exit("Build the bundle first: npm run build")
+    ensure_peers()
+    from playwright.sync_api import sync_playwright
+
+    subjects = [s for s in SUBJECTS if s.name in args.subjects or s.name == "Polars HTML repr"]
+    results: dict[tuple[str, int], Figures] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root, settings = Path(tmp) / "root", Path(tmp) / "settings"
+        root.mkdir()
+        process, lab = start_lab(root, settings)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                for rows in args.rows:
+                    for subject in subjects:
+                        if rows > subject.max_rows and not args.all:
+                            continue
+                        figures = results.setdefault((subject.name, rows), Figures())
+                        for run in range(args.repeat):
+                            measure(browser, lab, subject, rows, figures, run)
+                        print(
+                            f"  {subject.name} at {rows:,} rows: {median(figures.first_ms):,.0f} ms",
+                            flush=True,
+                        )
+                browser.close()
+        finally:
+            stop(process)
+
+    print()
+    print(f"{'rows':>9}  {'subject':<18} {'first rows':>11} {'x HTML':>7} {'ws bytes':>12} {'heap':>9} "
+          f"{'scroll':>8} {'sort':>8}")  # fmt: skip
+    for rows in args.rows:
+        baseline = median(results[("Polars HTML repr", rows)].first_ms)
+        for subject in subjects:
+            figures = results.get((subject.name, rows))
+            if figures is None:
+                print(f"{rows:>9,}  {subject.name:<18} {'(skipped: minutes at this size)':>40}")
+                continue
+            first = median(figures.first_ms)
+            ratio = f"{first / baseline:.2f}" if first is not None and baseline else "-"
+            print(
+                f"{rows:>9,}  {subject.name:<18} {cell(first, ' ms'):>11} {ratio:>7} "
+                f"{cell(median(figures.bytes), ' B'):>12} {cell(median(figures.heap_mb), ' MB'):>9} "
+                f"{cell(median(figures.scroll_ms), ' ms'):>8} {cell(median(figures.sort_ms), ' ms'):>8}"
+            )
+    print(
+        "x HTML = first rows / Polars' HTML repr in the same run (target <= 2); targets: LogfireTable heap "
+        "<= 50 MB at 1,000,000 rows, scroll and sort <= 150 ms at 100,000 and <= 500 ms at 1,000,000."
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps({f"{name}|{rows}": vars(f) for (name, rows), f in results.items()}, indent=1)
+        )
+
+
+if __name__ == "__main__":
+    main()

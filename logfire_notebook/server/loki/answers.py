@@ -1,0 +1,236 @@
+"""Loki's JSON answers, shaped exactly as tests/fixtures/loki-api shows them: streams (folded or with
+`categorize-labels`), matrix, vector, scalar, the full `stats` object, and the older `/api/prom` forms."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from decimal import Decimal
+from typing import Any
+
+from logfire_notebook.server.loki.metrics import Labels, Scalar, SeriesSet
+from logfire_notebook.server.loki.select import QueryStats, Selected
+from logfire_notebook.server.loki.times import format_rfc3339_nano
+
+__all__ = [
+    "dumps",
+    "format_value",
+    "legacy_streams",
+    "matrix",
+    "scalar",
+    "seconds",
+    "stats",
+    "streams",
+    "vector",
+]
+
+CATEGORIZE = "categorize-labels"
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _cache() -> dict[str, int]:
+    keys = ("entriesFound", "entriesRequested", "entriesStored", "bytesReceived", "bytesSent", "requests")
+    return {**dict.fromkeys(keys, 0), "downloadTime": 0, "queryLengthServed": 0}
+
+
+def _store(lines: int = 0, nbytes: int = 0) -> dict[str, Any]:
+    return {
+        "chunksDownloadTime": 0,
+        "congestionControlLatency": 0,
+        "totalChunksRef": 0,
+        "totalChunksDownloaded": 0,
+        "chunkRefsFetchTime": 0,
+        "queryReferencedStructuredMetadata": False,
+        "queryUsedV2Engine": False,
+        "pipelineWrapperFilteredLines": 0,
+        "chunk": {
+            "compressedBytes": 0,
+            "decompressedBytes": nbytes,
+            "decompressedLines": lines,
+            "decompressedStructuredMetadataBytes": 0,
+            "headChunkBytes": 0,
+            "headChunkLines": 0,
+            "headChunkStructuredMetadataBytes": 0,
+            "postFilterLines": 0,
+            "totalDuplicates": 0,
+        },
+        "dataobj": {
+            key: 0
+            for key in (
+                "pageBatches",
+                "pagesDownloaded",
+                "pagesDownloadedBytes",
+                "pagesScanned",
+                "postFilterRows",
+                "postPredicateRows",
+                "postPredicateDecompressedBytes",
+                "postPredicateStructuredMetadataBytes",
+                "prePredicateDecompressedRows",
+                "prePredicateDecompressedBytes",
+                "prePredicateDecompressedStructuredMetadataBytes",
+                "totalPageDownloadTime",
+                "totalRowsAvailable",
+                "wireBytesTransferred",
+            )
+        },
+    }
+
+
+_CACHES = (
+    "chunk",
+    "index",
+    "statsResult",
+    "seriesResult",
+    "labelResult",
+    "volumeResult",
+    "instantMetricResult",
+    "result",
+    "logResult",
+    "taskResult",
+)
+
+
+def stats(measured: QueryStats | None = None) -> dict[str, Any]:
+    """Loki's `stats` object with every key; this backend fills the querier's store and the summary."""
+    m = measured or QueryStats(started=time.perf_counter())
+    exec_time = time.perf_counter() - m.started if measured else 0
+    return {
+        "index": {
+            "bloomFilterTime": 0,
+            "chunkRefsLookupTime": 0,
+            "postFilterChunks": 0,
+            "totalChunks": 0,
+            "totalStreams": m.streams,
+            "usedBloomFilters": False,
+            "shardsDuration": 0,
+        },
+        "ingester": {
+            "store": _store(),
+            "totalBatches": 0,
+            "totalChunksMatched": 0,
+            "totalLinesSent": 0,
+            "totalReached": 0,
+        },
+        "querier": {"querierExecTime": exec_time, "store": _store(m.lines, m.bytes)},
+        "cache": {name: _cache() for name in _CACHES},
+        "summary": {
+            "bytesProcessedPerSecond": int(m.bytes / exec_time) if exec_time else 0,
+            "execTime": exec_time,
+            "linesProcessedPerSecond": int(m.lines / exec_time) if exec_time else 0,
+            "queueTime": 0,
+            "shards": 1 if measured else 0,
+            "splits": 0,
+            "subqueries": 0,
+            "totalBytesProcessed": m.bytes,
+            "totalEntriesReturned": m.returned,
+            "totalLinesProcessed": m.lines,
+            "totalStructuredMetadataBytesProcessed": 0,
+            "totalPostFilterLines": m.returned,
+        },
+    }
+
+
+def format_value(value: float) -> str:
+    """A sample value as Go's strconv.FormatFloat(v, 'f', -1, 64) writes it."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
+    if text.endswith(".0"):
+        text = text[:-2]
+    return text
+
+
+def seconds(ns: int) -> float | int:
+    """A point's time: seconds with milliseconds, as a JSON number."""
+    ms = ns // 1_000_000
+    return ms // 1000 if ms % 1000 == 0 else ms / 1000
+
+
+def _order(entries: list[Selected], forward: bool) -> list[Selected]:
+    return sorted(entries, key=lambda e: e.ts, reverse=not forward)
+
+
+def streams(entries: list[Selected], *, forward: bool, categorize: bool) -> list[dict[str, Any]]:
+    """The `result` of a log query. Folded (default): every label of an entry, metadata and parsed ones
+    too, is part of its stream, so one stream may split in several. Categorized: the stream keeps only its
+    own labels and each value carries `{structuredMetadata, parsed}`."""
+    groups: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+    for entry in _order(entries, forward):
+        if categorize:
+            metadata = {k: v for k, v in (entry.metadata or {}).items() if k in entry.labels}
+            parsed = {
+                k: v for k, v in entry.labels.items() if k in (entry.parsed or {}) or k.startswith("__error")
+            }
+            own = {k: v for k, v in entry.labels.items() if k not in metadata and k not in parsed}
+            extra: dict[str, Any] = {}
+            if metadata:
+                extra["structuredMetadata"] = metadata
+            if parsed:
+                extra["parsed"] = parsed
+            value: list[Any] = [str(entry.ts), entry.line, extra]
+            labels = own
+        else:
+            value = [str(entry.ts), entry.line]
+            labels = entry.labels
+        key = tuple(sorted(labels.items()))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {"stream": labels, "values": []}
+        group["values"].append(value)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _metric(labels: Labels) -> dict[str, str]:
+    return dict(labels)
+
+
+def matrix(result: SeriesSet | Scalar, steps: list[int]) -> list[dict[str, Any]]:
+    if isinstance(result, Scalar):
+        return [{"metric": {}, "values": [[seconds(t), format_value(result.value)] for t in steps]}]
+    out = []
+    for labels, points in result.series.items():
+        if points:
+            out.append(
+                {
+                    "metric": _metric(labels),
+                    "values": [[seconds(steps[k]), format_value(points[k])] for k in sorted(points)],
+                }
+            )
+    return out
+
+
+def vector(result: SeriesSet, at_ns: int) -> list[dict[str, Any]]:
+    return [
+        {"metric": _metric(labels), "value": [seconds(at_ns), format_value(points[0])]}
+        for labels, points in result.series.items()
+        if 0 in points
+    ]
+
+
+def scalar(result: Scalar, at_ns: int) -> list[Any]:
+    return [seconds(at_ns), format_value(result.value)]
+
+
+def selector_text(labels: dict[str, str]) -> str:
+    return (
+        "{" + ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(labels.items())) + "}"
+    )
+
+
+def legacy_streams(entries: list[Selected], *, forward: bool) -> list[dict[str, Any]]:
+    """`/api/prom/query`'s streams: labels as a selector string, entries with RFC3339Nano `ts`."""
+    return [
+        {
+            "labels": selector_text(group["stream"]),
+            "entries": [{"ts": format_rfc3339_nano(int(ts)), "line": line} for ts, line in group["values"]],
+        }
+        for group in streams(entries, forward=forward, categorize=False)
+    ]

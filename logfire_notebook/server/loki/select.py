@@ -1,0 +1,335 @@
+"""Reading entries for a log query: the stream selector and leading line filters become SQL over
+`store.loki_entries`; the rest of the pipeline runs in Python on what comes back (`pipeline.py`).
+
+Log queries read newest-first (or oldest-first) in growing batches and stop once `limit` entries passed the
+pipeline, so `| json | status >= 500` over a day touches only the lines it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from logfire_notebook.server.loki import syntax as s
+from logfire_notebook.server.loki.pipeline import Entry, compile_stages, pattern_regex
+from logfire_notebook.server.loki.storage import LokiStore, sql_string
+
+__all__ = [
+    "Deadline",
+    "LokiQueryError",
+    "LokiTimeout",
+    "QueryStats",
+    "Selected",
+    "pushdown",
+    "read_entries",
+    "select_logs",
+]
+
+
+class LokiQueryError(ValueError):
+    """A query that cannot run as asked (HTTP 400); `str()` is the message."""
+
+
+class LokiTimeout(Exception):
+    """The query ran past its time limit (HTTP 504)."""
+
+
+class LokiCancelled(Exception):
+    """The client went away; nobody is waiting for the answer."""
+
+
+class Deadline:
+    """When a query must stop: its time limit, or as soon as `cancel()` is called (the client is gone)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise LokiCancelled
+        if time.monotonic() > self.at:
+            raise LokiTimeout(
+                "request timed out, decrease the duration of the request or add more label matchers "
+                "(prefer exact match over regex match) to reduce the amount of data processed"
+            )
+
+
+@dataclass
+class QueryStats:
+    lines: int = 0
+    bytes: int = 0
+    returned: int = 0
+    streams: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+
+# Stages that change the line: a line filter after one of these must see the new line, so it runs in Python.
+_LINE_CHANGERS = (s.LineFormat, s.Decolorize, s.UnpackParser)
+
+
+def pushdown(stages: Sequence[s.Stage]) -> tuple[list[s.LineFilter], list[s.Stage]]:
+    """Split off the line filters SQL can apply: those before any stage that rewrites the line. Filters
+    commute with parsers and label stages, so the others keep their order in the rest."""
+    pushed: list[s.LineFilter] = []
+    rest: list[s.Stage] = []
+    changed = False
+    for stage in stages:
+        changed = changed or isinstance(stage, _LINE_CHANGERS)
+        if isinstance(stage, s.LineFilter) and not changed:
+            pushed.append(stage)
+        else:
+            rest.append(stage)
+    return pushed, rest
+
+
+def _re2(pattern: str) -> str:
+    # Python's `(?P<name>` is also RE2's; Loki's `(?<name>` is not RE2 in DuckDB's version, so rename it.
+    return pattern.replace("(?<", "(?P<").replace("(?P<=", "(?<=").replace("(?P<!", "(?<!")
+
+
+def filter_sql(stage: s.LineFilter) -> str:
+    if stage.op in ("|=", "!="):
+        parts = [f"contains(line, {sql_string(v)})" for v in stage.values]
+    elif stage.op in ("|~", "!~"):
+        parts = [f"regexp_matches(line, {sql_string(_re2(v))})" for v in stage.values]
+    else:
+        parts = [f"regexp_matches(line, {sql_string(pattern_regex(v).pattern)})" for v in stage.values]
+    either = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+    return either if stage.op in ("|=", "|~", "|>") else f"NOT {either}"
+
+
+def where_sql(tenant: str, stream_ids: Sequence[int], filters: Sequence[s.LineFilter]) -> str:
+    ids = ", ".join(str(int(i)) for i in stream_ids)
+    conds = [f"tenant = {sql_string(tenant)}", f"stream_id IN ({ids})", *(filter_sql(f) for f in filters)]
+    return " AND ".join(conds)
+
+
+_SIMPLE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_SQL_COMPARE = {"==": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
+def prefilter_sql(rest: Sequence[s.Stage], streams: dict[int, dict[str, str]]) -> str | None:
+    """A SQL condition every entry that `| json | <label filter>` keeps also meets (a superset: the pipeline
+    still decides), so DuckDB skips the lines that cannot pass before Python parses them.
+
+    Only for the plain form: `| json` first, then a label filter whose conjuncts compare labels that only the
+    top-level JSON key of that name can give (no `_` in the name, no stream label of that name, entries
+    without structured metadata). Lines that are not JSON objects stay candidates, since Loki keeps them with
+    `__error__` set when a numeric filter follows.
+    """
+    if (
+        len(rest) < 2
+        or not isinstance(rest[0], s.JsonParser)
+        or rest[0].fields
+        or not isinstance(rest[1], s.LabelFilter)
+    ):
+        return None
+    conjuncts: list[s.LfExpr] = []
+    todo: list[s.LfExpr] = [rest[1].expr]
+    while todo:
+        expr = todo.pop()
+        if isinstance(expr, s.LfAnd):
+            todo += [expr.left, expr.right]
+        elif isinstance(expr, s.LfCompare):
+            conjuncts.append(expr)
+        else:
+            return None
+    names = {c.name for c in conjuncts if isinstance(c, s.LfCompare)}
+    if not all(_SIMPLE_KEY.match(n) for n in names) or any(
+        n in labels for n in names for labels in streams.values()
+    ):
+        return None
+    conds = []
+    for c in conjuncts:
+        assert isinstance(c, s.LfCompare)
+        path = sql_string(f"$.{c.name}")
+        exists = f"json_extract(line, {path}) IS NOT NULL"
+        if c.kind == "number" and c.value == c.value:  # not NaN
+            number = f"TRY_CAST(json_extract_string(line, {path}) AS DOUBLE)"
+            conds.append(f"({exists} AND ({number} IS NULL OR {number} {_SQL_COMPARE[c.op]} {c.value!r}))")
+        else:
+            conds.append(exists)
+    return (
+        "(metadata IS NOT NULL OR NOT coalesce(json_valid(line), false) OR json_type(line) <> 'OBJECT' OR "
+        + " AND ".join(conds)
+        + ")"
+    )
+
+
+@dataclass
+class Selected:
+    """One entry a log query returns, with where each of its labels came from."""
+
+    ts: int
+    line: str
+    labels: dict[str, str]
+    stream: dict[str, str]
+    metadata: dict[str, str] | None
+    parsed: dict[str, str] | None
+
+
+def _metadata(text: str | None) -> dict[str, str] | None:
+    return json.loads(text) if text else None
+
+
+def select_logs(
+    loki: LokiStore,
+    tenant: str,
+    query: s.LogQuery,
+    start_ns: int,
+    end_ns: int,
+    limit: int,
+    forward: bool,
+    stats: QueryStats,
+    deadline: Deadline,
+) -> list[Selected]:
+    """The first `limit` entries in [start, end) in the direction asked that pass the whole pipeline."""
+    streams = loki.streams(tenant, [query.matchers], start_ns, end_ns)
+    stats.streams = len(streams)
+    if not streams or limit <= 0:
+        return []
+    pushed, rest = pushdown(query.stages)
+    stages = compile_stages(rest)
+    where = where_sql(tenant, list(streams), pushed)
+    prefilter = prefilter_sql(rest, streams)
+    if prefilter is not None:
+        where += f" AND {prefilter}"
+    cur = loki.store.cursor()
+    out: list[Selected] = []
+    for rows in _batches(
+        cur, where, start_ns, end_ns, limit, forward, pipelined=bool(stages), deadline=deadline
+    ):
+        for ts, sid, line, metadata in rows:
+            stats.lines += 1
+            stats.bytes += len(line)
+            entry = Entry(ts, line, streams[sid], _metadata(metadata))
+            if all(stage(entry) for stage in stages):
+                out.append(
+                    Selected(ts, entry.line, entry.labels, entry.stream, _metadata(metadata), entry.parsed)
+                )
+                if len(out) >= limit:
+                    break
+        if len(out) >= limit:
+            break
+    stats.returned = len(out)
+    return out
+
+
+# A pipeline query reads time slices from the end it starts at: the first is this share of the range, each
+# next one twice the last. Slices let DuckDB skip row groups by timestamp instead of sorting the whole range.
+_FIRST_SLICE = 1 / 64
+
+
+def _batches(
+    cur: Any,
+    where: str,
+    start_ns: int,
+    end_ns: int,
+    limit: int,
+    forward: bool,
+    *,
+    pipelined: bool,
+    deadline: Deadline,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows `(ts, stream_id, line, metadata)` in [start, end) in the direction asked, in batches."""
+    order = "ASC" if forward else "DESC"
+    columns = "ts, stream_id, line, metadata"
+    width = max(1, int((end_ns - start_ns) * _FIRST_SLICE))
+    lo, hi = (start_ns, min(end_ns, start_ns + width)) if forward else (max(start_ns, end_ns - width), end_ns)
+    wanted = limit
+    while True:
+        deadline.check()
+        sql = f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi} ORDER BY ts {order}"
+        if not pipelined:
+            # Every row SQL keeps is an answer: a top-N of what is still wanted from this slice.
+            rows = cur.execute(f"{sql} LIMIT {int(wanted)}").fetchall()
+            wanted -= len(rows)
+            yield rows
+            if wanted <= 0:
+                return
+        else:
+            cur.execute(sql)
+            while rows := cur.fetchmany(20_000):
+                yield rows
+                deadline.check()
+        if (forward and hi >= end_ns) or (not forward and lo <= start_ns):
+            return
+        width *= 2
+        lo, hi = (hi, min(end_ns, hi + width)) if forward else (max(start_ns, lo - width), lo)
+
+
+def read_entries(
+    loki: LokiStore,
+    tenant: str,
+    query: s.LogQuery,
+    after_ns: int,
+    until_ns: int,
+    stats: QueryStats,
+    deadline: Deadline,
+) -> Iterator[tuple[Any, ...]]:
+    """Rows `(ts, stream_id, line, metadata)` with after < ts <= until (a metric query's whole span), the
+    pushable line filters applied in SQL, oldest first."""
+    streams = loki.streams(tenant, [query.matchers], after_ns + 1, until_ns + 1)
+    stats.streams = len(streams)
+    if not streams:
+        return
+    pushed, rest = pushdown(query.stages)
+    where = where_sql(tenant, list(streams), pushed) + f" AND ts > {int(after_ns)} AND ts <= {int(until_ns)}"
+    prefilter = prefilter_sql(rest, streams)
+    if prefilter is not None:
+        where += f" AND {prefilter}"
+    cur = loki.store.cursor()
+    cur.execute(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts")
+    while True:
+        deadline.check()
+        rows = cur.fetchmany(50_000)
+        if not rows:
+            return
+        yield from rows
+
+
+def max_rowid(loki: LokiStore) -> int:
+    row = loki.store.cursor().execute("SELECT coalesce(max(rowid), -1) FROM store.loki_entries").fetchone()
+    return int(row[0]) if row else -1
+
+
+def select_appended(
+    loki: LokiStore, tenant: str, query: s.LogQuery, after_rowid: int, limit: int
+) -> tuple[list[Selected], int]:
+    """Entries stored after row `after_rowid` that pass the query, oldest first; and the new high mark.
+    Rows are appended in commit order, so following the row id sees each new entry once (for `tail`)."""
+    newest = max_rowid(loki)
+    if newest <= after_rowid:
+        return [], after_rowid
+    streams = loki.streams(tenant, [query.matchers], -(2**62), 2**62)
+    if not streams:
+        return [], newest
+    pushed, rest = pushdown(query.stages)
+    stages = compile_stages(rest)
+    where = (
+        where_sql(tenant, list(streams), pushed) + f" AND rowid > {int(after_rowid)} AND rowid <= {newest}"
+    )
+    rows = (
+        loki.store.cursor()
+        .execute(
+            f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts LIMIT {int(limit)}"
+        )
+        .fetchall()
+    )
+    out = []
+    for ts, sid, line, metadata in rows:
+        entry = Entry(ts, line, streams[sid], _metadata(metadata))
+        if all(stage(entry) for stage in stages):
+            out.append(
+                Selected(ts, entry.line, entry.labels, entry.stream, _metadata(metadata), entry.parsed)
+            )
+    return out, newest

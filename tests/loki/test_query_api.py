@@ -1,0 +1,213 @@
+"""The query API's parameters and the endpoints around queries: timestamps in every form Loki takes,
+defaults, index stats, volume, the older API's metric answers, and tail refusing what it cannot follow."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import websockets.sync.client
+from conftest import NS, push_json
+from websockets.exceptions import ConnectionClosed
+
+T = 1_700_000_000
+
+
+def _fill(loki: httpx.Client) -> None:
+    streams = [
+        {
+            "stream": {"app": "a", "env": "prod"},
+            "values": [[str((T + i) * NS), f"line {i} " + "x" * i] for i in range(10)],
+        },
+        {
+            "stream": {"app": "b", "env": "prod"},
+            "values": [[str((T + i) * NS), "b"] for i in range(0, 10, 2)],
+        },
+        {"stream": {"app": "c", "env": "dev"}, "values": [[str((T + 5) * NS), "c"]]},
+    ]
+    assert push_json(loki, streams).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (str(T + 2), str(T + 4)),  # seconds
+        (str((T + 2) * NS), str((T + 4) * NS)),  # nanoseconds
+        (f"{T + 2}.0", f"{T + 3}.999999999"),  # float seconds (end just below T+4 s still excludes it)
+        ("2023-11-14T22:13:22Z", "2023-11-14T22:13:24Z"),  # RFC3339
+        ("2023-11-14T23:13:22.000000000+01:00", "2023-11-14T22:13:24Z"),  # RFC3339Nano with a zone
+    ],
+)
+def test_start_and_end_in_every_form_loki_takes(loki: httpx.Client, start: str, end: str) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/loki/api/v1/query_range",
+        params={"query": '{app="a"}', "start": start, "end": end, "direction": "forward"},
+    ).json()
+    assert [int(ts) // NS - T for ts, _ in body["data"]["result"][0]["values"]] == [2, 3]
+
+
+def test_defaults_are_the_last_hour_100_entries_newest_first(loki: httpx.Client) -> None:
+    now = time.time_ns()
+    values = [[str(now - i * NS), f"recent {i}"] for i in range(150)] + [
+        [str(now - 2 * 3600 * NS), "too old"]
+    ]
+    push_json(loki, [{"stream": {"app": "recent"}, "values": values}])
+    body = loki.get("/loki/api/v1/query_range", params={"query": '{app="recent"}'}).json()
+    lines = [line for _, line in body["data"]["result"][0]["values"]]
+    assert lines == [f"recent {i}" for i in range(100)]
+
+
+def test_post_form_query_range(loki: httpx.Client) -> None:
+    _fill(loki)
+    response = loki.post(
+        "/loki/api/v1/query_range",
+        data={
+            "query": 'count_over_time({env="prod"}[10s])',
+            "start": str(T + 9),
+            "end": str(T + 9),
+            "step": "1",
+        },
+    )
+    assert response.status_code == 200, response.text
+    result = {r["metric"]["app"]: r["values"] for r in response.json()["data"]["result"]}
+    assert result == {"a": [[T + 9, "10"]], "b": [[T + 9, "5"]]}
+
+
+def test_bad_time_is_loki_s_400(loki: httpx.Client) -> None:
+    response = loki.get("/loki/api/v1/query_range", params={"query": '{app="a"}', "start": "yesterday"})
+    assert (response.status_code, response.text) == (400, 'cannot parse "yesterday" to a valid timestamp')
+
+
+def test_index_stats_count_streams_entries_and_bytes(loki: httpx.Client) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/loki/api/v1/index/stats", params={"query": '{env="prod"}', "start": T, "end": T + 10}
+    ).json()
+    assert body == {
+        "streams": 2,
+        "chunks": 2,
+        "entries": 15,
+        "bytes": sum(len(f"line {i} ") + i for i in range(10)) + 5,
+    }
+
+
+def test_volume_by_selector_labels_and_by_target_labels(loki: httpx.Client) -> None:
+    _fill(loki)
+    window = {"start": T, "end": T + 10}
+    body = loki.get("/loki/api/v1/index/volume", params={"query": '{env=~".+"}', **window}).json()
+    assert body["data"]["resultType"] == "vector"
+    assert [(r["metric"], r["value"][1]) for r in body["data"]["result"]] == [
+        ({"env": "prod"}, str(sum(len(f"line {i} ") + i for i in range(10)) + 5)),
+        ({"env": "dev"}, "1"),
+    ]
+    body = loki.get(
+        "/loki/api/v1/index/volume",
+        params={"query": '{env="prod"}', "targetLabels": "app", "limit": 1, **window},
+    ).json()
+    assert [r["metric"] for r in body["data"]["result"]] == [{"app": "a"}]
+
+
+def test_volume_range_is_a_matrix_of_steps(loki: httpx.Client) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/loki/api/v1/index/volume_range",
+        params={"query": '{app="b"}', "start": T, "end": T + 10, "step": "5s"},
+    ).json()
+    assert body["data"]["resultType"] == "matrix"
+    [series] = body["data"]["result"]
+    assert series["metric"] == {"app": "b"}
+    assert sum(int(v) for _, v in series["values"]) == 5
+
+
+def test_legacy_query_of_a_metric(loki: httpx.Client) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/api/prom/query",
+        params={"query": 'sum(count_over_time({app="a"}[10s]))', "start": T + 9, "end": T + 9, "step": 1},
+    ).json()
+    assert body["resultType"] == "matrix"
+    assert body["result"] == [{"metric": {}, "values": [[T + 9, "10"]]}]
+
+
+def test_tail_of_a_metric_query_is_closed_with_the_reason(loki_backend: Any, tenant: str) -> None:
+    url = (
+        loki_backend.base_url.replace("http://", "ws://")
+        + "/loki/api/v1/tail?query="
+        + quote('rate({a="b"}[1m])')
+    )
+    with (
+        websockets.sync.client.connect(
+            url, additional_headers={"X-Scope-OrgID": tenant}, open_timeout=30
+        ) as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        ws.recv(timeout=30)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1008
+    assert "log query" in closed.value.rcvd.reason
+
+
+def test_a_bad_tenant_id_is_refused(loki_backend: Any) -> None:
+    response = httpx.get(
+        f"{loki_backend.base_url}/loki/api/v1/labels", headers={"X-Scope-OrgID": "bad tenant/../x"}
+    )
+    assert response.status_code == 400
+    assert "tenant ID" in response.text
+
+
+def test_a_query_past_the_time_limit_is_loki_s_504(make_backend: Any) -> None:
+    slow = make_backend(query_timeout=0.001)
+    with httpx.Client(base_url=slow.base_url, timeout=60) as client:
+        values = [[str((T + i) * NS), f'{{"n": {i}}}'] for i in range(2000)]
+        assert push_json(client, [{"stream": {"app": "slow"}, "values": values}]).status_code == 204
+        response = client.get(
+            "/loki/api/v1/query_range",
+            params={
+                "query": 'sum(count_over_time({app="slow"} | json | n > 5 [1h]))',
+                "start": T,
+                "end": T + 3600,
+            },
+        )
+    assert response.status_code == 504
+    assert response.text.startswith("request timed out, decrease the duration of the request")
+
+
+def test_a_catastrophic_regex_runs_in_linear_time(loki: httpx.Client) -> None:
+    # (a+)+$ against a's followed by a b backtracks for minutes in a backtracking engine; RE2 does not, so
+    # the answer comes well within the client's time-out.
+    push_json(loki, [{"stream": {"app": "redos"}, "values": [[str(T * NS), "a" * 40 + "b"]]}])
+    response = loki.get(
+        "/loki/api/v1/query_range",
+        params={"query": '{app="redos"} | regexp `(?P<x>(a+)+$)` | x != ""', "start": T - 1, "end": T + 1},
+        timeout=20,
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["result"] == []
+
+
+def test_too_many_series_is_loki_s_400(loki: httpx.Client) -> None:
+    values = [[str((T + i) * NS), f'{{"id": "{i}"}}'] for i in range(600)]
+    push_json(loki, [{"stream": {"app": "wide"}, "values": values}])
+    response = loki.get(
+        "/loki/api/v1/query",
+        params={"query": 'count_over_time({app="wide"} | json [1h])', "time": T + 1800},
+    )
+    assert response.status_code == 400
+    assert response.text.startswith("maximum number of series (500) reached for a single query")
+
+
+def test_sum_by_groups_before_the_series_limit(loki: httpx.Client) -> None:
+    # 600 distinct label sets after `| json`, but the answer has one series: Loki's limit is on the answer.
+    values = [[str((T + i) * NS), f'{{"id": "{i}", "kind": "{i % 2}"}}'] for i in range(600)]
+    push_json(loki, [{"stream": {"app": "wide"}, "values": values}])
+    response = loki.get(
+        "/loki/api/v1/query",
+        params={"query": 'sum by (kind) (count_over_time({app="wide"} | json [1h]))', "time": T + 1800},
+    )
+    assert response.status_code == 200, response.text
+    result = {r["metric"]["kind"]: r["value"][1] for r in response.json()["data"]["result"]}
+    assert result == {"0": "300", "1": "300"}

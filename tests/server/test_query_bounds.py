@@ -1,0 +1,76 @@
+"""One query must not hurt the server: its answer, its values, its memory and its time are bounded, and the
+server answers the next query as before."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from _backend import Backend
+from _memory import MiB, PeakMemory, resident_bytes
+
+# The engine's own bound is 2 GiB (engine.MEMORY_BOUND_BYTES); these queries must stay far below it.
+QUERY_MEMORY_BOUND = 900 * MiB
+
+
+def _query(backend: Backend, sql: str, limit: int = 10_000) -> httpx.Response:
+    with backend.client() as client:
+        return client.post(
+            "/v2/query", json={"sql": sql, "min_timestamp": "2020-01-01T00:00:00Z", "limit": limit}
+        )
+
+
+@pytest.mark.parametrize(
+    ("sql", "words"),
+    [
+        # About 2 GB of answer within the row limit.
+        ("SELECT repeat('x', 200000) AS s FROM range(10000)", "narrow the query"),
+        ("SELECT repeat('x', 2000000000) AS s", "smaller"),
+        ("SELECT range(3000000000) AS r", "smaller"),
+        ("SELECT lpad('x', 2000000000, 'y') AS s", "smaller"),
+        ("SELECT system.main.repeat('x', 2000000000) AS s", "plain name"),
+    ],
+)
+def test_a_huge_answer_or_value_is_a_clear_400_and_memory_stays_bounded(
+    backend: Backend, sql: str, words: str
+) -> None:
+    before = resident_bytes(backend.process.pid)
+    started = time.monotonic()
+    with PeakMemory(backend.process.pid) as memory:
+        response = _query(backend, sql)
+    assert response.status_code == 400, response.text
+    assert words in response.json()["detail"]
+    assert memory.peak - before < QUERY_MEMORY_BOUND, f"the server took {(memory.peak - before) // MiB} MiB"
+    assert time.monotonic() - started < 30
+    assert _query(backend, "SELECT count(*) AS n FROM records").status_code == 200
+
+
+def test_an_aggregate_that_grows_without_bound_is_stopped(backend: Backend) -> None:
+    before = resident_bytes(backend.process.pid)
+    with PeakMemory(backend.process.pid) as memory:
+        response = _query(backend, "SELECT string_agg(repeat('x', 1000), '') AS s FROM range(100000000)")
+    assert response.status_code == 400
+    assert memory.peak - before < QUERY_MEMORY_BOUND
+    assert _query(backend, "SELECT 1 AS one").json()["data"] == [{"one": 1}]
+
+
+def test_ordinary_uses_of_the_bounded_functions_still_work(backend: Backend) -> None:
+    response = _query(
+        backend,
+        "SELECT repeat('ab', 3) AS r, range(3) AS l, range(1, 3) AS l2, generate_series(1, 5, 2) AS g, "
+        "lpad('7', 3, '0') AS p, rpad('7', 3, '0') AS q, list_resize([1], 2) AS z, "
+        "range(TIMESTAMP '2024-01-01', TIMESTAMP '2024-01-03', INTERVAL 1 DAY) AS days",
+    )
+    assert response.status_code == 200, response.text
+    row = response.json()["data"][0]
+    assert (row["r"], row["l"], row["l2"], row["g"], row["p"], row["q"], row["z"]) == (
+        "ababab",
+        [0, 1, 2],
+        [1, 2],
+        [1, 3, 5],
+        "007",
+        "700",
+        [1, None],
+    )
+    assert len(row["days"]) == 2
