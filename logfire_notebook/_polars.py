@@ -45,8 +45,6 @@ class _TypeIds:
         self.dictionary = pa.dictionary(pa.int32(), pa.string()).id
         self.timestamp = pa.timestamp("us").id
         self.target = pa.timestamp("us", tz="UTC")
-        # Loki's nanosecond UTC times are kept as they are: Polars holds them, and µs would lose digits.
-        self.kept = frozenset({self.target, pa.timestamp("ns", tz="UTC")})
 
 
 _ids: _TypeIds | None = None
@@ -93,10 +91,10 @@ def _normalize_arrow(table: pa.Table) -> pa.Table:
     import pyarrow as pa
 
     ids = _type_ids()
-    dictionary, timestamp, kept = ids.dictionary, ids.timestamp, ids.kept
+    dictionary, timestamp, target = ids.dictionary, ids.timestamp, ids.target
     for kind in table.schema.types:  # the common case (nothing to cast) in one cheap pass
         kind_id = kind.id
-        if kind_id == dictionary or (kind_id == timestamp and kind not in kept):
+        if kind_id == dictionary or (kind_id == timestamp and kind != target):
             break
     else:
         return table
@@ -105,7 +103,7 @@ def _normalize_arrow(table: pa.Table) -> pa.Table:
         kind = field.type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
-        if pa.types.is_timestamp(kind) and kind not in kept:
+        if pa.types.is_timestamp(kind) and kind != ids.target:
             # A naive timestamp from the engine is UTC; an instant in another zone is relabelled, not moved.
             kind = ids.target
         fields.append(field.with_type(kind))

@@ -127,7 +127,10 @@ class LokiMagic(QueryMagics):
         table = client.query_range_arrow(
             text, limit=limit, direction=direction, step=args.step, time_range=time_range
         )
-        return table, None
+        from logfire_notebook._loki.client import to_polars
+
+        # Converted here, not by the shared path: Loki's nanosecond times stay nanoseconds.
+        return table, to_polars(table)
 
     def _widget(
         self,
@@ -138,6 +141,7 @@ class LokiMagic(QueryMagics):
         limit: int,
         args: Any,
         df: pl.DataFrame,
+        elapsed: float,
     ) -> Any:
         LokiTable = importlib.import_module("logfire_notebook.loki_widget").LokiTable
         return LokiTable(
@@ -148,6 +152,8 @@ class LokiMagic(QueryMagics):
             direction=self._direction(args),
             client=client,
             data=df,
+            data_elapsed=elapsed,
+            all_rows=args.all,  # each range picked is fetched whole too
         )
 
     def _settings_key(self) -> tuple[Any, ...]:

@@ -35,7 +35,7 @@ class LokiTable(QueryTable):
     """The table widget over LogQL.
 
     `LokiTable(logql=None, *, since=None, until=None, limit=None, direction="backward", client=None,
-    data=None, **config)`: `config` is `LokiClient`'s (addr=, org_id=, username=, password=, bearer_token=);
+    data=None, data_elapsed=None, all_rows=False, **config)`: `config` is `LokiClient`'s (addr=, org_id=, username=, password=, bearer_token=);
     without a client or config, LOKI_ADDR and the other LOKI_* variables are read as logcli reads them.
     """
 
@@ -52,10 +52,21 @@ class LokiTable(QueryTable):
         direction: str = "backward",
         client: LokiClient | None = None,
         data: pl.DataFrame | None = None,
+        data_elapsed: float | None = None,
+        all_rows: bool = False,
         **config: Any,
     ) -> None:
         source = LokiSource(client, direction=direction, **config)
-        super().__init__(logql, source=source, since=since, until=until, limit=limit, data=data)
+        super().__init__(
+            logql,
+            source=source,
+            since=since,
+            until=until,
+            limit=limit,
+            data=data,
+            data_elapsed=data_elapsed,
+            all_rows=all_rows,
+        )
 
     @property
     def logql(self) -> str:

@@ -427,7 +427,10 @@ class QueryTable(anywidget.AnyWidget):
         query_all = getattr(self._source, "query_all", None) if self.all_rows else None
         if query_all is not None:
             return await query_all(self.query, start, end)  # type: ignore[no-any-return]
-        return arrow_to_polars(await self._source.query_arrow(self.query, start, end, self.limit))
+        table = await self._source.query_arrow(self.query, start, end, self.limit)
+        # A source whose times need more than microseconds (Loki's nanoseconds) converts them itself.
+        convert = getattr(self._source, "to_polars", arrow_to_polars)
+        return convert(table)
 
     async def _count_timeline(
         self, frame: pl.DataFrame, start: datetime, end: datetime

@@ -18,6 +18,7 @@ from logfire_notebook._loki import logql as lq
 from logfire_notebook._sources.base import TimelineCounts
 
 if TYPE_CHECKING:
+    import polars as pl
     import pyarrow as pa
 
     from logfire_notebook._loki.client import AsyncLokiClient, LokiClient
@@ -43,7 +44,7 @@ class LokiSource:
         self._config = config
         self._owns_client = client is None
         self.direction = direction
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # `_async` makes the sync client under it too
         self._async_client: AsyncLokiClient | None = None
         self._threaded = False
 
@@ -75,6 +76,23 @@ class LokiSource:
         if client is None:
             return await asyncio.to_thread(lambda: self.client.query_range_arrow(query, **kwargs))  # type: ignore[arg-type]
         return await client.query_range_arrow(query, **kwargs)  # type: ignore[arg-type]
+
+    @staticmethod
+    def to_polars(table: pa.Table) -> pl.DataFrame:
+        """Loki's tables as they are: nanosecond times stay nanoseconds."""
+        from logfire_notebook._loki.client import to_polars
+
+        return to_polars(table)
+
+    async def query_all(self, query: str, start: datetime, end: datetime) -> pl.DataFrame:
+        """Every entry in [start, end), in batches past `limit` (the magic's --all); cancelling stops paging."""
+        from logfire_notebook._timerange import TimeRange
+
+        kwargs: dict[str, Any] = {"time_range": TimeRange.parse(start, end), "direction": self.direction}
+        client = self._async()
+        if client is None:
+            return await asyncio.to_thread(lambda: self.client.query_all(query, progress=False, **kwargs))
+        return await client.query_all(query, **kwargs)
 
     async def count(self, query: str, start: datetime, end: datetime, interval: timedelta) -> TimelineCounts:
         import pyarrow.compute as pc
