@@ -6,6 +6,9 @@ Fills a fresh data dir through `Store` (the standard test dataset, repeated with
 ids), starts `logfire-notebook serve` on it and measures over loopback HTTP:
 - p50 of an aggregation (hourly counts and mean duration per service) as Arrow,
 - p50 of a 10,000-row Arrow fetch of whole records,
+- p50s of Logfire-dialect queries: the JSON key-exists operator `?` (floor: DuckDB's own `json_exists`),
+  and `metric_quantile`, `metric_rate`, `metric_sum` over the `metrics` table (about 50 tiles of the
+  dataset's metrics; floor: the same query, macros and `value` view run by DuckDB directly),
 - the server's resident memory after the queries.
 Between server rounds it opens the same database file directly in DuckDB, with the server's settings, and
 runs the same aggregation and fetch on the same rows (the floor); it prints the ratios. Targets: aggregation p50 <= 250 ms and
@@ -35,6 +38,29 @@ AGGREGATION = (
     "FROM records GROUP BY bucket, service_name ORDER BY bucket, service_name"
 )
 FETCH = "SELECT * FROM records ORDER BY start_timestamp DESC"
+KEY_EXISTS = (
+    "SELECT span_name, count(*) AS n, avg(duration) AS d FROM records WHERE attributes ? 'http.route' "
+    "GROUP BY span_name ORDER BY n DESC"
+)
+KEY_EXISTS_NATIVE = KEY_EXISTS.replace(
+    "attributes ? 'http.route'", "json_exists(attributes, '$.\"http.route\"')"
+)
+METRIC_QUERIES = {
+    "metric_quantile": (
+        "SELECT time_bucket('1 hour', recorded_timestamp) AS x, metric_name, metric_quantile(0.95, value) AS p95 "
+        "FROM metrics WHERE metric_type IN ('histogram', 'exponential_histogram') GROUP BY x, metric_name ORDER BY x"
+    ),
+    "metric_rate": (
+        "SELECT time_bucket('1 hour', recorded_timestamp) AS x, metric_name, "
+        "metric_rate(value, recorded_timestamp) AS per_s FROM metrics WHERE metric_type = 'sum' "
+        "GROUP BY x, metric_name ORDER BY x"
+    ),
+    "metric_sum": (
+        "SELECT metric_name, SUM(metric_sum(value)) / NULLIF(SUM(metric_count(value)), 0) AS mean "
+        "FROM metrics GROUP BY metric_name ORDER BY metric_name"
+    ),
+}
+METRIC_TILES = 50
 ARROW = "application/vnd.apache.arrow.stream"
 
 
@@ -62,9 +88,18 @@ def fill(data_dir: Path, records: int) -> tuple[str, str]:
                 tile = tile.set_column(tile.schema.get_field_index(col), col, ids)
             tile = tile.drop_columns(["day"])
             store.append_records(tile)
-            store.append_metrics(base.metrics_table()) if k == 0 else None
+            if k < METRIC_TILES:
+                store.append_metrics(_shifted(base.metrics_table(), shift * k))
             written += n
     return (base.now - timedelta(days=40)).isoformat(), base.now.isoformat()
+
+
+def _shifted(table: pa.Table, by: timedelta) -> pa.Table:
+    for col in ("recorded_timestamp", "start_timestamp", "created_at"):
+        if col in table.column_names:
+            shifted = pc.subtract(table.column(col), pa.scalar(by, pa.duration("us")))
+            table = table.set_column(table.schema.get_field_index(col), col, shifted)
+    return table.drop_columns([c for c in ("day",) if c in table.column_names])
 
 
 def timings(fn: Callable[[], object], runs: int) -> list[float]:
@@ -127,6 +162,27 @@ def main() -> None:
         direct_fetch_sql = (
             FETCH.replace("FROM records", f"FROM store.records WHERE {window}") + " LIMIT 10000"
         )
+        from logfire_notebook.server import sql_metrics
+
+        direct = {
+            "? (key exists)": KEY_EXISTS_NATIVE.replace(
+                "FROM records", f"FROM (SELECT * FROM store.records WHERE {window})"
+            )
+        }
+        metrics_window = (
+            f"recorded_timestamp >= TIMESTAMPTZ '{since}' AND recorded_timestamp < TIMESTAMPTZ '{until}'"
+        )
+        for label, sql in METRIC_QUERIES.items():
+            view = sql_metrics.view_select(
+                "store.metrics",
+                metrics_window,
+                range_start=f"TIMESTAMPTZ '{since}'",
+                increase=sql_metrics.needs_increase(sql),
+            )
+            direct[label] = dialect.rewrite(sql).replace("FROM metrics", f"FROM ({view})")
+        dialect_sql = {"? (key exists)": KEY_EXISTS, **METRIC_QUERIES}
+        http_dialect_t: dict[str, list[float]] = {k: [] for k in dialect_sql}
+        floor_dialect_t: dict[str, list[float]] = {k: [] for k in dialect_sql}
         # Server and floor take turns (the data dir opens in one process at a time), several rounds, so
         # that background load on the machine falls on both sides alike.
         http_agg_t: list[float] = []
@@ -152,6 +208,8 @@ def main() -> None:
                 total = over_http("SELECT count(*) AS n FROM records", 1).column("n")[0].as_py()
                 http_agg_t += timings(lambda: over_http(AGGREGATION, 10_000), per_round)
                 http_fetch_t += timings(lambda: over_http(FETCH, 10_000), per_round)
+                for label, sql in dialect_sql.items():
+                    http_dialect_t[label] += timings(lambda sql=sql: over_http(sql, 10_000), per_round)
                 r, p = rss_mib(server.process.pid)
                 rss, peak = max(rss, r), max(peak, p)
                 client.close()
@@ -162,6 +220,14 @@ def main() -> None:
             con.execute("SET TimeZone = 'UTC'")
             floor_agg_t += timings(lambda con=con: con.sql(direct_agg_sql).to_arrow_table(), per_round)
             floor_fetch_t += timings(lambda con=con: con.sql(direct_fetch_sql).to_arrow_table(), per_round)
+            con.execute("LOAD json")
+            for macro in dialect.MACROS:
+                con.execute(macro)
+            for label, sql in direct.items():
+                floor_dialect_t[label] += timings(
+                    lambda con=con, sql=sql: con.sql(f"SELECT * FROM ({sql}) LIMIT 10000").to_arrow_table(),
+                    per_round,
+                )
             con.close()
         http_agg, http_fetch = statistics.median(http_agg_t), statistics.median(http_fetch_t)
         floor_agg, floor_fetch = statistics.median(floor_agg_t), statistics.median(floor_fetch_t)
@@ -175,6 +241,12 @@ def main() -> None:
         f"10,000-row Arrow fetch p50: {http_fetch * 1000:7.1f} ms over HTTP, {floor_fetch * 1000:7.1f} ms directly"
         f"  -> ratio {http_fetch / floor_fetch:.2f}x"
     )
+    for label in dialect_sql:
+        http_t, floor_t = statistics.median(http_dialect_t[label]), statistics.median(floor_dialect_t[label])
+        print(
+            f"{label:>16} p50: {http_t * 1000:7.1f} ms over HTTP, {floor_t * 1000:7.1f} ms in DuckDB directly"
+            f"  -> ratio {http_t / floor_t:.2f}x  (target: <= 1.5x)"
+        )
     print(
         f"server memory after the queries: {rss:.0f} MiB resident, {peak:.0f} MiB peak  (target: <= 1024 MiB)"
     )

@@ -60,16 +60,16 @@ for (let i = 0; i < 3; i++) {
 }
 const handlers = {};
 const state = { sql: "SELECT * FROM records", min_timestamp: "now-7d", max_timestamp: "", utc: true, local: false,
-  revision: 1, trace_column: "trace_id", status: { state: "ready", rows: 3, min_timestamp: "now-7d", max_timestamp: "" } };
+  revision: 1, trace_column: "trace_id", head: new DataView(rows.slice(0)), timeline: { histogram: null, note: "" },
+  status: { state: "ready", rows: meta.table_rows, min_timestamp: "now-7d", max_timestamp: "" } };
 const model = {
   get: (k) => state[k], set: (k, v) => { state[k] = v; }, on: (e, f) => { (handlers[e] ??= []).push(f); },
   off: () => {}, save_changes: () => {},
+  // The table's rows came in `head`; the only request is the trace's, answered with its Arrow IPC.
   send: (msg) => {
-    if (msg.type !== "request") return;
-    const reply = msg.kind === "trace"
-      ? [{ type: "reply", id: msg.id, ok: true, rows: n, trace_id: meta.trace_id }, [new DataView(spans.slice(0))]]
-      : [{ type: "reply", id: msg.id, ok: true, rows: 3, timeline: null }, [new DataView(rows.slice(0))]];
-    queueMicrotask(() => handlers["msg:custom"].forEach((f) => f(...reply)));
+    if (msg.type !== "request" || msg.kind !== "trace") return;
+    const reply = { type: "reply", id: msg.id, ok: true, rows: n, trace_id: meta.trace_id };
+    queueMicrotask(() => handlers["msg:custom"].forEach((f) => f(reply, [new DataView(spans.slice(0))])));
   },
 };
 const el = document.getElementById("out");
@@ -202,12 +202,15 @@ def main() -> None:
         for n, rows in traces.items():
             (directory / f"trace-{n}.arrow").write_bytes(queried[n][2])
             (directory / f"trace-{n}.json").write_text(json.dumps(rows, default=str))
-            (directory / f"meta-{n}.json").write_text(json.dumps({"trace_id": rows[0]["trace_id"]}))
+            (directory / f"meta-{n}.json").write_text(
+                json.dumps({"trace_id": rows[0]["trace_id"], "table_rows": roots.height})
+            )
         server, url = serve(directory)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1240, "height": 900})
+                page.on("pageerror", lambda error: print(f"page error: {error}"))
                 print(f"{'spans':>6} {'query ms':>9} {'count ms':>9} {'ratio':>6} {'click->waterfall ms':>20} "
                       f"{'JSON.parse ms':>14} {'ratio':>6} {'total ms':>9} {'DOM lines':>10} {'scroll ms':>10}")  # fmt: skip
                 page.goto(f"{url}/index.html?spans={args.spans[0]}")  # warms chromium up; not counted

@@ -130,7 +130,12 @@ def _datetime_literal(value: dt.datetime) -> str:
     # A naive datetime means UTC: Logfire stores and compares timestamps in UTC.
     if value.tzinfo is None or value.utcoffset() is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    utc = value.astimezone(dt.timezone.utc)
+    try:
+        utc = value.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise ValueError(
+            f"{value.isoformat()} is out of range once converted to UTC; use a datetime between years 1 and 9999 in UTC"
+        ) from None
     return f"TIMESTAMPTZ '{utc.isoformat(sep=' ', timespec='microseconds')}'"
 
 

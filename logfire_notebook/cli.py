@@ -77,9 +77,13 @@ def main(argv: list[str] | None = None) -> int:
 
             serve(host=args.host, port=args.port, data_dir=data_dir, query_timeout=args.query_timeout)
         elif args.command == "token":
-            from logfire_notebook.server.tokens import create_token
+            from logfire_notebook.server.tokens import TokenFileError, create_token
 
-            print(create_token(data_dir))
+            try:
+                print(create_token(data_dir))
+            except TokenFileError as exc:
+                print(f"logfire-notebook: {exc}", file=sys.stderr)
+                return 1
         elif args.command == "demo":
             from logfire_notebook.server.demo import run_demo
 

@@ -95,6 +95,11 @@ class LogfireMagic(QueryMagics):
         "--no-widget", action="store_true", help="show a plain table instead of the LogfireTable widget"
     )  # type: ignore[no-untyped-call,untyped-decorator]
     @argument(
+        "--chart",
+        action="store_true",
+        help="open the widget on its chart (a time column and numeric columns)",
+    )  # type: ignore[no-untyped-call,untyped-decorator]
+    @argument(
         "--trace",
         metavar="TRACE_ID",
         help="show this trace as a waterfall of its spans (no SQL); the spans are the result",
@@ -207,34 +212,45 @@ class LogfireMagic(QueryMagics):
         return f"{one_or_two_lines(exc)}\nOr run `%logfire login` to enter a read token for this kernel only."
 
     def _login(self) -> None:
+        # The entered token lives only in `_adopt_token`'s frame, which always returns normally: a frame that
+        # raises is kept in the traceback, and traceback printers that show locals would print the token.
+        failure, project = self._adopt_token(self._ask_token())
+        if failure is not None:
+            raise MagicError(f"That token was not accepted: {failure}", "LoginError")
+        print(
+            f"Token accepted: %%logfire cells in this kernel now query "
+            f"{f'the project {project!r}' if project else 'its project'} at {self._client().base_url}. "
+            "The token is kept in this kernel's memory only (not in the notebook, not on disk); "
+            "restarting the kernel forgets it."
+        )
+
+    @staticmethod
+    def _ask_token() -> str:
         import getpass
 
-        from logfire_notebook._exceptions import LogfireError
-
         try:
-            token = getpass.getpass("Logfire read token: ").strip()
+            entered = getpass.getpass("Logfire read token: ").strip()
         except (EOFError, StdinNotImplementedError):
             raise MagicError(
                 "This front end cannot ask for input: set LOGFIRE_READ_TOKEN in the kernel's environment instead.",
                 "LoginError",
             ) from None
-        if not token:
+        if not entered:
             raise MagicError("No token entered; nothing changed.", "LoginError")
+        return entered
+
+    def _adopt_token(self, token: str) -> tuple[str | None, str | None]:
+        """Keeps `token` if the server accepts it: (None, project name), else (why not, None) and the
+        previous token stays. Never raises (see `_login`)."""
         previous = self._login_token
         self._login_token = token
         try:
-            client = self._client()
-            info = client.info()
-        except (LogfireError, MagicError) as exc:
+            info = self._client().info()
+        except Exception as exc:
             self._login_token = previous
-            raise MagicError(f"That token was not accepted: {exc}", "LoginError") from None
+            return one_or_two_lines(exc), None
         project = info.get("project_name")
-        print(
-            f"Token accepted: %%logfire cells in this kernel now query "
-            f"{f'the project {project!r}' if project else 'its project'} at {client.base_url}. "
-            "The token is kept in this kernel's memory only (not in the notebook, not on disk); "
-            "restarting the kernel forgets it."
-        )
+        return None, str(project) if project else None
 
     def _fetch_names(self, client: LogfireClient) -> Schemas:
         return names_from_payload(client.schemas())

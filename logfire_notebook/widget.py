@@ -50,8 +50,10 @@ import anywidget
 import traitlets
 
 from logfire_notebook import _widget_data as wire
+from logfire_notebook._chart import ChartTraits, chart_reply
 from logfire_notebook._exceptions import LogfireError
 from logfire_notebook._footer import footer
+from logfire_notebook._live import LiveTraits, live_poll
 from logfire_notebook._sources.logfire import LogfireSource
 from logfire_notebook._timerange import TimeRange
 from logfire_notebook._widget_window import WindowedFrame, WindowRequest
@@ -135,7 +137,7 @@ class _Result:
 _RANGE_TRAITS = ("min_timestamp", "max_timestamp")
 
 
-class QueryTable(anywidget.AnyWidget):
+class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
     """An Arrow table widget for a query of any source, with a time-range picker and a timeline.
 
     `QueryTable(query=None, *, source=None, since=None, until=None, limit=None, data=None)`. `data` is a
@@ -508,10 +510,18 @@ class QueryTable(anywidget.AnyWidget):
         if content.get("kind") == "trace":
             self._open_trace(request_id, content)
             return
+        if content.get("kind") == "live":
+            self._live_poll(request_id)
+            return
         try:
-            if content.get("kind") != "window":
+            if content.get("kind") == "chart":
+                with self._lock:
+                    frame = self._frame
+                reply, buffers = chart_reply(frame, content)
+            elif content.get("kind") != "window":
                 raise ValueError(f"unknown request {content.get('kind')!r}")
-            reply, buffers = self._window_reply(WindowRequest.parse(content))
+            else:
+                reply, buffers = self._window_reply(WindowRequest.parse(content))
         except Exception as exc:  # an answer with the same id, so the browser's promise never hangs
             self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}."})
             return
@@ -537,6 +547,18 @@ class QueryTable(anywidget.AnyWidget):
             "rows": windows.rows,
         }
         return reply, [wire.to_ipc(window.to_arrow())]
+
+    def _live_poll(self, request_id: Any) -> None:
+        """Answers a Live poll off the kernel's message loop (see `_live`), with the request's id."""
+
+        async def work() -> None:
+            try:
+                reply = await live_poll(self)
+            except Exception as exc:  # one sentence, with the same id, so the browser's promise never hangs
+                reply = {"ok": False, "error": f"The widget failed: {exc}"}
+            self.send({"type": "reply", "id": request_id, **reply})
+
+        asyncio.run_coroutine_threadsafe(work(), _loop())
 
     # -- opening a trace -------------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ USER_DIRS = {
 
 TEST_HOME: Path | None = None
 """The temporary home, once `isolate_user_dirs()` made it."""
+ORIGINAL_ENV = dict(os.environ)
+"""The environment before the redirection, for children that must see the user's own settings (pip's)."""
 
 
 def isolate_user_dirs() -> Path:

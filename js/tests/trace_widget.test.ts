@@ -105,6 +105,8 @@ describe("opening a trace from the table", () => {
       "message of d",
     ]);
     expect(rows[1]!.querySelectorAll(".lf-trace-log")).toHaveLength(1);
+    // The service is named where the trace enters it: the root (web) and the call into inventory.
+    expect(rows.map((r) => r.querySelector(".lf-trace-service")!.textContent)).toEqual(["web", "", "inventory", ""]);
     expect(rows[3]!.classList.contains("lf-trace-failed")).toBe(true);
     expect(rows[3]!.querySelector(".lf-trace-mark")!.textContent).toBe("⚠");
     expect(rows[3]!.querySelector(".lf-trace-span")!.classList.contains("lf-tl-error")).toBe(true);

@@ -248,6 +248,8 @@ class QueryMagics(Magics):
                 widget = None
             if widget is not None:
                 widget.limit_hint = limit_hint(limit, self.max_limit)
+                if getattr(args, "chart", False):
+                    widget.view_as = "chart"
                 display(widget)
                 return widget
         display(value)

@@ -52,6 +52,7 @@ def substitute(sql: str, namespace: Mapping[str, Any], literal: Callable[[Any], 
 def _replace_code(text: str, namespace: Mapping[str, Any], literal: Callable[[Any], str]) -> str:
     out: list[str] = []
     i = 0
+    last_end = -1
     while i < len(text):
         if text.startswith("{{", i) or text.startswith("}}", i):
             out.append(text[i])
@@ -63,6 +64,15 @@ def _replace_code(text: str, namespace: Mapping[str, Any], literal: Callable[[An
             i += 1
             continue
         name = match.group(1)
+        before = text[i - 1] if i > 0 else ""
+        if before.isalnum() or before == "_" or last_end == i:
+            # `E{v}` would make the literal an E'...' string, where a backslash escapes the closing quote;
+            # `{a}{b}` would join two literals into one. Either lets a value change the query.
+            glued = "another parameter" if last_end == i else f"`{before}`"
+            raise ParameterError(
+                f"{{{name}}} follows {glued} directly: put a space or an operator before it, so the value "
+                "stays one separate literal."
+            )
         if name not in namespace:
             raise ParameterError(
                 f"{{{name}}} in the SQL names no variable: define `{name}` in the notebook first, "
@@ -70,9 +80,9 @@ def _replace_code(text: str, namespace: Mapping[str, Any], literal: Callable[[An
             )
         try:
             out.append(literal(namespace[name]))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ParameterError(f"{{{name}}} cannot be used as an SQL value: {exc}") from None
-        i = match.end()
+        i = last_end = match.end()
     return "".join(out)
 
 

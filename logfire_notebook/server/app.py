@@ -38,7 +38,7 @@ from logfire_notebook.server.engine import (
     RequestError,
 )
 from logfire_notebook.server.ingest import ingest_routes
-from logfire_notebook.server.loki import LokiStore, loki_routes
+from logfire_notebook.server.loki import LokiStore, loki_routes, warm_up_logql
 from logfire_notebook.server.origin import LOOPBACK_NAMES, OriginGuard, allowed_hosts
 from logfire_notebook.server.store import LOCAL_PROJECT_ID, Store
 from logfire_notebook.server.tokens import TokenRegistry
@@ -339,6 +339,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        warm_up_logql()  # builds the LogQL parser in the background, so no user waits for it
         try:
             yield
         finally:
@@ -359,8 +360,12 @@ def create_app(
 
 def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> None:
     """`logfire-notebook serve`: run the backend until interrupted."""
+    import os
+
     import uvicorn
 
+    # Everything the server creates (the database, its log, spill files) is for the user alone.
+    os.umask(0o077)
     try:
         app = create_app(data_dir, query_timeout=query_timeout, hosts=allowed_hosts(host))
     except RuntimeError as exc:  # the data dir is in use or unreadable: say so, no traceback

@@ -262,6 +262,15 @@ def _question_edits(toks: list[_Tok]) -> list[tuple[int, int, str]]:
         right = _matching_paren(toks, i + 1) if toks[i + 1].text == "(" else i + 1
         if left is None or right < 0 or toks[i + 1].kind == "keyword":
             continue
+        key = toks[i + 1]
+        if right == i + 1 and key.kind == "string_const" and key.text.startswith("'"):
+            # A literal key: DuckDB's own json_exists with a quoted path, which reads the JSON once
+            # (json_contains validates it first); coalesce makes NULL text give false, as in DataFusion.
+            name = key.text[1:-1].replace("''", "'")
+            path = "'$.\"" + name.replace("\\", "\\\\").replace('"', '\\"').replace("'", "''") + "\"'"
+            edits.append((toks[left].start, toks[left].start, "coalesce(json_exists("))
+            edits.append((tok.start, key.end, f", {path}), false)"))
+            continue
         edits.append((toks[left].start, toks[left].start, "json_contains("))
         edits.append((tok.start, tok.end, ","))
         edits.append((toks[right].end, toks[right].end, ")"))

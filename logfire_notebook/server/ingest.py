@@ -98,22 +98,31 @@ class _GroupCommitter:
         return int(table.num_rows)
 
     def _lead(self) -> None:
-        import pyarrow as pa
-
         while True:
             with self._lock:
                 batch, self._queue = self._queue, []
                 if not batch:
                     self._leading = False
                     return
-            try:
-                tables = [t for t, _ in batch]
-                self._append(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
-            except BaseException as exc:  # every waiter must hear about a failed commit
-                for _, pending in batch:
-                    pending.error = exc
-            for _, pending in batch:
-                pending.done.set()
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[pa.Table, _Pending]]) -> None:
+        """Commits the batch in one append; if that fails, each request on its own, so one bad request
+        never fails its neighbours."""
+        import pyarrow as pa
+
+        tables = [t for t, _ in batch]
+        try:
+            self._append(tables[0] if len(tables) == 1 else pa.concat_tables(tables))
+        except BaseException as exc:  # every waiter must hear about a failed commit
+            if len(batch) == 1:
+                batch[0][1].error = exc
+            else:
+                for item in batch:
+                    self._commit([item])
+                return
+        for _, pending in batch:
+            pending.done.set()
 
 
 class _Pending:
@@ -248,7 +257,10 @@ def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[R
         if table.num_rows:
             # The DuckDB commit blocks; the event loop keeps answering queries meanwhile.
             committer = _committer(store, "metrics" if signal == "metrics" else "records")
-            await run_in_threadpool(committer.append, table)
+            try:
+                await run_in_threadpool(committer.append, table)
+            except Exception as exc:
+                return _store_failure(exc, json_body)
             if signal == "logs":
                 # The same logs as Loki entries, under the tenant a Loki client would name.
                 await run_in_threadpool(append_log_records, store, otlp_tenant(request.headers), table)
@@ -259,6 +271,21 @@ def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[R
 
     endpoint.__name__ = f"ingest_{signal}"
     return endpoint
+
+
+def _store_failure(exc: Exception, json_body: bool) -> Response:
+    """The answer when the store refused a request's rows: 400 if the values were the sender's mistake
+    (DuckDB could not convert or fit them), else 500; either way nothing of the request was stored."""
+    import duckdb
+
+    detail = " ".join(str(exc).split())[:300]
+    if isinstance(exc, (duckdb.ConversionException, duckdb.ConstraintException, duckdb.OutOfRangeException)):
+        return _status_response(
+            400, f"A value does not fit the store ({detail}); nothing was stored.", json_body
+        )
+    return _status_response(
+        500, f"The store failed to save this request ({detail}); nothing was stored.", json_body
+    )
 
 
 def _app_store(request: Request) -> Store:

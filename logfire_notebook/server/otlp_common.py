@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 import pyarrow as pa
 
+from logfire_notebook.server.bodies import BodyTooLarge
+from logfire_notebook.server.otlp_wire import OTLPDecodeError
+
 __all__ = [
+    "MAX_CELL_CHARS",
+    "MAX_NESTING",
+    "MAX_VALUE_CHARS",
     "RESOURCE_TYPES",
     "TIMESTAMP",
+    "TRUNCATED_MARKER",
     "Columns",
     "any_value",
     "attributes",
+    "bounded_text",
     "int_or_none",
+    "json_number",
     "nanos_to_iso",
     "nanos_to_us",
     "resource_columns",
@@ -47,29 +57,59 @@ RESOURCE_TYPES: dict[str, pa.DataType] = {
 
 to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
+MAX_VALUE_CHARS = 64 * 1024
+"""A longer string value (an attribute, a log body, a message) is cut to this many characters and ends with
+`TRUNCATED_MARKER`, the way OpenTelemetry SDKs apply an attribute value length limit."""
+TRUNCATED_MARKER = "…[truncated by logfire-notebook]"
+MAX_CELL_CHARS = 1024 * 1024
+"""A row whose text column (all its attributes as JSON, say) would hold more than this is refused with 413."""
+MAX_NESTING = 64
+"""Attribute values (lists and maps) nesting deeper than this are refused with a 400."""
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Attribute values
 
 
-def any_value(value: Any) -> Any:
-    """An OTLP AnyValue as plain Python (bytes as base64 text, as OTLP/JSON writes them)."""
+def bounded_text(text: str) -> str:
+    """`text`, cut to MAX_VALUE_CHARS with the marker if it is longer."""
+    if len(text) <= MAX_VALUE_CHARS:
+        return text
+    return text[: MAX_VALUE_CHARS - len(TRUNCATED_MARKER)] + TRUNCATED_MARKER
+
+
+def json_number(x: float) -> float | str:
+    """NaN and ±Infinity have no JSON form: they are kept as the strings "NaN", "Infinity", "-Infinity"."""
+    if math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+
+
+def any_value(value: Any, depth: int = 0) -> Any:
+    """An OTLP AnyValue as plain Python (bytes as base64 text, as OTLP/JSON writes them), strings bounded
+    by MAX_VALUE_CHARS, non-finite numbers as text; OTLPDecodeError past MAX_NESTING levels."""
     which = value.WhichOneof("value")
     if which == "string_value":
-        return value.string_value
+        return bounded_text(value.string_value)
     if which is None:
         return None
+    if depth >= MAX_NESTING:
+        raise OTLPDecodeError(
+            f"An attribute value nests more than {MAX_NESTING} levels deep; flatten it before sending."
+        )
     if which == "array_value":
-        return [any_value(v) for v in value.array_value.values]
+        return [any_value(v, depth + 1) for v in value.array_value.values]
     if which == "kvlist_value":
-        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
+        return {kv.key: any_value(kv.value, depth + 1) for kv in value.kvlist_value.values}
     if which == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()
+        return bounded_text(base64.b64encode(value.bytes_value).decode())
+    if which == "double_value":
+        return json_number(value.double_value)
     return getattr(value, which)
 
 
 def attributes(key_values: Iterable[Any]) -> dict[str, Any]:
-    return {kv.key: any_value(kv.value) for kv in key_values}
+    return {bounded_text(kv.key): any_value(kv.value) for kv in key_values}
 
 
 def str_or_none(value: Any) -> str | None:
@@ -168,4 +208,22 @@ class Columns:
                 values.extend([row.get(name) for row in rows])
 
     def table(self) -> pa.Table:
-        return pa.table({name: pa.array(values, type=self.types[name]) for name, values in self.data.items()})
+        """The columns as one table; OTLPDecodeError naming the column if a value does not fit its type
+        (a 64-bit number in a 32-bit column, say)."""
+        arrays = {}
+        for name, values in self.data.items():
+            if self.types[name] == pa.string():
+                longest = max((len(v) for v in values if isinstance(v, str)), default=0)
+                if longest > MAX_CELL_CHARS:
+                    raise BodyTooLarge(
+                        f"A row's `{name}` would hold {longest:,} characters, more than {MAX_CELL_CHARS:,}; "
+                        "send fewer or smaller attributes."
+                    )
+            try:
+                arrays[name] = pa.array(values, type=self.types[name])
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as exc:
+                raise OTLPDecodeError(
+                    f"A value for `{name}` does not fit its {self.types[name]} column "
+                    f"({' '.join(str(exc).split())[:200]}); fix the sender."
+                ) from None
+        return pa.table(arrays)

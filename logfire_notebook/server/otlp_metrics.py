@@ -16,6 +16,7 @@ from logfire_notebook.server.otlp_common import (
     TIMESTAMP,
     Columns,
     attributes,
+    json_number,
     nanos_to_iso,
     nanos_to_us,
     scoped,
@@ -99,7 +100,7 @@ def _exemplars(point: Any) -> str | None:
         out.append(
             {
                 "timestamp": nanos_to_iso(ex.time_unix_nano),
-                "value": getattr(ex, which) if which else None,
+                "value": json_number(float(getattr(ex, which))) if which else None,
                 "trace_id": ex.trace_id.hex() or None,
                 "span_id": ex.span_id.hex() or None,
                 "attributes": attributes(ex.filtered_attributes),

@@ -31,6 +31,7 @@ from logfire_notebook.server.otlp_common import (
     str_or_none,
     to_json,
 )
+from logfire_notebook.server.otlp_wire import OTLPDecodeError
 
 __all__ = ["logs_to_table", "records_schema", "spans_to_table"]
 
@@ -215,6 +216,18 @@ def _http_columns(attrs: dict[str, Any]) -> dict[str, Any]:
 # Spans
 
 
+def _hex_id(value: bytes, size: int, what: str, name: str, *, optional: bool = False) -> str | None:
+    """An id as hex; OTLPDecodeError for one that OpenTelemetry calls invalid (wrong length, all zeros)."""
+    if optional and not value:
+        return None
+    if len(value) != size or not any(value):
+        raise OTLPDecodeError(
+            f"{what} {name!r} has an invalid {'span' if size == 8 else 'trace'} id {value.hex()!r}: ids are "
+            f"{size} bytes, not all zero; fix the sender."
+        )
+    return value.hex()
+
+
 def _tags(value: Any) -> list[str]:
     """`logfire.tags` as the `tags` column, for spans and logs alike: an array of strings, or one string (what
     OpenTelemetry SDKs send for a single tag) as a list of one."""
@@ -224,6 +237,13 @@ def _tags(value: Any) -> list[str]:
 
 
 def _span_row(span: Any) -> dict[str, Any]:
+    _hex_id(span.trace_id, 16, "Span", span.name)
+    _hex_id(span.span_id, 8, "Span", span.name)
+    if span.end_time_unix_nano and span.end_time_unix_nano < span.start_time_unix_nano:
+        raise OTLPDecodeError(
+            f"Span {span.name!r} ends before it starts (end_time_unix_nano < start_time_unix_nano); "
+            "fix the sender's clock or timestamps."
+        )
     attrs = attributes(span.attributes)
     span_type = attrs.get("logfire.span_type") or "span"
     status_code = _STATUS_CODES[span.status.code] if 0 <= span.status.code < 3 else "UNSET"
@@ -238,7 +258,7 @@ def _span_row(span: Any) -> dict[str, Any]:
         "duration": None if span_type == "log" else (end - start) / 1e9,
         "trace_id": span.trace_id.hex(),
         "span_id": span.span_id.hex(),
-        "parent_span_id": span.parent_span_id.hex() or None,
+        "parent_span_id": _hex_id(span.parent_span_id, 8, "Span", span.name, optional=True),
         "kind": span_type,
         "level": level,
         "span_name": str_or_none(attrs.get("logfire.msg_template")) or span.name,
@@ -292,6 +312,10 @@ def _body_text(body: Any) -> str | None:
 
 
 def _log_row(record: Any) -> dict[str, Any]:
+    if record.trace_id:
+        _hex_id(record.trace_id, 16, "Log record", "")
+    if record.span_id:
+        _hex_id(record.span_id, 8, "Log record", "")
     attrs = attributes(record.attributes)
     body = _body_text(record.body)
     nanos = record.time_unix_nano or record.observed_time_unix_nano

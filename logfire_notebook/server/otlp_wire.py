@@ -64,6 +64,10 @@ _ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id"
 def _parse_json(message_type: type[Message], body: bytes, signal: str) -> Any:
     try:
         data = json.loads(body)
+    except RecursionError:
+        raise OTLPDecodeError(
+            f"The JSON body nests too deeply; send an OTLP/JSON {signal} request."
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise OTLPDecodeError(
             f"The body is not valid JSON ({exc}); send an OTLP/JSON {signal} request."
@@ -73,6 +77,10 @@ def _parse_json(message_type: type[Message], body: bytes, signal: str) -> Any:
     try:
         _hex_ids_to_base64(data)
         return json_format.ParseDict(data, message_type(), ignore_unknown_fields=True)
+    except RecursionError:
+        raise OTLPDecodeError(
+            f"The JSON body nests too deeply; send an OTLP/JSON {signal} request."
+        ) from None
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise OTLPDecodeError(
             f"The JSON body is not a valid OTLP {signal} request ({_one_line(str(exc))}); "

@@ -13,6 +13,7 @@ which DataFusion prints there, is used).
 from __future__ import annotations
 
 from logfire_notebook._schema import TABLES, Column
+from logfire_notebook.server.store import WIDE_COUNTS
 
 __all__ = ["CATALOG", "SCHEMA", "columns_select", "show_columns_select", "tables_select"]
 
@@ -29,9 +30,9 @@ _ARROW = {
     "BOOLEAN": "Boolean",
 }
 _VALUE_TYPE = (
-    "Struct([count Float64, sum Float64, min Float64, max Float64, "
-    "buckets List(Struct([lo Float64, hi Float64, n Float64])), increase Float64, "
-    'interval_start Timestamp(Microsecond, Some("UTC"))])'
+    "Struct([count Float64, sum Float64, min Float64, max Float64, kind Utf8, bounds List(Float64), "
+    "counts List(Int32), scale Int32, zero_count Int32, pos_offset Int32, pos_counts List(Int32), "
+    'neg_offset Int32, neg_counts List(Int32), increase Float64, interval_start Timestamp(Microsecond, Some("UTC"))])'
 )
 _COLUMNS = (
     "table_catalog",
@@ -53,7 +54,8 @@ _COLUMNS = (
 
 
 def _arrow_type(column: Column) -> str:
-    base = _ARROW[column.pg_type.removesuffix("[]")]
+    # The store keeps the counts Logfire calls INTEGER as 64-bit (store.WIDE_COUNTS): say what a query returns.
+    base = "Int64" if column.name in WIDE_COUNTS else _ARROW[column.pg_type.removesuffix("[]")]
     return f"List({_ITEM.format(base)})" if column.is_list else base
 
 

@@ -5,10 +5,12 @@ explore.md, "Metrics Schema") say that `value` is a struct unifying `scalar_valu
 `exp_histogram_*`, and list what each function computes. They give neither the struct's fields nor the
 formulas, so both are ours:
 
-- `value` is `{count, sum, min, max, buckets, increase, interval_start}`. A gauge or sum point is one
-  observation (`count` 1, `sum`/`min`/`max` the reading, one bucket `[v, v]`); a histogram point has its
-  count, sum, min and max, and its buckets as `{lo, hi, n}` with bounds from `histogram_explicit_bounds`
-  or from the exponential scale and offsets (base 2^(2^-scale)), clamped to the point's min and max.
+- `value` is `{count, sum, min, max, kind, bounds, counts, scale, zero_count, pos_offset, pos_counts,
+  neg_offset, neg_counts, increase, interval_start}`. A gauge or sum point is one observation (`count` 1,
+  `sum`/`min`/`max` the reading, one bucket `[v, v]`); a histogram point has its count, sum, min and max,
+  and its buckets (built by `_lf_buckets` where needed) as `{lo, hi, n}` with bounds from
+  `histogram_explicit_bounds` or from the exponential scale and offsets (base 2^(2^-scale)), clamped to
+  the point's min and max.
 - Per row: `metric_count`, `metric_sum`, `metric_min`, `metric_max`, `metric_avg` (sum / count).
 - `metric_quantile(p, value)`: the buckets of the group, sorted, walked to rank p * count, linear inside
   the bucket it falls in. For gauges and sums this is the nearest-rank quantile of the readings.
@@ -32,35 +34,35 @@ _HISTOGRAMS = "metric_type IN ('histogram', 'exponential_histogram')"
 
 # Explicit buckets: bucket i spans bounds[i-1]..bounds[i]; the first and last are open, so they take the
 # point's min and max.
-_EXPLICIT_BUCKETS = """list_transform(range(1, len(histogram_bucket_counts) + 1), lambda i: {
-    'lo': greatest(coalesce(histogram_explicit_bounds[i - 1], histogram_min), histogram_min),
-    'hi': least(coalesce(histogram_explicit_bounds[i], histogram_max), histogram_max),
-    'n': histogram_bucket_counts[i]::DOUBLE})"""
+_EXPLICIT_BUCKETS = """list_transform(range(1, len(v['counts']) + 1), lambda i: {
+    'lo': greatest(coalesce(v['bounds'][i - 1], v['min']), v['min']),
+    'hi': least(coalesce(v['bounds'][i], v['max']), v['max']),
+    'n': v['counts'][i]::DOUBLE})"""
 
 
 def _exp_side(sign: str) -> str:
-    counts = f"exp_histogram_{sign}_bucket_counts"
-    offset = f"exp_histogram_{sign}_bucket_counts_offset"
-    low = f"power(2.0, ({offset} + p) * power(2.0, -exp_histogram_scale))"
-    high = f"power(2.0, ({offset} + p + 1) * power(2.0, -exp_histogram_scale))"
+    counts, offset = f"v['{sign[:3]}_counts']", f"v['{sign[:3]}_offset']"
+    low = f"power(2.0, ({offset} + i) * power(2.0, -v['scale']))"
+    high = f"power(2.0, ({offset} + i + 1) * power(2.0, -v['scale']))"
     lo, hi = (low, high) if sign == "positive" else (f"-{high}", f"-{low}")
     return (
-        f"list_transform(range(coalesce(len({counts}), 0)), lambda p: {{"
-        f"'lo': greatest({lo}, histogram_min), 'hi': least({hi}, histogram_max), "
-        f"'n': {counts}[p + 1]::DOUBLE}})"
+        f"list_transform(range(coalesce(len({counts}), 0)), lambda i: {{"
+        f"'lo': greatest({lo}, v['min']), 'hi': least({hi}, v['max']), 'n': {counts}[i + 1]::DOUBLE}})"
     )
 
 
 _EXP_BUCKETS = (
     f"list_concat({_exp_side('negative')}, "
-    "[{'lo': 0.0, 'hi': 0.0, 'n': coalesce(exp_histogram_zero_count, 0)::DOUBLE}], "
+    "[{'lo': 0.0, 'hi': 0.0, 'n': coalesce(v['zero_count'], 0)::DOUBLE}], "
     f"{_exp_side('positive')})"
 )
 
-_BUCKETS = f"""CASE metric_type
+# A point's buckets as {lo, hi, n}, from the raw fields of its `value` (built only where a quantile or a
+# merge needs them, so per-row functions stay as cheap as reading a column).
+_BUCKETS = f"""CASE v['kind']
     WHEN 'histogram' THEN {_EXPLICIT_BUCKETS}
     WHEN 'exponential_histogram' THEN {_EXP_BUCKETS}
-    ELSE [{{'lo': scalar_value, 'hi': scalar_value, 'n': 1.0}}] END"""
+    ELSE [{{'lo': v['sum'], 'hi': v['sum'], 'n': 1.0}}] END"""
 
 # What a point adds to a counter: a reading for sums, the number of observations for histograms.
 _AMOUNT = f"CASE WHEN {_HISTOGRAMS} THEN histogram_count::DOUBLE ELSE scalar_value END"
@@ -74,7 +76,15 @@ def _value(increase: str, interval_start: str) -> str:
     sum := CASE WHEN {_HISTOGRAMS} THEN histogram_sum ELSE scalar_value END,
     min := CASE WHEN {_HISTOGRAMS} THEN histogram_min ELSE scalar_value END,
     max := CASE WHEN {_HISTOGRAMS} THEN histogram_max ELSE scalar_value END,
-    buckets := {_BUCKETS},
+    kind := metric_type,
+    bounds := histogram_explicit_bounds,
+    counts := histogram_bucket_counts,
+    scale := exp_histogram_scale,
+    zero_count := exp_histogram_zero_count,
+    pos_offset := exp_histogram_positive_bucket_counts_offset,
+    pos_counts := exp_histogram_positive_bucket_counts,
+    neg_offset := exp_histogram_negative_bucket_counts_offset,
+    neg_counts := exp_histogram_negative_bucket_counts,
     increase := {increase},
     interval_start := {interval_start})"""
 
@@ -121,7 +131,7 @@ def needs_increase(sql: str) -> bool:
 
 
 _QUANTILE_WALK = """list_reduce(
-    list_sort(list_filter(flatten(list(v['buckets'])), lambda b: b.n > 0 AND b.lo IS NOT NULL)),
+    list_sort(list_filter(flatten(list(_lf_buckets(v))), lambda b: b.n > 0 AND b.lo IS NOT NULL)),
     lambda acc, b: {
         'cum': acc.cum + b.n,
         'target': acc.target,
@@ -134,17 +144,20 @@ _MERGE = """struct_pack(
     sum := sum(v['sum']),
     min := min(v['min']),
     max := max(v['max']),
-    buckets := list_sort(flatten(list(v['buckets']))),
+    kind := CASE WHEN count(DISTINCT v['kind']) = 1 THEN min(v['kind']) ELSE 'merged' END,
+    buckets := list_sort(flatten(list(_lf_buckets(v)))),
     increase := sum(v['increase']),
     interval_start := min(v['interval_start']))"""
 
 MACROS: tuple[str, ...] = (
+    f"CREATE OR REPLACE TEMP MACRO _lf_buckets(v) AS {_BUCKETS}",
     "CREATE OR REPLACE TEMP MACRO metric_count(v) AS v['count']",
     "CREATE OR REPLACE TEMP MACRO metric_sum(v) AS v['sum']",
     "CREATE OR REPLACE TEMP MACRO metric_min(v) AS v['min']",
     "CREATE OR REPLACE TEMP MACRO metric_max(v) AS v['max']",
     "CREATE OR REPLACE TEMP MACRO metric_avg(v) AS v['sum'] / nullif(v['count'], 0)",
-    f"CREATE OR REPLACE TEMP MACRO metric_quantile(p, v) AS {_QUANTILE_WALK}",
+    "CREATE OR REPLACE TEMP MACRO metric_quantile(p, v) AS CASE WHEN p BETWEEN 0 AND 1 "
+    f"THEN {_QUANTILE_WALK} ELSE error('metric_quantile(p, value): p must be between 0 and 1, got ' || p) END",
     "CREATE OR REPLACE TEMP MACRO metric_increase(v, ts) AS sum(v['increase'])",
     "CREATE OR REPLACE TEMP MACRO metric_rate(v, ts) AS "
     "sum(v['increase']) / nullif(epoch(max(ts) - min(v['interval_start'])), 0)",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-__all__ = ["DB_FILE", "LOCAL_PROJECT_ID", "Store", "duckdb_type", "store_config"]
+__all__ = ["DB_FILE", "LOCAL_PROJECT_ID", "WIDE_COUNTS", "Store", "duckdb_type", "store_config"]
 
 DB_FILE = "logfire.duckdb"
 LOCAL_PROJECT_ID = "00000000-0000-4000-8000-00000000a11c"
@@ -56,9 +56,22 @@ def store_config() -> dict[str, Any]:
     }
 
 
+# Counts that Logfire's schema calls INTEGER but a long-running service takes past 2**31: stored as BIGINT.
+WIDE_COUNTS = frozenset(
+    {
+        "histogram_count",
+        "histogram_bucket_counts",
+        "exp_histogram_zero_count",
+        "exp_histogram_positive_bucket_counts",
+        "exp_histogram_negative_bucket_counts",
+    }
+)
+
+
 def duckdb_type(column: Column) -> str:
     base = column.pg_type.removesuffix("[]")
-    return _PG_TO_DUCKDB[base] + ("[]" if column.is_list else "")
+    name = "BIGINT" if column.name in WIDE_COUNTS else _PG_TO_DUCKDB[base]
+    return name + ("[]" if column.is_list else "")
 
 
 def _create_table_sql(name: str, columns: tuple[Column, ...]) -> str:
@@ -86,7 +99,8 @@ class Store:
         import duckdb
 
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Telemetry holds what services logged, secrets included at times: owner-only, like ~/.ssh.
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILE
         try:
             self._db = duckdb.connect(str(self.path), config=store_config())
@@ -97,13 +111,27 @@ class Store:
                 f"the data dir {self.data_dir} is in use by another process{holder}; stop it first, or pass "
                 "another --data-dir (is another logfire-notebook server using this data dir?)"
             ) from exc
+        os.chmod(self.path, 0o600)
         # json is built in; loading it up front is needed because autoloading is off.
         self._db.execute("LOAD json")
         self._db.execute("CREATE SCHEMA IF NOT EXISTS store")
         for name, columns in TABLES.items():
             self._db.execute(_create_table_sql(name, columns))
+        self._widen_counts()
         self._local = threading.local()
         self._write_lock = threading.Lock()
+
+    def _widen_counts(self) -> None:
+        """A data dir made before counts were 64-bit gets its count columns widened in place."""
+        for c in METRICS:
+            if c.name in WIDE_COUNTS:
+                rows = self._db.execute(
+                    "SELECT data_type FROM information_schema.columns WHERE table_schema = 'store' "
+                    "AND table_name = 'metrics' AND column_name = ?",
+                    [c.name],
+                ).fetchall()
+                if rows and rows[0][0] != duckdb_type(c):
+                    self._db.execute(f"ALTER TABLE store.metrics ALTER {c.name} TYPE {duckdb_type(c)}")
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A new connection to the database; the caller keeps it (and whatever it sets up on it)."""

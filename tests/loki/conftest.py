@@ -3,20 +3,12 @@ test writes into a tenant of its own (`X-Scope-OrgID`), so tests never see each 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from _backend import Backend
-
-FIXTURES = Path(__file__).parent.parent / "fixtures"
-GOLDEN = FIXTURES / "loki-api"
-SCENARIOS = json.loads((FIXTURES / "logql" / "scenarios.json").read_text(encoding="utf-8"))
-NS = 1_000_000_000
 
 
 @pytest.fixture(scope="session")
@@ -36,11 +28,3 @@ def loki(loki_backend: Backend, tenant: str) -> Iterator[httpx.Client]:
         base_url=loki_backend.base_url, headers={"X-Scope-OrgID": tenant}, timeout=60
     ) as client:
         yield client
-
-
-def push_json(client: httpx.Client, streams: list[dict[str, Any]]) -> httpx.Response:
-    return client.post("/loki/api/v1/push", json={"streams": streams})
-
-
-def golden(name: str) -> Any:
-    return json.loads((GOLDEN / name).read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import httpx
 import websockets.sync.client
-from conftest import NS, golden, push_json
+from _loki import NS, golden, push_json
 
 T0 = 1568404331  # the golden files' own time, 2019-09-13T19:52:11Z
 

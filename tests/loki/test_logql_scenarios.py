@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import NS, SCENARIOS
+from _loki import NS, SCENARIOS
 
 BASE = SCENARIOS["base"]
 

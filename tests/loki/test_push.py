@@ -13,7 +13,7 @@ from typing import Any
 import cramjam
 import httpx
 import pytest
-from conftest import NS, push_json
+from _loki import NS, push_json
 from loki_logger_handler.loki_logger_handler import LokiLoggerHandler
 
 from logfire_notebook.server.loki.push_proto import PushRequest

@@ -63,3 +63,29 @@ def test_quote_inside_a_parameter_value_cannot_change_the_query(value: str) -> N
     sql = substitute("SELECT {value} AS v -- {value}\n", {"value": value})
     rows = duckdb.sql(sql).fetchall()
     assert rows == [(value,)]
+
+
+@pytest.mark.parametrize("sql", ["SELECT E{v} AS x", "SELECT x{v}", "SELECT {v}{v} AS x", "SELECT _{v}"])
+def test_a_parameter_glued_to_a_letter_or_another_parameter_is_refused(sql: str) -> None:
+    # E'...' takes backslash escapes: `\' OR true --` would close the literal early and run as SQL.
+    value = "\\' OR true --"
+    with pytest.raises(
+        ParameterError, match=r"\{v\} follows .* directly: put a space or an operator before it"
+    ):
+        substitute(sql, {"v": value})
+    # Spaced out, the same value is one plain literal that DuckDB reads back unchanged.
+    assert duckdb.sql(substitute("SELECT E {v} AS x", {"v": value}).replace("E ", "")).fetchall() == [
+        (value,)
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-14))),
+        dt.datetime(1, 1, 1, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=14))),
+    ],
+)
+def test_a_datetime_out_of_range_in_utc_is_a_parameter_error(value: dt.datetime) -> None:
+    with pytest.raises(ParameterError, match=r"\{when\} cannot be used as an SQL value: .* out of range"):
+        substitute("SELECT {when} AS t", {"when": value})

@@ -134,6 +134,16 @@ def test_login_keeps_token_out_of_config_and_history(
     assert secret not in out
     assert magic_of(shell)._login_token is None
 
+    # Traceback printers that show each frame's locals (IPython's verbose mode, rich) find no token either.
+    with pytest.raises(Exception) as failed:
+        magic_of(shell)._login()
+    traceback = failed.value.__traceback__.tb_next  # past this test's own frame
+    frames = 0
+    while traceback is not None:
+        assert secret not in repr(traceback.tb_frame.f_locals)
+        traceback, frames = traceback.tb_next, frames + 1
+    assert frames >= 1
+
     ok, out = run(shell, "%config LogfireMagic", capsys)
     assert secret not in out
     history = "\n".join(src for _, _, src in shell.history_manager.get_range(output=False))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from _home import ORIGINAL_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,13 +27,14 @@ def _setup(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_second_setup_reinstalls_nothing_works_offline_and_says_nothing(tmp_path: Path) -> None:
-    first = _setup(dict(os.environ))  # a no-op too when the checkout was set up with this script
+    # The user's own environment (pip's config under ~/.config); a no-op when the checkout is set up.
+    first = _setup(dict(ORIGINAL_ENV))
     assert first.returncode == 0, first.stderr
     before = _installed()
     assert len(before) == 2, before
     # No registry can answer: an `npm ci` or `pip install` would fail.
     offline = {
-        **os.environ,
+        **ORIGINAL_ENV,
         "npm_config_registry": "http://127.0.0.1:9/",
         "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
         "PIP_NO_INDEX": "1",

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from _browser import Lab, screenshot
+from _otlp_spans import send_spans
 from playwright.sync_api import expect
 
 from logfire_notebook import LogfireClient
@@ -393,3 +394,98 @@ def test_clicking_a_rows_trace_id_opens_its_waterfall(page: Any, lab: Lab, backe
     detail = pane.locator(".lf-trace-detail")
     expect(detail).to_be_visible()
     expect(detail.locator(".lf-tree").first).to_be_visible()
+
+
+def test_a_magic_cells_chart_draws_its_series_shows_values_and_brushing_narrows_the_range(
+    page: Any, lab: Lab, backend: Any
+) -> None:
+    sql = (
+        "SELECT time_bucket('1 hour', start_timestamp) AS t, service_name, count(*) AS n "
+        "FROM records GROUP BY t, service_name ORDER BY t"
+    )
+    root = run_notebook(
+        page, lab, "chart.ipynb", "%load_ext logfire_notebook", f"%%logfire --chart --since 7d\n{sql}"
+    )
+    start = datetime.fromisoformat(root.get_attribute("data-from"))
+    end = datetime.fromisoformat(root.get_attribute("data-to"))
+    with LogfireClient(backend.token, backend.base_url) as client:
+        services = client.query_arrow(
+            "SELECT count(DISTINCT service_name) AS s FROM records", min_timestamp=start, max_timestamp=end
+        )
+    expected_series = int(services.column("s")[0].as_py())
+    chart = page.locator(".lf-chart")
+    expect(chart).to_be_visible(timeout=TIMEOUT)
+    expect(chart).to_have_attribute("data-series", str(expected_series), timeout=TIMEOUT)
+    assert int(chart.get_attribute("data-points") or 0) > expected_series
+    expect(page.locator(".lf-table")).to_be_hidden()
+    # Every series has its row in the legend; hovering the plot shows exact values there.
+    legend = chart.locator(".u-legend .u-series")
+    expect(legend).to_have_count(expected_series + 1)
+    over = chart.locator(".u-over")
+    box = over.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.97, box["y"] + box["height"] / 2)
+    values = legend.locator(".u-value").all_inner_texts()
+    assert any(re.fullmatch(r"[\d,]+", v) for v in values[1:]), values
+    screenshot(page, "widget-chart")
+
+    # The switch goes back to the table and again to the chart.
+    page.locator(".lf-view-table").click()
+    expect(page.locator(".lf-chart-panel")).to_be_hidden()
+    expect(page.locator(".lf-body .lf-tr").first).to_be_visible()
+    page.locator(".lf-view-chart").click()
+    expect(chart).to_be_visible()
+
+    # Brushing across the last quarter of the chart picks that range and runs the query again.
+    before = root.get_attribute("data-from")
+    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "(b) => { const r = document.querySelector('.lf-root');"
+        " return r.dataset.from !== b && r.dataset.state === 'ready' && !r.classList.contains('lf-loading'); }",
+        arg=before,
+        timeout=TIMEOUT,
+    )
+    assert page.locator(".lf-range-label").inner_text() != "Last 7 days"
+    expect(chart).to_have_attribute("data-series", re.compile(r"[1-9]\d*"), timeout=TIMEOUT)
+    screenshot(page, "widget-chart-brushed")
+
+
+def test_live_shows_new_rows_without_a_click_and_sends_nothing_while_the_page_is_hidden(
+    page: Any, lab: Lab, backend: Any
+) -> None:
+    # The lab's kernels query the shared backend: these spans go there, under a service no other test reads,
+    # and this test runs last in the module.
+    send_spans(backend.base_url, "live-browser", ["before live"])
+    sql = (
+        "SELECT start_timestamp, span_name FROM records WHERE service_name = 'live-browser' "
+        "ORDER BY start_timestamp DESC"
+    )
+    cell = f"from logfire_notebook import LogfireTable\nt = LogfireTable({sql!r}, since='15m')\nt.live_interval = 1\nt"
+    root = run_notebook(page, lab, "live.ipynb", cell)
+    expect(page.locator(".lf-body .lf-tr")).to_have_count(1)
+    page.locator(".lf-live-box").check()
+    expect(root).to_have_class(re.compile("lf-live-on"))
+
+    send_spans(backend.base_url, "live-browser", ["arrived live"])
+    first = page.locator(".lf-body .lf-tr").first
+    expect(first).to_contain_text("arrived live", timeout=TIMEOUT)
+    expect(page.locator(".lf-body .lf-tr")).to_have_count(2)
+    expect(first).to_have_class(re.compile("lf-fresh"))
+    screenshot(page, "widget-live")
+
+    # Hidden: the loop keeps ticking but sends nothing.
+    page.evaluate(
+        "() => { Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
+    )
+    polls = int(root.get_attribute("data-live-polls") or 0)
+    page.wait_for_timeout(4_000)  # four intervals: no wait-for-condition can show that nothing happens
+    assert int(root.get_attribute("data-live-polls") or 0) <= polls + 1  # at most the one already in flight
+    page.evaluate("() => { delete document.visibilityState; }")
+    page.wait_for_function(
+        "(n) => Number(document.querySelector('.lf-root').dataset.livePolls) > n + 1",
+        arg=polls,
+        timeout=TIMEOUT,
+    )

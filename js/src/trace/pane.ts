@@ -58,7 +58,9 @@ export class TracePane {
       const rows = msg.rows ?? data.numRows;
       this.state.textContent = msg.elapsed_ms !== undefined ? `query ${formatElapsed(msg.elapsed_ms)}` : "";
       if (rows === 0) {
-        this.showMessage("No spans of this trace in the hours around this row: it may be older than the data kept.");
+        this.showMessage(
+          "No spans of this trace in the time searched: it may be older than the data kept, or the id is wrong.",
+        );
       } else if (msg.limit_reached) {
         this.showMessage(`The trace has more than ${rows.toLocaleString("en-US")} rows: the first ones are shown.`);
       }

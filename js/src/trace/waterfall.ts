@@ -3,14 +3,13 @@
  * the whole trace), one virtual-scrolled line per span with its name indented by depth and a bar on the
  * trace's own axis, logs as ticks, and a detail pane for the clicked span in the table's JSON tree.
  */
-import { jsonTree } from "../cells";
+import type { Data } from "../arrow";
+import { formatTimestamp, jsonTree } from "../cells";
 import { h } from "../dom";
 import { formatCount, formatDuration, levelOf, parseJsonText } from "../format";
-import { formatTimestamp } from "../cells";
 import { visibleWindow } from "../virtual";
 import { type Layout, axisTicks, buildLayout, place, visibleLines } from "./layout";
 import { type Spans, readSpans } from "./spans";
-import type { Data } from "../arrow";
 
 export const LINE_HEIGHT = 24;
 const AXIS_HEIGHT = 26;
@@ -171,11 +170,12 @@ export class Waterfall {
   private emptyRow(): HTMLElement {
     const toggle = h("span", { class: "lf-trace-toggle" });
     const name = h("span", { class: "lf-trace-label" });
+    const service = h("span", { class: "lf-trace-service" });
     const track = h("div", { class: "lf-trace-track" });
     return h(
       "div",
       { class: "lf-trace-row" },
-      h("div", { class: "lf-trace-name" }, toggle, h("span", { class: "lf-trace-mark" }), name),
+      h("div", { class: "lf-trace-name" }, toggle, h("span", { class: "lf-trace-mark" }), name, service),
       track,
     );
   }
@@ -193,13 +193,17 @@ export class Waterfall {
       `${index === this.selected ? " lf-selected" : ""}${line.orphan ? " lf-orphan" : ""}`;
     const [nameCell, track] = row.children as unknown as [HTMLElement, HTMLElement];
     nameCell.style.paddingLeft = `${6 + Math.min(line.depth, MAX_INDENT_DEPTH) * INDENT}px`;
-    const [toggle, mark, label] = nameCell.children as unknown as [HTMLElement, HTMLElement, HTMLElement];
+    type Cells = [HTMLElement, HTMLElement, HTMLElement, HTMLElement];
+    const [toggle, mark, label, serviceTag] = nameCell.children as unknown as Cells;
     toggle.textContent = line.hasChildren ? (this.collapsed.has(index) ? "▸" : "▾") : "";
     toggle.title = line.hasChildren ? `${line.descendants} spans below: click to fold or unfold` : "";
     mark.textContent = `${line.depth > MAX_INDENT_DEPTH ? `${line.depth}·` : ""}${failed ? "⚠" : ""}`;
     const service = spans.text(r, "service_name");
     const name = spans.text(r, "message") || spans.text(r, "span_name") || spans.inputs[r]!.spanId;
     label.textContent = name;
+    // The service shows where the trace enters it: at a root, and where a call crosses into another service.
+    const parentRow = line.parent >= 0 ? this.layout!.lines[line.parent]!.row : -1;
+    serviceTag.textContent = parentRow < 0 || spans.text(parentRow, "service_name") !== service ? service : "";
     label.title = `${name}${service ? ` (${service})` : ""}${line.orphan ? " — its parent span is not in this trace" : ""}`;
     track.textContent = "";
     const at = place(line.start, line.end, from, to);

@@ -7,7 +7,8 @@ line filters), `metrics` (range and vector aggregations, arithmetic), `params`, 
 shapes), `service` (what each endpoint computes), `routes` (HTTP) and `tail` (WebSocket).
 """
 
+from logfire_notebook.server.loki.parser import warm_up as warm_up_logql
 from logfire_notebook.server.loki.routes import loki_routes
 from logfire_notebook.server.loki.storage import LokiStore
 
-__all__ = ["LokiStore", "loki_routes"]
+__all__ = ["LokiStore", "loki_routes", "warm_up_logql"]

@@ -18,7 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from logfire_notebook.server.loki import syntax as s
 from logfire_notebook.server.loki.units import parse_bytes, parse_duration, unquote
 
-__all__ = ["LogQLSyntaxError", "parse"]
+__all__ = ["LogQLSyntaxError", "parse", "warm_up"]
 
 # Past this a query is refused before parsing: the grammar is linear, but a text this long is not a query.
 MAX_QUERY_LENGTH = 128 * 1024
@@ -44,6 +44,13 @@ class LogQLSyntaxError(ValueError):
 def _lark() -> Lark:
     grammar = (Path(__file__).parent / "logql.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", start="start", propagate_positions=False, maybe_placeholders=True)
+
+
+def warm_up() -> None:
+    """Build the parser on a background thread (about a second), so the first query does not wait."""
+    import threading
+
+    threading.Thread(target=_lark, name="logql-parser", daemon=True).start()
 
 
 def parse(text: str) -> s.Expr:

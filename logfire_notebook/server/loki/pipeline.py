@@ -9,6 +9,7 @@ that is also a stream label gets the suffix `_extracted`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -151,7 +152,9 @@ def line_filter_predicate(stage: s.LineFilter) -> Callable[[str], bool]:
 _BAD_KEY_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 
 
+@functools.lru_cache(maxsize=4096)
 def sanitize_key(key: str) -> str:
+    """A label name for a parsed key (lines repeat their keys, hence the cache)."""
     key = _BAD_KEY_CHARS.sub("_", key)
     if key and key[0].isdigit():
         key = "_" + key
@@ -175,13 +178,15 @@ def _json_text(value: Any) -> str:
 
 
 def _flatten(entry: Entry, prefix: str, obj: dict[str, Any]) -> None:
+    # The hot loop of `| json`: strings (numbers arrive as their text) take the short way.
     for key, value in obj.items():
         name = prefix + sanitize_key(key)
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is str:
+            entry.set_parsed(name, value)
+        elif kind is dict:
             _flatten(entry, name + "_", value)
-        elif isinstance(value, list):
-            continue  # Loki's json parser skips arrays unless a field expression picks from them
-        else:
+        elif kind is not list:  # Loki's json parser skips arrays unless a field expression picks from them
             entry.set_parsed(name, _json_text(value))
 
 

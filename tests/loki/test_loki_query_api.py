@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import websockets.sync.client
-from conftest import NS, push_json
+from _loki import NS, push_json
 from websockets.exceptions import ConnectionClosed
 
 T = 1_700_000_000

@@ -1,0 +1,92 @@
+import { TimeUnit, dictionary, float64, int32, int64, tableFromArrays, tableToIPC, timestamp, utf8 } from "@uwdata/flechette";
+import { describe, expect, it } from "vitest";
+import { decode } from "../src/arrow";
+import { chooseAxes, colourOf, pivot, stack } from "../src/chart";
+import { BASE, recordsIPC } from "./helpers";
+
+/** A `time_bucket(...)`, service, count(*) result as the kernel sends it. */
+function bucketsIPC(): Uint8Array {
+  const table = tableFromArrays(
+    {
+      t: [BASE + 60_000, BASE, BASE, BASE + 60_000, BASE + 120_000],
+      service_name: ["api", "api", "worker", "worker", "api"],
+      n: [5, 3, 7, 1, 2],
+      avg_ms: Float64Array.from([1.5, 2.5, 3.5, 4.5, 5.5]),
+    },
+    { types: { t: timestamp(TimeUnit.MICROSECOND, "UTC"), service_name: dictionary(utf8()), n: int64(), avg_ms: float64() } },
+  );
+  return tableToIPC(table, { format: "stream" })!;
+}
+
+describe("chooseAxes: what to draw from the result's Arrow schema", () => {
+  it("takes the time column as x, every numeric column as y and the text column as the series", () => {
+    const data = decode(bucketsIPC());
+    expect(chooseAxes(data.columns)).toEqual({ x: "t", y: ["n", "avg_ms"], series: "service_name" });
+  });
+
+  it("splits Logfire rows by their first text column, and never draws level as a y", () => {
+    const data = decode(recordsIPC(3));
+    // start_timestamp, level (int32), span_name (dict<utf8>), duration (float64), attributes (json), message
+    expect(chooseAxes(data.columns)).toEqual({ x: "start_timestamp", y: ["duration"], series: "span_name" });
+  });
+
+  it("uses the level column as the series when there is no text column", () => {
+    const table = tableFromArrays(
+      { t: [BASE], level: Int32Array.from([17]), n: [4] },
+      { types: { t: timestamp(TimeUnit.MICROSECOND, "UTC"), level: int32() } },
+    );
+    const data = decode(tableToIPC(table, { format: "stream" })!);
+    expect(chooseAxes(data.columns)).toEqual({ x: "t", y: ["n"], series: "level" });
+  });
+
+  it("follows the traits where they name usable columns, and ignores ones that are not", () => {
+    const { columns } = decode(bucketsIPC());
+    expect(chooseAxes(columns, { y: ["avg_ms"], series: "" })).toEqual({ x: "t", y: ["avg_ms"], series: "service_name" });
+    expect(chooseAxes(columns, { x: "n", y: ["service_name", "nope"], series: "n" })).toEqual({
+      x: "t",
+      y: ["n", "avg_ms"],
+      series: "",
+    });
+  });
+
+  it("says there is nothing to chart without a time column or without a numeric one", () => {
+    expect(chooseAxes([{ name: "n", kind: "number" }])).toBeNull();
+    expect(chooseAxes([{ name: "t", kind: "timestamp" }, { name: "s", kind: "text" }])).toBeNull();
+  });
+});
+
+describe("pivot and stack", () => {
+  it("aligns each series on the sorted times, with gaps where a series has no row", () => {
+    const data = decode(bucketsIPC());
+    const p = pivot(data, { x: "t", y: ["n"], series: "service_name" });
+    expect(p.xs).toEqual([BASE, BASE + 60_000, BASE + 120_000]);
+    expect(p.series.map((s) => [s.label, s.values])).toEqual([
+      ["api", [3, 5, 2]],
+      ["worker", [7, 1, null]],
+    ]);
+    expect(stack(p.series)).toEqual([
+      [3, 5, 2],
+      [10, 6, 2],
+    ]);
+  });
+
+  it("names series by level as the table does, coloured like the table's levels", () => {
+    const table = tableFromArrays(
+      { t: [BASE, BASE, BASE + 1000], level: Int32Array.from([9, 17, 17]), n: [1, 2, 3] },
+      { types: { t: timestamp(TimeUnit.MICROSECOND, "UTC"), level: int32() } },
+    );
+    const p = pivot(decode(tableToIPC(table, { format: "stream" })!), { x: "t", y: ["n"], series: "level" });
+    expect(p.series.map((s) => [s.label, s.values])).toEqual([
+      ["info", [1, null]],
+      ["error", [2, 3]],
+    ]);
+    expect(colourOf(p.series[1]!, 1)).toBe("#dc2626");
+  });
+
+  it("labels one series per y column when nothing splits the rows", () => {
+    const p = pivot(decode(bucketsIPC()), { x: "t", y: ["n", "avg_ms"], series: "" });
+    expect(p.series.map((s) => s.label)).toEqual(["n", "avg_ms"]);
+    // Two rows at one instant add up (the counts of two services).
+    expect(p.series[0]!.values).toEqual([10, 6, 2]);
+  });
+});
