@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import polars as pl
 import pytest
-from conftest import push_json
+from _loki import push_json
 
 from logfire_notebook import LokiClient, LokiTable
 from logfire_notebook._exceptions import QueryError
