@@ -217,7 +217,8 @@ _STEPS = f"({_SPAN}) / {_d('s')}"
 BOUNDED_MACROS: tuple[str, ...] = tuple(
     f"CREATE OR REPLACE TEMP MACRO {sql}"
     for sql in (
-        f"repeat(s, n) AS system.main.repeat(s, {_bounded('n', _d('n') + ' * length(s)')})",
+        # length(s::VARCHAR) serves strings, lists and blobs alike (a list's or blob's text is at least as long).
+        f"repeat(s, n) AS system.main.repeat(s, {_bounded('n', _d('n') + ' * length(s::VARCHAR)')})",
         f"lpad(s, n, p) AS system.main.lpad(s, {_bounded('n', _d('n'))}, p)",
         f"rpad(s, n, p) AS system.main.rpad(s, {_bounded('n', _d('n'))}, p)",
         f"list_resize(l, n) AS system.main.list_resize(l, {_bounded('n', _d('n'))}), "
@@ -234,6 +235,29 @@ BOUNDED_MACROS: tuple[str, ...] = tuple(
 one call cannot be interrupted, so `repeat('x', 2000000000)` would take gigabytes before any time or
 memory check could stop it. (They shadow only the scalar forms; `FROM range(n)` streams rows and stops
 on time.)"""
+
+
+FORMAT_FUNCTIONS = frozenset({"printf", "format"})
+"""Take a width in their format string (`printf('%2000000000s', x)`), which one call would fill: the format
+must be a literal with no width over MAX_VALUE_ITEMS and none taken from an argument."""
+_WIDE = re.compile(rf"\d{{{len(str(MAX_VALUE_ITEMS))},}}")
+_NESTED_FIELD = re.compile(r"\{[^{}]*:[^{}]*\{")  # `{:>{}}`: a width from an argument
+
+
+def _check_format(expr: dict[str, Any]) -> None:
+    name = str(expr.get("function_name", ""))
+    arguments = expr.get("arguments") or []
+    first = (arguments[0].get("expression") if arguments and isinstance(arguments[0], dict) else None) or {}
+    literal = first.get("literal") or {}
+    text = str(literal.get("text", "")) if first.get("class") == "CONSTANT" else None
+    dynamic = text is not None and (
+        "*" in text if name.lower() == "printf" else _NESTED_FIELD.search(text) is not None
+    )
+    if text is None or dynamic or any(int(m) > MAX_VALUE_ITEMS for m in _WIDE.findall(text)):
+        raise SandboxError(
+            f"{name}() takes its format as a string literal here, with widths of at most {MAX_VALUE_ITEMS:,} "
+            "written in it (not taken from arguments)."
+        )
 
 
 class SandboxError(Exception):
@@ -291,6 +315,8 @@ def check_tree(node: dict[str, Any], functions: frozenset[str]) -> None:
             raise SandboxError(f"SHOW {value.get('table_name') or ''} is not available here; {_HINT}.")
         elif value.get("class") in ("FUNCTION", "AGGREGATE", "WINDOW"):
             _check_function(value, functions)
+            if str(value.get("function_name", "")).lower() in FORMAT_FUNCTIONS:
+                _check_format(value)
         stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
 
 

@@ -30,6 +30,9 @@ def _query(backend: Backend, sql: str, limit: int = 10_000) -> httpx.Response:
         ("SELECT range(3000000000) AS r", "smaller"),
         ("SELECT lpad('x', 2000000000, 'y') AS s", "smaller"),
         ("SELECT system.main.repeat('x', 2000000000) AS s", "plain name"),
+        ("SELECT printf('%2000000000s', 'x') AS s", "widths of at most"),
+        ("SELECT printf('%*s', 2000000000, 'x') AS s", "widths of at most"),
+        ("SELECT format('{:>2000000000}', 'x') AS s", "widths of at most"),
     ],
 )
 def test_a_huge_answer_or_value_is_a_clear_400_and_memory_stays_bounded(
@@ -60,7 +63,9 @@ def test_ordinary_uses_of_the_bounded_functions_still_work(backend: Backend) -> 
         backend,
         "SELECT repeat('ab', 3) AS r, range(3) AS l, range(1, 3) AS l2, generate_series(1, 5, 2) AS g, "
         "lpad('7', 3, '0') AS p, rpad('7', 3, '0') AS q, list_resize([1], 2) AS z, "
-        "range(TIMESTAMP '2024-01-01', TIMESTAMP '2024-01-03', INTERVAL 1 DAY) AS days",
+        "range(TIMESTAMP '2024-01-01', TIMESTAMP '2024-01-03', INTERVAL 1 DAY) AS days, "
+        "printf('%5.2f|%s', 3.14159, 'a') AS pf, format('{} {{x}} {:.1f}', 'a', 2.25) AS f, "
+        "octet_length(repeat('\\x00'::BLOB, 3)) AS blob",
     )
     assert response.status_code == 200, response.text
     row = response.json()["data"][0]
@@ -74,3 +79,4 @@ def test_ordinary_uses_of_the_bounded_functions_still_work(backend: Backend) -> 
         [1, None],
     )
     assert len(row["days"]) == 2
+    assert (row["pf"], row["f"], row["blob"]) == (" 3.14|a", "a {x} 2.2", 3)
