@@ -53,6 +53,7 @@ from logfire_notebook import _widget_data as wire
 from logfire_notebook._chart import ChartTraits, chart_reply
 from logfire_notebook._exceptions import LogfireError
 from logfire_notebook._footer import footer
+from logfire_notebook._live import LiveTraits, live_poll
 from logfire_notebook._sources.logfire import LogfireSource
 from logfire_notebook._timerange import TimeRange
 from logfire_notebook._widget_window import WindowedFrame, WindowRequest
@@ -136,7 +137,7 @@ class _Result:
 _RANGE_TRAITS = ("min_timestamp", "max_timestamp")
 
 
-class QueryTable(ChartTraits, anywidget.AnyWidget):
+class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
     """An Arrow table widget for a query of any source, with a time-range picker and a timeline.
 
     `QueryTable(query=None, *, source=None, since=None, until=None, limit=None, data=None)`. `data` is a
@@ -505,6 +506,9 @@ class QueryTable(ChartTraits, anywidget.AnyWidget):
         if content.get("kind") == "trace":
             self._open_trace(request_id, content)
             return
+        if content.get("kind") == "live":
+            self._live_poll(request_id)
+            return
         try:
             if content.get("kind") == "chart":
                 with self._lock:
@@ -539,6 +543,18 @@ class QueryTable(ChartTraits, anywidget.AnyWidget):
             "rows": windows.rows,
         }
         return reply, [wire.to_ipc(window.to_arrow())]
+
+    def _live_poll(self, request_id: Any) -> None:
+        """Answers a Live poll off the kernel's message loop (see `_live`), with the request's id."""
+
+        async def work() -> None:
+            try:
+                reply = await live_poll(self)
+            except Exception as exc:  # one sentence, with the same id, so the browser's promise never hangs
+                reply = {"ok": False, "error": f"The widget failed: {exc}"}
+            self.send({"type": "reply", "id": request_id, **reply})
+
+        asyncio.run_coroutine_threadsafe(work(), _loop())
 
     # -- opening a trace -------------------------------------------------------------------------------
 

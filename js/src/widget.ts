@@ -8,6 +8,7 @@ import { type Data, decode, viewBytes } from "./arrow";
 import { ChartPanel, type ChartTraits } from "./chart_panel";
 import { h } from "./dom";
 import { Footer } from "./footer";
+import { LiveLoop, MARK_MS, liveToggle } from "./live";
 import { Picker } from "./picker";
 import { type RangeSpec, absolute, formatRange, sameRange } from "./range";
 import { Rpc } from "./rpc";
@@ -37,6 +38,10 @@ export interface Status {
 }
 
 export interface Model extends ChartTraits {
+  /** Live mode: follow new data while the range ends at now (see live.ts). */
+  live: boolean;
+  /** Seconds between Live polls. */
+  live_interval: number;
   query: string;
   language: string;
   min_timestamp: string;
@@ -120,7 +125,63 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
       root.dataset.view = view;
     },
   );
-  const toolbar = h("div", { class: "lf-toolbar" }, picker.el, chart.switch);
+  const live = liveToggle((on) => {
+    m.set("live", on);
+    m.save_changes();
+    followLive();
+  });
+  let lastScroll = 0;
+  const liveLoop = new LiveLoop({
+    poll: async () => {
+      root.dataset.livePolls = String(liveLoop.polls); // what the browser test counts
+      return Number((await rpc.request("live")).msg.new ?? 0);
+    },
+    pausedBecause: () => {
+      if (document.visibilityState === "hidden") return "the page is hidden";
+      if (pendingRange || m.get("status")?.state === "loading") return "a query is running";
+      const scroller = table.el.querySelector<HTMLElement>(".lf-scroll");
+      if ((scroller?.scrollTop ?? 0) > 0 || Date.now() - lastScroll < 2000) return "the rows are being read";
+      if (root.querySelector(".lf-detail:not([hidden])") || !trace.el.hidden) return "a detail is open";
+      return "";
+    },
+    shown: () => root.isConnected,
+    interval: () => m.get("live_interval") ?? 5,
+    onNew: (count) => markFresh(count),
+    onStop: (reason) => {
+      m.set("live", false);
+      m.save_changes();
+      followLive();
+      showMessage(reason, true);
+    },
+  });
+  table.el.addEventListener("scroll", () => (lastScroll = Date.now()), { capture: true, passive: true });
+  let freshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Marks the `count` rows that just arrived on top, for a moment. */
+  function markFresh(count: number): void {
+    root.dataset.fresh = String(count);
+    const mark = (): void => {
+      for (const tr of root.querySelectorAll<HTMLElement>(".lf-body .lf-tr")) {
+        tr.classList.toggle("lf-fresh", Number(tr.dataset.row) < count);
+      }
+    };
+    mark();
+    requestAnimationFrame(mark); // the table may paint the new rows on the next frame
+    if (freshTimer !== null) clearTimeout(freshTimer);
+    freshTimer = setTimeout(() => {
+      for (const tr of root.querySelectorAll(".lf-fresh")) tr.classList.remove("lf-fresh");
+    }, MARK_MS);
+  }
+  /** Live is offered for ranges that end at now; it runs while the trait says so. */
+  function followLive(): void {
+    const possible = !m.get("local") && !m.get("max_timestamp");
+    live.el.hidden = !possible;
+    const on = possible && Boolean(m.get("live"));
+    live.box.checked = on;
+    root.classList.toggle("lf-live-on", on);
+    if (on) liveLoop.start();
+    else liveLoop.stop();
+  }
+  const toolbar = h("div", { class: "lf-toolbar" }, picker.el, live.el, chart.switch);
   const main = h("div", { class: "lf-main" }, table.el, chart.el, message);
   const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, footer.el, trace.el);
   el.append(root);
@@ -193,7 +254,10 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     pendingRange = false;
     showResult();
   };
-  const onRangeTrait = (): void => applyUtc();
+  const onRangeTrait = (): void => {
+    applyUtc();
+    followLive();
+  };
   const onStatus = (): void => {
     if (m.get("status")?.state === "error") pendingRange = false;
     showStatus();
@@ -204,10 +268,12 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   m.on("change:max_timestamp", onRangeTrait);
   m.on("change:utc", onRangeTrait);
   m.on("change:limit_hint", showStatus);
+  m.on("change:live", followLive);
   // Relative ranges move with the clock: refresh the shown local times every half minute.
   const clock = setInterval(() => picker.refresh(), 30_000);
 
   applyUtc();
+  followLive();
   chart.apply();
   showResult();
 
@@ -223,6 +289,9 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     m.off("change:max_timestamp", onRangeTrait);
     m.off("change:utc", onRangeTrait);
     m.off("change:limit_hint", showStatus);
+    m.off("change:live", followLive);
+    liveLoop.stop();
+    if (freshTimer !== null) clearTimeout(freshTimer);
     root.remove();
   };
 }

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from _browser import Lab, screenshot
+from _otlp_spans import send_spans
 from playwright.sync_api import expect
 
 from logfire_notebook import LogfireClient
@@ -449,3 +450,42 @@ def test_a_magic_cells_chart_draws_its_series_shows_values_and_brushing_narrows_
     assert page.locator(".lf-range-label").inner_text() != "Last 7 days"
     expect(chart).to_have_attribute("data-series", re.compile(r"[1-9]\d*"), timeout=TIMEOUT)
     screenshot(page, "widget-chart-brushed")
+
+
+def test_live_shows_new_rows_without_a_click_and_sends_nothing_while_the_page_is_hidden(
+    page: Any, lab: Lab, backend: Any
+) -> None:
+    # The lab's kernels query the shared backend: these spans go there, under a service no other test reads,
+    # and this test runs last in the module.
+    send_spans(backend.base_url, "live-browser", ["before live"])
+    sql = (
+        "SELECT start_timestamp, span_name FROM records WHERE service_name = 'live-browser' "
+        "ORDER BY start_timestamp DESC"
+    )
+    cell = f"from logfire_notebook import LogfireTable\nt = LogfireTable({sql!r}, since='15m')\nt.live_interval = 1\nt"
+    root = run_notebook(page, lab, "live.ipynb", cell)
+    expect(page.locator(".lf-body .lf-tr")).to_have_count(1)
+    page.locator(".lf-live-box").check()
+    expect(root).to_have_class(re.compile("lf-live-on"))
+
+    send_spans(backend.base_url, "live-browser", ["arrived live"])
+    first = page.locator(".lf-body .lf-tr").first
+    expect(first).to_contain_text("arrived live", timeout=TIMEOUT)
+    expect(page.locator(".lf-body .lf-tr")).to_have_count(2)
+    expect(first).to_have_class(re.compile("lf-fresh"))
+    screenshot(page, "widget-live")
+
+    # Hidden: the loop keeps ticking but sends nothing.
+    page.evaluate(
+        "() => { Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
+    )
+    polls = int(root.get_attribute("data-live-polls") or 0)
+    page.wait_for_timeout(4_000)  # four intervals: no wait-for-condition can show that nothing happens
+    assert int(root.get_attribute("data-live-polls") or 0) <= polls + 1  # at most the one already in flight
+    page.evaluate("() => { delete document.visibilityState; }")
+    page.wait_for_function(
+        "(n) => Number(document.querySelector('.lf-root').dataset.livePolls) > n + 1",
+        arg=polls,
+        timeout=TIMEOUT,
+    )

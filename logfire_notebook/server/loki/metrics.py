@@ -200,13 +200,22 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
             k_hi = f"((ts + {rng} - {first} + {shift} + {step} - 1) // {step} - {shift // step} - 1)"
             step_expr = f"unnest(range(greatest({k_lo}, 0), least({k_hi}, {steps - 1}) + 1))"
     # Counting reads no line at all; only the byte ops need the lines' lengths.
-    nbytes = "strlen(line)" if agg.op in ("bytes_over_time", "bytes_rate") else "0"
+    # Only what the answer needs is read and grouped: no lines unless bytes are counted, no metadata for
+    # streams that never had any.
+    nbytes = "sum(strlen(line))" if agg.op in ("bytes_over_time", "bytes_rate") else "0"
     metadata = "metadata" if ctx.loki.any_metadata(ctx.tenant, streams) else "NULL::VARCHAR"
-    sql = (
-        f"SELECT stream_id, metadata, k, count(*), sum(b) FROM ("
-        f"SELECT stream_id, {metadata} AS metadata, {nbytes} AS b, {step_expr} AS k FROM store.loki_entries "
-        f"WHERE {where}) {outer} GROUP BY ALL"
-    )
+    if outer:
+        sql = (
+            f"SELECT stream_id, metadata, k, count(*), sum(b) FROM (SELECT stream_id, {metadata} AS metadata, "
+            f"{nbytes.replace('sum(', '(')} AS b, {step_expr} AS k FROM store.loki_entries WHERE {where}) {outer} "
+            "GROUP BY ALL"
+        )
+    else:
+        group = "stream_id, metadata, k" if metadata == "metadata" else "stream_id, k"
+        sql = (
+            f"SELECT stream_id, {metadata}, {step_expr} AS k, count(*), {nbytes} FROM store.loki_entries "
+            f"WHERE {where} GROUP BY {group}"
+        )
     rows = ctx.loki.store.cursor().execute(sql).fetchall()
     ctx.deadline.check()
     seconds = rng / 1e9

@@ -1,0 +1,46 @@
+"""Live mode's kernel side: a poll runs a keyset query (rows newer than the newest shown) and puts new rows on
+top of the shown result; with nothing new it publishes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import polars as pl
+import pytest
+from _otlp_spans import send_spans
+
+from logfire_notebook import LogfireClient, LogfireTable
+from logfire_notebook._live import live_poll
+from logfire_notebook.widget import _loop
+
+SQL = "SELECT start_timestamp, span_name FROM records WHERE service_name = 'live-kernel' ORDER BY start_timestamp DESC"
+
+
+def poll(table: LogfireTable) -> dict[str, Any]:
+    return asyncio.run_coroutine_threadsafe(live_poll(table), _loop()).result(timeout=60)
+
+
+def test_a_poll_adds_only_the_rows_newer_than_the_newest_shown_on_top(make_backend: Any) -> None:
+    backend = make_backend()  # its own store: the spans sent here must not change the shared dataset
+    send_spans(backend.base_url, "live-kernel", ["first", "second"])
+    with LogfireClient(backend.token, backend.base_url) as client:
+        table = LogfireTable(SQL, since="10m", client=client)
+        assert table.df.get_column("span_name").to_list() == ["second", "first"]
+        revision = table.revision
+        assert poll(table) == {"ok": True, "new": 0}
+        assert table.revision == revision  # nothing new: nothing sent to the browser
+
+        send_spans(backend.base_url, "live-kernel", ["third", "fourth"])
+        reply = poll(table)
+        assert reply["ok"] is True and reply["new"] == 2 and table.revision == revision + 1
+        assert table.df.get_column("span_name").to_list() == ["fourth", "third", "second", "first"]
+        assert table.status["rows"] == 4
+        table.close()
+
+
+def test_live_needs_a_range_ending_now_and_a_sane_interval() -> None:
+    table = LogfireTable(data=pl.DataFrame({"n": [1]}))
+    assert poll(table) == {"ok": False, "error": "Live needs a query whose range ends at now."}
+    with pytest.raises(ValueError, match="at least 1 second"):
+        table.live_interval = 0.1
