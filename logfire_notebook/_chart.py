@@ -35,7 +35,7 @@ class ChartTraits(traitlets.HasTraits):
     """Which view the widget shows: `"table"` or `"chart"` (the Table/Chart switch; the magics' `--chart`)."""
 
     chart_kind = traitlets.Enum(["line", "bar", "area"], "line").tag(sync=True)
-    """How the chart draws each series: `"line"`, `"bar"` or `"area"` (stacked areas)."""
+    """How the chart draws each series: `"line"`, `"bar"` (stacked bars) or `"area"` (stacked areas)."""
 
     chart_x = traitlets.Unicode("").tag(sync=True)
     """The time column along the x axis; `""`: the result's first timestamp column."""

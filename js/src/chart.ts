@@ -1,5 +1,5 @@
 /**
- * A result drawn as a time series (the widget's Chart view), with uPlot: lines, bars or stacked areas.
+ * A result drawn as a time series (the widget's Chart view), with uPlot: lines, stacked bars or stacked areas.
  *
  * - `chooseAxes` picks what to draw from the result's columns: x is the first timestamp column, y every
  *   numeric column, and the first text (else level) column splits the rows into series. The kernel's traits
@@ -19,7 +19,7 @@ import { formatDateTime } from "./range";
 export type ChartKind = "line" | "bar" | "area";
 export const CHART_KINDS: [ChartKind, string][] = [
   ["line", "Lines"],
-  ["bar", "Bars"],
+  ["bar", "Stacked bars"],
   ["area", "Stacked areas"],
 ];
 
@@ -209,9 +209,13 @@ export class ChartView {
   draw(pivoted: Pivoted, kind: ChartKind, from: number, to: number, utc: boolean): void {
     this.last = { pivoted, kind, from, to, utc };
     this.clear();
-    const stacked = kind === "area" ? stack(pivoted.series) : null;
+    // Bars and areas stack (a count per service reads as the total and its parts); lines do not.
+    const stacked = kind === "line" ? null : stack(pivoted.series);
     const data = [pivoted.xs, ...(stacked ?? pivoted.series.map((s) => s.values))] as uPlot.AlignedData;
-    const bars = uPlot.paths.bars?.({ size: [0.7, 40], align: 0 });
+    // More bars than half the pixels across: each would be under 2 px, and Canvas2D fills 100,000 sub-pixel
+    // rects slowly (seconds). A filled step line draws the same silhouette at once.
+    const dense = pivoted.xs.length > this.width() / 2;
+    const bars = dense ? uPlot.paths.stepped?.({ align: 1 }) : uPlot.paths.bars?.({ size: [0.7, 40], align: 0 });
     const exact = (si: number) => (_u: uPlot, _v: number | null, _s: number, idx: number | null) => {
       const v = idx === null ? null : pivoted.series[si]!.values[idx];
       return v === null || v === undefined ? "–" : v.toLocaleString();
