@@ -21,7 +21,8 @@ def poll(table: LogfireTable) -> dict[str, Any]:
     return asyncio.run_coroutine_threadsafe(live_poll(table), _loop()).result(timeout=60)
 
 
-def test_a_poll_adds_only_the_rows_newer_than_the_newest_shown_on_top(backend: Any) -> None:
+def test_a_poll_adds_only_the_rows_newer_than_the_newest_shown_on_top(make_backend: Any) -> None:
+    backend = make_backend()  # its own store: the spans sent here must not change the shared dataset
     send_spans(backend.base_url, "live-kernel", ["first", "second"])
     with LogfireClient(backend.token, backend.base_url) as client:
         table = LogfireTable(SQL, since="10m", client=client)
@@ -38,7 +39,7 @@ def test_a_poll_adds_only_the_rows_newer_than_the_newest_shown_on_top(backend: A
         table.close()
 
 
-def test_live_needs_a_range_ending_now_and_a_sane_interval(backend: Any) -> None:
+def test_live_needs_a_range_ending_now_and_a_sane_interval() -> None:
     table = LogfireTable(data=pl.DataFrame({"n": [1]}))
     assert poll(table) == {"ok": False, "error": "Live needs a query whose range ends at now."}
     with pytest.raises(ValueError, match="at least 1 second"):

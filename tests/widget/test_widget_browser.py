@@ -455,6 +455,8 @@ def test_a_magic_cells_chart_draws_its_series_shows_values_and_brushing_narrows_
 def test_live_shows_new_rows_without_a_click_and_sends_nothing_while_the_page_is_hidden(
     page: Any, lab: Lab, backend: Any
 ) -> None:
+    # The lab's kernels query the shared backend: these spans go there, under a service no other test reads,
+    # and this test runs last in the module.
     send_spans(backend.base_url, "live-browser", ["before live"])
     sql = (
         "SELECT start_timestamp, span_name FROM records WHERE service_name = 'live-browser' "
