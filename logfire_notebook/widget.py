@@ -513,6 +513,7 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         if content.get("kind") == "live":
             self._live_poll(request_id)
             return
+        request: WindowRequest | None = None
         try:
             if content.get("kind") == "chart":
                 with self._lock:
@@ -521,23 +522,28 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
             elif content.get("kind") != "window":
                 raise ValueError(f"unknown request {content.get('kind')!r}")
             else:
-                reply, buffers = self._window_reply(WindowRequest.parse(content))
+                request = WindowRequest.parse(content)
+                reply, buffers = self._window_reply(request)
         except Exception as exc:  # an answer with the same id, so the browser's promise never hangs
             self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}."})
             return
         self.send({"type": "reply", "id": request_id, **reply}, buffers)
+        windows = self._windows
+        if (
+            request is not None
+            and request.sort is not None
+            and windows is not None
+            and not reply.get("stale")
+        ):
+            windows.sort_ahead(request.sort)
 
     def _window_reply(self, request: WindowRequest) -> tuple[dict[str, Any], list[bytes]]:
         with self._lock:
             revision, windows = self.revision, self._windows
         if request.revision != revision or windows is None:
-            # The browser asked about a result since replaced; the new one is on its way in `head`.
-            return {
-                "ok": False,
-                "stale": True,
-                "revision": revision,
-                "error": "a newer result replaced it",
-            }, []
+            # The browser asked about a result since replaced; the new one is on its way in `head`. Not an
+            # error to show: the browser drops the answer.
+            return {"ok": True, "stale": True, "revision": revision}, []
         window = windows.window(request.offset, request.count, request.sort)
         reply = {
             "ok": True,
