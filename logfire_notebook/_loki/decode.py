@@ -18,7 +18,10 @@ Tables, one row per entry or point:
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -140,10 +143,28 @@ def decode_answer(body: bytes, direction: str = "backward") -> LokiAnswer:
     return LokiAnswer(table, data.resultType, list(parsed.warnings), dict(data.stats))
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Decoding makes a few hundred thousand tuples and dicts, none of them cyclic: the cycle collector would
+    only walk them again and again (it costs more than the decoding itself)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def decode_values(
     result_type: str, result: bytes, categorized: bool, direction: str = "backward"
 ) -> pa.Table:
     """`data.result` of the given type as a table."""
+    with _no_gc():
+        return _decode_values(result_type, result, categorized, direction)
+
+
+def _decode_values(result_type: str, result: bytes, categorized: bool, direction: str) -> pa.Table:
     try:
         if result_type == "streams":
             shape = _StreamCategorized if categorized else _StreamPlain
