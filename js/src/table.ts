@@ -6,7 +6,7 @@ import type { ColumnInfo } from "./arrow";
 import { copyValue, fillCell, fullValue } from "./cells";
 import { copyText, h } from "./dom";
 import { type SortState, nextSort, sortIndex } from "./sort";
-import { visibleWindow } from "./virtual";
+import { scrollHeight, visibleWindow } from "./virtual";
 import { PLACEHOLDER, type RowWindows } from "./window";
 
 export const ROW_HEIGHT = 26;
@@ -103,7 +103,7 @@ export class TableView {
     this.applySort();
     this.closeDetail();
     this.renderHeader();
-    this.spacer.style.height = `${rows.numRows * ROW_HEIGHT}px`;
+    this.spacer.style.height = `${scrollHeight(ROW_HEIGHT, rows.numRows)}px`;
     if (!this.userSized) {
       // Small results get a small box; large ones scroll inside MAX_HEIGHT.
       const needed = HEADER_HEIGHT + Math.max(MIN_VISIBLE_ROWS, rows.numRows) * ROW_HEIGHT + SCROLLBAR;

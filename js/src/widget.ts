@@ -77,7 +77,8 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   async function fetchWindow(request: WindowRequest): Promise<Data | null> {
     const reply = await rpc.request("window", { ...request });
     const buffer = reply.buffers[0];
-    return reply.msg.ok === false || !buffer ? null : decode(viewBytes(buffer));
+    // Stale: the kernel has a newer result, which comes in `head`; this answer is dropped.
+    return reply.msg.stale || !buffer ? null : decode(viewBytes(buffer));
   }
   const windows = new RowWindows(
     fetchWindow,
