@@ -32,12 +32,10 @@ __all__ = [
     "tokens",
 ]
 
+from logfire_notebook._magic.params import ParameterError, replace_names
+
 _NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class ParameterError(ValueError):
-    """A `{name}` parameter that cannot be used; the message says which and what to do."""
 
 
 def string_literal(value: Any) -> str:
@@ -109,39 +107,12 @@ def substitute(logql: str, namespace: Mapping[str, Any]) -> str:
     out: list[str] = []
     for kind, text in tokens(logql):
         if kind == "code":
-            out.append(_replace_code(text, namespace))
+            out.append(replace_names(text, namespace, string_literal, "LogQL"))
         elif kind == "string":
             _check_string(text)
             out.append(text)
         else:
             out.append(text)
-    return "".join(out)
-
-
-def _replace_code(text: str, namespace: Mapping[str, Any]) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text.startswith("{{", i) or text.startswith("}}", i):
-            out.append(text[i])
-            i += 2
-            continue
-        match = _NAME.match(text, i)
-        if match is None:
-            out.append(text[i])
-            i += 1
-            continue
-        name = match.group(1)
-        if name not in namespace:
-            raise ParameterError(
-                f"{{{name}}} in the LogQL names no variable: define `{name}` in the notebook first, "
-                f"or write {{{{{name}}}}} for literal braces."
-            )
-        try:
-            out.append(string_literal(namespace[name]))
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"{{{name}}} cannot be used as a LogQL string: {exc}.") from None
-        i = match.end()
     return "".join(out)
 
 
