@@ -87,6 +87,11 @@ class LokiMagic(QueryMagics):
     @argument(
         "--all", action="store_true", help="fetch every entry, in batches past --limit, with a progress bar"
     )  # type: ignore[no-untyped-call,untyped-decorator]
+    @argument(
+        "--chart",
+        action="store_true",
+        help="open the widget on its chart (a metric query's series over time)",
+    )  # type: ignore[no-untyped-call,untyped-decorator]
     @argument("--no-widget", action="store_true", help="show a plain table instead of the LokiTable widget")  # type: ignore[no-untyped-call,untyped-decorator]
     @argument("--arrow", action="store_true", help="return a pyarrow.Table instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
     @argument("--pandas", action="store_true", help="return a pandas DataFrame instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
