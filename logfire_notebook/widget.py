@@ -183,7 +183,9 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
     (`from_ms`/`to_ms`, and `window` as two ISO strings)."""
 
     revision = traitlets.Int(0).tag(sync=True)
-    """Bumped when a new result is ready, in the same message as its `status`, `head` and `timeline`."""
+    """Bumped when a new result is ready, in the same message as its `status` and `head` (and `timeline`,
+    except for a range picked in the browser: its rows go as soon as they are here, the timeline's count
+    follows in a message of its own)."""
 
     head = traitlets.Bytes(b"").tag(sync=True)
     """The result's first rows as Arrow IPC (a binary buffer): all of them when `status["rows"]` is small,
@@ -191,7 +193,8 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
 
     timeline = traitlets.Dict().tag(sync=True)
     """The timeline: `histogram` (bucket `starts`, `counts`, `interval`, `from`, `to`, epoch ms; None when
-    there is none) and `note` (why there is none, or "")."""
+    there is none), `note` (why there is none, or "") and `revision`, the result it counts (the browser shows
+    the old one dimmed while the new result's is being counted)."""
 
     trace_column = traitlets.Unicode("").tag(sync=True)
     """The result's column that holds trace ids (`trace_id` for Logfire rows; `""`: none). The browser offers
@@ -376,11 +379,18 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         spec = self._spec()
 
         async def work() -> _Result:
+            # The rows go to the browser as soon as they are here; the timeline's count follows in a
+            # message of its own (it takes as long as the rows query again, and a pick waits on the rows).
             try:
-                result = await self._compute(spec)
+                result = await self._compute(spec, timeline=False)
+                revision = self._publish(generation, result, timeline_later=result.error is None)
+                if revision is not None and result.frame is not None and result.window is not None:
+                    timeline, note = await self._count_timeline(result.frame, *result.window)
+                    result = _Result(spec, result.window, result.frame, timeline, note, result.elapsed_ms)
+                    self._publish_timeline(revision, result)
             except Exception as exc:  # a bug must still end the loading state, in one sentence
                 result = _Result(spec, None, None, None, "", None, f"The widget failed: {exc}")
-            self._publish(generation, result)
+                self._publish(generation, result)
             return result
 
         self._start(work())
@@ -391,8 +401,11 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
             self._future = future
         return future
 
-    async def _compute(self, spec: tuple[str, str], data: pl.DataFrame | None = None) -> _Result:
-        """The rows and timeline for `spec`; reads the widget's settings, changes nothing."""
+    async def _compute(
+        self, spec: tuple[str, str], data: pl.DataFrame | None = None, *, timeline: bool = True
+    ) -> _Result:
+        """The rows (and timeline, unless `timeline=False`) for `spec`; reads the widget's settings, changes
+        nothing. `elapsed_ms` is the rows' time: the footer says how long the query took."""
         t0 = time.perf_counter()
         window = None
         try:
@@ -404,14 +417,14 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
                 frame = _filter_frame(self._local_data, *window, self._source.time_column)
             else:
                 frame = await self._query(*window)
-            timeline, note = await self._count_timeline(frame, *window)
+            if data is not None:
+                elapsed = None if self._data_elapsed is None else self._data_elapsed * 1000
+            else:
+                elapsed = (time.perf_counter() - t0) * 1000
+            histogram, note = await self._count_timeline(frame, *window) if timeline else (None, "")
         except LogfireError as exc:
             return _Result(spec, window, None, None, "", None, str(exc))
-        if data is not None:
-            elapsed = None if self._data_elapsed is None else self._data_elapsed * 1000
-        else:
-            elapsed = (time.perf_counter() - t0) * 1000
-        return _Result(spec, window, frame, timeline, note, elapsed)
+        return _Result(spec, window, frame, histogram, note, elapsed)
 
     def close(self) -> None:
         """Closes the widget (and the HTTP connections it opened)."""
@@ -455,13 +468,16 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
             return None, f"No timeline: {exc}"
         return wire.histogram_from_counts(list(counts.starts), list(counts.counts), interval, start, end), ""
 
-    def _publish(self, generation: int, result: _Result) -> None:
-        """Shows `result` unless a newer run has started since (then it is dropped, never shown)."""
+    def _publish(self, generation: int, result: _Result, *, timeline_later: bool = False) -> int | None:
+        """Shows `result` unless a newer run has started since (then it is dropped, never shown) and returns
+        its revision (None when dropped). With `timeline_later` its timeline is left out, for
+        `_publish_timeline` to send when it is counted (the browser shows the old one as pending meanwhile:
+        its `revision` is not the result's)."""
         windows = WindowedFrame(result.frame) if result.frame is not None else None
         head = windows.head() if windows is not None else b""
         with self._lock:
             if generation != self._generation:
-                return
+                return None
             self._frame = result.frame
             self._windows = windows
             status: dict[str, Any] = {"min_timestamp": result.spec[0], "max_timestamp": result.spec[1]}
@@ -483,16 +499,30 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
                     paged = self.all_rows and hasattr(self._source, "query_all")
                     limit = None if paged else self.limit
                     status.update(limit=limit, limit_reached=limit is not None and rows >= limit)
-            # One message for all four: the browser never sees a status without the rows it describes.
+            # One message for all: the browser never sees a status without the rows it describes.
             with self.hold_sync():
                 self.status = status
                 self.head = head
-                self.timeline = {"histogram": result.timeline, "note": result.note}
+                if not timeline_later:
+                    self.timeline = self._timeline_of(result, self.revision + 1)
                 self.trace_column = self._trace_column_of(result.frame)
                 self.revision += 1
-            first = generation == 1
+            first, revision = generation == 1, self.revision
         if result.frame is not None and result.error is None and not first:
             self._tell_listeners(result.frame)
+        return revision
+
+    def _publish_timeline(self, revision: int, result: _Result) -> None:
+        """Sends the timeline of the result `_publish` showed as `revision`, unless another result (a newer
+        run's, or a Live poll's) has replaced it since."""
+        with self._lock:
+            if revision == self.revision:
+                self.timeline = self._timeline_of(result, revision)
+
+    @staticmethod
+    def _timeline_of(result: _Result, revision: int) -> dict[str, Any]:
+        # `revision`: the result it counts, so the browser never draws it over another result's rows.
+        return {"histogram": result.timeline, "note": result.note, "revision": revision}
 
     def _tell_listeners(self, frame: pl.DataFrame) -> None:
         for callback in list(self._listeners):

@@ -36,6 +36,7 @@ export class Timeline {
   private readonly note: HTMLElement;
   private hist: Histogram | null = null;
   private utc = false;
+  private pending = false;
   private readonly onSelect: (from: number, to: number) => void;
 
   constructor(onSelect: (from: number, to: number) => void) {
@@ -53,6 +54,13 @@ export class Timeline {
     this.note.textContent = note;
     this.el.classList.toggle("lf-timeline-empty", !hist);
     this.draw();
+  }
+
+  /** While the shown result's timeline is still being counted: the old bars stay, dimmed, and no drag
+   * starts on them (their range is not the result's). */
+  setPending(pending: boolean): void {
+    this.pending = pending;
+    this.el.classList.toggle("lf-timeline-pending", pending);
   }
 
   setUtc(utc: boolean): void {
@@ -115,7 +123,7 @@ export class Timeline {
 
   private startDrag(e: PointerEvent): void {
     const hist = this.hist;
-    if (!hist || e.button !== 0) return;
+    if (!hist || this.pending || e.button !== 0) return;
     e.preventDefault();
     const box = this.plot.getBoundingClientRect();
     const x0 = e.clientX - box.left;

@@ -54,7 +54,8 @@ export interface Model extends ChartTraits {
   local: boolean;
   /** The result's first rows (all of them for a small result), Arrow IPC. */
   head: DataView | ArrayBuffer | Uint8Array | null;
-  timeline: { histogram?: Histogram | null; note?: string };
+  /** The timeline of result `revision`; it may come in a later message than the result's rows. */
+  timeline: { histogram?: Histogram | null; note?: string; revision?: number };
   /** The result's column holding trace ids ("" for none); its cells open the trace. */
   trace_column: string;
   /** The result's column whose map entries show as label chips ("" for none; LokiTable: "labels"). */
@@ -246,9 +247,17 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
         showMessage(`The rows could not be read: ${(err as Error).message}`, true);
       }
     }
-    const tl = m.get("timeline") ?? {};
-    timeline.set(tl.histogram ?? null, tl.note ?? "");
+    showTimeline();
     showStatus();
+  }
+
+  /** Draws the timeline if it counts the result shown; else the old one stays, dimmed, until it comes. */
+  function showTimeline(): void {
+    const tl = m.get("timeline") ?? {};
+    const pending = tl.revision !== undefined && tl.revision !== m.get("revision");
+    root.dataset.timeline = pending ? "pending" : "ready";
+    timeline.setPending(pending);
+    if (!pending) timeline.set(tl.histogram ?? null, tl.note ?? "");
   }
 
   const onRevision = (): void => {
@@ -268,7 +277,11 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     if (m.get("status")?.state === "error") pendingRange = false;
     showStatus();
   };
+  const onTimeline = (): void => {
+    if (!pendingRange) showTimeline();
+  };
   m.on("change:revision", onRevision);
+  m.on("change:timeline", onTimeline);
   m.on("change:status", onStatus);
   m.on("change:min_timestamp", onRangeTrait);
   m.on("change:max_timestamp", onRangeTrait);
@@ -290,6 +303,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     rpc.dispose();
     windows.dispose();
     m.off("change:revision", onRevision);
+    m.off("change:timeline", onTimeline);
     m.off("change:status", onStatus);
     m.off("change:min_timestamp", onRangeTrait);
     m.off("change:max_timestamp", onRangeTrait);

@@ -57,7 +57,8 @@ def run_notebook(page: Any, lab: Lab, name: str, *cells: str) -> Any:
 def wait_ready(page: Any) -> None:
     page.wait_for_function(
         "() => { const r = document.querySelector('.lf-root');"
-        " return r && r.dataset.state === 'ready' && !r.classList.contains('lf-loading'); }",
+        " return r && r.dataset.state === 'ready' && !r.classList.contains('lf-loading')"
+        " && r.dataset.timeline !== 'pending'; }",
         timeout=TIMEOUT,
     )
 

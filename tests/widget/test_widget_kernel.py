@@ -7,6 +7,7 @@ import json
 import signal
 import socket
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -211,11 +212,35 @@ class HoldingProxy(LoopbackServer):
                     return
                 self.hung_up.set()
                 return
-            lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
-            with socket.create_connection(self.upstream) as upstream:
-                upstream.sendall(b"\r\n".join([*lines, b"connection: close"]) + b"\r\n\r\n" + body)
-                while chunk := upstream.recv(65536):  # the backend closes after its answer
-                    conn.sendall(chunk)
+            self._forward(conn, head, body)
+
+    def _forward(self, conn: socket.socket, head: bytes, body: bytes) -> None:
+        lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
+        with socket.create_connection(self.upstream) as upstream:
+            upstream.sendall(b"\r\n".join([*lines, b"connection: close"]) + b"\r\n\r\n" + body)
+            while chunk := upstream.recv(65536):  # the backend closes after its answer
+                conn.sendall(chunk)
+
+
+class SlowCountProxy(HoldingProxy):
+    """A loopback proxy in front of the local backend that, once `armed`, holds the timeline's count query
+    (and only it) until `release` is set, then answers it from the backend."""
+
+    def __init__(self, backend_url: str) -> None:
+        self.armed = threading.Event()
+        self.release = threading.Event()
+        super().__init__(backend_url)
+
+    def serve(self, conn: socket.socket) -> None:
+        with conn:
+            request = read_request(conn)
+            if request is None:
+                return
+            head, body, _ = request
+            if self.armed.is_set() and body and "time_bucket" in json.loads(body)["sql"]:
+                self.held.set()
+                self.release.wait(30)
+            self._forward(conn, head, body)
 
 
 def test_a_newer_range_from_the_browser_cancels_the_superseded_request_on_the_wire(backend: Any) -> None:
@@ -243,6 +268,44 @@ def test_a_newer_range_from_the_browser_cancels_the_superseded_request_on_the_wi
         finally:
             table.close()
             proxy.close()
+
+
+def test_a_picked_range_shows_its_rows_before_the_timeline_is_counted(backend: Any) -> None:
+    proxy = SlowCountProxy(backend.base_url)
+    with (
+        LogfireClient(backend.token, proxy.url) as through_proxy,
+        LogfireClient(backend.token, backend.base_url) as c,
+    ):
+        table = Captured(SQL, since="1h", client=through_proxy, limit=10_000)
+        try:
+            before = table.revision
+            proxy.armed.set()
+            table.set_state({"min_timestamp": "now-3h"})  # picked in the browser
+            assert proxy.held.wait(30), "the timeline's count never reached the server"
+            # The count is held at the server, yet the rows are already with the browser, marked as a
+            # result whose timeline is still to come (the timeline's revision is the old result's).
+            assert wait_for(lambda: table.revision == before + 1)
+            assert table.status["state"] == "ready" and table.status["min_timestamp"] == "now-3h"
+            rows = count(c, table)
+            assert table.status["rows"] == rows == pa.ipc.open_stream(table.head).read_all().num_rows
+            assert table.timeline["revision"] == before
+            proxy.release.set()
+            assert table.df.height == rows  # `.df` waits for the whole run, the timeline too
+            assert table.timeline["revision"] == table.revision == before + 1
+            assert sum(table.timeline["histogram"]["counts"]) == rows
+        finally:
+            proxy.release.set()
+            table.close()
+            proxy.close()
+
+
+def wait_for(condition: Any, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_a_range_set_from_python_cancels_a_browser_query_and_is_current_on_return(backend: Any) -> None:
