@@ -1,6 +1,6 @@
-"""logfire-notebook: Pydantic Logfire's SQL in Jupyter and marimo.
+"""logfire-notebook: Pydantic Logfire's SQL and Grafana Loki's LogQL in Jupyter and marimo.
 
-`%load_ext logfire_notebook` registers the `%%logfire` magic. The public names below are imported lazily so
+`%load_ext logfire_notebook` registers the `%%logfire` and `%%logql` magics. The public names below are imported lazily so
 that importing the package (and loading the extension) stays fast: polars, pyarrow and httpx load on first use.
 """
 
@@ -17,6 +17,10 @@ _EXPORTS: dict[str, str] = {
     "LogfireClient": "logfire_notebook._client",
     "TimeRange": "logfire_notebook._timerange",
     "LogfireTable": "logfire_notebook.widget",
+    "QueryTable": "logfire_notebook.widget",
+    "LokiClient": "logfire_notebook._loki.client",
+    "AsyncLokiClient": "logfire_notebook._loki.client",
+    "LokiTable": "logfire_notebook.loki_widget",
     "LogfireTrace": "logfire_notebook.trace_widget",
     "connect": "logfire_notebook.db_api",
     "LogfireError": "logfire_notebook._exceptions",
@@ -41,10 +45,14 @@ __all__ = sorted([*_EXPORTS, "__version__", "load_ipython_extension", "unload_ip
 if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from logfire_notebook._client import AsyncLogfireClient as AsyncLogfireClient
     from logfire_notebook._client import LogfireClient as LogfireClient
+    from logfire_notebook._loki.client import AsyncLokiClient as AsyncLokiClient
+    from logfire_notebook._loki.client import LokiClient as LokiClient
     from logfire_notebook._timerange import TimeRange as TimeRange
     from logfire_notebook.db_api import connect as connect
+    from logfire_notebook.loki_widget import LokiTable as LokiTable
     from logfire_notebook.trace_widget import LogfireTrace as LogfireTrace
     from logfire_notebook.widget import LogfireTable as LogfireTable
+    from logfire_notebook.widget import QueryTable as QueryTable
 
 
 def __getattr__(name: str) -> Any:
@@ -57,7 +65,7 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """`%load_ext logfire_notebook`: registers `%%logfire`, `%logfire` and `%config LogfireMagic`."""
+    """`%load_ext logfire_notebook`: registers `%%logfire`, `%%logql` and their `%config` settings."""
     from logfire_notebook.magic import load_ipython_extension as load
 
     load(ipython)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import random
 import signal
 import sys
 import threading
@@ -55,14 +54,12 @@ from logfire_notebook._responses import (
     JSON,
     PROBLEM_JSON,
     json_body,
-    problem,
     read_arrow,
-    retry_after,
     rows_result,
     status_error,
-    transport_error,
 )
 from logfire_notebook._timerange import TimeInput, TimeRange, parse_bound
+from logfire_notebook._transport import RetryPolicy, asend, send
 
 if TYPE_CHECKING:
     import polars as pl
@@ -227,28 +224,11 @@ class _BaseClient:
             )
         return body, start, end
 
-    def _retry_delay(self, attempt: int, response: httpx.Response | None, waited: float) -> float | None:
-        """Seconds to wait before retry number `attempt` (1-based), or None to give up."""
-        if attempt > self.max_retries:
-            return None
-        hinted = retry_after(response) if response is not None else None
-        delay = (
-            hinted if hinted is not None else min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random())
-        )
-        if waited + delay > self.max_retry_seconds:
-            return None
-        return delay
-
     def _record(
         self, sql: str, start: datetime, end: datetime | None, limit: int | None, rows: int, t0: float
     ) -> None:
         self.last_query = QueryInfo(sql, start, end, limit, rows, time.perf_counter() - t0)
         logger.debug("query returned %d rows in %.3f s from %s", rows, self.last_query.seconds, self.base_url)
-
-    def _is_retryable(self, response: httpx.Response) -> bool:
-        if problem(response).get("retryable") is False:  # the server says the same request will fail again
-            return False
-        return response.status_code == 429 or response.status_code >= 500
 
 
 # httpx.Client options whose values are synchronous objects an httpx.AsyncClient cannot use.
@@ -317,29 +297,10 @@ class LogfireClient(_BaseClient):
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request with retries; every failure becomes a LogfireError without the token in it."""
-        waited = 0.0
-        attempt = 0
-        while True:
-            attempt += 1
-            response: httpx.Response | None = None
-            try:
-                response = self.client.request(method, path, **kwargs)
-            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                # Dropped before an answer (often a stale keep-alive connection): safe to retry a read-only query.
-                delay = self._retry_delay(attempt, None, waited)
-                if delay is None:
-                    raise transport_error(exc, self.base_url, self.timeout.read) from None
-            except httpx.TransportError as exc:
-                raise transport_error(exc, self.base_url, self.timeout.read) from None
-            else:
-                if response.is_success:
-                    return response
-                delay = self._retry_delay(attempt, response, waited) if self._is_retryable(response) else None
-                if delay is None:
-                    raise status_error(response, attempt) from None
-            logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
-            _sleep(delay)
-            waited += delay
+        policy = RetryPolicy(self.max_retries, self.max_retry_seconds)
+        return send(
+            self.client, policy, status_error, method, path, base_url=self.base_url, sleep=_sleep, **kwargs
+        )
 
     def _query(
         self,
@@ -569,28 +530,17 @@ class AsyncLogfireClient(_BaseClient):
         await self.client.aclose()
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        waited = 0.0
-        attempt = 0
-        while True:
-            attempt += 1
-            response: httpx.Response | None = None
-            try:
-                response = await self.client.request(method, path, **kwargs)
-            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                delay = self._retry_delay(attempt, None, waited)
-                if delay is None:
-                    raise transport_error(exc, self.base_url, self.timeout.read) from None
-            except httpx.TransportError as exc:
-                raise transport_error(exc, self.base_url, self.timeout.read) from None
-            else:
-                if response.is_success:
-                    return response
-                delay = self._retry_delay(attempt, response, waited) if self._is_retryable(response) else None
-                if delay is None:
-                    raise status_error(response, attempt) from None
-            logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
-            await _async_sleep(delay)
-            waited += delay
+        policy = RetryPolicy(self.max_retries, self.max_retry_seconds)
+        return await asend(
+            self.client,
+            policy,
+            status_error,
+            method,
+            path,
+            base_url=self.base_url,
+            sleep=_async_sleep,
+            **kwargs,
+        )
 
     async def _query(
         self,

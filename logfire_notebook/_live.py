@@ -15,6 +15,9 @@ table.live = True             # what the picker's Live toggle sets; table.live_i
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -41,12 +44,55 @@ class LiveTraits(traitlets.HasTraits):
     live_interval = traitlets.Float(5.0).tag(sync=True)
     """Seconds between two Live polls (at least 1); a slow answer delays the next, requests never stack."""
 
+    _live_interrupts = 0
+
+    @traitlets.observe("live")
+    def _on_live(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self._live_interrupts = watch_interrupts()
+
     @traitlets.validate("live_interval")
     def _valid_interval(self, proposal: dict[str, Any]) -> float:
         value = float(proposal["value"])
         if not value >= 1:
             raise ValueError(f"live_interval must be at least 1 second, not {value}.")
         return value
+
+
+_interrupts = 0
+"""SIGINTs the kernel got while idle (the interrupt button) since Live first started in this process."""
+_watching = False
+
+
+def _count_interrupt(previous: Any) -> Any:
+    def handler(signum: int, frame: Any) -> None:
+        global _interrupts
+        _interrupts += 1
+        if callable(previous):
+            previous(signum, frame)
+
+    return handler
+
+
+def watch_interrupts() -> int:
+    """Counts the kernel's interrupts from now on, and returns the count so far.
+
+    ipykernel ignores SIGINT while idle and puts its idle handler back after each message it handles
+    (`saved_sigint_handler`); the counter goes there, chained to what was there, so the interrupt button
+    pressed while Live runs stops Live. Outside ipykernel (a script, marimo) nothing is watched.
+    """
+    global _watching
+    if _watching or threading.current_thread() is not threading.main_thread():
+        return _interrupts
+    ipython = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    kernel = getattr(ipython, "kernel", None)
+    if kernel is not None and hasattr(kernel, "saved_sigint_handler"):
+        kernel.saved_sigint_handler = _count_interrupt(kernel.saved_sigint_handler)
+        _watching = True
+    elif kernel is not None:
+        signal.signal(signal.SIGINT, _count_interrupt(signal.getsignal(signal.SIGINT)))
+        _watching = True
+    return _interrupts
 
 
 def _newest(frame: pl.DataFrame | None, column: str) -> datetime | None:
@@ -87,6 +133,8 @@ async def live_poll(widget: QueryTable) -> dict[str, Any]:
 
     if widget.local or widget.max_timestamp:
         return {"ok": False, "error": "Live needs a query whose range ends at now."}
+    if _interrupts != widget._live_interrupts:
+        return {"ok": False, "error": "the kernel was interrupted."}
     with widget._lock:
         generation, frame, spec = widget._generation, widget._frame, widget._spec()
     column = widget._source.time_column

@@ -10,18 +10,24 @@ row would cross before the first is drawn. Instead:
 - For larger results the browser asks for the rows it shows plus a margin: a custom message
   `{"type": "request", "id", "kind": "window", "revision", "offset", "count", "sort"}`, answered by
   `{"type": "reply", "id", "ok", "revision", "offset", "count", "rows"}` with the rows as Arrow IPC in one
-  binary buffer (as quak does). A request for a result that has since been replaced gets `ok: false,
-  stale: true`; bad input gets `ok: false` and one sentence.
+  binary buffer (as quak does). A request for a result that has since been replaced gets `stale: true`
+  and no rows (the new result is on its way); bad input gets `ok: false` and one sentence.
 - Sorting runs here, on the whole frame (Polars): a window request names its sort, the kernel keeps the
   row order of the last few sorts, and a window of a sorted view is a gather of those row numbers. Rows
   sort like the browser sorts a whole result: stable, nulls (and NaN) last in both directions.
 - A full row order of a million strings takes Polars seconds (an arg-sort of text is far slower than a
-  sort of it), while the first rows of that order (top-k) take a fraction of it. So the first windows of
+  sort of it), while the first rows of that order (a top-k) take a fraction of it. So the first windows of
   a new sort, the ones on screen right after a header click, come from a top-k, and the full order is
-  computed on a worker thread for the windows further down.
+  computed on a worker thread for the windows further down (started once the top-k's reply is sent: the
+  two would share Polars' threads).
 
-Windows are Arrow IPC made by `_widget_data.to_ipc`, uncompressed: on a window of a few hundred rows LZ4 or
-ZSTD would save little on a local websocket and cost a codec in the bundle (see bench/table_scale.py).
+Windows are Arrow IPC made by `_widget_data.to_ipc`, uncompressed. Measured on the bench's log-like frame
+(bench/table_scale.py's columns): a 300-row window is 69 KB plain, 36 KB with LZ4 and 23 KB with ZSTD;
+compressing takes the kernel about 2 ms, and decoding in the browser adds 0.2 ms (lz4js) or 0.4 ms (fzstd;
+flechette 2.6 reads compressed buffers only through a codec the page registers, and fzstd's output needs
+copying to an aligned buffer first). On a local kernel's websocket the 46 KB saved move in well under the
+2 ms spent, so windows stay uncompressed and the bundle carries no codec; over a slow remote link (10
+Mbit/s) LZ4 would save about 35 ms a window.
 """
 
 from __future__ import annotations
@@ -48,7 +54,9 @@ __all__ = [
 
 # Rows sent with the result: a screenful and a prefetch margin, so the first paint needs no request.
 HEAD_ROWS = 200
-# Results up to this many rows travel whole in the head (tuned with bench/table_scale.py).
+# Results up to this many rows travel whole in the head. bench/table_scale.py --whole-max: at 2,000 rows
+# whole and windowed paint first rows alike (268 vs 303 ms) and whole scrolls and sorts with no round trip
+# (61/33 ms vs 146/169 ms); at 5,000 whole is slower to the first rows (535 vs 216 ms).
 WHOLE_MAX_ROWS = 2_000
 # The most rows one window request may ask for (the browser asks for a few hundred).
 MAX_WINDOW_ROWS = 5_000
@@ -134,17 +142,25 @@ class WindowedFrame:
         count = min(count, self.rows - offset)
         if sort is None:
             return self.frame.slice(offset, count)
-        order = self._order(sort)
-        if not order.done() and offset + count <= TOP_ROWS:
-            return self.frame[_first_in_order(self.frame, sort, offset + count).slice(offset, count)]
-        return self.frame[order.result().slice(offset, count)]
+        with self._lock:
+            order = self._orders.get(sort)
+        if (order is None or not order.done()) and offset + count <= TOP_ROWS:
+            _sort_key(self.frame, sort)  # an unknown column fails here, in one sentence
+            first = _first_in_order(self.frame, sort, offset + count)
+            return self.frame[first.slice(offset, count)]
+        return self.frame[self._order(sort).result().slice(offset, count)]
+
+    def sort_ahead(self, sort: Sort) -> None:
+        """Starts the full order for `sort` on the worker, for the windows further down. The caller does it
+        once its reply is sent: the sort takes Polars' threads, which that reply's own work also needs."""
+        self._order(sort)
 
     def _order(self, sort: Sort) -> concurrent.futures.Future[pl.Series]:
         """The full row order for `sort`, computed once on the sort worker (started on first use)."""
         with self._lock:
             order = self._orders.get(sort)
             if order is None:
-                _sort_key(self.frame, sort)  # an unknown column fails here, in the caller's thread
+                _sort_key(self.frame, sort)
                 order = _sort_pool().submit(_row_order, self.frame, sort)
                 self._orders[sort] = order
                 while len(self._orders) > KEPT_SORTS:
@@ -182,17 +198,21 @@ def _row_order(frame: pl.DataFrame, sort: Sort) -> pl.Series:
 
 
 def _first_in_order(frame: pl.DataFrame, sort: Sort, k: int) -> pl.Series:
-    """The first `k` row numbers of `_row_order` (the same rows, ties by row number), by a top-k."""
+    """The first `k` row numbers of `_row_order` (the same rows, in the same order): a lazy sort and head,
+    which Polars runs as a stable top-k, several times faster than an arg-sort on text."""
     import polars as pl
 
     key, row = _sort_key(frame, sort), pl.int_range(pl.len(), dtype=pl.get_index_type())
     try:
-        if sort.descending:
-            first = row.top_k_by([key, row], k=k, reverse=[False, True])
-        else:
-            first = row.bottom_k_by([key, row], k=k)
-        return frame.select(first).to_series()
+        first = (
+            frame.lazy()
+            .select(key.alias("key"), row.alias("row"))
+            .sort("key", descending=sort.descending, nulls_last=True, maintain_order=True)
+            .head(k)
+            .collect()
+        )
     except pl.exceptions.PolarsError as exc:
         raise ValueError(
             f"the column {sort.column!r} cannot be sorted ({frame.schema[sort.column]})"
         ) from exc
+    return first.get_column("row")

@@ -270,31 +270,40 @@ class LogfireMagic(QueryMagics):
         return super().completion_names() or self._default_names()
 
 
-_loaded: dict[int, tuple[LogfireMagic, Any]] = {}
+_loaded: dict[int, list[tuple[Any, Any, str]]] = {}
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    magic = LogfireMagic(ipython)
-    ipython.register_magics(magic)
+    from logfire_notebook._magic.complete_logql import make_logql_matcher
+    from logfire_notebook.logql_magic import LokiMagic
+
     install_handler(ipython)
-    matcher = make_matcher(magic.completion_names)
     completer = getattr(ipython, "Completer", None)
-    if completer is not None:
-        completer.custom_matchers.append(matcher)
-    _loaded[id(ipython)] = (magic, matcher)
+    entries = []
+    logfire = LogfireMagic(ipython)
+    loki = LokiMagic(ipython)
+    for magic, matcher, name in (
+        (logfire, make_matcher(logfire.completion_names), "logfire"),
+        (loki, make_logql_matcher(loki.completion_names), "logql"),
+    ):
+        ipython.register_magics(magic)
+        if completer is not None:
+            completer.custom_matchers.append(matcher)
+        entries.append((magic, matcher, name))
+    _loaded[id(ipython)] = entries
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    entry = _loaded.pop(id(ipython), None)
-    if entry is None:
+    entries = _loaded.pop(id(ipython), None)
+    if entries is None:
         return
-    magic, matcher = entry
-    for kind in ("line", "cell"):
-        ipython.magics_manager.magics[kind].pop("logfire", None)
     completer = getattr(ipython, "Completer", None)
-    if completer is not None and matcher in completer.custom_matchers:
-        completer.custom_matchers.remove(matcher)
-    if magic in ipython.configurables:
-        ipython.configurables.remove(magic)
+    for magic, matcher, name in entries:
+        for kind in ("line", "cell"):
+            ipython.magics_manager.magics[kind].pop(name, None)
+        if completer is not None and matcher in completer.custom_matchers:
+            completer.custom_matchers.remove(matcher)
+        if magic in ipython.configurables:
+            ipython.configurables.remove(magic)
+        magic.close()
     uninstall_handler(ipython)
-    magic.close()

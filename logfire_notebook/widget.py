@@ -233,7 +233,7 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
                 self.limit = limit
             self.all_rows = all_rows
             if since is None and self.local and data is not None:
-                since, until = _extent(data)
+                since, until = _extent(data, self._source.time_column)
             self.min_timestamp = _bound_text(since) or "now-1h"
             self.max_timestamp = _bound_text(until)
         self._started = True
@@ -401,7 +401,7 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
             if data is not None:
                 frame = data
             elif self.local:
-                frame = _filter_frame(self._local_data, *window)
+                frame = _filter_frame(self._local_data, *window, self._source.time_column)
             else:
                 frame = await self._query(*window)
             timeline, note = await self._count_timeline(frame, *window)
@@ -429,17 +429,21 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         query_all = getattr(self._source, "query_all", None) if self.all_rows else None
         if query_all is not None:
             return await query_all(self.query, start, end)  # type: ignore[no-any-return]
-        return arrow_to_polars(await self._source.query_arrow(self.query, start, end, self.limit))
+        table = await self._source.query_arrow(self.query, start, end, self.limit)
+        # A source whose times need more than microseconds (Loki's nanoseconds) converts them itself.
+        convert = getattr(self._source, "to_polars", arrow_to_polars)
+        return convert(table)
 
     async def _count_timeline(
         self, frame: pl.DataFrame, start: datetime, end: datetime
     ) -> tuple[dict[str, Any] | None, str]:
         """The histogram of the whole range: counted locally for a DataFrame, by the backend for a query."""
         if self.local:
+            column = self._source.time_column
             timeline = wire.histogram_from_frame(
-                self._local_data if self._local_data is not None else frame, start, end
+                self._local_data if self._local_data is not None else frame, start, end, column
             )
-            return timeline, "" if timeline else "No start_timestamp column: the range filters nothing."
+            return timeline, "" if timeline else f"No {column} column: the range filters nothing."
         column = self._source.time_column
         if column not in frame.columns:
             return None, f"No timeline: the query's result has no {column} column."
@@ -509,6 +513,7 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         if content.get("kind") == "live":
             self._live_poll(request_id)
             return
+        request: WindowRequest | None = None
         try:
             if content.get("kind") == "chart":
                 with self._lock:
@@ -517,23 +522,28 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
             elif content.get("kind") != "window":
                 raise ValueError(f"unknown request {content.get('kind')!r}")
             else:
-                reply, buffers = self._window_reply(WindowRequest.parse(content))
+                request = WindowRequest.parse(content)
+                reply, buffers = self._window_reply(request)
         except Exception as exc:  # an answer with the same id, so the browser's promise never hangs
             self.send({"type": "reply", "id": request_id, "ok": False, "error": f"The widget failed: {exc}."})
             return
         self.send({"type": "reply", "id": request_id, **reply}, buffers)
+        windows = self._windows
+        if (
+            request is not None
+            and request.sort is not None
+            and windows is not None
+            and not reply.get("stale")
+        ):
+            windows.sort_ahead(request.sort)
 
     def _window_reply(self, request: WindowRequest) -> tuple[dict[str, Any], list[bytes]]:
         with self._lock:
             revision, windows = self.revision, self._windows
         if request.revision != revision or windows is None:
-            # The browser asked about a result since replaced; the new one is on its way in `head`.
-            return {
-                "ok": False,
-                "stale": True,
-                "revision": revision,
-                "error": "a newer result replaced it",
-            }, []
+            # The browser asked about a result since replaced; the new one is on its way in `head`. Not an
+            # error to show: the browser drops the answer.
+            return {"ok": True, "stale": True, "revision": revision}, []
         window = windows.window(request.offset, request.count, request.sort)
         reply = {
             "ok": True,
@@ -612,13 +622,13 @@ def _empty_frame() -> pl.DataFrame:
     return pl.DataFrame()
 
 
-def _extent(frame: pl.DataFrame) -> tuple[str | None, str | None]:
-    """A DataFrame's start_timestamp span as an absolute range (the picker's start for local data)."""
+def _extent(frame: pl.DataFrame, time_column: str) -> tuple[str | None, str | None]:
+    """A DataFrame's time span as an absolute range (the picker's start for local data)."""
     import polars as pl
 
-    if wire.TIMELINE_COLUMN not in frame.columns or frame.height == 0:
+    if time_column not in frame.columns or frame.height == 0:
         return None, None
-    column = frame.get_column(wire.TIMELINE_COLUMN)
+    column = frame.get_column(time_column)
     if not isinstance(column.dtype, pl.Datetime):
         return None, None
     low, high = column.min(), column.max()
@@ -633,23 +643,25 @@ def _extent(frame: pl.DataFrame) -> tuple[str | None, str | None]:
     return iso(low), iso(high + timedelta(milliseconds=1))
 
 
-def _utc_naive(frame: pl.DataFrame) -> pl.Expr | None:
-    """start_timestamp as naive UTC (naive columns are UTC already), or None when there is no such column."""
+def _utc_naive(frame: pl.DataFrame, time_column: str) -> pl.Expr | None:
+    """The time column as naive UTC (naive columns are UTC already), or None when there is no such column."""
     import polars as pl
 
-    dtype = frame.schema.get(wire.TIMELINE_COLUMN)
+    dtype = frame.schema.get(time_column)
     if not isinstance(dtype, pl.Datetime):
         return None
-    column = pl.col(wire.TIMELINE_COLUMN)
+    column = pl.col(time_column)
     if dtype.time_zone is not None:
         column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     return column
 
 
-def _filter_frame(frame: pl.DataFrame | None, start: datetime, end: datetime) -> pl.DataFrame:
+def _filter_frame(
+    frame: pl.DataFrame | None, start: datetime, end: datetime, time_column: str
+) -> pl.DataFrame:
     if frame is None:
         return _empty_frame()
-    column = _utc_naive(frame)
+    column = _utc_naive(frame, time_column)
     if column is None:
         return frame
     return frame.filter((column >= start.replace(tzinfo=None)) & (column < end.replace(tzinfo=None)))

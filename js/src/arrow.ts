@@ -29,7 +29,7 @@ export interface Data {
   numRows: number;
 }
 
-/** Logfire's columns that hold JSON text. */
+/** Columns that hold JSON text: Logfire's, and Loki's `line` (JSON or not). */
 const JSON_COLUMNS = new Set([
   "attributes",
   "attributes_json_schema",
@@ -38,6 +38,8 @@ const JSON_COLUMNS = new Set([
   "otel_resource_attributes",
   "otel_scope_attributes",
   "exemplars",
+  // A Loki entry's line: JSON lines show as a tree, other lines as text.
+  "line",
 ]);
 
 /** Python sends duration (seconds, a float) as Logfire does; Arrow Duration columns are handled too. */

@@ -46,10 +46,13 @@ export function chooseAxes(columns: ColumnLike[], wanted: Partial<ChartChoice> =
   const pickedY = (wanted.y ?? []).filter((name) => name !== x && NUMERIC.includes(byName.get(name)?.kind ?? "other"));
   const y = pickedY.length ? pickedY : columns.filter((c) => c.name !== x && NUMERIC.includes(c.kind)).map((c) => c.name);
   if (!y.length) return null;
-  const canSplit = (c: ColumnLike | undefined): boolean => c?.kind === "text" || c?.kind === "level";
+  // Loki's metric rows carry their series as a `labels` map.
+  const isLabels = (c: ColumnLike | undefined): boolean => c?.kind === "json" && c.name === "labels";
+  const canSplit = (c: ColumnLike | undefined): boolean => c?.kind === "text" || c?.kind === "level" || isLabels(c);
   let series = wanted.series && canSplit(byName.get(wanted.series)) ? wanted.series : "";
   if (!wanted.series) {
-    series = (columns.find((c) => c.kind === "text") ?? columns.find((c) => c.kind === "level"))?.name ?? "";
+    const found = columns.find((c) => c.kind === "text") ?? columns.find((c) => c.kind === "level") ?? columns.find(isLabels);
+    series = found?.name ?? "";
   }
   return { x, y, series };
 }
@@ -64,6 +67,17 @@ export interface Series {
 export interface Pivoted {
   xs: number[];
   series: Series[];
+}
+
+/** A label set as Loki writes it, `{job="api", level="error"}`, from a map as Arrow gives it. */
+export function labelsText(value: unknown): string {
+  let pairs: [string, unknown][] = [];
+  if (value instanceof Map) pairs = [...value.entries()] as [string, unknown][];
+  else if (Array.isArray(value)) {
+    pairs = value.map((p) => (Array.isArray(p) ? [String(p[0]), p[1]] : [String(p?.key), p?.value])) as [string, unknown][];
+  } else if (value && typeof value === "object") pairs = Object.entries(value);
+  else return String(value);
+  return `{${pairs.map(([k, v]) => `${k}="${String(v)}"`).join(", ")}}`;
 }
 
 function toNumber(value: unknown): number | null {
@@ -126,6 +140,7 @@ export function pivot(data: Data, choice: ChartChoice): Pivoted {
       if (sCol) {
         if (v === null || v === undefined) key = "(none)";
         else if (sCol.kind === "level") key = level = levelOf(Number(v)).name;
+        else if (sCol.kind === "json") key = labelsText(v);
         else key = String(v);
       }
       found = yCols.map((y) => seriesOf(key, level, y.name));

@@ -6,7 +6,7 @@ import type { ColumnInfo } from "./arrow";
 import { copyValue, fillCell, fullValue } from "./cells";
 import { copyText, h } from "./dom";
 import { type SortState, nextSort, sortIndex } from "./sort";
-import { visibleWindow } from "./virtual";
+import { scrollHeight, visibleWindow } from "./virtual";
 import { PLACEHOLDER, type RowWindows } from "./window";
 
 export const ROW_HEIGHT = 26;
@@ -61,6 +61,9 @@ export class TableView {
   private autoHeight = "";
   private userSized = false;
   private traceColumn = "";
+  private labelColumn = "";
+  /** Called with a label and its value when the user clicks a label chip (Loki: narrows the query). */
+  onLabel: ((label: string, value: string) => void) | null = null;
   /** Called with a row's trace id and start time (epoch ms, or null) when the user opens its trace. */
   onOpenTrace: ((traceId: string, atMs: number | null) => void) | null = null;
 
@@ -103,7 +106,7 @@ export class TableView {
     this.applySort();
     this.closeDetail();
     this.renderHeader();
-    this.spacer.style.height = `${rows.numRows * ROW_HEIGHT}px`;
+    this.spacer.style.height = `${scrollHeight(ROW_HEIGHT, rows.numRows)}px`;
     if (!this.userSized) {
       // Small results get a small box; large ones scroll inside MAX_HEIGHT.
       const needed = HEADER_HEIGHT + Math.max(MIN_VISIBLE_ROWS, rows.numRows) * ROW_HEIGHT + SCROLLBAR;
@@ -115,6 +118,12 @@ export class TableView {
 
   setUtc(utc: boolean): void {
     this.utc = utc;
+    this.render();
+  }
+
+  /** The column whose map values show as clickable label chips ("" for none). */
+  setLabelColumn(name: string): void {
+    this.labelColumn = name;
     this.render();
   }
 
@@ -279,7 +288,9 @@ export class TableView {
           td.textContent = "";
           return;
         }
-        fillCell(td, info, ref.data.columns[c]?.column.at(ref.index) ?? null, this.utc);
+        const value = ref.data.columns[c]?.column.at(ref.index) ?? null;
+        fillCell(td, info, value, this.utc);
+        if (info.name === this.labelColumn && this.onLabel && value !== null) fillChips(td, value);
         if (info.name === this.traceColumn && this.onOpenTrace && td.textContent !== "null") {
           td.classList.add("lf-trace-link");
           td.title = "Open this trace";
@@ -290,6 +301,11 @@ export class TableView {
   }
 
   private onCellClick(e: MouseEvent): void {
+    const chip = (e.target as HTMLElement).closest<HTMLElement>(".lf-chip");
+    if (chip && this.onLabel) {
+      this.onLabel(chip.dataset.label ?? "", chip.dataset.value ?? "");
+      return;
+    }
     const td = (e.target as HTMLElement).closest<HTMLElement>(".lf-cell");
     const tr = td?.parentElement;
     if (!td || !tr || tr.dataset.row === undefined) return;
@@ -370,5 +386,23 @@ export class TableView {
   /** Number of row elements in the DOM (the benchmark reads it). */
   get domRowCount(): number {
     return this.body.children.length;
+  }
+}
+
+/** A map cell's entries (Arrow maps arrive as [key, value] pairs, or a Map) as chips, `label=value`. */
+function fillChips(td: HTMLElement, value: unknown): void {
+  const pairs: [unknown, unknown][] =
+    value instanceof Map
+      ? [...value.entries()]
+      : Array.isArray(value)
+        ? (value as [unknown, unknown][])
+        : Object.entries(value as object);
+  td.textContent = "";
+  for (const [label, text] of pairs) {
+    const chip = h("span", { class: "lf-chip", title: `Only rows with ${String(label)}="${String(text)}"` });
+    chip.dataset.label = String(label);
+    chip.dataset.value = String(text);
+    chip.textContent = `${String(label)}=${String(text)}`;
+    td.append(chip);
   }
 }

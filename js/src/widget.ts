@@ -57,6 +57,8 @@ export interface Model extends ChartTraits {
   timeline: { histogram?: Histogram | null; note?: string };
   /** The result's column holding trace ids ("" for none); its cells open the trace. */
   trace_column: string;
+  /** The result's column whose map entries show as label chips ("" for none; LokiTable: "labels"). */
+  label_column?: string;
   /** "trace" for a LogfireTrace, which shares this bundle. */
   view?: string;
 }
@@ -69,6 +71,8 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   const footer = new Footer();
   const trace = new TracePane(rpc, true);
   table.onOpenTrace = (traceId, atMs) => void trace.open(traceId, atMs);
+  // A label chip narrows the query in the kernel (it knows the query language), which then re-runs it.
+  table.onLabel = (label, value) => m.send({ type: "narrow", label, value });
   const message = h("div", { class: "lf-message", hidden: "" });
   const progress = h("div", { class: "lf-progress" });
   let pendingRange = false;
@@ -77,7 +81,8 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   async function fetchWindow(request: WindowRequest): Promise<Data | null> {
     const reply = await rpc.request("window", { ...request });
     const buffer = reply.buffers[0];
-    return reply.msg.ok === false || !buffer ? null : decode(viewBytes(buffer));
+    // Stale: the kernel has a newer result, which comes in `head`; this answer is dropped.
+    return reply.msg.stale || !buffer ? null : decode(viewBytes(buffer));
   }
   const windows = new RowWindows(
     fetchWindow,
@@ -232,6 +237,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
         const data = decode(bytes);
         windows.reset(m.get("revision"), m.get("status")?.rows ?? data.numRows, data, table.sortState);
         table.setTraceColumn(m.get("trace_column") ?? "");
+        table.setLabelColumn(m.get("label_column") ?? "");
         table.setRows(windows);
         root.dataset.rows = String(windows.numRows);
         hasData = true;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { decode } from "../src/arrow";
+import { Type } from "@uwdata/flechette";
+import { decode, kindOf } from "../src/arrow";
+import { cellText } from "../src/cells";
 import { BASE, recordsIPC } from "./helpers";
 
 describe("Arrow decoding", () => {
@@ -35,5 +37,13 @@ describe("Arrow decoding", () => {
     expect(ts.at(999)).toBe(BASE - 999_000);
     expect(data.columns[2]!.column.at(1)).toBe("span h");
     expect(data.columns[1]!.column.at(2)).toBe(17);
+  });
+
+  it("shows a Loki line as JSON when it is JSON and as text when it is not", () => {
+    const utf8 = { typeId: Type.Utf8 } as never;
+    expect(kindOf("line", utf8)).toBe("json");
+    const info = { name: "line", kind: "json", badge: "json" } as never;
+    expect(cellText(info, '{"msg": "hi", "n": 1}', true)).toContain("msg");
+    expect(cellText(info, "level=warn msg=slow", true)).toBe("level=warn msg=slow");
   });
 });

@@ -90,3 +90,24 @@ describe("pivot and stack", () => {
     expect(p.series[0]!.values).toEqual([10, 6, 2]);
   });
 });
+
+describe("Loki metric rows", () => {
+  it("take the labels map as the series, named as Loki writes a label set", async () => {
+    const { map, utf8: str } = await import("@uwdata/flechette");
+    const table = tableFromArrays(
+      {
+        timestamp: [BASE, BASE, BASE + 1000],
+        value: Float64Array.from([1, 2, 3]),
+        labels: [new Map([["job", "api"]]), new Map([["job", "db"]]), new Map([["job", "api"]])],
+      },
+      { types: { timestamp: timestamp(TimeUnit.MICROSECOND, "UTC"), labels: map(str(), str()) } },
+    );
+    const data = decode(tableToIPC(table, { format: "stream" })!);
+    const choice = chooseAxes(data.columns)!;
+    expect(choice).toEqual({ x: "timestamp", y: ["value"], series: "labels" });
+    expect(pivot(data, choice).series.map((s) => [s.label, s.values])).toEqual([
+      ['{job="api"}', [1, 3]],
+      ['{job="db"}', [2, null]],
+    ]);
+  });
+});

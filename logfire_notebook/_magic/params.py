@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ParameterError", "substitute"]
+__all__ = ["ParameterError", "replace_names", "substitute"]
 
 _NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ESCAPED_NAME = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
@@ -41,7 +41,7 @@ def substitute(sql: str, namespace: Mapping[str, Any], literal: Callable[[Any], 
     out: list[str] = []
     for kind, text in _tokens(sql):
         if kind == "code":
-            out.append(_replace_code(text, namespace, literal))
+            out.append(replace_names(text, namespace, literal))
         elif kind == "string":
             out.append(_check_string(text))
         else:
@@ -49,7 +49,10 @@ def substitute(sql: str, namespace: Mapping[str, Any], literal: Callable[[Any], 
     return "".join(out)
 
 
-def _replace_code(text: str, namespace: Mapping[str, Any], literal: Callable[[Any], str]) -> str:
+def replace_names(
+    text: str, namespace: Mapping[str, Any], literal: Callable[[Any], str], language: str = "SQL"
+) -> str:
+    """`{name}` -> `literal(value)` in code text (not strings or comments); `{{`/`}}` are literal braces."""
     out: list[str] = []
     i = 0
     last_end = -1
@@ -75,13 +78,14 @@ def _replace_code(text: str, namespace: Mapping[str, Any], literal: Callable[[An
             )
         if name not in namespace:
             raise ParameterError(
-                f"{{{name}}} in the SQL names no variable: define `{name}` in the notebook first, "
+                f"{{{name}}} in the {language} names no variable: define `{name}` in the notebook first, "
                 f"or write {{{{{name}}}}} for literal braces."
             )
         try:
             out.append(literal(namespace[name]))
         except (TypeError, ValueError, OverflowError) as exc:
-            raise ParameterError(f"{{{name}}} cannot be used as an SQL value: {exc}") from None
+            what = "an SQL value" if language == "SQL" else f"a {language} string"
+            raise ParameterError(f"{{{name}}} cannot be used as {what}: {exc}") from None
         i = last_end = match.end()
     return "".join(out)
 

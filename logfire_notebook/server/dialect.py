@@ -260,7 +260,9 @@ def _question_edits(toks: list[_Tok]) -> list[tuple[int, int, str]]:
             continue
         left = _operand_start(toks, i - 1)
         right = _matching_paren(toks, i + 1) if toks[i + 1].text == "(" else i + 1
-        if left is None or right < 0 or toks[i + 1].kind == "keyword":
+        while right + 2 < len(toks) and toks[right + 1].text == "." and toks[i + 1].text != "(":
+            right += 2  # a qualified name: keys.k
+        if left is None or right < 0 or toks[i + 1].text.lower() in _CLAUSE_WORDS:
             continue
         key = toks[i + 1]
         if right == i + 1 and key.kind == "string_const" and key.text.startswith("'"):

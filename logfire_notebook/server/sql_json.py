@@ -6,6 +6,7 @@ src/rewrite.rs). Each takes a JSON text and a path of keys (strings) or array in
 - `json_get(j, *path)`: the value as JSON (`->`); `json_as_text(j, *path)`: as text (`->>`);
 - `json_get_str` / `json_get_int` / `json_get_float` / `json_get_bool`: the value if it is of that type, or
   a string that parses as one (not `json_get_str`), else NULL; `json_get_json`: the raw JSON text;
+  `json_get_array`: an array as a list of its items' JSON texts;
 - `json_contains(j, *path)`: whether the path exists (the `?` operator); `json_length(j, *path)`: the
   length of the array or object there; `json_object_keys` / `json_keys(j, *path)`: its keys.
 
@@ -72,11 +73,13 @@ def _overloads(name: str, body: str, *, min_keys: int) -> str:
 
 MACROS: tuple[str, ...] = (
     *(f"CREATE OR REPLACE TEMP MACRO {name}(v) AS ({body})" for name, body in _CONVERTERS.items()),
-    _overloads("json_get", "{v}", min_keys=1),
-    _overloads("json_get_json", "_lf_as_json({v})", min_keys=1),
+    _overloads("json_get", "{v}", min_keys=0),
+    _overloads("json_get_json", "_lf_as_json({v})", min_keys=0),
+    # A JSON array as a list of its items' JSON texts (for unnest), NULL if it is not an array.
+    _overloads("json_get_array", "CAST(TRY_CAST({v} AS JSON[]) AS VARCHAR[])", min_keys=0),
     _overloads("json_as_text", "({v}->>'$')", min_keys=0),
-    *(_overloads(f"json_get_{kind}", f"{conv}({{v}})", min_keys=1) for kind, conv in TYPED_GETTERS.items()),
-    _overloads("json_contains", "({v} IS NOT NULL)", min_keys=1),
+    *(_overloads(f"json_get_{kind}", f"{conv}({{v}})", min_keys=0) for kind, conv in TYPED_GETTERS.items()),
+    _overloads("json_contains", "({v} IS NOT NULL)", min_keys=0),
     _overloads(
         "json_length",
         "(CASE json_type({v}) WHEN 'ARRAY' THEN json_array_length({v}) "

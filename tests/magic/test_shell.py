@@ -190,11 +190,13 @@ def test_unload_and_load_again(shell: InteractiveShell, capsys: pytest.CaptureFi
     matchers = len(shell.Completer.custom_matchers)
     run(shell, "%unload_ext logfire_notebook", capsys)
     assert "logfire" not in shell.magics_manager.magics["cell"]
-    assert len(shell.Completer.custom_matchers) == matchers - 1
+    assert "logql" not in shell.magics_manager.magics["cell"]
+    assert len(shell.Completer.custom_matchers) == matchers - 2  # one per magic: %%logfire, %%logql
     assert shell.custom_exceptions == ()
     ok, out = run(shell, "%load_ext logfire_notebook", capsys)
     assert ok, out
     assert "logfire" in shell.magics_manager.magics["cell"]
+    assert "logql" in shell.magics_manager.magics["cell"]
     assert len(shell.Completer.custom_matchers) == matchers
     ok, out = run(shell, "%logfire SELECT {undefined_name}", capsys)
     assert not ok

@@ -17,6 +17,9 @@ LLM_CALLS: list[tuple[str, float, int, int]] = [
     ("claude-sonnet", 30.25, 3100, 700),
 ]
 
+# Finish reasons of the LLM calls, by model (an array attribute).
+FINISH_REASONS = {"gpt-4o": ["stop"], "claude-sonnet": ["length", "stop"]}
+
 # Database spans: statement, durations.
 DB_STATEMENTS: dict[str, list[float]] = {
     "SELECT * FROM users WHERE id = $1": [0.002, 0.004, 0.006],

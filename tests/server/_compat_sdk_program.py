@@ -12,6 +12,7 @@ from _compat_data import (
     COUNTER_ROUNDS,
     DB_STATEMENTS,
     EXPLICIT_BOUNDS,
+    FINISH_REASONS,
     GAUGE_ROUNDS,
     HISTOGRAM_VALUES,
     LLM_CALLS,
@@ -80,6 +81,7 @@ def main() -> None:
             "gen_ai.usage.input_tokens": tokens_in,
             "gen_ai.usage.output_tokens": tokens_out,
             "cache.hit": model == "gpt-4o",
+            "gen_ai.response.finish_reasons": FINISH_REASONS[model],
         }
         span(f"chat {model}", 1.0, attrs)
     for statement, durations in DB_STATEMENTS.items():

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from _backend import Backend, start_backend
-from _compat_data import DB_STATEMENTS, HISTOGRAM_VALUES, LLM_CALLS, ROUTES, TOKEN_USAGE
+from _compat_data import DB_STATEMENTS, FINISH_REASONS, HISTOGRAM_VALUES, LLM_CALLS, ROUTES, TOKEN_USAGE
 from test_compat_corpus import corpus
 
 from logfire_notebook._schema import METRICS, RECORDS
@@ -177,6 +177,11 @@ def arrow_column_key(backend: Backend, rows: Rows) -> None:
         expected[("http.request.method", method)] += len(durations)
         expected[("http.route", path)] += len(durations)
     assert rows == [{"k": k, "v": v, "n": n} for (k, v), n in sorted(expected.items())]
+
+
+def unnest_json_array(backend: Backend, rows: Rows) -> None:
+    reasons = Counter(r for model, *_ in LLM_CALLS for r in FINISH_REASONS[model])
+    assert rows == [{"reason": reason, "n": n} for reason, n in sorted(reasons.items())]
 
 
 def metrics_in_spans_total(backend: Backend, rows: Rows) -> None:
@@ -468,6 +473,7 @@ SDK_EXPECTATIONS: dict[str, Callable[[Backend, Rows], None]] = {
     "typed JSON getters": typed_getters,
     "JSON path functions": json_path_functions,
     "arrow with a column as key": arrow_column_key,
+    "unnest of a JSON array": unnest_json_array,
     "docs metrics in spans, one total": metrics_in_spans_total,
     "docs metrics in spans, unnested details": metrics_in_spans_details,
     "both percentile forms agree": percentile_forms,

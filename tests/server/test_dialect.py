@@ -46,6 +46,49 @@ def test_rewrites(sql: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "SELECT 1 FROM records WHERE attributes ? 'http.route'",
+            """SELECT 1 FROM records WHERE coalesce(json_exists(attributes , '$."http.route"'), false)""",
+        ),
+        (
+            "SELECT 1 FROM records WHERE NOT r.attributes?'it''s'",
+            """SELECT 1 FROM records WHERE NOT coalesce(json_exists(r.attributes, '$."it''s"'), false)""",
+        ),
+        (
+            "SELECT 1 FROM records, keys WHERE attributes ? keys.k",
+            "SELECT 1 FROM records, keys WHERE json_contains(attributes , keys.k)",
+        ),
+        (
+            "SELECT sum((attributes->'cost')::numeric) FROM records",
+            "SELECT sum(_lf_as_float(((attributes->'cost')))) FROM records",
+        ),
+        ("SELECT (attributes->'n')::int FROM records", "SELECT _lf_as_int(((attributes->'n'))) FROM records"),
+        ("SELECT (attributes->>'n')::int FROM records", "SELECT ((attributes->>'n'))::int FROM records"),
+        (
+            "SELECT min(x)::numeric, CAST(y AS decimal) FROM t",
+            "SELECT min(x)::DECIMAL(38, 10), CAST(y AS DECIMAL(38, 10)) FROM t",
+        ),
+        ("SELECT x::numeric(10, 2) FROM t", "SELECT x::numeric(10, 2) FROM t"),
+        (
+            "SELECT date_trunc('day', start_timestamp) AS day, count() AS n FROM records GROUP BY day",
+            "SELECT date_trunc('day', start_timestamp) AS day, count() AS n FROM records GROUP BY 1",
+        ),
+        ("SELECT day, count(*) FROM records GROUP BY day", "SELECT day, count(*) FROM records GROUP BY day"),
+    ],
+)
+def test_logfire_dialect_rewrites(sql: str, expected: str) -> None:
+    assert rewrite(sql) == expected
+
+
+def test_catalog_queries_become_selects_over_the_schema() -> None:
+    assert rewrite("SHOW COLUMNS FROM records").startswith("SELECT table_catalog, table_schema, table_name")
+    assert "information_schema" not in rewrite("SELECT * FROM information_schema.columns c")
+    assert rewrite("SELECT 'information_schema.columns'") == "SELECT 'information_schema.columns'"
+
+
+@pytest.mark.parametrize(
     "sql",
     [
         "SELECT 'level = ''error''' AS s",  # inside a string literal
@@ -53,6 +96,8 @@ def test_rewrites(sql: str, expected: str) -> None:
         "SELECT message FROM records WHERE message = 'error'",  # another column
         "SELECT list_transform([1, 2], x -> x + 1)",  # a lambda, not JSON
         "SELECT span_name FROM records",
+        "SELECT '?' AS q, 'a::numeric' AS c",  # operators inside strings
+        "SELECT level_name(level) AS lvl FROM records GROUP BY lvl",  # an alias that is no column
     ],
 )
 def test_text_that_only_looks_like_the_dialect_is_left_alone(sql: str) -> None:

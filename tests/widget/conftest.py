@@ -22,7 +22,7 @@ from _browser import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, ROOT, Lab
 from _loopback import free_port, stop, wait_until_answering
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lab(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if not (ROOT / "logfire_notebook" / "static" / "widget.js").exists():
         pytest.fail("The widget bundle is missing: run `npm ci && npm run build` (scripts/setup does).")
@@ -72,7 +72,7 @@ def lab(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]
         log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

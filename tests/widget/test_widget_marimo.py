@@ -57,17 +57,33 @@ if __name__ == "__main__":
 TIMEOUT = 30_000
 
 
-@pytest.fixture(scope="module")
-def marimo_app(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("marimo")
-    (folder / "app.py").write_text(APP)
+BIG_APP = """
+import marimo
+
+app = marimo.App(width="full")
+
+
+@app.cell
+def _():
+    import marimo as mo
+    import polars as pl
+    from logfire_notebook import LogfireTable
+
+    n = 20_000
+    big = pl.DataFrame({"code": [f"c{(i * 7919) % 20_011:05d}" for i in range(n)], "message": [f"row {i}" for i in range(n)]})
+    mo.ui.anywidget(LogfireTable(data=big))
+    return
+
+
+if __name__ == "__main__":
+    app.run()
+"""
+
+
+def serve(app: str, folder: Path, env: dict[str, str]) -> Iterator[str]:
+    (folder / "app.py").write_text(app)
     port = free_port()
-    env = {
-        **os.environ,
-        "LOGFIRE_READ_TOKEN": backend.token,
-        "LOGFIRE_BASE_URL": backend.base_url,
-        "MARIMO_SKIP_UPDATE_CHECK": "1",
-    }
+    env = {**os.environ, **env, "MARIMO_SKIP_UPDATE_CHECK": "1"}
     log = (folder / "marimo.log").open("wb")
     marimo = Path(sys.executable).parent / "marimo"
     process = subprocess.Popen(
@@ -84,6 +100,12 @@ def marimo_app(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     finally:
         stop(process)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def marimo_app(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {"LOGFIRE_READ_TOKEN": backend.token, "LOGFIRE_BASE_URL": backend.base_url}
+    yield from serve(APP, tmp_path_factory.mktemp("marimo"), env)
 
 
 def python_line(page: Any) -> dict[str, str]:
@@ -149,3 +171,25 @@ def test_a_cells_json_detail_opens_inside_the_widget_without_making_it_taller(
     # The first level of the tree shows without scrolling inside the pane.
     tree = detail.locator(".lf-tree").first.bounding_box()
     assert tree["y"] + min(tree["height"], 40) <= pane["y"] + pane["height"]
+
+
+def test_a_large_frame_scrolls_and_sorts_by_window_in_marimo(tmp_path: Path, page: Any) -> None:
+    for url in serve(BIG_APP, tmp_path, {}):
+        page.goto(url)
+        rows = page.locator(".lf-body .lf-tr")
+        rows.first.wait_for(timeout=TIMEOUT)
+        assert page.locator(".lf-status-text").inner_text().startswith("20,000 rows")
+        # marimo renders widgets in a shadow root: Playwright's locators reach into it, querySelector does not.
+        page.locator(".lf-scroll").evaluate("s => { s.scrollTop = s.scrollHeight / 2; }")
+        expect(rows.first).to_have_attribute("data-row", re.compile(r"^(9\d{3}|10\d{3})$"), timeout=TIMEOUT)
+        expect(page.locator(".lf-body .lf-tr.lf-pending")).to_have_count(0, timeout=TIMEOUT)
+        first = int(rows.first.get_attribute("data-row"))
+        assert rows.first.locator(".lf-cell").nth(1).inner_text() == f"row {first}"
+
+        page.locator('.lf-th[data-col="code"]').click()
+        expect(rows.first).to_have_attribute("data-row", "0", timeout=TIMEOUT)
+        expect(page.locator(".lf-body .lf-tr.lf-pending")).to_have_count(0, timeout=TIMEOUT)
+        codes = sorted(f"c{(i * 7919) % 20_011:05d}" for i in range(20_000))
+        shown = [rows.nth(k).locator(".lf-cell").first.inner_text() for k in range(5)]
+        assert shown == codes[:5]
+        screenshot(page, "marimo-20k-sorted")

@@ -1,0 +1,342 @@
+"""Loki's answers turned into Arrow tables, column by column, never with a Python loop over entries.
+
+The body is decoded by msgspec against typed shapes (C code: entries become tuples, labels dicts), then each
+stream's entries go into Arrow in one `pa.array` call (C code again) as a struct of (timestamp text, line,
+{structuredMetadata, parsed}); a stream's labels are one map value repeated over its entries. The only Python
+loops run once per stream or series, never per entry.
+
+Tables, one row per entry or point:
+
+- log queries (`resultType: streams`): `timestamp` (ns, UTC), `line`, `labels` (the stream's labels),
+  `structured_metadata`, `parsed` (maps; null when the server did not categorize labels), `level` (from
+  `level` / `detected_level` in the labels, the metadata or the parsed labels), sorted across streams in the
+  asked direction;
+- metric queries (`matrix`, `vector`): `timestamp`, `value` (float64; NaN and ±Inf kept), `labels`;
+  a `scalar` is one row without labels.
+- the older API (`/api/prom/query`): `streams[].labels` as a selector text, `entries[].ts` RFC 3339.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from logfire_notebook._exceptions import ResponseError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "LEVEL_KEYS",
+    "LokiAnswer",
+    "decode_answer",
+    "decode_legacy",
+    "decode_values",
+    "empty_streams",
+    "parse_selector",
+    "read_parquet",
+    "sort_entries",
+]
+
+# Where the level of an entry is found, first match wins (Grafana's order: the label, then the detected one).
+LEVEL_KEYS = ("level", "detected_level")
+
+_Labels = dict[str, str]
+_Categorized = dict[str, dict[str, str]]
+
+
+class _StreamPlain(msgspec.Struct):
+    stream: _Labels = {}
+    values: list[tuple[str, str]] = []
+
+
+class _StreamCategorized(msgspec.Struct):
+    stream: _Labels = {}
+    values: list[tuple[str, str, _Categorized]] = []
+
+
+class _Series(msgspec.Struct):
+    metric: _Labels = {}
+    values: list[tuple[float, str]] = []
+
+
+class _Sample(msgspec.Struct):
+    metric: _Labels = {}
+    value: tuple[float, str] = (0.0, "NaN")
+
+
+class _Data(msgspec.Struct):
+    resultType: str = ""
+    result: msgspec.Raw = msgspec.Raw(b"[]")
+    encodingFlags: list[str] = []
+    stats: dict[str, Any] = {}
+
+
+class _Body(msgspec.Struct):
+    status: str = ""
+    data: _Data | None = None
+    warnings: list[str] = []
+
+
+class _LegacyStream(msgspec.Struct):
+    labels: str = "{}"
+    entries: list[dict[str, str]] = []  # {"ts": RFC 3339, "line": ...}: pyarrow reads dicts into structs
+
+
+class _LegacyBody(msgspec.Struct):
+    streams: list[_LegacyStream] = []
+
+
+class LokiAnswer(msgspec.Struct):
+    """A decoded answer: the table, what kind of result it was, and what the server said besides."""
+
+    table: Any  # pa.Table
+    result_type: str
+    warnings: list[str] = []
+    stats: dict[str, Any] = {}
+
+
+@cache
+def _types() -> dict[str, Any]:
+    import pyarrow as pa
+
+    labels = pa.map_(pa.string(), pa.string())
+    return {
+        "labels": labels,
+        "plain": pa.struct([("ts", pa.string()), ("line", pa.string())]),
+        "categorized": pa.struct(
+            [
+                ("ts", pa.string()),
+                ("line", pa.string()),
+                ("meta", pa.struct([("structuredMetadata", labels), ("parsed", labels)])),
+            ]
+        ),
+        "point": pa.struct([("t", pa.float64()), ("v", pa.string())]),
+        "timestamp": pa.timestamp("ns", tz="UTC"),
+    }
+
+
+def _fail(what: str, exc: Exception) -> ResponseError:
+    return ResponseError(
+        f"The Loki answer could not be read ({what}: {exc}): check that the address is a Loki API."
+    )
+
+
+def decode_answer(body: bytes, direction: str = "backward") -> LokiAnswer:
+    """A `/loki/api/v1/query_range` or `/query` JSON body as a table (see the module docstring)."""
+    try:
+        parsed = msgspec.json.decode(body, type=_Body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _fail("not Loki's JSON", exc) from None
+    if parsed.data is None:
+        raise ResponseError("The Loki answer has no `data`: check that the address is a Loki API.")
+    data = parsed.data
+    table = decode_values(
+        data.resultType, bytes(data.result), "categorize-labels" in data.encodingFlags, direction
+    )
+    return LokiAnswer(table, data.resultType, list(parsed.warnings), dict(data.stats))
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Decoding makes a few hundred thousand tuples and dicts, none of them cyclic: the cycle collector would
+    only walk them again and again (it costs more than the decoding itself)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def decode_values(
+    result_type: str, result: bytes, categorized: bool, direction: str = "backward"
+) -> pa.Table:
+    """`data.result` of the given type as a table."""
+    with _no_gc():
+        return _decode_values(result_type, result, categorized, direction)
+
+
+def _decode_values(result_type: str, result: bytes, categorized: bool, direction: str) -> pa.Table:
+    try:
+        if result_type == "streams":
+            shape = _StreamCategorized if categorized else _StreamPlain
+            streams = msgspec.json.decode(result, type=list[shape])  # type: ignore[valid-type]
+            return sort_entries(_streams_table(streams, categorized), direction)
+        if result_type == "matrix":
+            return _matrix_table(msgspec.json.decode(result, type=list[_Series]))
+        if result_type == "vector":
+            samples = msgspec.json.decode(result, type=list[_Sample])
+            return _matrix_table([_Series(s.metric, [s.value]) for s in samples])
+        if result_type == "scalar":
+            point = msgspec.json.decode(result, type=tuple[float, str])
+            return _matrix_table([_Series({}, [point])]).drop_columns(["labels"])
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _fail(f"a {result_type} result", exc) from None
+    raise ResponseError(
+        f"The Loki answer has an unknown resultType {result_type!r}; this client reads streams, "
+        "matrix, vector and scalar."
+    )
+
+
+def empty_streams() -> pa.Table:
+    return _streams_table([], True)
+
+
+def _streams_table(streams: list[Any], categorized: bool) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    types = _types()
+    labels_type = types["labels"]
+    entry_type = types["categorized" if categorized else "plain"]
+    chunks = [pa.array(s.values, type=entry_type) for s in streams if s.values]
+    labels = [
+        pa.repeat(pa.scalar(list(s.stream.items()), labels_type), len(s.values)) for s in streams if s.values
+    ]
+    entries = pa.chunked_array(chunks, type=entry_type)
+    stamps = pc.cast(pc.cast(pc.struct_field(entries, "ts"), pa.int64()), types["timestamp"])
+    lines = pc.struct_field(entries, "line")
+    if categorized:
+        meta = pc.struct_field(entries, "meta")
+        metadata = pc.struct_field(meta, "structuredMetadata")
+        parsed = pc.struct_field(meta, "parsed")
+    else:
+        metadata = parsed = pa.nulls(len(entries), labels_type)
+    label_column = pa.chunked_array(labels, type=labels_type)
+    return pa.table(
+        {
+            "timestamp": stamps,
+            "line": lines,
+            "labels": label_column,
+            "structured_metadata": metadata,
+            "parsed": parsed,
+            "level": _level(label_column, metadata, parsed),
+        }
+    )
+
+
+def _level(*maps: Any) -> Any:
+    """The first `level` / `detected_level` found in the labels, then the metadata, then the parsed labels."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = [pc.map_lookup(m, query_key=key, occurrence="first") for m in maps for key in LEVEL_KEYS]
+    if not len(maps[0]):
+        return pa.array([], pa.string())
+    return pc.coalesce(*found)
+
+
+def sort_entries(table: pa.Table, direction: str) -> pa.Table:
+    """Entries in time order across streams: newest first for `backward`, oldest first for `forward`."""
+    import pyarrow.compute as pc
+
+    if table.num_rows < 2:
+        return table
+    order = "descending" if direction == "backward" else "ascending"
+    return table.take(pc.sort_indices(table, sort_keys=[("timestamp", order)]))
+
+
+def _matrix_table(series: list[_Series]) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    types = _types()
+    chunks = [pa.array(s.values, type=types["point"]) for s in series if s.values]
+    labels = [
+        pa.repeat(pa.scalar(list(s.metric.items()), types["labels"]), len(s.values))
+        for s in series
+        if s.values
+    ]
+    points = pa.chunked_array(chunks, type=types["point"])
+    seconds = pc.struct_field(points, "t")
+    # Loki writes seconds with 3 decimals: milliseconds are exact, so round there before going to ns.
+    millis = pc.cast(pc.round(pc.multiply(seconds, 1000.0)), pa.int64())
+    stamps = pc.cast(pc.multiply(millis, 1_000_000), types["timestamp"])
+    values = pc.cast(pc.struct_field(points, "v"), pa.float64())
+    return pa.table(
+        {"timestamp": stamps, "value": values, "labels": pa.chunked_array(labels, type=types["labels"])}
+    )
+
+
+_SELECTOR_PAIR = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
+
+
+def parse_selector(text: str) -> dict[str, str]:
+    """`{a="x", b="y"}` (the older API's stream labels) as a dict."""
+    import json
+
+    inner = text.strip().removeprefix("{").removesuffix("}")
+    return {m.group(1): json.loads(f'"{m.group(2)}"') for m in _SELECTOR_PAIR.finditer(inner)}
+
+
+def decode_legacy(body: bytes, direction: str = "backward") -> LokiAnswer:
+    """A `/api/prom/query` body (the older API) as the same table as a log query's."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        parsed = msgspec.json.decode(body, type=_LegacyBody)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _fail("not the older Loki API's JSON", exc) from None
+    types = _types()
+    streams = [s for s in parsed.streams if s.entries]
+    chunks = [pa.array(s.entries, type=types["plain"]) for s in streams]
+    labels = [
+        pa.repeat(pa.scalar(list(parse_selector(s.labels).items()), types["labels"]), len(s.entries))
+        for s in streams
+    ]
+    entries = pa.chunked_array(chunks, type=types["plain"])
+    stamps = (
+        pc.cast(pc.struct_field(entries, "ts"), types["timestamp"])
+        if len(entries)
+        else pa.array([], types["timestamp"])
+    )
+    label_column = pa.chunked_array(labels, type=types["labels"])
+    nulls = pa.nulls(len(entries), types["labels"])
+    table = pa.table(
+        {
+            "timestamp": stamps,
+            "line": pc.struct_field(entries, "line"),
+            "labels": label_column,
+            "structured_metadata": nulls,
+            "parsed": nulls,
+            "level": _level(label_column),
+        }
+    )
+    return LokiAnswer(sort_entries(table, direction), "streams")
+
+
+def read_parquet(body: bytes, direction: str = "backward") -> pa.Table:
+    """A Parquet answer (Loki >= 3.4 with `Accept: application/vnd.apache.parquet`) as the log query table."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    types = _types()
+    try:
+        raw = pq.read_table(pa.BufferReader(body))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _fail("a Parquet body", exc) from None
+    n = raw.num_rows
+    columns: dict[str, Any] = {}
+    stamp = raw.column("timestamp")
+    if pa.types.is_integer(stamp.type) or pa.types.is_string(stamp.type):
+        stamp = pc.cast(pc.cast(stamp, pa.int64()), types["timestamp"])
+    columns["timestamp"] = pc.cast(stamp, types["timestamp"])
+    columns["line"] = raw.column("line")
+    for name in ("labels", "structured_metadata", "parsed"):
+        columns[name] = (
+            pc.cast(raw.column(name), types["labels"])
+            if name in raw.column_names
+            else pa.nulls(n, types["labels"])
+        )
+    columns["level"] = _level(columns["labels"], columns["structured_metadata"], columns["parsed"])
+    return sort_entries(pa.table(columns), direction)

@@ -1,0 +1,129 @@
+"""`LokiSource`: LogQL over Loki's HTTP API, for the widget (and the `%%logql` magic's completion).
+
+Rows come from `query_range` (the picker's range is Loki's `start`/`end`); the timeline is counted by Loki:
+`sum(count_over_time(<the query> [bucket]))`, evaluated once per bucket, so it counts every entry the query
+matches, not only the rows the limit let through. Metric queries have no timeline (their rows are already
+points in time). Completion names are label names -> their values, asked once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from logfire_notebook._loki import logql as lq
+from logfire_notebook._sources.base import TimelineCounts
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+    from logfire_notebook._loki.client import AsyncLokiClient, LokiClient
+
+__all__ = ["LokiSource"]
+
+# Loki's default max_entries_limit_per_query: a larger limit is refused with a 400.
+MAX_LIMIT = 5_000
+
+
+class LokiSource:
+    """Loki (or the local backend's Loki API) as a widget source."""
+
+    language = "LogQL"
+    time_column = "timestamp"
+    max_limit = MAX_LIMIT
+
+    def __init__(
+        self, client: LokiClient | None = None, *, direction: str = "backward", **config: Any
+    ) -> None:
+        """`config`: `LokiClient`'s arguments, for a client made on first use when none is given."""
+        self._client = client
+        self._config = config
+        self._owns_client = client is None
+        self.direction = direction
+        self._lock = threading.RLock()  # `_async` makes the sync client under it too
+        self._async_client: AsyncLokiClient | None = None
+        self._threaded = False
+
+    @property
+    def client(self) -> LokiClient:
+        """The sync client (made from `config` and the LOKI_* variables on first use)."""
+        with self._lock:
+            if self._client is None:
+                from logfire_notebook._loki.client import LokiClient
+
+                self._client = LokiClient(**self._config)
+            return self._client
+
+    def _async(self) -> AsyncLokiClient | None:
+        with self._lock:
+            if self._async_client is None and not self._threaded:
+                self._async_client = self.client._async_twin()
+                self._threaded = self._async_client is None
+            return self._async_client
+
+    async def query_arrow(
+        self, query: str, start: datetime, end: datetime, limit: int, step: timedelta | None = None
+    ) -> pa.Table:
+        from logfire_notebook._timerange import TimeRange
+
+        window = TimeRange.parse(start, end)
+        kwargs = {"limit": limit, "direction": self.direction, "step": step, "time_range": window}
+        client = self._async()
+        if client is None:
+            return await asyncio.to_thread(lambda: self.client.query_range_arrow(query, **kwargs))  # type: ignore[arg-type]
+        return await client.query_range_arrow(query, **kwargs)  # type: ignore[arg-type]
+
+    @staticmethod
+    def to_polars(table: pa.Table) -> pl.DataFrame:
+        """Loki's tables as they are: nanosecond times stay nanoseconds."""
+        from logfire_notebook._loki.client import to_polars
+
+        return to_polars(table)
+
+    async def query_all(self, query: str, start: datetime, end: datetime) -> pl.DataFrame:
+        """Every entry in [start, end), in batches past `limit` (the magic's --all); cancelling stops paging."""
+        from logfire_notebook._timerange import TimeRange
+
+        kwargs: dict[str, Any] = {"time_range": TimeRange.parse(start, end), "direction": self.direction}
+        client = self._async()
+        if client is None:
+            return await asyncio.to_thread(lambda: self.client.query_all(query, progress=False, **kwargs))
+        return await client.query_all(query, **kwargs)
+
+    async def count(self, query: str, start: datetime, end: datetime, interval: timedelta) -> TimelineCounts:
+        import pyarrow.compute as pc
+
+        if not lq.is_log_query(query):
+            raise _no_timeline()
+        # A point at t counts (t - interval, t]: evaluate at each bucket's end, label it with its start.
+        table = await self.query_arrow(
+            lq.count_query(query, interval), start + interval, end + interval, 1, step=interval
+        )
+        if table.num_rows == 0:
+            return TimelineCounts(interval, [], [])
+        grouped = table.group_by("timestamp").aggregate([("value", "sum")]).sort_by("timestamp")
+        ends = grouped.column("timestamp").to_pylist()
+        values = pc.cast(grouped.column("value_sum"), "int64").to_pylist()
+        return TimelineCounts(interval, [t - interval for t in ends], values)
+
+    def completion_names(self) -> Mapping[str, Sequence[str]]:
+        client = self.client
+        return {name: client.label_values(name) for name in client.labels()}
+
+    async def aclose(self) -> None:
+        with self._lock:
+            client, self._async_client = self._async_client, None
+        if client is not None:
+            await client.close()
+        if self._owns_client and self._client is not None:
+            self._client.close()
+
+
+def _no_timeline() -> Exception:
+    from logfire_notebook._exceptions import LogfireError
+
+    return LogfireError("a metric query's rows are its points in time, so there is no separate timeline.")

@@ -1,0 +1,97 @@
+"""LokiClient, LokiTable and %%logql against the local backend's Loki API over loopback (real HTTP)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import polars as pl
+import pytest
+from _loki import push_json
+
+from logfire_notebook import LokiClient, LokiTable
+from logfire_notebook._exceptions import QueryError
+
+NOW_NS = time.time_ns()
+MINUTE = 60 * 1_000_000_000
+
+
+@pytest.fixture
+def pushed(loki: httpx.Client) -> None:
+    """120 entries over the last hour: two services, levels as a label on one and as metadata on the other."""
+    api = [
+        [str(NOW_NS - (i + 1) * MINUTE // 4), f'{{"msg": "req {i}", "status": {200 + (i % 2) * 300}}}']
+        for i in range(80)
+    ]
+    web = [[str(NOW_NS - (i + 1) * MINUTE), f"level=warn msg=slow{i}", {"trace": f"t{i}"}] for i in range(40)]
+    response = push_json(
+        loki,
+        [
+            {"stream": {"service_name": "api", "level": "info"}, "values": api},
+            {"stream": {"service_name": "web"}, "values": web},
+        ],
+    )
+    assert response.status_code == 204, response.text
+
+
+@pytest.fixture
+def client(loki_backend: Any, tenant: str) -> Iterator[LokiClient]:
+    with LokiClient(loki_backend.base_url, org_id=tenant) as c:
+        yield c
+
+
+def test_log_query_rows_labels_and_levels(client: LokiClient, pushed: None) -> None:
+    df = client.query_range('{service_name=~"api|web"}', since="2h", limit=500)
+    assert df.height == 120
+    stamps = df["timestamp"].cast(pl.Int64).to_list()
+    assert stamps == sorted(stamps, reverse=True)
+    levels = dict(df.group_by("level").len().iter_rows())
+    assert levels.get("info") == 80  # a stream label
+
+
+def test_filters_and_parsers_run_on_the_server(client: LokiClient, pushed: None) -> None:
+    df = client.query_range('{service_name="api"} | json | status >= 500', since="2h", limit=500)
+    assert df.height == 40 and all('"status": 500' in line for line in df["line"].to_list())
+
+
+def test_metric_query_gives_points(client: LokiClient, pushed: None) -> None:
+    df = client.query_range(
+        'sum by (service_name) (count_over_time({service_name=~".+"}[10m]))', since="1h", step="10m"
+    )
+    assert set(df.columns) == {"timestamp", "value", "labels"}
+    assert df["value"].sum() > 0
+
+
+def test_labels_values_and_paging(client: LokiClient, pushed: None) -> None:
+    assert "service_name" in client.labels(since="2h")
+    assert client.label_values("service_name", since="2h") == ["api", "web"]
+    everything = client.query_all('{service_name="api"}', since="2h", batch=15)
+    assert everything.height == 80 and everything["line"].n_unique() == 80
+
+
+def test_a_parse_error_is_lokis_message_with_its_position(client: LokiClient) -> None:
+    with pytest.raises(QueryError) as info:
+        client.query_range("{service_name=api}", since="1h")
+    assert info.value.position is not None and "parse error" in str(info.value)
+
+
+def test_table_shows_rows_counts_the_timeline_and_narrows(
+    loki_backend: Any, tenant: str, pushed: None
+) -> None:
+    table = LokiTable('{service_name=~"api|web"}', since="2h", addr=loki_backend.base_url, org_id=tenant)
+    try:
+        assert table.df.height == 120 and table.status["state"] == "ready"
+        assert sum(table.timeline["histogram"]["counts"]) == 120  # counted by Loki, over the whole range
+        table.narrow("service_name", "web")
+        assert table.query == '{service_name="web", service_name=~"api|web"}'
+        assert table.df.height == 40
+        table.min_timestamp = "now-20m"
+        assert 15 <= table.df.height <= 21
+        # What a chip click in the browser sends: the kernel narrows and re-runs in the background.
+        table._on_message(table, {"type": "narrow", "label": "level", "value": "none"}, [])
+        assert table.query.startswith('{level="none", service_name="web"')
+        assert table.df.height == 0
+    finally:
+        table.close()
