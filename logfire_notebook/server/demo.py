@@ -8,8 +8,8 @@ marimo on the example.
    top up the time since the last fill (or the last run's live data) at the same density, so every quick
    range from 15 minutes to 7 days has data.
 3. Unless `--no-lab`: the same services keep running in real time (a gentle trickle at the fill's density)
-   while JupyterLab (or marimo, `--marimo`) runs on the example with `LOGFIRE_READ_TOKEN` and
-   `LOGFIRE_BASE_URL` in its environment (never in the notebook); `--headless` serves without a front end.
+   while JupyterLab (or marimo, `--marimo`) runs on the example with `LOGFIRE_READ_TOKEN`, `LOGFIRE_BASE_URL`
+   and `LOKI_ADDR` in its environment (never in the notebook); `--headless` serves without a front end.
    Ctrl-C stops everything.
 """
 
@@ -423,6 +423,7 @@ def _start_front_end(front_end: str, base_url: str, token: str, data_dir: Path) 
             env=_child_env(
                 LOGFIRE_READ_TOKEN=token,
                 LOGFIRE_BASE_URL=base_url,
+                LOKI_ADDR=base_url,  # the same server speaks Loki's API (examples/loki_quickstart.ipynb)
                 JUPYTERLAB_SETTINGS_DIR=str(_lab_settings(data_dir)),
             ),
             stdout=log,

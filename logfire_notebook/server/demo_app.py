@@ -15,7 +15,8 @@ comes from `OTEL_EXPORTER_OTLP_ENDPOINT`) and runs real code until it has made a
   model-dependent time inside its `chat` span (a few slow outliers, rare timeouts); the model sometimes asks
   for an unknown order, so `lookup_order` raises `ModelRetry` (an `execute_tool` span with ERROR status and
   the exception; twice in a row ends the run), and rarely the order service fails outright.
-- `worker`: background jobs with manual spans, logs at every level, stdlib logging and retried exceptions.
+- `worker`: background jobs with manual spans, logs at every level, stdlib logging, retried exceptions, and plain
+  OpenTelemetry log records (an audit line per email, a logfmt line per finished job) that LogQL reads too.
 
 Every service also records counters and histograms. Time is virtual: the SDK's `ns_timestamp_generator`
 and the metrics SDK read a clock that walks from `start-ns` to `end-ns` (a 7-day window) with a daily
@@ -342,6 +343,30 @@ def _worker(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
     from opentelemetry._logs import LogRecord, SeverityNumber, get_logger_provider
 
     audit = get_logger_provider().get_logger("shop.audit", "1.0")
+    runner = get_logger_provider().get_logger("shop.jobs", "1.0")
+
+    def job_log(kind: str, job_id: int, attempts: int, duration_ns: int) -> None:
+        # One logfmt line per job, as a log shipper would send it: what `| logfmt` in LogQL reads
+        # (examples/loki_quickstart.ipynb). `attempts` 0: the job gave up.
+        level, severity = (
+            ("info", SeverityNumber.INFO)
+            if attempts == 1
+            else ("warn", SeverityNumber.WARN)
+            if attempts
+            else ("error", SeverityNumber.ERROR)
+        )
+        outcome = "gave_up" if not attempts else "retried" if attempts > 1 else "ok"
+        runner.emit(
+            LogRecord(
+                timestamp=clock(),
+                body=(
+                    f'level={level} msg="job finished" kind={kind} job_id={job_id} '
+                    f"attempts={attempts or 3} outcome={outcome} duration_ms={duration_ns // 1_000_000}"
+                ),
+                severity_number=severity,
+                severity_text=level.upper(),
+            )
+        )
 
     async def one_job() -> None:
         kind = _RNG.choice(kinds)
@@ -363,6 +388,8 @@ def _worker(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
                     log.warning("retrying %s (attempt %d)", kind, attempt)
             else:
                 logfire.error("giving up on job {job_id}", job_id=job_id)
+                attempt = 0
+            job_log(kind, job_id, attempt, clock.now - started)
             if kind == "nightly_report":
                 logfire.notice("report ready: {rows} rows", rows=_RNG.randint(1_000, 50_000))
             if _RNG.random() < 0.002:

@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -44,6 +45,23 @@ def run_demo(data_dir: Path, cwd: Path, *extra: str) -> subprocess.CompletedProc
         text=True,
         timeout=300,
     )
+
+
+def read_until(process: subprocess.Popen[str], marker: str, seconds: float = 240) -> list[str]:
+    """The demo's output lines up to the first that holds `marker`. A demo that says nothing for `seconds`
+    is stopped (its whole session), so the test fails with what it printed instead of hanging."""
+    assert process.stdout is not None
+    watchdog = threading.Timer(seconds, os.killpg, args=(process.pid, signal.SIGKILL))
+    watchdog.start()
+    lines: list[str] = []
+    try:
+        while not any(marker in line for line in lines):
+            line = process.stdout.readline()
+            assert line, f"the demo ended or printed no {marker!r} within {seconds:g} s:\n" + "".join(lines)
+            lines.append(line)
+    finally:
+        watchdog.cancel()
+    return lines
 
 
 def _count_offline(data_dir: Path) -> int:
@@ -234,11 +252,7 @@ def test_demo_starts_jupyterlab_on_the_quickstart_and_ctrl_c_stops_everything(
     )
     try:
         assert process.stdout is not None
-        lines: list[str] = []
-        while not any("JupyterLab: http" in line for line in lines):
-            line = process.stdout.readline()
-            assert line, "".join(lines)
-            lines.append(line)
+        lines = read_until(process, "JupyterLab: http")
         url = next(line for line in lines if "JupyterLab: http" in line).split("JupyterLab: ", 1)[1].strip()
         assert "/lab/tree/examples/quickstart.ipynb?token=" in url
         token = (data_dir / "demo_token").read_text().strip()
@@ -316,11 +330,7 @@ def test_while_the_demo_runs_its_services_keep_sending_and_ctrl_c_stops_them(
     )
     try:
         assert process.stdout is not None
-        lines: list[str] = []
-        while not any("serving with live telemetry" in line for line in lines):
-            line = process.stdout.readline()
-            assert line, "".join(lines)
-            lines.append(line)
+        lines = read_until(process, "serving with live telemetry")
         assert "live: the demo services send about 600 records a minute" in "".join(lines)
         # Only the address and the token matter to rows() and count().
         live = cast(Backend, SimpleNamespace(base_url=f"http://127.0.0.1:{port}", token=token))
@@ -368,11 +378,7 @@ def test_demo_marimo_opens_the_marimo_quickstart_with_the_backend_configured(
     )
     try:
         assert process.stdout is not None
-        lines: list[str] = []
-        while not any("marimo: http" in line for line in lines):
-            line = process.stdout.readline()
-            assert line, "".join(lines)
-            lines.append(line)
+        lines = read_until(process, "marimo: http")
         url = next(line for line in lines if "marimo: http" in line).split("marimo: ", 1)[1].strip()
         assert token not in "".join(lines)
         deadline = time.monotonic() + 60

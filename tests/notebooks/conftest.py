@@ -64,7 +64,13 @@ class Executed:
 
 
 def kernel_env(backend: Backend) -> dict[str, str]:
-    return {**os.environ, "LOGFIRE_READ_TOKEN": backend.token, "LOGFIRE_BASE_URL": backend.base_url}
+    # The same server speaks Loki's API (examples/loki_quickstart.ipynb), as `logfire-notebook demo` sets it.
+    return {
+        **os.environ,
+        "LOGFIRE_READ_TOKEN": backend.token,
+        "LOGFIRE_BASE_URL": backend.base_url,
+        "LOKI_ADDR": backend.base_url,
+    }
 
 
 def run_notebook(

@@ -1,6 +1,6 @@
-"""examples/quickstart.ipynb and examples/pydantic_ai_monitoring.ipynb, run top to bottom in a real ipykernel
-against a local backend filled by `logfire-notebook demo`; their results are compared with answers computed here
-from the raw rows."""
+"""examples/quickstart.ipynb, pydantic_ai_monitoring.ipynb and loki_quickstart.ipynb, run top to bottom in a real
+ipykernel against a local backend filled by `logfire-notebook demo`; their results are compared with answers
+computed here from the raw rows (the Loki tour's over SQL: the same logs)."""
 
 from __future__ import annotations
 
@@ -186,3 +186,69 @@ def test_pydantic_ai_notebook_matches_the_agent_spans(
     # `%logfire --trace` showed the run as a LogfireTrace waterfall.
     assert any(WIDGET in o.get("data", {}) for o in executed.cell("spans").outputs)
     assert executed.footer("spans").endswith(f" · trace {slowest['trace_id']}")
+
+
+LOKI_PROBES = [
+    "import json",
+    "print(json.dumps({'jobs': jobs.height, 'levels': dict(jobs['level'].value_counts().rows()),"
+    " 'environments': sorted(set(jobs['labels'].map.get('deployment_environment_name').to_list())),"
+    " 'retried': retried.select('line', pl.col('parsed').map.get('outcome')).rows(),"
+    " 'per_level': OUT['per-level-totals'].rows(), 'services': services, 'labels': labels,"
+    " 'per_kind': {r['labels']['kind']: r['value'] for r in per_kind.to_dicts()},"
+    " 'params': sync_jobs.select(pl.col('parsed').map.get('kind')).to_series().to_list()}))",
+]
+
+
+@pytest.fixture(scope="module")
+def demo_log_lines(demo_backend: Backend) -> list[dict[str, Any]]:
+    """The OpenTelemetry log records the demo sends (not Logfire's logs, which travel as spans), read over SQL:
+    the entries LogQL sees."""
+    with LogfireClient(demo_backend.token, demo_backend.base_url) as client:
+        result = client.query_json_rows(
+            "SELECT message, level_name(level) AS level, deployment_environment FROM records "
+            "WHERE kind = 'log' AND otel_scope_name IN ('shop.jobs', 'shop.audit')",
+            since="8d",
+            limit=10_000,
+        )
+    return result["rows"]  # type: ignore[no-any-return]
+
+
+def test_loki_quickstart_sees_the_demo_logs_over_logql(
+    demo_backend: Backend, demo_log_lines: list[dict[str, Any]]
+) -> None:
+    executed = run_notebook(EXAMPLES / "loki_quickstart.ipynb", demo_backend, LOKI_PROBES)
+    (values,) = executed.probes[1:]
+    job_lines = [r for r in demo_log_lines if '"job finished"' in r["message"]]
+    assert job_lines and len(job_lines) < len(demo_log_lines)
+
+    # The first query shows the widget and every worker entry, as SQL counts them.
+    assert any(WIDGET in o.get("data", {}) for o in executed.cell("log-query").outputs)
+    assert values["jobs"] == len(demo_log_lines) == footer_rows(executed.footer("log-query"))
+    assert values["levels"] == dict(Counter(r["level"] for r in demo_log_lines))
+    assert {"info", "warn"} <= set(values["levels"])
+    assert values["environments"] == sorted({r["deployment_environment"] for r in demo_log_lines})
+
+    # Line filter, logfmt, label filter: the jobs that did not finish on the first attempt.
+    not_ok = [r for r in job_lines if "outcome=ok" not in r["message"]]
+    assert sorted(line for line, _ in values["retried"]) == sorted(r["message"] for r in not_ok)
+    assert {outcome for _, outcome in values["retried"]} <= {"retried", "gave_up"}
+    assert footer_rows(executed.footer("retried")) == len(not_ok) > 0
+    slow = [r for r in job_lines if int(r["message"].rsplit("duration_ms=", 1)[1]) > 1000]
+    assert footer_rows(executed.footer("slow")) == len(slow)
+
+    # The metric query counts the same lines per parsed level.
+    assert dict(values["per_level"]) == dict(Counter(r["level"] for r in job_lines))
+    assert footer_rows(executed.footer("per-level")) > 0
+
+    assert values["services"] == ["worker"]
+    assert {"service_name", "deployment_environment_name"} <= set(values["labels"])
+    kinds = Counter(r["message"].split(" kind=", 1)[1].split(" ", 1)[0] for r in job_lines)
+    assert values["per_kind"] == dict(kinds)
+
+    # `{kind}` became the string "sync_inventory".
+    assert values["params"] == ["sync_inventory"] * kinds["sync_inventory"]
+    assert footer_rows(executed.footer("params")) == kinds["sync_inventory"]
+
+    (error,) = [o for o in executed.cell("error").outputs if o["output_type"] == "error"]
+    assert error["ename"] == "QueryError" and "parse error at line 1" in error["evalue"]
+    assert len(error["traceback"]) == 1

@@ -1,8 +1,8 @@
 """A real JupyterLab server whose kernels talk to the `backend` fixture, and a headless Debian chromium.
 
 The server runs from a temporary root holding the notebooks the tests write; its environment carries
-LOGFIRE_READ_TOKEN / LOGFIRE_BASE_URL (so notebooks hold no token); its kernels run the venv's python, where the
-checkout is installed editable.
+LOGFIRE_READ_TOKEN / LOGFIRE_BASE_URL and LOKI_ADDR (so notebooks hold no token); its kernels run the venv's
+python, where the checkout is installed editable.
 Screenshots go to test-artifacts/ (gitignored) for people to look at.
 """
 
@@ -38,6 +38,7 @@ def lab(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]
         **os.environ,
         "LOGFIRE_READ_TOKEN": backend.token,
         "LOGFIRE_BASE_URL": backend.base_url,
+        "LOKI_ADDR": backend.base_url,  # the same server speaks Loki's API, as `logfire-notebook demo` sets it
         "PATH": os.pathsep.join((venv_bin, os.environ.get("PATH", ""))),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("lab-workspaces")),

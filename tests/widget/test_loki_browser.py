@@ -1,0 +1,103 @@
+"""A `%%logql` cell's LokiTable in the real JupyterLab, driven by Debian's chromium, on Loki entries pushed to
+the session's backend under a tenant of this test's own: the rows show, "Last 1 hour" re-runs the query with
+Loki's start/end, and a click on a label chip adds `label="value"` to the query and shows only those rows."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from _browser import Lab, screenshot
+from playwright.sync_api import expect
+from test_widget_browser import TIMEOUT, run_notebook, shown_rows, wait_ready
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NS = 1_000_000_000
+# Entries per environment: spread over the last week, and the few of the last half hour.
+OLDER = {"production": 40, "staging": 30}
+RECENT = {"production": 5, "staging": 3}
+
+
+def push_entries(backend: Any, tenant: str) -> None:
+    now = time.time_ns()
+    streams = []
+    for env in OLDER:
+        older = [now - (2 * 3600 + i * 7000) * NS for i in range(OLDER[env])]  # 2 h to ~3 days ago
+        recent = [now - (60 + i * 300) * NS for i in range(RECENT[env])]  # within the last 30 minutes
+        values = [
+            [str(ts), f'level=info msg="order placed" env={env} n={i}'] for i, ts in enumerate(older + recent)
+        ]
+        streams.append({"stream": {"app": "shop", "env": env}, "values": values})
+    response = httpx.post(
+        f"{backend.base_url}/loki/api/v1/push",
+        json={"streams": streams},
+        headers={"X-Scope-OrgID": tenant},
+        timeout=30,
+    )
+    assert response.status_code == 204, response.text
+
+
+def chip_values(page: Any, label: str) -> list[str]:
+    """The value of the `label` chip in each row the table shows."""
+    values: list[str] = page.evaluate(
+        "(label) => [...document.querySelectorAll('.lf-body .lf-tr')].map((tr) =>"
+        " tr.querySelector(`.lf-chip[data-label=\"${label}\"]`)?.dataset.value ?? '')",
+        label,
+    )
+    return values
+
+
+def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_narrows_it(
+    page: Any, lab: Lab, backend: Any
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    push_entries(backend, tenant)
+    probe = (
+        "import gc\nfrom logfire_notebook import LokiTable\n"
+        "queries = [w.query for w in gc.get_objects() if isinstance(w, LokiTable)]\n"
+        "print(shop.height, sorted(set(shop['labels'].map.get('env').to_list())), queries)"
+    )
+    run_notebook(
+        page,
+        lab,
+        "logql.ipynb",
+        f"%load_ext logfire_notebook\n%config LokiMagic.org_id = {tenant!r}",
+        '%%logql shop << --since 7d\n{app="shop"} |= "order placed"',
+        probe,
+    )
+    week = sum(OLDER.values()) + sum(RECENT.values())
+    assert shown_rows(page) == week
+    assert page.locator(".lf-body .lf-tr").count() > 10
+    assert set(chip_values(page, "env")) == {"production", "staging"}
+    screenshot(page, "logql-7d")
+
+    page.locator(".lf-range").click()
+    page.get_by_role("button", name="Last 1 hour").click()
+    page.wait_for_function(
+        "() => document.querySelector('.lf-footer').textContent.includes('Last 1 hour')", timeout=TIMEOUT
+    )
+    wait_ready(page)
+    assert shown_rows(page) == sum(RECENT.values())
+
+    page.locator('.lf-body .lf-chip[data-label="env"][data-value="staging"]').first.click()
+    page.wait_for_function(
+        f"() => document.querySelector('.lf-status-text').textContent.startsWith('{RECENT['staging']} row')",
+        timeout=TIMEOUT,
+    )
+    wait_ready(page)
+    assert chip_values(page, "env") == ["staging"] * RECENT["staging"]
+    screenshot(page, "logql-narrowed")
+
+    # The kernel's side: the query gained the label matcher, and `shop` follows the narrowed rows.
+    page.locator(".jp-Cell").nth(2).locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    output = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea-output")
+    expect(output).to_have_text(re.compile(r"^\d+ "), timeout=TIMEOUT)
+    text = output.inner_text()
+    assert text.startswith(f"{RECENT['staging']} ['staging'] "), text
+    assert 'env="staging"' in text and 'app="shop"' in text and '|= "order placed"' in text, text
