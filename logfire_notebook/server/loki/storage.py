@@ -92,16 +92,19 @@ class LokiStore:
         rows = (
             self.store.cursor()
             .execute(
-                "SELECT s.tenant, s.stream_id, s.labels, min(e.ts), max(e.ts) FROM store.loki_streams s "
+                "SELECT s.tenant, s.stream_id, s.labels, min(e.ts), max(e.ts), "
+                "coalesce(bool_or(e.metadata IS NOT NULL), false) FROM store.loki_streams s "
                 "LEFT JOIN store.loki_entries e USING (tenant, stream_id) GROUP BY ALL"
             )
             .fetchall()
         )
-        for tenant, sid, labels, first, last in rows:
+        for tenant, sid, labels, first, last, has_metadata in rows:
+            # has_metadata too: metric queries read the metadata column only for streams that have some.
             self._streams.setdefault(tenant, {})[sid] = StreamInfo(
                 json.loads(labels),
                 first if first is not None else 2**62,
                 last if last is not None else -(2**62),
+                has_metadata=bool(has_metadata),
             )
 
     # ---- writing ----
