@@ -78,17 +78,18 @@ class _LokiBase:
 
     def __init__(
         self,
-        addr: str | None,
+        addr: str | None = None,
         *,
-        org_id: str | None,
-        username: str | None,
-        password: str | None,
-        bearer_token: str | None,
-        bearer_token_file: str | os.PathLike[str] | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        max_retry_seconds: float,
-        parquet: bool,
+        org_id: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        bearer_token: str | None = None,
+        bearer_token_file: str | os.PathLike[str] | None = None,
+        timeout: float | httpx.Timeout | None = 30.0,
+        max_retries: int = 3,
+        max_retry_seconds: float = 30.0,
+        parquet: bool = True,
+        **httpx_kwargs: Any,
     ) -> None:
         self._config = resolve_loki_config(
             addr,
@@ -103,6 +104,12 @@ class _LokiBase:
         self.policy = RetryPolicy(max_retries, max_retry_seconds)
         self._state = ops.State(parquet=parquet)
         self._status_error = functools.partial(loki_status_error, scrub=scrubber(self._config.secrets()))
+        self._httpx_kwargs = dict(httpx_kwargs)
+        self._open(self._client_kwargs(httpx_kwargs))
+
+    def _open(self, client_kwargs: dict[str, Any]) -> None:
+        """Open `self.client`, an httpx.Client or an httpx.AsyncClient: the one thing the twins differ in."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         config = getattr(self, "_config", None)
@@ -131,35 +138,10 @@ class LokiClient(_LokiBase):
     go to `httpx.Client`.
     """
 
-    def __init__(
-        self,
-        addr: str | None = None,
-        *,
-        org_id: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        bearer_token: str | None = None,
-        bearer_token_file: str | os.PathLike[str] | None = None,
-        timeout: float | httpx.Timeout | None = 30.0,
-        max_retries: int = 3,
-        max_retry_seconds: float = 30.0,
-        parquet: bool = True,
-        **httpx_kwargs: Any,
-    ) -> None:
-        super().__init__(
-            addr,
-            org_id=org_id,
-            username=username,
-            password=password,
-            bearer_token=bearer_token,
-            bearer_token_file=bearer_token_file,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_seconds=max_retry_seconds,
-            parquet=parquet,
-        )
-        self._httpx_kwargs = dict(httpx_kwargs)
-        self.client = httpx.Client(**self._client_kwargs(httpx_kwargs))
+    client: httpx.Client
+
+    def _open(self, client_kwargs: dict[str, Any]) -> None:
+        self.client = httpx.Client(**client_kwargs)
 
     def _async_twin(self) -> AsyncLokiClient | None:
         """An AsyncLokiClient with this configuration (credentials included, so they never leave the client
@@ -352,34 +334,10 @@ class LokiClient(_LokiBase):
 class AsyncLokiClient(_LokiBase):
     """The asyncio twin of `LokiClient`: the same methods, awaited; cancelling one closes its request."""
 
-    def __init__(
-        self,
-        addr: str | None = None,
-        *,
-        org_id: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        bearer_token: str | None = None,
-        bearer_token_file: str | os.PathLike[str] | None = None,
-        timeout: float | httpx.Timeout | None = 30.0,
-        max_retries: int = 3,
-        max_retry_seconds: float = 30.0,
-        parquet: bool = True,
-        **httpx_kwargs: Any,
-    ) -> None:
-        super().__init__(
-            addr,
-            org_id=org_id,
-            username=username,
-            password=password,
-            bearer_token=bearer_token,
-            bearer_token_file=bearer_token_file,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_seconds=max_retry_seconds,
-            parquet=parquet,
-        )
-        self.client = httpx.AsyncClient(**self._client_kwargs(httpx_kwargs))
+    client: httpx.AsyncClient
+
+    def _open(self, client_kwargs: dict[str, Any]) -> None:
+        self.client = httpx.AsyncClient(**client_kwargs)
 
     async def __aenter__(self) -> AsyncLokiClient:
         return self
