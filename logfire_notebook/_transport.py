@@ -60,6 +60,34 @@ async def _async_sleep(delay: float) -> None:
     await asyncio.sleep(delay)
 
 
+def _delay_after_error(
+    exc: httpx.TransportError,
+    policy: RetryPolicy,
+    attempt: int,
+    waited: float,
+    base_url: str,
+    client: httpx.Client | httpx.AsyncClient,
+) -> float:
+    """How long to wait before retrying after `exc`; raises our error when it is not worth a retry."""
+    delay = None
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        # Dropped before an answer (often a stale keep-alive connection): safe to retry a read-only query.
+        delay = policy.delay(attempt, None, waited)
+    if delay is None:
+        raise transport_error(exc, base_url, _timeout(client)) from None
+    return delay
+
+
+def _delay_after_answer(
+    response: httpx.Response, policy: RetryPolicy, status_error: StatusError, attempt: int, waited: float
+) -> float:
+    """How long to wait before retrying a failed answer; raises its error when it is not retryable."""
+    delay = policy.delay(attempt, response, waited) if policy.retryable(response) else None
+    if delay is None:
+        raise status_error(response, attempt) from None
+    return delay
+
+
 def send(
     client: httpx.Client,
     policy: RetryPolicy,
@@ -78,19 +106,12 @@ def send(
         attempt += 1
         try:
             response = client.request(method, path, **kwargs)
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            # Dropped before an answer (often a stale keep-alive connection): safe to retry a read-only query.
-            delay = policy.delay(attempt, None, waited)
-            if delay is None:
-                raise transport_error(exc, base_url, _timeout(client)) from None
         except httpx.TransportError as exc:
-            raise transport_error(exc, base_url, _timeout(client)) from None
+            delay = _delay_after_error(exc, policy, attempt, waited, base_url, client)
         else:
             if response.is_success:
                 return response
-            delay = policy.delay(attempt, response, waited) if policy.retryable(response) else None
-            if delay is None:
-                raise status_error(response, attempt) from None
+            delay = _delay_after_answer(response, policy, status_error, attempt, waited)
         logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
         sleep(delay)
         waited += delay
@@ -114,18 +135,12 @@ async def asend(
         attempt += 1
         try:
             response = await client.request(method, path, **kwargs)
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            delay = policy.delay(attempt, None, waited)
-            if delay is None:
-                raise transport_error(exc, base_url, _timeout(client)) from None
         except httpx.TransportError as exc:
-            raise transport_error(exc, base_url, _timeout(client)) from None
+            delay = _delay_after_error(exc, policy, attempt, waited, base_url, client)
         else:
             if response.is_success:
                 return response
-            delay = policy.delay(attempt, response, waited) if policy.retryable(response) else None
-            if delay is None:
-                raise status_error(response, attempt) from None
+            delay = _delay_after_answer(response, policy, status_error, attempt, waited)
         logger.info("retrying %s %s in %.2f s (attempt %d)", method, path, delay, attempt + 1)
         await sleep(delay)
         waited += delay
