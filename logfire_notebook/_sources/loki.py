@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from logfire_notebook._loki.client import AsyncLokiClient, LokiClient
+    from logfire_notebook._loki.tail import LokiTail
 
 __all__ = ["LokiSource"]
 
@@ -109,6 +110,15 @@ class LokiSource:
         ends = grouped.column("timestamp").to_pylist()
         values = pc.cast(grouped.column("value_sum"), "int64").to_pylist()
         return TimelineCounts(interval, [t - interval for t in ends], values)
+
+    def tail(
+        self, query: str, start: datetime | int, seen: set[tuple[Any, ...]], limit: int
+    ) -> LokiTail | None:
+        """Follows a log query on Loki's tail API (Live mode); None where it cannot: a metric query, or a
+        server with only the older `/api/prom` API (Live then polls `query_range`)."""
+        if not lq.is_log_query(query) or self.client.legacy_api:
+            return None
+        return self.client.tail(query, start=start, seen=seen, limit=limit)
 
     def completion_names(self) -> Mapping[str, Sequence[str]]:
         client = self.client
