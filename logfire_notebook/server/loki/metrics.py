@@ -140,7 +140,9 @@ _COUNTING = {"count_over_time", "rate", "bytes_over_time", "bytes_rate"}
 
 def _fast_path_stages(stages: Sequence[s.Stage]) -> bool:
     for stage in stages:
-        if isinstance(stage, (s.LineFilter, s.Keep, s.Drop)):
+        if isinstance(stage, s.LineFilter) and not stage.has_ip:  # SQL can apply it
+            continue
+        if isinstance(stage, (s.Keep, s.Drop)):
             continue
         if isinstance(stage, s.LabelFilter) and _only_strings(stage.expr):
             continue
@@ -151,7 +153,7 @@ def _fast_path_stages(stages: Sequence[s.Stage]) -> bool:
 def _only_strings(expr: s.LfExpr) -> bool:
     if isinstance(expr, (s.LfAnd, s.LfOr)):
         return _only_strings(expr.left) and _only_strings(expr.right)
-    return isinstance(expr, s.LfString)
+    return isinstance(expr, (s.LfString, s.LfIp))
 
 
 def _range_aggregation(ctx: Context, agg: s.RangeAggregation, project: s.Grouping | None = None) -> SeriesSet:
