@@ -377,12 +377,12 @@ class _ToSyntax(Transformer[Token, Any]):
         return s.LabelReplace(expr, dst, repl, src, regex)
 
     def matching(
-        self, kind: Token, names: tuple[str, ...] | None, *_group: Any
-    ) -> tuple[str, tuple[str, ...]]:
-        return (str(kind), names or ())
+        self, kind: Token, names: tuple[str, ...] | None, group: tuple[str, tuple[str, ...]] | None = None
+    ) -> tuple[str, tuple[str, ...], tuple[str, tuple[str, ...]] | None]:
+        return (str(kind), names or (), group)
 
-    def group_side(self, *_: Any) -> None:
-        raise LogQLSyntaxError("parse error : group_left/group_right are not supported by this backend")
+    def group_side(self, side: Token, names: tuple[str, ...] | None = None) -> tuple[str, tuple[str, ...]]:
+        return ("left" if side.type == "GROUP_LEFT" else "right", names or ())
 
     def bin_mod(self, *parts: Any) -> tuple[bool, Any]:
         return_bool = any(isinstance(p, Token) and p.type == "BOOL" for p in parts)
@@ -391,13 +391,19 @@ class _ToSyntax(Transformer[Token, Any]):
 
     def binary(self, left: s.Expr, op: Any, mod: tuple[bool, Any], right: s.Expr) -> s.Binary:
         return_bool, matching = mod
-        on = ignoring = None
+        on = ignoring = group = None
+        include: tuple[str, ...] = ()
         if matching is not None:
-            if matching[0] == "on":
-                on = matching[1]
+            kind, names, grouped = matching
+            if kind == "on":
+                on = names
             else:
-                ignoring = matching[1]
-        return s.Binary(str(op), left, right, return_bool, on, ignoring)
+                ignoring = names
+            if grouped is not None:
+                group, include = grouped
+                if str(op) in ("and", "or", "unless"):
+                    raise LogQLSyntaxError(f"parse error : no grouping allowed for {op} operation")
+        return s.Binary(str(op), left, right, return_bool, on, ignoring, group, include)
 
     def unary(self, sign: Token, expr: s.Expr) -> s.Expr:
         if str(sign) == "+":

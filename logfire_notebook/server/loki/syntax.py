@@ -273,6 +273,8 @@ class Binary:
     return_bool: bool = False
     on: tuple[str, ...] | None = None
     ignoring: tuple[str, ...] | None = None
+    group: str | None = None  # "left" or "right": many-to-one / one-to-many matching
+    include: tuple[str, ...] = ()  # labels group_left/group_right copy from the "one" side
 
 
 @dataclass(frozen=True)
