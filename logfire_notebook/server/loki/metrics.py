@@ -235,6 +235,7 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
         labels = label_cache[cache_key]
         if labels is None:
             continue
+        ctx.stats.post_filter += count
         value = float(count) if agg.op in ("count_over_time", "rate") else float(nbytes or 0)
         points = totals.setdefault(labels, {})
         points[int(k)] = points.get(int(k), 0.0) + value
@@ -271,6 +272,7 @@ def _samples(
             continue
         if ERROR in entry.labels:
             raise LokiQueryError(_pipeline_error(entry.labels))
+        ctx.stats.post_filter += 1
         labels = entry.labels
         grouping = agg.grouping or project
         if grouping is not None:

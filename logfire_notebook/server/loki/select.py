@@ -69,6 +69,7 @@ class QueryStats:
     bytes: int = 0
     returned: int = 0
     streams: int = 0
+    post_filter: int = 0  # entries that passed the whole pipeline (a metric query returns none of them)
     started: float = field(default_factory=time.perf_counter)
 
 
