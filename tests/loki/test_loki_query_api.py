@@ -111,6 +111,60 @@ def test_volume_by_selector_labels_and_by_target_labels(loki: httpx.Client) -> N
     assert [r["metric"] for r in body["data"]["result"]] == [{"app": "a"}]
 
 
+def test_volume_aggregated_by_labels_has_one_series_per_label_name(loki: httpx.Client) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/loki/api/v1/index/volume",
+        params={
+            "query": '{env=~".+"}',
+            "targetLabels": "app,env",
+            "aggregateBy": "labels",
+            "start": T,
+            "end": T + 10,
+        },
+    ).json()
+    total = str(sum(len(f"line {i} ") + i for i in range(10)) + 5 + 1)
+    # Every stream has both labels: equal volumes, so the names decide the order.
+    assert [(r["metric"], r["value"][1]) for r in body["data"]["result"]] == [
+        ({"app": ""}, total),
+        ({"env": ""}, total),
+    ]
+
+
+def test_stats_tell_what_a_log_query_read_and_kept(loki: httpx.Client) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/loki/api/v1/query_range",
+        params={
+            "query": '{env="prod"} |= "line" | decolorize |= "xx"',
+            "start": T,
+            "end": T + 10,
+            "limit": 1000,
+        },
+    ).json()
+    stats = body["data"]["stats"]
+    store = stats["querier"]["store"]
+    # The first filter runs in the store: only app a's 10 lines are read; 8 of them have "xx".
+    assert (store["chunk"]["decompressedLines"], store["chunk"]["postFilterLines"]) == (10, 8)
+    assert store["totalChunksRef"] == stats["index"]["totalStreams"] == 2
+    assert stats["summary"]["totalLinesProcessed"] == 10
+    assert stats["summary"]["totalPostFilterLines"] == stats["summary"]["totalEntriesReturned"] == 8
+    assert stats["ingester"]["totalReached"] == 0
+    assert all(v == 0 for cache in stats["cache"].values() for v in cache.values())
+
+
+def test_stats_of_a_metric_query_count_the_lines_behind_the_samples(loki: httpx.Client) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/loki/api/v1/query",
+        params={"query": 'sum(count_over_time({env="prod"} != "line" [10s]))', "time": T + 9},
+    ).json()
+    stats = body["data"]["stats"]
+    assert body["data"]["result"][0]["value"][1] == "5"
+    assert stats["summary"]["totalPostFilterLines"] == 5
+    assert stats["summary"]["totalEntriesReturned"] == 0
+
+
 def test_volume_range_is_a_matrix_of_steps(loki: httpx.Client) -> None:
     _fill(loki)
     body = loki.get(

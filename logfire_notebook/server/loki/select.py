@@ -42,6 +42,7 @@ class QueryStats:
     bytes: int = 0
     returned: int = 0
     streams: int = 0
+    post_filter: int = 0  # entries that passed the whole pipeline (a metric query returns none of them)
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -57,7 +58,7 @@ def pushdown(stages: Sequence[s.Stage]) -> tuple[list[s.LineFilter], list[s.Stag
     changed = False
     for stage in stages:
         changed = changed or isinstance(stage, _LINE_CHANGERS)
-        if isinstance(stage, s.LineFilter) and not changed:
+        if isinstance(stage, s.LineFilter) and not changed and not stage.has_ip:
             pushed.append(stage)
         else:
             rest.append(stage)
@@ -70,12 +71,13 @@ def _re2(pattern: str) -> str:
 
 
 def filter_sql(stage: s.LineFilter) -> str:
+    values = [v for v in stage.values if isinstance(v, str)]  # `pushdown` keeps ip() filters in Python
     if stage.op in ("|=", "!="):
-        parts = [f"contains(line, {sql_string(v)})" for v in stage.values]
+        parts = [f"contains(line, {sql_string(v)})" for v in values]
     elif stage.op in ("|~", "!~"):
-        parts = [f"regexp_matches(line, {sql_string(_re2(v))})" for v in stage.values]
+        parts = [f"regexp_matches(line, {sql_string(_re2(v))})" for v in values]
     else:
-        parts = [f"regexp_matches(line, {sql_string(pattern_regex(v).pattern)})" for v in stage.values]
+        parts = [f"regexp_matches(line, {sql_string(pattern_regex(v).pattern)})" for v in values]
     either = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
     return either if stage.op in ("|=", "|~", "|>") else f"NOT {either}"
 
