@@ -608,7 +608,7 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
 
             return trace_column(frame.columns) or ""
         finder = getattr(self._source, "trace_column", None)
-        return (finder(frame.columns) or "") if finder is not None else ""
+        return (finder(frame) or "") if finder is not None else ""
 
     def _open_trace(self, request_id: Any, content: dict[str, Any]) -> None:
         """Answers the browser's "trace" request off the kernel's message loop: one query by trace id, in a
