@@ -28,6 +28,9 @@ class TimelineCounts:
     interval: timedelta
     starts: Sequence[datetime]
     counts: Sequence[int]
+    levels: Mapping[str, Sequence[int]] | None = None
+    """Level name -> its count in each bucket (aligned with `starts`; they add up to `counts`), when the
+    store can tell; the browser stacks the bars by level, coloured like the table's levels."""
 
 
 class Source(Protocol):
