@@ -75,6 +75,9 @@ PICK = r"""async ([name, rows]) => {
   });
   await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));  // painted
   const total = performance.now() - t0;
+  const at = (n) => { const e = performance.getEntriesByName(n).at(-1); return e ? performance.timeOrigin + e.startTime : null; };
+  window.__lf = {click: performance.timeOrigin + t0, painted: performance.timeOrigin + t0 + total,
+    sent: at('lf-range-sent'), result: at('lf-result'), decoded: at('lf-decoded'), shown: at('lf-shown')};
   // The kernel's own time for the rows query, as the footer says it: "1,000 rows · 0.21 s" (the timeline's
   // count follows the rows in a message of its own, off this path).
   const kernel = 1000 * Number(/ · ([\d.]+) s/.exec(root.querySelector('.lf-status-text').textContent)[1]);
@@ -124,8 +127,9 @@ def start_lab(backend: Any, root: Path) -> tuple[subprocess.Popen[Any], Lab]:
     return process, Lab(url=url, token=token, root=root / "notebooks")
 
 
-def open_widget(page: Any, lab: Lab, rows: int) -> None:
-    cell = f"from logfire_notebook import LogfireTable\nLogfireTable({SQL!r}, since='6h', limit={rows})"
+def open_widget(page: Any, lab: Lab, rows: int, probe: Path) -> None:
+    code = Path("/tmp/h14_probe.py").read_text().replace("PATH", repr(str(probe)))
+    cell = code + f"\nfrom logfire_notebook import LogfireTable\nLogfireTable({SQL!r}, since='6h', limit={rows})"
     page.goto(lab.write_notebook(f"bench-{rows}.ipynb", cell))
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=TIMEOUT)
     page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=TIMEOUT)
@@ -174,11 +178,18 @@ def main() -> None:
                     f"{'rows':>7}  {'pick→painted':>13}  {'query alone':>12}  {'widget adds':>12}  target <= 100 ms"
                 )
                 for rows in args.rows:
-                    open_widget(page, lab, rows)
+                    probe = Path(tmp) / f"probe-{rows}.jsonl"
+                    open_widget(page, lab, rows, probe)
                     picks, kernels, statuses, queries = [], [], [], []
                     for i in range(args.picks + 1):
                         name = RANGES[i % 2]
                         picked, kernel, status = page.evaluate(PICK, [name, rows])
+                        b = page.evaluate("window.__lf")
+                        time.sleep(0.3)
+                        k = [json.loads(x) for x in probe.read_text().splitlines()]
+                        k = [(n, t) for n, t in k if t >= b["click"]]
+                        t = b["click"]
+                        print(" ".join(f"{n}:{v - t:.0f}" for n, v in sorted([*((n, v) for n, v in b.items() if v), *k], key=lambda x: x[1])))
                         queried = query_ms(client, name, rows)
                         if i:  # the first pick warms up the kernel's and the browser's code paths
                             picks.append(picked)

@@ -64,6 +64,17 @@ export interface Model extends ChartTraits {
   view?: string;
 }
 
+/**
+ * Marks a step of showing a picked range's result on the page's performance timeline, one entry per name
+ * (replaced each time, so nothing accumulates): bench/widget_interaction.py reads them to say where the time
+ * goes. `lf-range-sent`: the range left for the kernel; `lf-result`: its result's message arrived;
+ * `lf-decoded`: its Arrow rows decoded; `lf-shown`: the table and footer hold them (the next frame paints).
+ */
+function mark(name: string): void {
+  performance.clearMarks(name);
+  performance.mark(name);
+}
+
 export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">): () => void {
   if (model.get("view") === "trace") return renderTrace({ model: model as never, el });
   const m = model as AnyModel<Model>;
@@ -98,6 +109,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     m.set("min_timestamp", spec.min);
     m.set("max_timestamp", spec.max);
     m.save_changes();
+    mark("lf-range-sent");
     showStatus();
   };
   const picker = new Picker({
@@ -236,6 +248,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     if (bytes.byteLength > 0) {
       try {
         const data = decode(bytes);
+        mark("lf-decoded");
         windows.reset(m.get("revision"), m.get("status")?.rows ?? data.numRows, data, table.sortState);
         table.setTraceColumn(m.get("trace_column") ?? "");
         table.setLabelColumn(m.get("label_column") ?? "");
@@ -249,6 +262,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     }
     showTimeline();
     showStatus();
+    mark("lf-shown");
   }
 
   /** Draws the timeline if it counts the result shown; else the old one stays, dimmed, until it comes. */
@@ -266,6 +280,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     const answered = { min: st.min_timestamp ?? asked.min, max: st.max_timestamp ?? asked.max };
     // A result for a range the user has since replaced: keep loading, the newer one is on its way.
     if (pendingRange && !sameRange(asked, answered)) return;
+    mark("lf-result");
     pendingRange = false;
     showResult();
   };

@@ -33,6 +33,34 @@ function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Records each read of a layout property under `root` until the returned function is called. */
+function countLayoutReads(root: HTMLElement, reads: string[]): () => void {
+  const names = ["offsetHeight", "offsetWidth", "clientHeight", "clientWidth", "scrollTop"] as const;
+  const undo: (() => void)[] = [];
+  for (const element of [root, ...root.querySelectorAll<HTMLElement>("*")]) {
+    for (const name of names) {
+      const own = Object.getOwnPropertyDescriptor(element, name);
+      let proto: object | null = element;
+      let found: PropertyDescriptor | undefined;
+      while (!found && (proto = Object.getPrototypeOf(proto))) found = Object.getOwnPropertyDescriptor(proto, name);
+      const original = own ?? found;
+      if (!original) continue;
+      Object.defineProperty(element, name, {
+        configurable: true,
+        get() {
+          reads.push(`${element.className}.${name}`);
+          return original.get ? original.get.call(element) : original.value;
+        },
+        set(value: unknown) {
+          if (original.set) original.set.call(element, value);
+        },
+      });
+      undo.push(() => (own ? Object.defineProperty(element, name, own) : delete (element as never)[name]));
+    }
+  }
+  return () => undo.forEach((f) => f());
+}
+
 function frame(): Promise<void> {
   return new Promise((resolve) => requestAnimationFrame(() => resolve()));
 }
@@ -145,6 +173,25 @@ describe("the widget against a fake model", () => {
     expect(el.querySelector<HTMLElement>(".lf-limit")!.hidden).toBe(true);
     expect(el.querySelectorAll(".lf-tr").length).toBe(7);
     expect(model.sent.filter((m) => m.type === "request")).toHaveLength(0);
+  });
+
+  it("picks a range and shows its rows without reading layout (which forces the whole page's layout)", () => {
+    const { model, el } = setup(50);
+    const reads: string[] = [];
+    const restore = countLayoutReads(el, reads);
+    try {
+      el.querySelector<HTMLElement>(".lf-range")!.click();
+      el.querySelector<HTMLElement>('.lf-quick-item[data-min="now-1h"]')!.click();
+      model.change("min_timestamp", "now-1h"); // the trait's change event, as anywidget fires it
+      model.state.head = view(recordsIPC(40));
+      model.change("status", { state: "ready", rows: 40, min_timestamp: "now-1h", max_timestamp: "" });
+      model.change("revision", 2);
+    } finally {
+      restore();
+    }
+    expect(el.querySelector<HTMLElement>(".lf-root")!.dataset.rows).toBe("40");
+    expect(el.querySelector(".lf-status-text")!.textContent).toBe("40 rows · Last 1 hour");
+    expect(reads).toEqual([]);
   });
 
   it("does not claim a limit for a result fetched in pages (--all)", () => {
