@@ -479,6 +479,8 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
             if generation != self._generation:
                 return None
             self._frame = result.frame
+            if self._windows is not None:
+                self._windows.retire()
             self._windows = windows
             status: dict[str, Any] = {"min_timestamp": result.spec[0], "max_timestamp": result.spec[1]}
             if result.window is not None:
