@@ -238,10 +238,10 @@ def _first_in_order(frame: pl.DataFrame, sort: Sort, k: int) -> pl.Series:
         else:
             before = top.filter(pl.col("key") != pl.lit(last))
             tied = keyed.filter(pl.col("key") == pl.lit(last))
-        before = before.sort(["key", "row"], descending=[sort.descending, False])
-        tied = tied.select("row").head(k - before.height).collect()
+        ahead = before.sort(["key", "row"], descending=[sort.descending, False]).get_column("row")
+        rest = tied.select("row").head(k - ahead.len()).collect().get_column("row")
     except pl.exceptions.PolarsError as exc:
         raise ValueError(
             f"the column {sort.column!r} cannot be sorted ({frame.schema[sort.column]})"
         ) from exc
-    return pl.concat([before.get_column("row"), tied.get_column("row")])
+    return pl.concat([ahead, rest])
