@@ -433,6 +433,8 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         future, closer = getattr(self, "_future", None), getattr(self, "_closer", None)
         if future is not None:
             future.cancel()
+        if hasattr(self, "_lock"):
+            self._live_stop()
         if closer is not None:
             closer()
         super().close()
