@@ -6,7 +6,7 @@ import type { ColumnInfo } from "./arrow";
 import { copyValue, fillCell, fullValue } from "./cells";
 import { copyText, h } from "./dom";
 import { type SortState, nextSort, sortIndex } from "./sort";
-import { scrollHeight, visibleWindow } from "./virtual";
+import { OVERSCAN, scrollHeight, visibleWindow } from "./virtual";
 import { PLACEHOLDER, type RowWindows } from "./window";
 
 export const ROW_HEIGHT = 26;
@@ -67,6 +67,10 @@ export class TableView {
    * in JupyterLab costs more than drawing the rows. */
   private viewHeight: number | null = null;
   private scrollTop = 0;
+  /** A new result's first frame draws only the rows on screen; the rows around them (for scrolling) follow
+   * after it is painted, so the first paint lays out less than half the cells. */
+  private lean = false;
+  private leanFrame = 0;
   /** Called with a label and its value when the user clicks a label chip (Loki: narrows the query). */
   onLabel: ((label: string, value: string) => void) | null = null;
   /** Called with a row's trace id and start time (epoch ms, or null) when the user opens its trace. */
@@ -121,6 +125,8 @@ export class TableView {
     // The same columns keep the same header (and sort arrow): rebuilding it would only make work for layout.
     if (!sameColumns || !this.header.firstChild) this.renderHeader();
     this.spacer.style.height = `${scrollHeight(ROW_HEIGHT, rows.numRows)}px`;
+    this.lean = true;
+    this.fillAfterPaint();
     if (!this.userSized) {
       // Small results get a small box; large ones scroll inside MAX_HEIGHT.
       const needed = HEADER_HEIGHT + Math.max(MIN_VISIBLE_ROWS, rows.numRows) * ROW_HEIGHT + SCROLLBAR;
@@ -269,6 +275,19 @@ export class TableView {
     if (this.sort && column) this.order = sortIndex(column.toArray() as ArrayLike<unknown>, this.sort.direction);
   }
 
+  /** Draws the overscan rows once the frame showing the new result has been painted (a task queued from
+   * its animation frame runs after that frame). */
+  private fillAfterPaint(): void {
+    if (this.leanFrame) return;
+    this.leanFrame = requestAnimationFrame(() =>
+      setTimeout(() => {
+        this.leanFrame = 0;
+        this.lean = false;
+        this.render();
+      }, 0),
+    );
+  }
+
   private schedule(): void {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
@@ -284,7 +303,8 @@ export class TableView {
     if (!rows) return;
     const columns = this.columns;
     const height = this.viewHeight ?? (this.scroller.clientHeight || 400);
-    const win = visibleWindow(this.scrollTop, height - HEADER_HEIGHT, ROW_HEIGHT, rows.numRows);
+    const overscan = this.lean ? 0 : OVERSCAN;
+    const win = visibleWindow(this.scrollTop, height - HEADER_HEIGHT, ROW_HEIGHT, rows.numRows, overscan);
     rows.show(win.start, win.end);
     this.body.style.transform = `translateY(${win.offset}px)`;
     const trs = this.body.children;

@@ -70,6 +70,10 @@ export interface Model extends ChartTraits {
  * goes. `lf-range-sent`: the range left for the kernel; `lf-result`: its result's message arrived;
  * `lf-decoded`: its Arrow rows decoded; `lf-shown`: the table and footer hold them (the next frame paints).
  */
+/** A query shows as loading (the moving bar, dimmed rows) once it has taken this long: a quicker answer
+ * replaces the rows without a flash, and without repainting the page twice while it is on its way. */
+export const LOADING_DELAY_MS = 200;
+
 function mark(name: string): void {
   performance.clearMarks(name);
   performance.mark(name);
@@ -231,6 +235,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     const loading = pendingRange || st.state === "loading";
     root.dataset.state = loading ? "loading" : (st.state ?? "loading");
     root.classList.toggle("lf-loading", loading);
+    showSlow(loading);
     if (st.window) [root.dataset.from, root.dataset.to] = st.window;
     footer.show(st, { loading, utc: m.get("utc"), hint: m.get("limit_hint") ?? "" });
     if (!loading && st.state === "error") {
@@ -243,6 +248,21 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
       showMessage(`No rows${range}: widen the time range or loosen the query's filters.`, false);
     } else if (!loading || hasData) {
       message.hidden = true;
+    }
+  }
+
+  let slowTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Marks the root `lf-slow` while a query has been loading for LOADING_DELAY_MS (the CSS shows it then). */
+  function showSlow(loading: boolean): void {
+    if (!loading) {
+      if (slowTimer !== null) clearTimeout(slowTimer);
+      slowTimer = null;
+      root.classList.remove("lf-slow");
+    } else if (slowTimer === null && !root.classList.contains("lf-slow")) {
+      slowTimer = setTimeout(() => {
+        slowTimer = null;
+        root.classList.add("lf-slow");
+      }, LOADING_DELAY_MS);
     }
   }
 
@@ -341,6 +361,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     m.off("change:query", showQuery);
     liveLoop.stop();
     if (freshTimer !== null) clearTimeout(freshTimer);
+    if (slowTimer !== null) clearTimeout(slowTimer);
     root.remove();
   };
 }

@@ -1,5 +1,5 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import { render } from "../src/widget";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { LOADING_DELAY_MS, render } from "../src/widget";
 import { FakeModel, flush, recordsIPC } from "./helpers";
 
 const STATUS = { state: "ready", rows: 5000, elapsed_ms: 42, limit: 5000, limit_reached: true, min_timestamp: "now-7d", max_timestamp: "" };
@@ -194,6 +194,31 @@ describe("the widget against a fake model", () => {
     expect(el.querySelector<HTMLElement>(".lf-root")!.dataset.rows).toBe("40");
     expect(el.querySelector(".lf-status-text")!.textContent).toBe("40 rows · Last 1 hour");
     expect(reads).toEqual([]);
+  });
+
+  it("shows the loading bar and dims the rows only once a query has taken 0.2 s", () => {
+    const { model, el } = setup(50);
+    const root = el.querySelector<HTMLElement>(".lf-root")!;
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const pick = (min: string, rows: number, revision: number, waitMs: number): void => {
+        el.querySelector<HTMLElement>(".lf-range")!.click();
+        el.querySelector<HTMLElement>(`.lf-quick-item[data-min="${min}"]`)!.click();
+        expect(root.classList.contains("lf-loading")).toBe(true);
+        vi.advanceTimersByTime(waitMs);
+        expect(root.classList.contains("lf-slow")).toBe(waitMs >= LOADING_DELAY_MS);
+        model.state.head = view(recordsIPC(rows));
+        model.change("status", { state: "ready", rows, min_timestamp: min, max_timestamp: "" });
+        model.change("revision", revision);
+        expect(root.classList.contains("lf-loading") || root.classList.contains("lf-slow")).toBe(false);
+      };
+      pick("now-1h", 40, 2, LOADING_DELAY_MS - 50); // a quick answer: no flash of a loading state
+      vi.advanceTimersByTime(1000);
+      expect(root.classList.contains("lf-slow")).toBe(false);
+      pick("now-6h", 30, 3, LOADING_DELAY_MS + 50); // a slow one: the bar and the dimmed rows
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("does not claim a limit for a result fetched in pages (--all)", () => {
