@@ -10,7 +10,8 @@ table.df                       # the rows on screen, as a polars DataFrame
 ```
 
 It is the shared `QueryTable` over a `LokiSource`; only the label chips are Loki's own: the `labels` column
-shows each stream label as a chip, and a click adds `label="value"` to the query's stream selectors.
+shows each stream label as a chip, and a click adds `label="value"` to the query's stream selectors. A metric
+query (`sum by (level) (count_over_time(...))`) opens on its chart, one series per label set.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class LokiTable(QueryTable):
             data_elapsed=data_elapsed,
             all_rows=all_rows,
         )
+        if self.query and not lq.is_log_query(self.query):
+            self.view_as = "chart"
 
     @property
     def logql(self) -> str:

@@ -461,6 +461,10 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         column = self._source.time_column
         if column not in frame.columns:
             return None, f"No timeline: the query's result has no {column} column."
+        rows_timeline = getattr(self._source, "rows_timeline", None)
+        note = rows_timeline(self.query) if rows_timeline is not None else None
+        if note is not None:  # the rows are the points in time themselves (a Loki metric query)
+            return wire.histogram_from_frame(frame, start, end, column), note
         interval = wire.bucket_interval(start, end)
         try:
             counts = await self._source.count(self.query, start, end, interval)

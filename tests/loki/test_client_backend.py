@@ -121,3 +121,24 @@ def test_the_tables_timeline_is_split_by_level_and_adds_up_to_every_entry(
         assert [sum(col) for col in zip(*levels.values(), strict=True)] == histogram["counts"]
     finally:
         table.close()
+
+
+def test_a_metric_query_opens_on_its_chart_and_its_timeline_counts_its_points(
+    loki_backend: Any, tenant: str, pushed: None
+) -> None:
+    logql = 'sum by (service_name) (count_over_time({service_name=~"api|web"} [10m]))'
+    table = LokiTable(logql, since="2h", addr=loki_backend.base_url, org_id=tenant)
+    try:
+        assert table.view_as == "chart" and table.status["state"] == "ready"
+        points = table.df.height
+        assert points > 0 and set(table.df.columns) == {"timestamp", "value", "labels"}
+        histogram = table.timeline["histogram"]
+        assert sum(histogram["counts"]) == points
+        assert (
+            table.timeline["note"] == "The bars count the series' points; the Chart view draws their values."
+        )
+    finally:
+        table.close()
+    logs = LokiTable('{service_name="api"}', since="2h", addr=loki_backend.base_url, org_id=tenant)
+    logs.close()
+    assert logs.view_as == "table"
