@@ -331,7 +331,11 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         # The browser sets both ends in one message, which fires this twice: run once per distinct range.
         if self._queried is not None and self._queried == self._spec() and change["name"] in _RANGE_TRAITS:
             return
-        if change["name"] in self._property_lock and not _in_marimo():
+        self._run_after(change["name"])
+
+    def _run_after(self, trait: str) -> None:
+        """Runs the query after a change of `trait`, where the change came from."""
+        if trait in self._property_lock and not _in_marimo():
             # From the browser (ipywidgets locks the names it is setting): run beside the kernel's message
             # loop, so a newer range can start at once and supersede this one.
             self._run_in_background()

@@ -89,8 +89,8 @@ def test_table_shows_rows_counts_the_timeline_and_narrows(
         assert table.df.height == 40
         table.min_timestamp = "now-20m"
         assert 15 <= table.df.height <= 21
-        # What a chip click in the browser sends: the kernel narrows and re-runs in the background.
-        table._on_message(table, {"type": "narrow", "label": "level", "value": "none"}, [])
+        # What a chip click in the browser sets: the kernel narrows and re-runs.
+        table.chip_click = {"label": "level", "value": "none", "click": 1}
         assert table.query.startswith('{level="none", service_name="web"')
         assert table.df.height == 0
     finally:
