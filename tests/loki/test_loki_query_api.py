@@ -111,6 +111,60 @@ def test_volume_by_selector_labels_and_by_target_labels(loki: httpx.Client) -> N
     assert [r["metric"] for r in body["data"]["result"]] == [{"app": "a"}]
 
 
+def test_volume_aggregated_by_labels_has_one_series_per_label_name(loki: httpx.Client) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/loki/api/v1/index/volume",
+        params={
+            "query": '{env=~".+"}',
+            "targetLabels": "app,env",
+            "aggregateBy": "labels",
+            "start": T,
+            "end": T + 10,
+        },
+    ).json()
+    total = str(sum(len(f"line {i} ") + i for i in range(10)) + 5 + 1)
+    # Every stream has both labels: equal volumes, so the names decide the order.
+    assert [(r["metric"], r["value"][1]) for r in body["data"]["result"]] == [
+        ({"app": ""}, total),
+        ({"env": ""}, total),
+    ]
+
+
+def test_stats_tell_what_a_log_query_read_and_kept(loki: httpx.Client) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/loki/api/v1/query_range",
+        params={
+            "query": '{env="prod"} |= "line" | decolorize |= "xx"',
+            "start": T,
+            "end": T + 10,
+            "limit": 1000,
+        },
+    ).json()
+    stats = body["data"]["stats"]
+    store = stats["querier"]["store"]
+    # The first filter runs in the store: only app a's 10 lines are read; 8 of them have "xx".
+    assert (store["chunk"]["decompressedLines"], store["chunk"]["postFilterLines"]) == (10, 8)
+    assert store["totalChunksRef"] == stats["index"]["totalStreams"] == 2
+    assert stats["summary"]["totalLinesProcessed"] == 10
+    assert stats["summary"]["totalPostFilterLines"] == stats["summary"]["totalEntriesReturned"] == 8
+    assert stats["ingester"]["totalReached"] == 0
+    assert all(v == 0 for cache in stats["cache"].values() for v in cache.values())
+
+
+def test_stats_of_a_metric_query_count_the_lines_behind_the_samples(loki: httpx.Client) -> None:
+    _fill(loki)
+    body = loki.get(
+        "/loki/api/v1/query",
+        params={"query": 'sum(count_over_time({env="prod"} != "line" [10s]))', "time": T + 9},
+    ).json()
+    stats = body["data"]["stats"]
+    assert body["data"]["result"][0]["value"][1] == "5"
+    assert stats["summary"]["totalPostFilterLines"] == 5
+    assert stats["summary"]["totalEntriesReturned"] == 0
+
+
 def test_volume_range_is_a_matrix_of_steps(loki: httpx.Client) -> None:
     _fill(loki)
     body = loki.get(
@@ -174,6 +228,27 @@ def test_a_query_past_the_time_limit_is_loki_s_504(make_backend: Any) -> None:
         )
     assert response.status_code == 504
     assert response.text.startswith("request timed out, decrease the duration of the request")
+
+
+def test_one_long_sql_statement_is_cut_at_the_time_limit_and_the_server_answers_the_next(
+    make_backend: Any,
+) -> None:
+    # 120,000 entries, each in thousands of the 4 h windows at a 1 s step over 11,000 steps: one DuckDB
+    # statement grouping about a billion rows, a minute or more unless it is interrupted at the 1 s limit.
+    slow = make_backend(query_timeout=1.0)
+    with httpx.Client(base_url=slow.base_url, timeout=60) as client:
+        values = [[str(T * NS + i * 91_000_000), "x"] for i in range(120_000)]
+        assert push_json(client, [{"stream": {"app": "long"}, "values": values}]).status_code == 204
+        response = client.get(
+            "/loki/api/v1/query_range",
+            params={"query": 'count_over_time({app="long"}[4h])', "start": T, "end": T + 10_999, "step": "1"},
+            timeout=10,
+        )
+        assert response.status_code == 504
+        assert response.text.startswith("request timed out, decrease the duration of the request")
+        after = client.get("/loki/api/v1/query", params={"query": "vector(1)+vector(1)", "time": T})
+    assert after.status_code == 200
+    assert after.json()["data"]["result"][0]["value"][1] == "2"
 
 
 def test_a_catastrophic_regex_runs_in_linear_time(loki: httpx.Client) -> None:

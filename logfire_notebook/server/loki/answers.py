@@ -37,25 +37,27 @@ def _cache() -> dict[str, int]:
     return {**dict.fromkeys(keys, 0), "downloadTime": 0, "queryLengthServed": 0}
 
 
-def _store(lines: int = 0, nbytes: int = 0) -> dict[str, Any]:
+def _store(m: QueryStats | None = None) -> dict[str, Any]:
+    # One stream's entries in the store play the part of one chunk; nothing is compressed or downloaded.
+    chunks = m.streams if m else 0
     return {
         "chunksDownloadTime": 0,
         "congestionControlLatency": 0,
-        "totalChunksRef": 0,
-        "totalChunksDownloaded": 0,
+        "totalChunksRef": chunks,
+        "totalChunksDownloaded": chunks,
         "chunkRefsFetchTime": 0,
         "queryReferencedStructuredMetadata": False,
         "queryUsedV2Engine": False,
         "pipelineWrapperFilteredLines": 0,
         "chunk": {
             "compressedBytes": 0,
-            "decompressedBytes": nbytes,
-            "decompressedLines": lines,
+            "decompressedBytes": m.bytes if m else 0,
+            "decompressedLines": m.lines if m else 0,
             "decompressedStructuredMetadataBytes": 0,
             "headChunkBytes": 0,
             "headChunkLines": 0,
             "headChunkStructuredMetadataBytes": 0,
-            "postFilterLines": 0,
+            "postFilterLines": _post_filter(m) if m else 0,
             "totalDuplicates": 0,
         },
         "dataobj": {
@@ -94,16 +96,22 @@ _CACHES = (
 )
 
 
+def _post_filter(m: QueryStats) -> int:
+    return m.post_filter or m.returned
+
+
 def stats(measured: QueryStats | None = None) -> dict[str, Any]:
-    """Loki's `stats` object with every key; this backend fills the querier's store and the summary."""
+    """Loki's `stats` object with every key. All data is in the store the querier reads (there are no
+    ingesters and no caches here), so the ingester and cache parts are zeros, as Loki reports them when a
+    query reaches neither; the index, the querier's store and the summary hold what this query did."""
     m = measured or QueryStats(started=time.perf_counter())
     exec_time = time.perf_counter() - m.started if measured else 0
     return {
         "index": {
             "bloomFilterTime": 0,
             "chunkRefsLookupTime": 0,
-            "postFilterChunks": 0,
-            "totalChunks": 0,
+            "postFilterChunks": m.streams,
+            "totalChunks": m.streams,
             "totalStreams": m.streams,
             "usedBloomFilters": False,
             "shardsDuration": 0,
@@ -115,7 +123,7 @@ def stats(measured: QueryStats | None = None) -> dict[str, Any]:
             "totalLinesSent": 0,
             "totalReached": 0,
         },
-        "querier": {"querierExecTime": exec_time, "store": _store(m.lines, m.bytes)},
+        "querier": {"querierExecTime": exec_time, "store": _store(m)},
         "cache": {name: _cache() for name in _CACHES},
         "summary": {
             "bytesProcessedPerSecond": int(m.bytes / exec_time) if exec_time else 0,
@@ -129,7 +137,7 @@ def stats(measured: QueryStats | None = None) -> dict[str, Any]:
             "totalEntriesReturned": m.returned,
             "totalLinesProcessed": m.lines,
             "totalStructuredMetadataBytesProcessed": 0,
-            "totalPostFilterLines": m.returned,
+            "totalPostFilterLines": _post_filter(m),
         },
     }
 

@@ -140,7 +140,9 @@ _COUNTING = {"count_over_time", "rate", "bytes_over_time", "bytes_rate"}
 
 def _fast_path_stages(stages: Sequence[s.Stage]) -> bool:
     for stage in stages:
-        if isinstance(stage, (s.LineFilter, s.Keep, s.Drop)):
+        if isinstance(stage, s.LineFilter) and not stage.has_ip:  # SQL can apply it
+            continue
+        if isinstance(stage, (s.Keep, s.Drop)):
             continue
         if isinstance(stage, s.LabelFilter) and _only_strings(stage.expr):
             continue
@@ -151,7 +153,7 @@ def _fast_path_stages(stages: Sequence[s.Stage]) -> bool:
 def _only_strings(expr: s.LfExpr) -> bool:
     if isinstance(expr, (s.LfAnd, s.LfOr)):
         return _only_strings(expr.left) and _only_strings(expr.right)
-    return isinstance(expr, s.LfString)
+    return isinstance(expr, (s.LfString, s.LfIp))
 
 
 def _range_aggregation(ctx: Context, agg: s.RangeAggregation, project: s.Grouping | None = None) -> SeriesSet:
@@ -216,8 +218,9 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
             f"SELECT stream_id, {metadata}, {step_expr} AS k, count(*), {nbytes} FROM store.loki_entries "
             f"WHERE {where} GROUP BY {group}"
         )
-    rows = ctx.loki.store.cursor().execute(sql).fetchall()
-    ctx.deadline.check()
+    cur = ctx.loki.store.cursor()
+    with ctx.deadline.watching(cur):
+        rows = cur.execute(sql).fetchall()
     seconds = rng / 1e9
     totals: dict[Labels, dict[int, float]] = {}
     label_cache: dict[tuple[int, str | None], Labels | None] = {}
@@ -233,6 +236,7 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
         labels = label_cache[cache_key]
         if labels is None:
             continue
+        ctx.stats.post_filter += count
         value = float(count) if agg.op in ("count_over_time", "rate") else float(nbytes or 0)
         points = totals.setdefault(labels, {})
         points[int(k)] = points.get(int(k), 0.0) + value
@@ -269,6 +273,7 @@ def _samples(
             continue
         if ERROR in entry.labels:
             raise LokiQueryError(_pipeline_error(entry.labels))
+        ctx.stats.post_filter += 1
         labels = entry.labels
         grouping = agg.grouping or project
         if grouping is not None:
@@ -526,34 +531,83 @@ def _signature(labels: Labels, expr: s.Binary) -> Labels:
     return labels
 
 
+def _labels_text(labels: Labels) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in labels) + "}"
+
+
+def _result_labels(many: Labels, one: Labels, expr: s.Binary) -> Labels:
+    """Prometheus' result labels: one-to-one keeps the matched labels (`on`) or drops the ignored ones;
+    group_left/group_right keep the "many" side's labels and copy the listed ones from the "one" side."""
+    if expr.group is None:
+        return _signature(many, expr)
+    if not expr.include:
+        return many
+    out = dict(many)
+    other = dict(one)
+    for name in expr.include:
+        if other.get(name):
+            out[name] = other[name]
+        else:
+            out.pop(name, None)
+    return _key(out)
+
+
 def _vector_vector(expr: s.Binary, left: SeriesSet, right: SeriesSet) -> SeriesSet:
-    by_signature: dict[Labels, Labels] = {}
-    for labels in right.series:
-        sig = _signature(labels, expr)
-        if sig in by_signature:
-            raise LokiQueryError(
-                "found duplicate series for the match group on the right hand-side of the operation"
-            )
-        by_signature[sig] = labels
+    """Vector matching as Prometheus does it, step by step: one-to-one by default, many-to-one with
+    group_left, one-to-many with group_right; a match group with several series on the "one" side is an
+    error (many-to-many), and so is a "many" side without group_left/group_right."""
+    swapped = expr.group == "right"
+    many, one = (right, left) if swapped else (left, right)
+    one_side = "left" if swapped else "right"
     out = SeriesSet()
-    for labels, points in left.series.items():
-        sig = _signature(labels, expr)
-        match = by_signature.get(sig)
-        if match is None:
-            continue
-        result_labels = sig if expr.on is not None or expr.ignoring is not None else labels
-        other = right.series[match]
-        for k, v in points.items():
-            if k not in other:
+    steps = sorted({k for points in (*left.series.values(), *right.series.values()) for k in points})
+    for k in steps:
+        ones: dict[Labels, Labels] = {}
+        for labels, points in one.series.items():
+            if k in points:
+                sig = _signature(labels, expr)
+                if sig in ones:
+                    first, second = sorted((ones[sig], labels))
+                    raise LokiQueryError(
+                        f"found duplicate series for the match group {_labels_text(sig)} on the {one_side} "
+                        f"hand-side of the operation: [{_labels_text(first)}, {_labels_text(second)}];"
+                        "many-to-many matching not allowed: matching labels must be unique on one side"
+                    )
+                ones[sig] = labels
+        matched: set[Labels] = set()
+        made: set[Labels] = set()
+        for labels, points in many.series.items():
+            if k not in points:
                 continue
+            sig = _signature(labels, expr)
+            match = ones.get(sig)
+            if match is None:
+                continue
+            if expr.group is None:
+                if sig in matched:
+                    raise LokiQueryError(
+                        "multiple matches for labels: many-to-one matching must be explicit "
+                        "(group_left/group_right)"
+                    )
+                matched.add(sig)
+            a, b = points[k], one.series[match][k]
+            if swapped:
+                a, b = b, a
+            result = _result_labels(labels, match, expr)
+            if expr.group is not None:
+                if result in made:
+                    raise LokiQueryError(
+                        "multiple matches for labels: grouping labels must ensure unique matches"
+                    )
+                made.add(result)
             if expr.op in _COMPARE:
-                holds = _COMPARE[expr.op](v, other[k])
+                holds = _COMPARE[expr.op](a, b)
                 if expr.return_bool:
-                    out.add(result_labels, k, float(holds))
+                    out.add(result, k, float(holds))
                 elif holds:
-                    out.add(labels, k, v)
+                    out.add(result, k, a)
             else:
-                out.add(result_labels, k, _apply(expr.op, v, other[k]))
+                out.add(result, k, _apply(expr.op, a, b))
     return out
 
 

@@ -16,6 +16,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from logfire_notebook.server.loki import syntax as s
+from logfire_notebook.server.loki.ipmatch import IpRange
 from logfire_notebook.server.loki.units import parse_bytes, parse_duration, unquote
 
 __all__ = ["LogQLSyntaxError", "parse", "warm_up"]
@@ -150,6 +151,13 @@ def _number(token: Token) -> float:
     return float(text)
 
 
+def _ip_range(text: str) -> IpRange:
+    try:
+        return IpRange.parse(text)
+    except ValueError as exc:
+        raise LogQLSyntaxError(f"parse error : {exc}") from None
+
+
 def _duration_ns(token: Token) -> int:
     return round(parse_duration(str(token)) * 1e9)
 
@@ -203,13 +211,18 @@ class _ToSyntax(Transformer[Token, Any]):
     def filter_value(self, value: str) -> str:
         return value
 
-    def ip_value(self, _ip: Token, value: str) -> str:
-        raise LogQLSyntaxError("parse error : ip() line filters are not supported by this backend")
+    def ip_value(self, _ip: Token, value: str) -> IpRange:
+        return _ip_range(value)
 
     def line_filter(self, op: str, *values: Any) -> s.LineFilter:
-        texts = tuple(v for v in values if isinstance(v, str) and not isinstance(v, Token))
+        texts = tuple(
+            v for v in values if isinstance(v, IpRange) or (isinstance(v, str) and not isinstance(v, Token))
+        )
+        if op not in ("|=", "!=") and any(isinstance(v, IpRange) for v in texts):
+            raise LogQLSyntaxError(f"parse error : ip() line filters take |= or !=, not {op}")
         if op in ("|~", "!~"):
             for text in texts:
+                assert isinstance(text, str)
                 try:
                     s.compile_regex(text)
                 except re.error as exc:
@@ -290,8 +303,8 @@ class _ToSyntax(Transformer[Token, Any]):
             raise LogQLSyntaxError(f"parse error : {op_text} needs a string, not a number")
         return s.LfCompare(str(name), "==" if op_text == "=" else op_text, value[0], value[1])
 
-    def lf_ip(self, *_: Any) -> s.LfString:
-        raise LogQLSyntaxError("parse error : ip() label filters are not supported by this backend")
+    def lf_ip(self, name: Token, op: Token, _ip: Token, value: str) -> s.LfIp:
+        return s.LfIp(str(name), str(op) == "!=", _ip_range(value))
 
     def lf_number(self, token: Token) -> tuple[float, str]:
         return (_number(token), "number")
@@ -364,12 +377,12 @@ class _ToSyntax(Transformer[Token, Any]):
         return s.LabelReplace(expr, dst, repl, src, regex)
 
     def matching(
-        self, kind: Token, names: tuple[str, ...] | None, *_group: Any
-    ) -> tuple[str, tuple[str, ...]]:
-        return (str(kind), names or ())
+        self, kind: Token, names: tuple[str, ...] | None, group: tuple[str, tuple[str, ...]] | None = None
+    ) -> tuple[str, tuple[str, ...], tuple[str, tuple[str, ...]] | None]:
+        return (str(kind), names or (), group)
 
-    def group_side(self, *_: Any) -> None:
-        raise LogQLSyntaxError("parse error : group_left/group_right are not supported by this backend")
+    def group_side(self, side: Token, names: tuple[str, ...] | None = None) -> tuple[str, tuple[str, ...]]:
+        return ("left" if side.type == "GROUP_LEFT" else "right", names or ())
 
     def bin_mod(self, *parts: Any) -> tuple[bool, Any]:
         return_bool = any(isinstance(p, Token) and p.type == "BOOL" for p in parts)
@@ -378,13 +391,19 @@ class _ToSyntax(Transformer[Token, Any]):
 
     def binary(self, left: s.Expr, op: Any, mod: tuple[bool, Any], right: s.Expr) -> s.Binary:
         return_bool, matching = mod
-        on = ignoring = None
+        on = ignoring = group = None
+        include: tuple[str, ...] = ()
         if matching is not None:
-            if matching[0] == "on":
-                on = matching[1]
+            kind, names, grouped = matching
+            if kind == "on":
+                on = names
             else:
-                ignoring = matching[1]
-        return s.Binary(str(op), left, right, return_bool, on, ignoring)
+                ignoring = names
+            if grouped is not None:
+                group, include = grouped
+                if str(op) in ("and", "or", "unless"):
+                    raise LogQLSyntaxError(f"parse error : no grouping allowed for {op} operation")
+        return s.Binary(str(op), left, right, return_bool, on, ignoring, group, include)
 
     def unary(self, sign: Token, expr: s.Expr) -> s.Expr:
         if str(sign) == "+":
@@ -399,7 +418,7 @@ class _ToSyntax(Transformer[Token, Any]):
 def _wrap_label_filters(stages: tuple[Any, ...]) -> tuple[s.Stage, ...]:
     out: list[s.Stage] = []
     for stage in stages:
-        if isinstance(stage, (s.LfString, s.LfCompare, s.LfAnd, s.LfOr)):
+        if isinstance(stage, (s.LfString, s.LfCompare, s.LfIp, s.LfAnd, s.LfOr)):
             out.append(s.LabelFilter(stage))
         else:
             out.append(stage)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from logfire_notebook.server.loki import syntax as s
+from logfire_notebook.server.loki.ipmatch import IpRange
 from logfire_notebook.server.loki.templates import Template, TemplateError
 from logfire_notebook.server.loki.units import parse_bytes, parse_duration
 
@@ -125,11 +126,12 @@ def pattern_regex(pattern: str, *, require_capture: bool = False) -> Any:
 
 
 def line_filter_predicate(stage: s.LineFilter) -> Callable[[str], bool]:
-    values = stage.values
+    values = [v for v in stage.values if isinstance(v, str)]
     if stage.op in ("|=", "!="):
+        ranges = [v for v in stage.values if isinstance(v, IpRange)]
 
         def contains(line: str) -> bool:
-            return any(v in line for v in values)
+            return any(v in line for v in values) or any(r.in_line(line) for r in ranges)
 
         return contains if stage.op == "|=" else (lambda line: not contains(line))
     if stage.op in ("|~", "!~"):
@@ -443,6 +445,9 @@ def _label_test(expr: s.LfExpr) -> StageFn:
     if isinstance(expr, s.LfString):
         matcher = expr.matcher
         return lambda e: matcher.matches(e.labels.get(matcher.name, ""))
+    if isinstance(expr, s.LfIp):
+        name, negate, holds = expr.name, expr.negate, expr.range.matches_value
+        return lambda e: holds(e.labels.get(name, "")) != negate
     return _compare(expr)
 
 

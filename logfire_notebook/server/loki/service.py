@@ -152,7 +152,9 @@ def volume(
     step_ns: int | None,
 ) -> dict[str, Any]:
     """Bytes per label set in [start, end) (`volume`), or per step too (`volume_range`). Series are named by
-    the selector's labels, or by `targetLabels`; `aggregateBy=labels` names them by each label alone."""
+    the selector's labels, or by `targetLabels`; with `aggregateBy=labels` there is one series per label
+    name, `{"<name>": ""}`, holding the bytes of every stream that has the label (as Loki answers it).
+    Largest first, ties by name."""
     sets = _matcher_sets([query])
     assert sets is not None
     names = target_labels or sorted({m.name for m in sets[0]})
@@ -174,14 +176,16 @@ def volume(
     for sid, b, nbytes in rows:
         labels = streams[sid]
         keys = (
-            [((name, labels[name]),) for name in names if name in labels]
+            [((name, ""),) for name in names if name in labels]
             if by_labels
             else [tuple((n, labels[n]) for n in names if n in labels)]
         )
         for key in keys:
             points = totals.setdefault(key, {})
             points[int(b)] = points.get(int(b), 0) + int(nbytes)
-    ranked = sorted(totals.items(), key=lambda item: -sum(item[1].values()))[:limit]
+    ranked = sorted(
+        totals.items(), key=lambda item: (-sum(item[1].values()), answers.selector_text(dict(item[0])))
+    )[:limit]
     result: list[dict[str, Any]]
     if step_ns:
         count = (end - start + step_ns - 1) // step_ns

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from logfire_notebook.server.loki.ipmatch import IpRange
+
 __all__ = [
     "Binary",
     "Decolorize",
@@ -19,6 +21,7 @@ __all__ = [
     "LabelReplace",
     "LfAnd",
     "LfCompare",
+    "LfIp",
     "LfOr",
     "LfString",
     "LineFilter",
@@ -94,7 +97,11 @@ class Matcher:
 @dataclass(frozen=True)
 class LineFilter:
     op: str  # |= != |~ !~ |> !>
-    values: tuple[str, ...]  # joined by `or`
+    values: tuple[str | IpRange, ...]  # joined by `or`; an IpRange is `ip("...")` (only with |= and !=)
+
+    @property
+    def has_ip(self) -> bool:
+        return any(isinstance(v, IpRange) for v in self.values)
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,15 @@ class LfCompare:
 
 
 @dataclass(frozen=True)
+class LfIp:
+    """`name = ip("...")` or `name != ip("...")`."""
+
+    name: str
+    negate: bool
+    range: IpRange
+
+
+@dataclass(frozen=True)
 class LfAnd:
     left: LfExpr
     right: LfExpr
@@ -182,7 +198,7 @@ class LfOr:
     right: LfExpr
 
 
-LfExpr = LfString | LfCompare | LfAnd | LfOr
+LfExpr = LfString | LfCompare | LfIp | LfAnd | LfOr
 
 
 @dataclass(frozen=True)
@@ -257,6 +273,8 @@ class Binary:
     return_bool: bool = False
     on: tuple[str, ...] | None = None
     ignoring: tuple[str, ...] | None = None
+    group: str | None = None  # "left" or "right": many-to-one / one-to-many matching
+    include: tuple[str, ...] = ()  # labels group_left/group_right copy from the "one" side
 
 
 @dataclass(frozen=True)
