@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from logfire_notebook._loki.decode import LokiAnswer
+    from logfire_notebook._loki.tail import LokiTail
     from logfire_notebook._paging import PageProgress
 
 __all__ = ["AsyncLokiClient", "LokiClient"]
@@ -122,6 +123,33 @@ class _LokiBase:
         headers.setdefault("user-agent", f"logfire-notebook/{__version__}")
         headers.update(self._config.headers())  # `authorization` is shown as '[secure]' in every httpx repr
         return {"base_url": self.addr, "timeout": self.timeout, "headers": headers, **httpx_kwargs}
+
+    def tail(
+        self,
+        logql: str,
+        *,
+        start: datetime | int,
+        seen: set[tuple[Any, ...]] | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> LokiTail:
+        """Follows a log query on Loki's tail API from `start` (a datetime, or nanoseconds since the epoch;
+        see `_loki.tail`), with this client's address and credentials; call it on the running event loop that
+        will own the connection."""
+        from logfire_notebook._loki.tail import LokiTail
+
+        headers = {"user-agent": f"logfire-notebook/{__version__}", **self._config.headers()}
+        if isinstance(start, datetime):
+            start = int(start.timestamp()) * 1_000_000_000 + start.microsecond * 1_000
+        start_ns = start
+        return LokiTail(
+            self.addr,
+            headers,
+            logql,
+            start_ns=start_ns,
+            seen=seen,
+            limit=limit,
+            scrub=scrubber(self._config.secrets()),
+        )
 
     @property
     def legacy_api(self) -> bool:
