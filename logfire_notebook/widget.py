@@ -437,6 +437,8 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         future, closer = getattr(self, "_future", None), getattr(self, "_closer", None)
         if future is not None:
             future.cancel()
+        if hasattr(self, "_lock"):
+            self._live_stop()
         if closer is not None:
             closer()
         super().close()
@@ -491,6 +493,8 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
             if generation != self._generation:
                 return None
             self._frame = result.frame
+            if self._windows is not None:
+                self._windows.retire()
             self._windows = windows
             status: dict[str, Any] = {"min_timestamp": result.spec[0], "max_timestamp": result.spec[1]}
             if result.window is not None:
@@ -620,7 +624,7 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
 
             return trace_column(frame.columns) or ""
         finder = getattr(self._source, "trace_column", None)
-        return (finder(frame.columns) or "") if finder is not None else ""
+        return (finder(frame) or "") if finder is not None else ""
 
     def _open_trace(self, request_id: Any, content: dict[str, Any]) -> None:
         """Answers the browser's "trace" request off the kernel's message loop: one query by trace id, in a

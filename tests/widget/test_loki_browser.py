@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from _browser import Lab, screenshot
+from _otlp_spans import send_trace_with_logs
 from playwright.sync_api import expect
 from test_widget_browser import TIMEOUT, run_notebook, shown_rows, wait_ready
 
@@ -111,3 +112,42 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
     page.keyboard.press("Shift+Enter")
     output = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea-output")
     expect(output).to_have_text(f"{RECENT['staging']} ['staging']", timeout=TIMEOUT)
+
+
+def test_a_loki_lines_trace_id_opens_its_waterfall(page: Any, lab: Lab, backend: Any) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    trace_id, spans = send_trace_with_logs(backend.base_url, "loki-browser-trace", tenant, depth=4)
+    run_notebook(
+        page,
+        lab,
+        "logql-trace.ipynb",
+        f"%load_ext logfire_notebook\n%config LokiMagic.org_id = {tenant!r}",
+        '%%logql --since 1h\n{service_name="loki-browser-trace"}',
+    )
+    assert shown_rows(page) == 1
+    # The line's structured metadata holds its trace id: its detail offers "Open trace".
+    names = page.locator(".lf-header .lf-th-name").all_inner_texts()
+    metadata = (
+        page.locator(".lf-body .lf-tr").first.locator(".lf-cell").nth(names.index("structured_metadata"))
+    )
+    expect(metadata).to_contain_text(trace_id)
+    metadata.click()
+    page.locator(".lf-detail .lf-open-trace").click()
+
+    pane = page.locator(".lf-trace")
+    expect(pane).to_have_attribute("data-state", "ready", timeout=TIMEOUT)
+    assert pane.get_attribute("data-trace-id") == trace_id
+    expect(pane.locator(".lf-waterfall")).to_have_attribute("data-lines", str(spans))
+    expect(pane.locator(".lf-trace-row")).to_have_count(spans)
+    # The spans came from Logfire's query API, nested as sent: the deepest bar inside its parent's.
+    depths = [
+        int(d) for d in pane.locator(".lf-trace-row").evaluate_all("rs => rs.map(r => r.dataset.depth)")
+    ]
+    assert sorted(depths) == list(range(spans))
+    deepest = pane.locator(".lf-trace-row").nth(depths.index(spans - 1))
+    parent = pane.locator(f'.lf-trace-row[data-line="{deepest.get_attribute("data-parent")}"]')
+    child_bar = deepest.locator(".lf-trace-span").bounding_box()
+    parent_bar = parent.locator(".lf-trace-span").bounding_box()
+    assert parent_bar["x"] - 0.5 <= child_bar["x"]
+    assert child_bar["x"] + child_bar["width"] <= parent_bar["x"] + parent_bar["width"] + 0.5
+    screenshot(page, "logql-trace-waterfall")
