@@ -26,6 +26,7 @@ from logfire_notebook.widget import QueryTable
 if TYPE_CHECKING:
     import polars as pl
 
+    from logfire_notebook._client import LogfireClient
     from logfire_notebook._loki.client import LokiClient
 
 __all__ = ["LokiTable"]
@@ -35,8 +36,11 @@ class LokiTable(QueryTable):
     """The table widget over LogQL.
 
     `LokiTable(logql=None, *, since=None, until=None, limit=None, direction="backward", client=None,
-    data=None, data_elapsed=None, all_rows=False, **config)`: `config` is `LokiClient`'s (addr=, org_id=, username=, password=, bearer_token=);
+    traces=None, data=None, data_elapsed=None, all_rows=False, **config)`: `config` is `LokiClient`'s (addr=, org_id=, username=, password=, bearer_token=);
     without a client or config, LOKI_ADDR and the other LOKI_* variables are read as logcli reads them.
+    A line with a trace id (`trace_id`/`traceID`/`traceId` in its labels, structured metadata or parsed
+    fields) opens its trace from Logfire's query API: `traces=` (a `LogfireClient`), else LOGFIRE_READ_TOKEN
+    and LOGFIRE_BASE_URL.
     """
 
     label_column = traitlets.Unicode("labels").tag(sync=True)
@@ -51,12 +55,13 @@ class LokiTable(QueryTable):
         limit: int | None = None,
         direction: str = "backward",
         client: LokiClient | None = None,
+        traces: LogfireClient | None = None,
         data: pl.DataFrame | None = None,
         data_elapsed: float | None = None,
         all_rows: bool = False,
         **config: Any,
     ) -> None:
-        source = LokiSource(client, direction=direction, **config)
+        source = LokiSource(client, direction=direction, traces=traces, **config)
         super().__init__(
             logql,
             source=source,
@@ -77,9 +82,6 @@ class LokiTable(QueryTable):
         """Adds `label="value"` to the query's stream selectors and runs it (a chip click does this)."""
         self.query = lq.narrow(self.query, label, value)
         self._run()
-
-    def _trace_column_of(self, frame: pl.DataFrame | None) -> str:
-        return ""  # Loki rows have no spans to open
 
     def _on_message(self, widget: Any, content: Any, buffers: list[bytes]) -> None:
         if isinstance(content, dict) and content.get("type") == "narrow":

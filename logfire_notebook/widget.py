@@ -192,9 +192,10 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
     else the first screenful, so the first paint needs no round trip. The browser asks for other windows."""
 
     timeline = traitlets.Dict().tag(sync=True)
-    """The timeline: `histogram` (bucket `starts`, `counts`, `interval`, `from`, `to`, epoch ms; None when
-    there is none), `note` (why there is none, or "") and `revision`, the result it counts (the browser shows
-    the old one dimmed while the new result's is being counted)."""
+    """The timeline: `histogram` (bucket `starts`, `counts`, `interval`, `from`, `to`, epoch ms, and optionally
+    `levels`, level name -> count per bucket, for bars stacked by level; None when there is none), `note` (why
+    there is none, or "") and `revision`, the result it counts (the browser shows the old one dimmed while the
+    new result's is being counted)."""
 
     trace_column = traitlets.Unicode("").tag(sync=True)
     """The result's column that holds trace ids (`trace_id` for Logfire rows; `""`: none). The browser offers
@@ -466,7 +467,10 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         except LogfireError as exc:
             # The rows still show; the note says why the timeline does not.
             return None, f"No timeline: {exc}"
-        return wire.histogram_from_counts(list(counts.starts), list(counts.counts), interval, start, end), ""
+        histogram = wire.histogram_from_counts(
+            list(counts.starts), list(counts.counts), interval, start, end, counts.levels
+        )
+        return histogram, ""
 
     def _publish(self, generation: int, result: _Result, *, timeline_later: bool = False) -> int | None:
         """Shows `result` unless a newer run has started since (then it is dropped, never shown) and returns
@@ -608,7 +612,7 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
 
             return trace_column(frame.columns) or ""
         finder = getattr(self._source, "trace_column", None)
-        return (finder(frame.columns) or "") if finder is not None else ""
+        return (finder(frame) or "") if finder is not None else ""
 
     def _open_trace(self, request_id: Any, content: dict[str, Any]) -> None:
         """Answers the browser's "trace" request off the kernel's message loop: one query by trace id, in a

@@ -36,7 +36,7 @@ export function cellText(info: ColumnInfo, value: unknown, utc: boolean): string
     case "duration":
       return formatDuration(durationSeconds(info, value));
     case "level":
-      return levelOf(value as number).name;
+      return levelOf(value as number | string).name;
     case "number":
       return formatNumber(value as number);
     case "bool":
@@ -58,7 +58,9 @@ export function cellText(info: ColumnInfo, value: unknown, utc: boolean): string
 export function copyValue(info: ColumnInfo, value: unknown, utc: boolean): string {
   if (value === null || value === undefined) return "";
   if (info.kind === "timestamp") return new Date(value as number).toISOString();
-  if (info.kind === "level") return `${levelOf(value as number).name} (${String(value)})`;
+  if (info.kind === "level") {
+    return typeof value === "string" ? value : `${levelOf(value as number).name} (${String(value)})`;
+  }
   if (info.kind === "json" || info.kind === "list" || info.kind === "other") {
     return typeof value === "string" ? value : JSON.stringify(toPlain(value), null, 2);
   }
@@ -88,7 +90,7 @@ export function fillCell(td: HTMLElement, info: ColumnInfo, value: unknown, utc:
     return;
   }
   if (info.kind === "level") {
-    const level = levelOf(value as number);
+    const level = levelOf(value as number | string);
     td.textContent = "";
     td.append(h("span", { class: `lf-level ${level.cls}` }, level.name));
     return;
@@ -136,8 +138,9 @@ export function fullValue(info: ColumnInfo, value: unknown, utc: boolean): HTMLE
     if (parsed !== undefined && parsed !== null && typeof parsed === "object") return jsonTree(parsed, 2);
   }
   if (info.kind === "level") {
-    const level = levelOf(value as number);
-    return h("span", { class: `lf-level ${level.cls}` }, `${level.name} (${String(value)})`);
+    const level = levelOf(value as number | string);
+    const text = typeof value === "string" ? value : `${level.name} (${String(value)})`;
+    return h("span", { class: `lf-level ${level.cls}` }, text);
   }
   if (info.kind === "timestamp") {
     const ms = value as number;

@@ -140,9 +140,14 @@ export class TableView {
     if (!rows || col < 0 || display < 0 || display >= rows.numRows) return null;
     const ref = rows.row(this.rowAt(display));
     if (!ref) return null; // a row still on its way
-    const value = ref.data.columns[col]?.column.at(ref.index);
+    const cell: unknown = ref.data.columns[col]?.column.at(ref.index);
+    // A Loki line keeps its trace id in a map column (structured metadata, parsed fields or labels).
+    const value = this.columns[col]?.badge === "map" ? traceIdInMap(cell) : cell;
     if (value === null || value === undefined || String(value) === "") return null;
-    const start = this.columns.findIndex((c) => c.name === "start_timestamp" && c.kind === "timestamp");
+    // The row's time (a span's start, a Loki line's timestamp) centres the trace query's window.
+    const start = this.columns.findIndex(
+      (c) => (c.name === "start_timestamp" || c.name === "timestamp") && c.kind === "timestamp",
+    );
     const at = start >= 0 ? ref.data.columns[start]?.column.at(ref.index) : undefined;
     return { traceId: String(value), atMs: typeof at === "number" ? at : null };
   }
@@ -291,7 +296,8 @@ export class TableView {
         const value = ref.data.columns[c]?.column.at(ref.index) ?? null;
         fillCell(td, info, value, this.utc);
         if (info.name === this.labelColumn && this.onLabel && value !== null) fillChips(td, value);
-        if (info.name === this.traceColumn && this.onOpenTrace && td.textContent !== "null") {
+        // A map column's cell stays a cell (its detail shows the map, with "Open trace" beside it).
+        if (info.name === this.traceColumn && info.badge !== "map" && this.onOpenTrace && td.textContent !== "null") {
           td.classList.add("lf-trace-link");
           td.title = "Open this trace";
         }
@@ -389,14 +395,29 @@ export class TableView {
   }
 }
 
-/** A map cell's entries (Arrow maps arrive as [key, value] pairs, or a Map) as chips, `label=value`. */
+/** Keys that hold a trace id in a Loki line's maps, in the order they are looked up. */
+const TRACE_ID_KEYS = ["trace_id", "traceID", "traceId"];
+
+/** A map cell's entries: Arrow maps arrive as [key, value] pairs, a Map, or a plain object. */
+function mapEntries(value: unknown): [unknown, unknown][] {
+  if (value instanceof Map) return [...value.entries()];
+  if (Array.isArray(value)) return value as [unknown, unknown][];
+  return value !== null && typeof value === "object" ? Object.entries(value) : [];
+}
+
+/** The trace id in a map cell, or null without one. */
+export function traceIdInMap(value: unknown): string | null {
+  const entries = new Map(mapEntries(value).map(([k, v]) => [String(k), v]));
+  for (const key of TRACE_ID_KEYS) {
+    const id = entries.get(key);
+    if (id !== null && id !== undefined && String(id) !== "") return String(id);
+  }
+  return null;
+}
+
+/** A map cell's entries as chips, `label=value`. */
 function fillChips(td: HTMLElement, value: unknown): void {
-  const pairs: [unknown, unknown][] =
-    value instanceof Map
-      ? [...value.entries()]
-      : Array.isArray(value)
-        ? (value as [unknown, unknown][])
-        : Object.entries(value as object);
+  const pairs = mapEntries(value);
   td.textContent = "";
   for (const [label, text] of pairs) {
     const chip = h("span", { class: "lf-chip", title: `Only rows with ${String(label)}="${String(text)}"` });

@@ -187,9 +187,20 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     if (on) liveLoop.start();
     else liveLoop.stop();
   }
+  // The query the rows are for: a LogQL widget's query changes in the widget (a label chip narrows it), so
+  // it is shown; a SQL widget's query is the cell's, never changed here.
+  const queryText = h("code", { class: "lf-query-text" });
+  const queryLine = h("div", { class: "lf-query", hidden: "" }, h("span", { class: "lf-query-language" }), queryText);
+  function showQuery(): void {
+    const query = m.get("query") ?? "";
+    queryLine.hidden = !query || m.get("language") !== "LogQL";
+    queryLine.firstElementChild!.textContent = m.get("language") ?? "";
+    queryText.textContent = query;
+    queryLine.title = query;
+  }
   const toolbar = h("div", { class: "lf-toolbar" }, picker.el, live.el, chart.switch);
   const main = h("div", { class: "lf-main" }, table.el, chart.el, message);
-  const root = h("div", { class: "lf-root" }, progress, toolbar, timeline.el, main, footer.el, trace.el);
+  const root = h("div", { class: "lf-root" }, progress, queryLine, toolbar, timeline.el, main, footer.el, trace.el);
   el.append(root);
   const stopTheme = followTheme(root);
 
@@ -288,11 +299,13 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   m.on("change:utc", onRangeTrait);
   m.on("change:limit_hint", showStatus);
   m.on("change:live", followLive);
+  m.on("change:query", showQuery);
   // Relative ranges move with the clock: refresh the shown local times every half minute.
   const clock = setInterval(() => picker.refresh(), 30_000);
 
   applyUtc();
   followLive();
+  showQuery();
   chart.apply();
   showResult();
 
@@ -310,6 +323,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     m.off("change:utc", onRangeTrait);
     m.off("change:limit_hint", showStatus);
     m.off("change:live", followLive);
+    m.off("change:query", showQuery);
     liveLoop.stop();
     if (freshTimer !== null) clearTimeout(freshTimer);
     root.remove();

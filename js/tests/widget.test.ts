@@ -72,6 +72,8 @@ describe("the widget against a fake model", () => {
     expect(el.querySelector(".lf-limit")!.textContent).toBe(
       "the limit of 5,000 rows was reached, more rows may exist (raise --limit or use --all)",
     );
+    // A SQL widget's query is its cell's, never changed in the widget: no query line.
+    expect(el.querySelector<HTMLElement>(".lf-query")!.hidden).toBe(true);
   });
 
   it("keeps the DOM bounded at 100,000 rows and asks for the middle by window", async () => {

@@ -39,6 +39,7 @@ __all__ = [
     "decode_legacy",
     "decode_values",
     "empty_streams",
+    "level_of",
     "parse_selector",
     "read_parquet",
     "sort_entries",
@@ -218,12 +219,12 @@ def _streams_table(streams: list[Any], categorized: bool) -> pa.Table:
             "labels": label_column,
             "structured_metadata": metadata,
             "parsed": parsed,
-            "level": _level(label_column, metadata, parsed),
+            "level": level_of(label_column, metadata, parsed),
         }
     )
 
 
-def _level(*maps: Any) -> Any:
+def level_of(*maps: Any) -> Any:
     """The first `level` / `detected_level` found in the labels, then the metadata, then the parsed labels."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -308,7 +309,7 @@ def decode_legacy(body: bytes, direction: str = "backward") -> LokiAnswer:
             "labels": label_column,
             "structured_metadata": nulls,
             "parsed": nulls,
-            "level": _level(label_column),
+            "level": level_of(label_column),
         }
     )
     return LokiAnswer(sort_entries(table, direction), "streams")
@@ -338,5 +339,5 @@ def read_parquet(body: bytes, direction: str = "backward") -> pa.Table:
             if name in raw.column_names
             else pa.nulls(n, types["labels"])
         )
-    columns["level"] = _level(columns["labels"], columns["structured_metadata"], columns["parsed"])
+    columns["level"] = level_of(columns["labels"], columns["structured_metadata"], columns["parsed"])
     return sort_entries(pa.table(columns), direction)

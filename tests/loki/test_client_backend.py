@@ -95,3 +95,29 @@ def test_table_shows_rows_counts_the_timeline_and_narrows(
         assert table.df.height == 0
     finally:
         table.close()
+
+
+def test_the_tables_timeline_is_split_by_level_and_adds_up_to_every_entry(
+    loki_backend: Any, tenant: str, pushed: None
+) -> None:
+    # The api stream's level is a label; half of web's entries carry a detected_level in their metadata.
+    extra = [[str(NOW_NS - (i + 1) * MINUTE), f"oops {i}", {"detected_level": "error"}] for i in range(10)]
+    response = httpx.post(
+        f"{loki_backend.base_url}/loki/api/v1/push",
+        json={"streams": [{"stream": {"service_name": "web"}, "values": extra}]},
+        headers={"X-Scope-OrgID": tenant},
+    )
+    assert response.status_code == 204, response.text
+    table = LokiTable('{service_name=~"api|web"}', since="2h", addr=loki_backend.base_url, org_id=tenant)
+    try:
+        histogram = table.timeline["histogram"]
+        levels = histogram["levels"]
+        assert {name: sum(counts) for name, counts in levels.items()} == {
+            "info": 80,
+            "error": 10,
+            "unknown": 40,
+        }
+        # Each bar's levels stack up to its count.
+        assert [sum(col) for col in zip(*levels.values(), strict=True)] == histogram["counts"]
+    finally:
+        table.close()

@@ -218,8 +218,9 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
             f"SELECT stream_id, {metadata}, {step_expr} AS k, count(*), {nbytes} FROM store.loki_entries "
             f"WHERE {where} GROUP BY {group}"
         )
-    rows = ctx.loki.store.cursor().execute(sql).fetchall()
-    ctx.deadline.check()
+    cur = ctx.loki.store.cursor()
+    with ctx.deadline.watching(cur):
+        rows = cur.execute(sql).fetchall()
     seconds = rng / 1e9
     totals: dict[Labels, dict[int, float]] = {}
     label_cache: dict[tuple[int, str | None], Labels | None] = {}

@@ -250,7 +250,11 @@ async def legacy_query(request: Request) -> Response:
     p = range_params(params)
     if params.get("regexp"):
         p.query = f"{p.query} |~ {answers.dumps(params['regexp']).decode()}"
-    body = await run_in_threadpool(service.range_query, _loki(request), org, p, categorize=False)
+    body = await _cancellable(
+        request, lambda d: service.range_query(_loki(request), org, p, categorize=False, deadline=d)
+    )
+    if not body:
+        return Response(status_code=499)  # the client is gone; nobody reads this
     data = body["data"]
     if data["resultType"] != "streams":
         return _json(data)

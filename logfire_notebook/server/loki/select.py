@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from logfire_notebook.server.loki import syntax as s
+from logfire_notebook.server.loki.deadline import Deadline, LokiCancelled, LokiTimeout
 from logfire_notebook.server.loki.pipeline import Entry, compile_stages, pattern_regex
 from logfire_notebook.server.loki.storage import LokiStore, sql_string
 
 __all__ = [
     "Deadline",
+    "LokiCancelled",
     "LokiQueryError",
     "LokiTimeout",
     "QueryStats",
@@ -33,34 +34,6 @@ __all__ = [
 
 class LokiQueryError(ValueError):
     """A query that cannot run as asked (HTTP 400); `str()` is the message."""
-
-
-class LokiTimeout(Exception):
-    """The query ran past its time limit (HTTP 504)."""
-
-
-class LokiCancelled(Exception):
-    """The client went away; nobody is waiting for the answer."""
-
-
-class Deadline:
-    """When a query must stop: its time limit, or as soon as `cancel()` is called (the client is gone)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.at = time.monotonic() + seconds
-        self.cancelled = threading.Event()
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-
-    def check(self) -> None:
-        if self.cancelled.is_set():
-            raise LokiCancelled
-        if time.monotonic() > self.at:
-            raise LokiTimeout(
-                "request timed out, decrease the duration of the request or add more label matchers "
-                "(prefer exact match over regex match) to reduce the amount of data processed"
-            )
 
 
 @dataclass
@@ -249,20 +222,23 @@ def _batches(
     lo, hi = (start_ns, min(end_ns, start_ns + width)) if forward else (max(start_ns, end_ns - width), end_ns)
     wanted = limit
     while True:
-        deadline.check()
         sql = f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi} ORDER BY ts {order}"
         if not pipelined:
             # Every row SQL keeps is an answer: a top-N of what is still wanted from this slice.
-            rows = cur.execute(f"{sql} LIMIT {int(wanted)}").fetchall()
+            with deadline.watching(cur):
+                rows = cur.execute(f"{sql} LIMIT {int(wanted)}").fetchall()
             wanted -= len(rows)
             yield rows
             if wanted <= 0:
                 return
         else:
-            cur.execute(sql)
-            while rows := cur.fetchmany(20_000):
-                yield rows
-                deadline.check()
+            with deadline.watching(cur):
+                cur.execute(sql)
+                batch = cur.fetchmany(20_000)
+            while batch:
+                yield batch
+                with deadline.watching(cur):
+                    batch = cur.fetchmany(20_000)
         if (forward and hi >= end_ns) or (not forward and lo <= start_ns):
             return
         width *= 2
@@ -290,10 +266,11 @@ def read_entries(
     if prefilter is not None:
         where += f" AND {prefilter}"
     cur = loki.store.cursor()
-    cur.execute(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts")
+    with deadline.watching(cur):
+        cur.execute(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts")
     while True:
-        deadline.check()
-        rows = cur.fetchmany(50_000)
+        with deadline.watching(cur):
+            rows = cur.fetchmany(50_000)
         if not rows:
             return
         yield from rows
