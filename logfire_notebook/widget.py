@@ -433,6 +433,8 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         future, closer = getattr(self, "_future", None), getattr(self, "_closer", None)
         if future is not None:
             future.cancel()
+        if hasattr(self, "_lock"):
+            self._live_stop()
         if closer is not None:
             closer()
         super().close()
@@ -483,6 +485,8 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
             if generation != self._generation:
                 return None
             self._frame = result.frame
+            if self._windows is not None:
+                self._windows.retire()
             self._windows = windows
             status: dict[str, Any] = {"min_timestamp": result.spec[0], "max_timestamp": result.spec[1]}
             if result.window is not None:

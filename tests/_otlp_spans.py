@@ -11,9 +11,9 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 
-def send_spans(base_url: str, service: str, names: list[str]) -> None:
-    """One export request: a span per name, starting now, from `service`."""
-    now = time.time_ns()
+def send_spans(base_url: str, service: str, names: list[str], *, ago: float = 0) -> None:
+    """One export request: a span per name, starting now (or `ago` seconds before now), from `service`."""
+    now = time.time_ns() - int(ago * 1e9)
     spans = [
         Span(
             trace_id=os.urandom(16),

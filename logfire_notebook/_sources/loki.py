@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from logfire_notebook._client import LogfireClient
     from logfire_notebook._loki.client import AsyncLokiClient, LokiClient
+    from logfire_notebook._loki.tail import LokiTail
     from logfire_notebook._sources.logfire import LogfireSource
 
 __all__ = ["LokiSource"]
@@ -149,6 +150,15 @@ class LokiSource:
                 self._trace_source = LogfireSource(self._traces)
             source = self._trace_source
         return await source.query_trace(trace_id, start, end)
+
+    def tail(
+        self, query: str, start: datetime | int, seen: set[tuple[Any, ...]], limit: int
+    ) -> LokiTail | None:
+        """Follows a log query on Loki's tail API (Live mode); None where it cannot: a metric query, or a
+        server with only the older `/api/prom` API (Live then polls `query_range`)."""
+        if not lq.is_log_query(query) or self.client.legacy_api:
+            return None
+        return self.client.tail(query, start=start, seen=seen, limit=limit)
 
     def completion_names(self) -> Mapping[str, Sequence[str]]:
         client = self.client
