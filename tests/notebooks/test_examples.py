@@ -131,7 +131,8 @@ PYDANTIC_AI_PROBES = [
     "print(json.dumps({'runs': runs.select('agent', 'model', 'runs', 'avg_ms', 'failed').rows(),"
     " 'tokens': tokens.group_by('model').agg(pl.col('input_tokens').sum()).rows(),"
     " 'tools': tools.select('tool', 'calls', 'failed').rows(), 'failed_tools': failed_tools.height,"
-    " 'failed_runs': failed_runs.height, 'slowest': slowest['trace_id'].to_list(), 'spans': spans.height}))",
+    " 'failed_runs': failed_runs.height, 'slowest': slowest['trace_id'].to_list(), 'spans': spans.height,"
+    " 'tree': spans.select('span_id', 'parent_span_id', 'kind', 'span_name').rows()}))",
 ]
 
 
@@ -186,6 +187,17 @@ def test_pydantic_ai_notebook_matches_the_agent_spans(
     # `%logfire --trace` showed the run as a LogfireTrace waterfall.
     assert any(WIDGET in o.get("data", {}) for o in executed.cell("spans").outputs)
     assert executed.footer("spans").endswith(f" · trace {slowest['trace_id']}")
+    # The waterfall nests by parent: the run's model requests and tool calls sit under its invoke_agent span,
+    # which sits under the ticket's root span; every span's parent is in the trace.
+    spans = {span_id: (parent, name) for span_id, parent, kind, name in values["tree"] if kind == "span"}
+    (root,) = [name for parent, name in spans.values() if parent is None]
+    assert root == "handle ticket {ticket_id}"
+    (run_id,) = [i for i, (_, name) in spans.items() if name.startswith("invoke_agent ")]
+    assert spans[spans[run_id][0]][1] == root
+    calls = [name for parent, name in spans.values() if parent == run_id]
+    assert any(name.startswith("chat ") for name in calls)
+    assert all(name.startswith(("chat ", "execute_tool ")) for name in calls), calls
+    assert all(parent is None or parent in spans for parent, _ in spans.values())
 
 
 LOKI_PROBES = [
