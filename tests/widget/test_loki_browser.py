@@ -86,6 +86,12 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
         ".map((r) => `${r.dataset.level} ${r.getAttribute('class')}`))].sort()"
     )
     assert stacked == [f"{level} lf-bar lf-bar-{level}" for level in sorted(LEVELS)], stacked
+    # A logfmt line reads as its keys and values; its level, in the level column, is coloured as in Logfire.
+    first = page.locator(".lf-body .lf-tr").first
+    keys = first.locator(".lf-logfmt-key").all_inner_texts()
+    assert keys == ["level=", "msg=", "env=", "n="], keys
+    level = first.locator(".lf-logfmt-value").first.inner_text()
+    expect(first.locator(f".lf-level.lf-level-{level}")).to_have_text(level)
     screenshot(page, "logql-7d")
 
     page.locator(".lf-range").click()
