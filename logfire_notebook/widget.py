@@ -229,24 +229,28 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         self._started = False  # the range observer waits for the first run below
         self.on_msg(self._on_message)
 
-        with self.hold_trait_notifications():
-            self.query = (query or "").strip()
-            self.language = self._source.language
-            self.local = not self.query
-            if limit is not None:
-                self.limit = limit
-            self.all_rows = all_rows
-            if since is None and self.local and data is not None:
-                since, until = _extent(data, self._source.time_column)
-            self.min_timestamp = _bound_text(since) or "now-1h"
-            self.max_timestamp = _bound_text(until)
-        self._started = True
-        if self.local:
-            self._local_data = data if data is not None else _empty_frame()
-            self._run()
-        else:
-            # With `data`, the caller already ran this query for this range: show it, count only the timeline.
-            self._run(data)
+        # The settings and the first result reach the browser as one update, not one per trait: the widget
+        # is shown only after this returns, and its first paint waits for every message before it.
+        with self.hold_sync():
+            with self.hold_trait_notifications():
+                self.query = (query or "").strip()
+                self.language = self._source.language
+                self.local = not self.query
+                if limit is not None:
+                    self.limit = limit
+                self.all_rows = all_rows
+                if since is None and self.local and data is not None:
+                    since, until = _extent(data, self._source.time_column)
+                self.min_timestamp = _bound_text(since) or "now-1h"
+                self.max_timestamp = _bound_text(until)
+            self._started = True
+            if self.local:
+                self._local_data = data if data is not None else _empty_frame()
+                self._run()
+            else:
+                # With `data`, the caller already ran this query for this range: show it, count only the
+                # timeline.
+                self._run(data)
 
     # -- Python API --------------------------------------------------------------------------------------
 
