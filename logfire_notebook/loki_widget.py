@@ -10,7 +10,8 @@ table.df                       # the rows on screen, as a polars DataFrame
 ```
 
 It is the shared `QueryTable` over a `LokiSource`; only the label chips are Loki's own: the `labels` column
-shows each stream label as a chip, and a click adds `label="value"` to the query's stream selectors.
+shows each stream label as a chip, and a click adds `label="value"` to the query's stream selectors. A metric
+query (`sum by (level) (count_over_time(...))`) opens on its chart, one series per label set.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ class LokiTable(QueryTable):
     label_column = traitlets.Unicode("labels").tag(sync=True)
     """The column whose map entries show as chips; a click narrows the query to that label's value."""
 
+    chip_click = traitlets.Dict().tag(sync=True)
+    """The browser's last label-chip click, `{"label", "value", "click"}` (`click` counts clicks, so the same
+    chip twice is two changes): the kernel adds `label="value"` to the query and re-runs it. A trait, not a
+    message, so that marimo re-runs the cells that read the widget, as it does for a picked range."""
+
     def __init__(
         self,
         logql: str | None = None,
@@ -72,6 +78,8 @@ class LokiTable(QueryTable):
             data_elapsed=data_elapsed,
             all_rows=all_rows,
         )
+        if self.query and not lq.is_log_query(self.query):
+            self.view_as = "chart"
 
     @property
     def logql(self) -> str:
@@ -83,19 +91,14 @@ class LokiTable(QueryTable):
         self.query = lq.narrow(self.query, label, value)
         self._run()
 
-    def _on_message(self, widget: Any, content: Any, buffers: list[bytes]) -> None:
-        if isinstance(content, dict) and content.get("type") == "narrow":
-            label, value = content.get("label"), content.get("value")
-            if isinstance(label, str) and isinstance(value, str) and not self.local:
-                try:
-                    self.query = lq.narrow(self.query, label, value)
-                except ValueError as exc:
-                    self.status = {
-                        **self.status,
-                        "state": "error",
-                        "error": f"Cannot narrow the query: {exc}.",
-                    }
-                    return
-                self._run_in_background()
+    @traitlets.observe("chip_click")
+    def _on_chip_click(self, change: dict[str, Any]) -> None:
+        label, value = change["new"].get("label"), change["new"].get("value")
+        if not isinstance(label, str) or not isinstance(value, str) or self.local:
             return
-        super()._on_message(widget, content, buffers)
+        try:
+            self.query = lq.narrow(self.query, label, value)
+        except ValueError as exc:
+            self.status = {**self.status, "state": "error", "error": f"Cannot narrow the query: {exc}."}
+            return
+        self._run_after("chip_click")

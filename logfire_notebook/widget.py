@@ -335,7 +335,11 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         # The browser sets both ends in one message, which fires this twice: run once per distinct range.
         if self._queried is not None and self._queried == self._spec() and change["name"] in _RANGE_TRAITS:
             return
-        if change["name"] in self._property_lock and not _in_marimo():
+        self._run_after(change["name"])
+
+    def _run_after(self, trait: str) -> None:
+        """Runs the query after a change of `trait`, where the change came from."""
+        if trait in self._property_lock and not _in_marimo():
             # From the browser (ipywidgets locks the names it is setting): run beside the kernel's message
             # loop, so a newer range can start at once and supersede this one.
             self._run_in_background()
@@ -467,6 +471,10 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         column = self._source.time_column
         if column not in frame.columns:
             return None, f"No timeline: the query's result has no {column} column."
+        rows_timeline = getattr(self._source, "rows_timeline", None)
+        note = rows_timeline(self.query) if rows_timeline is not None else None
+        if note is not None:  # the rows are the points in time themselves (a Loki metric query)
+            return wire.histogram_from_frame(frame, start, end, column), note
         interval = wire.bucket_interval(start, end)
         try:
             counts = await self._source.count(self.query, start, end, interval)
