@@ -38,6 +38,8 @@ function valueWidth(info: ColumnInfo): number {
       return 110;
     case "json":
       return 280;
+    case "line":
+      return 420;
     default:
       return ["message", "span_name", "exception_message", "log_body"].includes(info.name) ? 320 : 160;
   }

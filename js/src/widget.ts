@@ -60,6 +60,8 @@ export interface Model extends ChartTraits {
   trace_column: string;
   /** The result's column whose map entries show as label chips ("" for none; LokiTable: "labels"). */
   label_column?: string;
+  /** The last label-chip click, for the kernel to narrow the query by (LokiTable). */
+  chip_click?: { label: string; value: string; click: number };
   /** "trace" for a LogfireTrace, which shares this bundle. */
   view?: string;
 }
@@ -72,8 +74,12 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   const footer = new Footer();
   const trace = new TracePane(rpc, true);
   table.onOpenTrace = (traceId, atMs) => void trace.open(traceId, atMs);
-  // A label chip narrows the query in the kernel (it knows the query language), which then re-runs it.
-  table.onLabel = (label, value) => m.send({ type: "narrow", label, value });
+  // A label chip narrows the query in the kernel (it knows the query language), which then re-runs it. A
+  // trait change, not a message: marimo re-runs the cells that read the widget on trait changes only.
+  table.onLabel = (label, value) => {
+    m.set("chip_click", { label, value, click: (m.get("chip_click")?.click ?? 0) + 1 });
+    m.save_changes();
+  };
   const message = h("div", { class: "lf-message", hidden: "" });
   const progress = h("div", { class: "lf-progress" });
   let pendingRange = false;
@@ -240,9 +246,14 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     message.hidden = false;
   }
 
+  // The revision and head last shown: Jupyter sends a result's traits in one message, marimo one by one (the
+  // revision may come before its head), so a result is shown again when its head comes after it.
+  let shown: { revision: number; head: unknown } = { revision: -1, head: undefined };
+
   /** Shows the result the traits hold: its head paints at once; other rows come by window. */
   function showResult(): void {
     const head = m.get("head");
+    shown = { revision: m.get("revision"), head };
     const bytes = head ? viewBytes(head) : new Uint8Array(0);
     if (bytes.byteLength > 0) {
       try {
@@ -277,6 +288,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     const answered = { min: st.min_timestamp ?? asked.min, max: st.max_timestamp ?? asked.max };
     // A result for a range the user has since replaced: keep loading, the newer one is on its way.
     if (pendingRange && !sameRange(asked, answered)) return;
+    if (m.get("revision") === shown.revision && m.get("head") === shown.head) return;
     pendingRange = false;
     showResult();
   };
@@ -292,6 +304,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     if (!pendingRange) showTimeline();
   };
   m.on("change:revision", onRevision);
+  m.on("change:head", onRevision);
   m.on("change:timeline", onTimeline);
   m.on("change:status", onStatus);
   m.on("change:min_timestamp", onRangeTrait);
@@ -316,6 +329,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     rpc.dispose();
     windows.dispose();
     m.off("change:revision", onRevision);
+    m.off("change:head", onRevision);
     m.off("change:timeline", onTimeline);
     m.off("change:status", onStatus);
     m.off("change:min_timestamp", onRangeTrait);

@@ -149,6 +149,15 @@ describe("the widget against a fake model", () => {
     expect(model.sent.filter((m) => m.type === "request")).toHaveLength(0);
   });
 
+  it("shows a result whose rows come after its revision (marimo sends traits one by one)", () => {
+    const { model, el } = setup(50);
+    model.change("status", { ...STATUS, rows: 7, limit: 5000, limit_reached: false });
+    model.change("revision", 2);
+    model.change("head", view(recordsIPC(7, 100)));
+    expect(el.querySelector<HTMLElement>(".lf-root")!.dataset.rows).toBe("7");
+    expect(messages(el)).toEqual(["row 100", "row 101", "row 102", "row 103", "row 104", "row 105", "row 106"]);
+  });
+
   it("does not claim a limit for a result fetched in pages (--all)", () => {
     const { model, el } = setup(20);
     model.state.head = view(recordsIPC(200));

@@ -90,8 +90,8 @@ def test_table_shows_rows_counts_the_timeline_and_narrows(
         assert table.df.height == 40
         table.min_timestamp = "now-20m"
         assert 15 <= table.df.height <= 21
-        # What a chip click in the browser sends: the kernel narrows and re-runs in the background.
-        table._on_message(table, {"type": "narrow", "label": "level", "value": "none"}, [])
+        # What a chip click in the browser sets: the kernel narrows and re-runs.
+        table.chip_click = {"label": "level", "value": "none", "click": 1}
         assert table.query.startswith('{level="none", service_name="web"')
         assert table.df.height == 0
     finally:
@@ -122,6 +122,27 @@ def test_the_tables_timeline_is_split_by_level_and_adds_up_to_every_entry(
         assert [sum(col) for col in zip(*levels.values(), strict=True)] == histogram["counts"]
     finally:
         table.close()
+
+
+def test_a_metric_query_opens_on_its_chart_and_its_timeline_counts_its_points(
+    loki_backend: Any, tenant: str, pushed: None
+) -> None:
+    logql = 'sum by (service_name) (count_over_time({service_name=~"api|web"} [10m]))'
+    table = LokiTable(logql, since="2h", addr=loki_backend.base_url, org_id=tenant)
+    try:
+        assert table.view_as == "chart" and table.status["state"] == "ready"
+        points = table.df.height
+        assert points > 0 and set(table.df.columns) == {"timestamp", "value", "labels"}
+        histogram = table.timeline["histogram"]
+        assert sum(histogram["counts"]) == points
+        assert (
+            table.timeline["note"] == "The bars count the series' points; the Chart view draws their values."
+        )
+    finally:
+        table.close()
+    logs = LokiTable('{service_name="api"}', since="2h", addr=loki_backend.base_url, org_id=tenant)
+    logs.close()
+    assert logs.view_as == "table"
 
 
 def test_parquet_answer_has_lokis_columns_and_the_same_entries_as_json(

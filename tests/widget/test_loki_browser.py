@@ -51,11 +51,10 @@ def push_entries(backend: Any, tenant: str) -> None:
 
 
 def chip_values(page: Any, label: str) -> list[str]:
-    """The value of the `label` chip in each row the table shows."""
-    values: list[str] = page.evaluate(
-        "(label) => [...document.querySelectorAll('.lf-body .lf-tr')].map((tr) =>"
-        " tr.querySelector(`.lf-chip[data-label=\"${label}\"]`)?.dataset.value ?? '')",
-        label,
+    """The values of the `label` chips the table shows, top to bottom (locators reach into marimo's shadow
+    root too)."""
+    values: list[str] = page.locator(f'.lf-body .lf-tr .lf-chip[data-label="{label}"]').evaluate_all(
+        "(chips) => chips.map((chip) => chip.dataset.value)"
     )
     return values
 
