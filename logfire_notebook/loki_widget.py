@@ -22,11 +22,9 @@ import traitlets
 
 from logfire_notebook._loki import logql as lq
 from logfire_notebook._sources.loki import LokiSource
-from logfire_notebook.widget import QueryTable
+from logfire_notebook.widget import QueryTable, TableOptions
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from logfire_notebook._client import LogfireClient
     from logfire_notebook._loki.client import LokiClient
 
@@ -37,8 +35,10 @@ class LokiTable(QueryTable):
     """The table widget over LogQL.
 
     `LokiTable(logql=None, *, since=None, until=None, limit=None, direction="backward", client=None,
-    traces=None, data=None, data_elapsed=None, all_rows=False, **config)`: `config` is `LokiClient`'s (addr=, org_id=, username=, password=, bearer_token=);
-    without a client or config, LOKI_ADDR and the other LOKI_* variables are read as logcli reads them.
+    traces=None, data=None, data_elapsed=None, all_rows=False, **config)`: the options every table takes are
+    `QueryTable`'s (`TableOptions`); `config` is `LokiClient`'s (addr=, org_id=, username=, password=,
+    bearer_token=); without a client or config, LOKI_ADDR and the other LOKI_* variables are read as logcli
+    reads them.
     A line with a trace id (`trace_id`/`traceID`/`traceId` in its labels, structured metadata or parsed
     fields) opens its trace from Logfire's query API: `traces=` (a `LogfireClient`), else LOGFIRE_READ_TOKEN
     and LOGFIRE_BASE_URL.
@@ -56,28 +56,16 @@ class LokiTable(QueryTable):
         self,
         logql: str | None = None,
         *,
-        since: Any = None,
-        until: Any = None,
-        limit: int | None = None,
         direction: str = "backward",
         client: LokiClient | None = None,
         traces: LogfireClient | None = None,
-        data: pl.DataFrame | None = None,
-        data_elapsed: float | None = None,
-        all_rows: bool = False,
-        **config: Any,
+        **settings: Any,
     ) -> None:
-        source = LokiSource(client, direction=direction, traces=traces, **config)
-        super().__init__(
-            logql,
-            source=source,
-            since=since,
-            until=until,
-            limit=limit,
-            data=data,
-            data_elapsed=data_elapsed,
-            all_rows=all_rows,
-        )
+        # The table's options (`TableOptions`: since, until, limit, data, ...) go to the table, the rest to the
+        # LokiClient the source makes.
+        options = {name: settings.pop(name) for name in TableOptions.__optional_keys__ if name in settings}
+        source = LokiSource(client, direction=direction, traces=traces, **settings)
+        super().__init__(logql, source=source, **options)
         if self.query and not lq.is_log_query(self.query):
             self.view_as = "chart"
 
