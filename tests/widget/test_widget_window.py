@@ -147,6 +147,19 @@ def test_headers_clicked_in_a_row_sort_the_whole_frame_once_for_the_last(
     assert deep is not None and messages(deep) == expected[15_000:15_100]
 
 
+def test_a_new_table_reaches_the_browser_in_one_update_after_it_opens() -> None:
+    # Every message before the first paint delays it (the widget shows once the cell's output arrives).
+    class Counted(LogfireTable):
+        def send_state(self, key: Any = None) -> None:
+            if getattr(self, "comm", None) is not None:  # (anywidget's own traits come before the comm)
+                self.__dict__.setdefault("updates", []).append(key)
+            super().send_state(key)
+
+    table = Counted(data=log_frame(10_000))
+    assert len(table.__dict__["updates"]) == 1
+    assert table.status["state"] == "ready" and table.head
+
+
 def test_a_small_result_travels_whole() -> None:
     table = Captured(data=log_frame(WHOLE_MAX_ROWS))
     assert pa.ipc.open_stream(table.head).read_all().num_rows == WHOLE_MAX_ROWS == table.status["rows"]
