@@ -86,6 +86,12 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
         ".map((r) => `${r.dataset.level} ${r.getAttribute('class')}`))].sort()"
     )
     assert stacked == [f"{level} lf-bar lf-bar-{level}" for level in sorted(LEVELS)], stacked
+    # A logfmt line reads as its keys and values; its level, in the level column, is coloured as in Logfire.
+    first = page.locator(".lf-body .lf-tr").first
+    keys = first.locator(".lf-logfmt-key").all_inner_texts()
+    assert keys == ["level=", "msg=", "env=", "n="], keys
+    level = first.locator(".lf-logfmt-value").first.inner_text()
+    expect(first.locator(f".lf-level.lf-level-{level}")).to_have_text(level)
     screenshot(page, "logql-7d")
 
     page.locator(".lf-range").click()
@@ -116,13 +122,15 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
 
 def test_a_loki_lines_trace_id_opens_its_waterfall(page: Any, lab: Lab, backend: Any) -> None:
     tenant = f"t-{uuid.uuid4().hex[:12]}"
-    trace_id, spans = send_trace_with_logs(backend.base_url, "loki-browser-trace", tenant, depth=4)
+    # The lab's kernels read the shared backend: the trace goes 45 days back, where no other test reads.
+    ago = 45 * 86400
+    trace_id, spans = send_trace_with_logs(backend.base_url, "loki-browser-trace", tenant, depth=4, ago=ago)
     run_notebook(
         page,
         lab,
         "logql-trace.ipynb",
         f"%load_ext logfire_notebook\n%config LokiMagic.org_id = {tenant!r}",
-        '%%logql --since 1h\n{service_name="loki-browser-trace"}',
+        '%%logql --since 46d --until now-44d\n{service_name="loki-browser-trace"}',
     )
     assert shown_rows(page) == 1
     # The line's structured metadata holds its trace id: its detail offers "Open trace".
