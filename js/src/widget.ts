@@ -66,6 +66,21 @@ export interface Model extends ChartTraits {
   view?: string;
 }
 
+/**
+ * Marks a step of showing a picked range's result on the page's performance timeline, one entry per name
+ * (replaced each time, so nothing accumulates): bench/widget_interaction.py reads them to say where the time
+ * goes. `lf-range-sent`: the range left for the kernel; `lf-result`: its result's message arrived;
+ * `lf-decoded`: its Arrow rows decoded; `lf-shown`: the table and footer hold them (the next frame paints).
+ */
+/** A query shows as loading (the moving bar, dimmed rows) once it has taken this long: a quicker answer
+ * replaces the rows without a flash, and without repainting the page twice while it is on its way. */
+export const LOADING_DELAY_MS = 200;
+
+function mark(name: string): void {
+  performance.clearMarks(name);
+  performance.mark(name);
+}
+
 export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">): () => void {
   if (model.get("view") === "trace") return renderTrace({ model: model as never, el });
   const m = model as AnyModel<Model>;
@@ -104,6 +119,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     m.set("min_timestamp", spec.min);
     m.set("max_timestamp", spec.max);
     m.save_changes();
+    mark("lf-range-sent");
     showStatus();
   };
   const picker = new Picker({
@@ -225,6 +241,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     const loading = pendingRange || st.state === "loading";
     root.dataset.state = loading ? "loading" : (st.state ?? "loading");
     root.classList.toggle("lf-loading", loading);
+    showSlow(loading);
     if (st.window) [root.dataset.from, root.dataset.to] = st.window;
     footer.show(st, { loading, utc: m.get("utc"), hint: m.get("limit_hint") ?? "" });
     if (!loading && st.state === "error") {
@@ -237,6 +254,21 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
       showMessage(`No rows${range}: widen the time range or loosen the query's filters.`, false);
     } else if (!loading || hasData) {
       message.hidden = true;
+    }
+  }
+
+  let slowTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Marks the root `lf-slow` while a query has been loading for LOADING_DELAY_MS (the CSS shows it then). */
+  function showSlow(loading: boolean): void {
+    if (!loading) {
+      if (slowTimer !== null) clearTimeout(slowTimer);
+      slowTimer = null;
+      root.classList.remove("lf-slow");
+    } else if (slowTimer === null && !root.classList.contains("lf-slow")) {
+      slowTimer = setTimeout(() => {
+        slowTimer = null;
+        root.classList.add("lf-slow");
+      }, LOADING_DELAY_MS);
     }
   }
 
@@ -258,6 +290,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     if (bytes.byteLength > 0) {
       try {
         const data = decode(bytes);
+        mark("lf-decoded");
         windows.reset(m.get("revision"), m.get("status")?.rows ?? data.numRows, data, table.sortState);
         table.setTraceColumn(m.get("trace_column") ?? "");
         table.setLabelColumn(m.get("label_column") ?? "");
@@ -271,6 +304,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     }
     showTimeline();
     showStatus();
+    mark("lf-shown");
   }
 
   /** Draws the timeline if it counts the result shown; else the old one stays, dimmed, until it comes. */
@@ -289,6 +323,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     // A result for a range the user has since replaced: keep loading, the newer one is on its way.
     if (pendingRange && !sameRange(asked, answered)) return;
     if (m.get("revision") === shown.revision && m.get("head") === shown.head) return;
+    mark("lf-result");
     pendingRange = false;
     showResult();
   };
@@ -340,6 +375,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     m.off("change:query", showQuery);
     liveLoop.stop();
     if (freshTimer !== null) clearTimeout(freshTimer);
+    if (slowTimer !== null) clearTimeout(slowTimer);
     root.remove();
   };
 }
