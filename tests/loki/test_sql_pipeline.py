@@ -42,6 +42,10 @@ TRICKY_LINES = [
     '{"status":404,"user":{"id":"x_y"},"took":"-1.5s","level":"warn"}',
     "level=error status=503 took=0 size=0.5kb",
     '{"status":"5e2","lat":"1_0","took":"1m30s","level":"debug"}',
+    ' {"status":500,"level":"warn"}',
+    '{"status":1E400,"level":"error"}',
+    '{"status":"50\\n3","level":"a\\/b","lat":1.50}',
+    '{"status":504,"level":"info","user":{"id":"u-1"},"user_id":"dup"}',
 ]
 
 TRICKY_QUERIES = [

@@ -17,6 +17,7 @@ import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from logfire_notebook.server.loki import syntax as s
 from logfire_notebook.server.loki.pipeline import ERROR, ERROR_DETAILS, Entry, StageFn, compile_stages
@@ -281,26 +282,43 @@ def _pipeline_in_sql(ctx: Context, agg: s.RangeAggregation, grouping: s.Grouping
     where = where_sql(ctx.tenant, list(streams), pushed) + f" AND ts > {after} AND ts <= {until}"
     groups = "".join(f"{plan.labels[n]} AS g{i}, " for i, n in enumerate(names))
     keys = "".join(f"g{i}, " for i in range(len(names)))
-    sure = (
-        f"SELECT ts, line, {groups}{plan.error} AS err_, {plan.value or 'NULL::DOUBLE'} AS v_ "
-        f"FROM store.loki_entries WHERE {where} AND {plan.keep} AND NOT {plan.unsure}"
+    source = plan.frame(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where}")
+    # One pass: the rows the pipeline keeps, and the rows only Python can judge (flagged u_, step -1).
+    tagged = (
+        f"SELECT ts, stream_id, line, metadata, {groups}{plan.error} AS err_, {plan.value or 'NULL::DOUBLE'} AS v_, "
+        f"{plan.unsure} AS u_ FROM ({source}) WHERE {plan.keep} OR {plan.unsure}"
     )
     if counting:
         step_expr, outer = step_sql(ctx.steps, agg.range.range_ns, agg.range.offset_ns)
+        if step_expr.startswith("unnest("):
+            k_expr = f"unnest(CASE WHEN u_ THEN [-1] ELSE {step_expr[len('unnest(') : -1]} END)"
+        else:
+            k_expr = f"CASE WHEN u_ THEN -1 ELSE {step_expr} END"
+        where_k = f"WHERE k = -1 OR ({outer.removeprefix('WHERE ')})" if outer else ""
         sql = (
-            f"SELECT {keys}k, count(*), sum(strlen(line)), min(ts) FILTER (WHERE err_ IS NOT NULL) "
-            f"FROM (SELECT *, {step_expr} AS k FROM ({sure})) {outer} GROUP BY ALL"
+            f"SELECT {keys}k, count(*), sum(strlen(line)), min(ts) FILTER (WHERE err_ IS NOT NULL), "
+            "list((ts, stream_id, line, metadata)) FILTER (WHERE u_) "
+            f"FROM (SELECT *, {k_expr} AS k FROM ({tagged})) {where_k} GROUP BY ALL"
         )
     else:
-        sql = f"SELECT {keys}ts, v_, err_ FROM ({sure}) ORDER BY ts"
+        sql = (
+            f"SELECT {keys}ts, v_, err_, u_, stream_id, CASE WHEN u_ THEN line END, "
+            f"CASE WHEN u_ THEN metadata END FROM ({tagged}) ORDER BY ts"
+        )
     cur = ctx.loki.store.cursor()
     with ctx.deadline.watching(cur):
-        rows = cur.execute(sql).fetchall()
-        unsure = cur.execute(
-            f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} AND {plan.unsure} "
-            "ORDER BY ts"
-        ).fetchall()
+        fetched = cur.execute(sql).fetchall()
     width = len(names)
+    rows: list[tuple[Any, ...]] = []
+    unsure: list[tuple[int, int, str, str | None]] = []
+    for row in fetched:
+        if counting and row[width] == -1:
+            unsure += [tuple(item.values()) if isinstance(item, dict) else tuple(item) for item in row[-1]]
+        elif not counting and row[width + 3]:
+            unsure.append((row[width], row[width + 4], row[width + 5], row[width + 6]))
+        else:
+            rows.append(row[: width + 4] if counting else row[: width + 3])
+    unsure.sort(key=lambda r: r[0])
     first_error: int | None = None
     by_bytes = agg.op in ("bytes_over_time", "bytes_rate")
     totals: dict[Labels, dict[int, float]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,15 +89,18 @@ def where_sql(tenant: str, stream_ids: Sequence[int], filters: Sequence[s.LineFi
     return " AND ".join(conds)
 
 
-def pipeline_filter_sql(
+def narrowed(
     loki: LokiStore, tenant: str, rest: Sequence[s.Stage], streams: dict[int, dict[str, str]]
-) -> str | None:
-    """A SQL condition every entry the rest of the pipeline keeps also meets: the pipeline in SQL, plus the
-    lines only Python can judge. The Python pipeline still runs on what comes back (it makes the labels)."""
-    if not rest:
-        return None
-    plan = compile_pipeline(rest, streams, loki.any_metadata(tenant, streams))
-    return None if plan is None else f"({plan.unsure} OR {plan.keep})"
+) -> Callable[[str], str]:
+    """Wraps a SELECT of entries so it keeps only those the rest of the pipeline may keep: the pipeline in
+    SQL, plus the lines only Python can judge. The Python pipeline still runs on what comes back (it makes
+    the labels), so the SQL side only has to let every kept entry through."""
+    plan = compile_pipeline(rest, streams, loki.any_metadata(tenant, streams)) if rest else None
+    if plan is None:
+        return lambda rows: rows
+    return lambda rows: (
+        f"SELECT ts, stream_id, line, metadata FROM ({plan.frame(rows)}) WHERE {plan.unsure} OR {plan.keep}"
+    )
 
 
 @dataclass
@@ -135,13 +138,11 @@ def select_logs(
     pushed, rest = pushdown(query.stages)
     stages = compile_stages(rest)
     where = where_sql(tenant, list(streams), pushed)
-    narrowed = pipeline_filter_sql(loki, tenant, rest, streams)
-    if narrowed is not None:
-        where += f" AND {narrowed}"
+    narrow = narrowed(loki, tenant, rest, streams)
     cur = loki.store.cursor()
     out: list[Selected] = []
     for rows in _batches(
-        cur, where, start_ns, end_ns, limit, forward, pipelined=bool(stages), deadline=deadline
+        cur, where, narrow, start_ns, end_ns, limit, forward, pipelined=bool(stages), deadline=deadline
     ):
         for ts, sid, line, metadata in rows:
             stats.lines += 1
@@ -167,6 +168,7 @@ _FIRST_SLICE = 1 / 64
 def _batches(
     cur: Any,
     where: str,
+    narrow: Callable[[str], str],
     start_ns: int,
     end_ns: int,
     limit: int,
@@ -182,7 +184,8 @@ def _batches(
     lo, hi = (start_ns, min(end_ns, start_ns + width)) if forward else (max(start_ns, end_ns - width), end_ns)
     wanted = limit
     while True:
-        sql = f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi} ORDER BY ts {order}"
+        rows = f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi}"
+        sql = f"{narrow(rows)} ORDER BY ts {order}"
         if not pipelined:
             # Every row SQL keeps is an answer: a top-N of what is still wanted from this slice.
             with deadline.watching(cur):
@@ -222,12 +225,12 @@ def read_entries(
         return
     pushed, rest = pushdown(query.stages)
     where = where_sql(tenant, list(streams), pushed) + f" AND ts > {int(after_ns)} AND ts <= {int(until_ns)}"
-    narrowed = pipeline_filter_sql(loki, tenant, rest, streams)
-    if narrowed is not None:
-        where += f" AND {narrowed}"
+    source = narrowed(loki, tenant, rest, streams)(
+        f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where}"
+    )
     cur = loki.store.cursor()
     with deadline.watching(cur):
-        cur.execute(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts")
+        cur.execute(f"{source} ORDER BY ts")
     while True:
         with deadline.watching(cur):
             rows = cur.fetchmany(50_000)

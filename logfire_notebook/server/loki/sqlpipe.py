@@ -29,8 +29,12 @@ NULL = "NULL::VARCHAR"
 MAX_SQL_CHARS = 60_000
 """Past this the pipeline runs in Python: deep and/or nesting must not make an unbounded statement."""
 
-# Lines DuckDB's JSON reader may judge or decode differently from Python's `json` module.
-_JSON_UNSURE = r"NaN|Infinity|\\u|,\s*[\]}]"
+# Lines DuckDB's JSON reader may judge or decode differently from Python's `json` module: NaN and Infinity,
+# \u escapes (surrogates, keys spelled with escapes) and trailing commas (DuckDB takes these three).
+_JSON_UNSURE = (
+    "(contains(line, 'NaN') OR contains(line, 'Infinity') OR contains(line, '\\u') OR ascii(line) IN (9, 10, 13, 32) OR "
+    "regexp_matches(line, ',\\s*[\\]}]'))"
+)
 # A key Loki renames (a character other than [A-Za-z0-9_], a leading digit, an empty key): the label names
 # of such a line are not the keys themselves.
 _ODD_KEY = r'"(?:[^"\\]|\\.)*(?:[^A-Za-z0-9_"\\]|\\.)(?:[^"\\]|\\.)*"\s*:|"[0-9](?:[^"\\]|\\.)*"\s*:|""\s*:'
@@ -55,6 +59,9 @@ class _Unsupported(Exception):
 class _Val:
     text: str  # VARCHAR; NULL when the entry has no such label
     fuzzy: str | None = None  # rows whose `text` may be written differently (the same number) than Python's
+    numeric: str | None = (
+        None  # rows whose `text` is a JSON number as DuckDB wrote it (a plain cast reads it)
+    )
 
 
 @dataclass
@@ -66,6 +73,17 @@ class SqlPipeline:
     unsure: str  # BOOLEAN: the Python pipeline must decide this row
     labels: dict[str, str]  # VARCHAR per asked label at the end, NULL when absent
     value: str | None  # DOUBLE: the unwrapped sample, with `| unwrap`
+    layers: list[dict[str, str]]  # columns computed once per row (a parsed line), each layer on the last
+
+    def frame(self, rows: str) -> str:
+        """The SQL `rows` (a SELECT of `store.loki_entries` columns) with the pipeline's columns added;
+        the expressions above read those columns."""
+        for layer in self.layers:
+            if layer:
+                rows = (
+                    f"SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in layer.items())} FROM ({rows})"
+                )
+        return rows
 
 
 def compile_pipeline(
@@ -91,6 +109,7 @@ def compile_pipeline(
         unsure=_any(state.unsure),
         labels=labels,
         value=state.value,
+        layers=[state.parsed_lines, state.extracted],
     )
     size = len(out.keep) + len(out.error) + len(out.unsure) + sum(map(len, labels.values()))
     return out if size <= MAX_SQL_CHARS else None
@@ -123,6 +142,14 @@ class _State:
         self.unsure: list[str] = []
         self.value: str | None = None
         self.resolve: Resolver = self._base
+        # Columns: what each parser reads off the line, parsed once (DuckDB re-parses JSON in every call).
+        self.parsed_lines: dict[str, str] = {}
+        self.extracted: dict[str, str] = {}
+
+    def column(self, layer: dict[str, str], sql: str) -> str:
+        name = f"_lq{len(self.parsed_lines) + len(self.extracted)}"
+        layer[name] = sql
+        return name
 
     def label(self, name: str) -> _Val:
         if name == ERROR:
@@ -165,9 +192,15 @@ class _State:
                 return old
             new = parsed(name)
             text = f"coalesce({new.text}, {old.text})"
+            numeric = (
+                new.numeric
+                if old.text == NULL or new.numeric is None
+                else f"({new.text} IS NOT NULL AND {new.numeric})"
+            )
             if clashing:
                 text = f"(CASE WHEN {_in(clashing)} THEN {old.text} ELSE {text} END)"
-            return _Val(text, _either(new.fuzzy, old.fuzzy))
+                numeric = None
+            return _Val(text, _either(new.fuzzy, old.fuzzy), numeric)
 
         self.resolve = resolve
 
@@ -191,13 +224,31 @@ class _State:
             raise _Unsupported
 
     def _json(self, stage: s.JsonParser) -> None:
-        obj = "(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END)"
+        # A valid JSON text starting with `{` is an object (lines opening with a space are left to Python).
+        obj = self.column(self.parsed_lines, "(json_valid(line) AND ascii(line) = 123)")
         self.err = f"coalesce({self.err}, CASE WHEN NOT {obj} THEN 'JSONParserErr' END)"
         # Python's decoder gives up past ~1,000 nested levels; DuckDB's does not.
         deep = (
             "(strlen(line) > 900 AND strlen(line) - strlen(replace(replace(line, '[', ''), '{', '')) > 900)"
         )
-        self.unsure += [f"regexp_matches(line, {sql_string(_JSON_UNSURE)})", deep]
+        self.unsure += [_JSON_UNSURE, deep]
+        # A line DuckDB refuses but that opens like an object may still be one to Python (1E400, say).
+        self.unsure.append(f"(NOT {obj} AND ascii(line) = 123)")
+        extracted: dict[str, str] = {}
+
+        def value_at(parts: Sequence[str | int]) -> str:
+            """A column with the JSON text of the value at `parts` (one parse per line and path)."""
+            path = _path(parts)
+            if path not in extracted:
+                extracted[path] = self.column(
+                    self.extracted,
+                    f"(CASE WHEN {obj} THEN json_extract(line, {sql_string(path)})::VARCHAR END)",
+                )
+            value = extracted[path]
+            # A string with escapes is for Python's decoder; the others are the text between the quotes.
+            self.unsure.append(f"(ascii({value}) = 34 AND contains({value}, '\\'))")
+            return value
+
         if stage.fields:
             fields = {}
             for label, path in stage.fields:
@@ -206,53 +257,57 @@ class _State:
                     raise _Unsupported
                 fields[label] = parts
             self._parsed_layer(
-                lambda name: self._json_field(obj, fields[name]) if name in fields else _Val(NULL)
+                lambda name: (
+                    self._json_field(value_at(fields[name]), fields[name]) if name in fields else _Val(NULL)
+                )
             )
         else:
-            self.unsure.append(f"regexp_matches(line, {sql_string(_ODD_KEY)})")
-            self._parsed_layer(lambda name: self._json_flat(obj, name))
+            self._parsed_layer(lambda name: self._json_flat(value_at, name))
 
-    def _json_field(self, obj: str, parts: list[str | int]) -> _Val:
-        path = sql_string(_path(parts))
-        kind = f"json_type(line, {path})"
+    def _json_field(self, value: str, parts: list[str | int]) -> _Val:
         self.unsure += [_duplicate_key(p) for p in parts if isinstance(p, str)]
         # Objects and arrays come back re-serialised by Python; that text is for Python to write.
-        self.unsure.append(f"(CASE WHEN {obj} THEN {kind} IN ('OBJECT', 'ARRAY') END)")
-        text = f"(CASE WHEN {obj} AND {kind} <> 'NULL' THEN json_extract_string(line, {path}) END)"
-        return _Val(text, _number_fuzzy(obj, kind))
+        self.unsure.append(f"(ascii({value}) IN (123, 91))")
+        text = f"(CASE WHEN {value} = 'null' THEN NULL WHEN ascii({value}) = 34 THEN {_unquoted(value)} ELSE {value} END)"
+        return _Val(text, _number_fuzzy(value), _is_number(value))
 
-    def _json_flat(self, obj: str, name: str) -> _Val:
+    def _json_flat(self, value_at: Callable[[Sequence[str | int]], str], name: str) -> _Val:
         """The label `name` after flattening: nested keys joined with `_`. Every way of splitting `name` at
         its underscores is a candidate path; a line holding more than one of them is left to Python."""
         if not name or name[0].isdigit() or name.count("_") > 5:
             raise _Unsupported
+        if "_" in name:
+            # A key Loki renames (odd characters, a leading digit, empty) always gives a name with `_`.
+            self.unsure.append(f"regexp_matches(line, {sql_string(_ODD_KEY)})")
         cuts = [i for i, ch in enumerate(name) if ch == "_"]
-        values, kinds = [], []
+        values, shown = [], []
         for n in range(len(cuts) + 1):
             for chosen in itertools.combinations(cuts, n):
                 bounds = [-1, *chosen, len(name)]
                 parts: list[str | int] = [name[a + 1 : b] for a, b in itertools.pairwise(bounds)]
                 if any(p == "" for p in parts):
                     continue
-                path = sql_string(_path(parts))
-                kind = f"json_type(line, {path})"
-                kinds.append(kind)
+                value = value_at(parts)
+                shown.append(value)
                 values.append(
-                    f"(CASE WHEN {obj} THEN CASE {kind} WHEN 'NULL' THEN '' WHEN 'OBJECT' THEN NULL "
-                    f"WHEN 'ARRAY' THEN NULL ELSE json_extract_string(line, {path}) END END)"
+                    f"(CASE WHEN ascii({value}) IN (123, 91) THEN NULL WHEN {value} = 'null' THEN '' "
+                    f"WHEN ascii({value}) = 34 THEN {_unquoted(value)} ELSE {value} END)"
                 )
                 self.unsure += [_duplicate_key(p) for p in parts if isinstance(p, str)]
         if len(values) > 1:
             present = " + ".join(f"({v} IS NOT NULL)::INTEGER" for v in values)
             self.unsure.append(f"({present}) > 1")
         text = values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
-        fuzzy = " OR ".join(f"coalesce({f}, false)" for f in (_number_fuzzy(obj, k) for k in kinds))
-        return _Val(text, f"({fuzzy})")
+        fuzzy = " OR ".join(f"coalesce({_number_fuzzy(k)}, false)" for k in shown)
+        return _Val(text, f"({fuzzy})", _is_number(shown[0]) if len(shown) == 1 else None)
 
     def _logfmt(self, stage: s.LogfmtParser) -> None:
         token = sql_string(_LOGFMT_TOKEN)
-        keys = f"regexp_extract_all(line, {token}, 1)"
-        raws = f"list_transform(regexp_extract_all(line, {token}, 2), lambda v: coalesce(v, ''))"
+        keys = self.column(self.parsed_lines, f"regexp_extract_all(line, {token}, 1)")
+        raws = self.column(
+            self.parsed_lines,
+            f"list_transform(regexp_extract_all(line, {token}, 2), lambda v: coalesce(v, ''))",
+        )
         # Quoted values with escapes are decoded by Python's JSON reader; the rest are plain slices.
         self.unsure += ["contains(line, '\\')", f"regexp_matches(line, {sql_string(_ODD_SPACE)})"]
         wanted = {label: path if path is not None else label for label, path in stage.fields}
@@ -297,8 +352,9 @@ class _State:
         if isinstance(expr, s.LfCompare):
             if expr.value != expr.value:  # NaN: DuckDB's NaN compares equal to itself, Python's does not
                 raise _Unsupported
-            text = self.label(expr.name).text  # a number's spelling does not change its value
-            sure, number = _convert(text, expr.kind)
+            label = self.label(expr.name)
+            text = label.text  # a number's spelling does not change its value
+            sure, number = _convert(text, expr.kind, label.numeric)
             self.unsure.append(f"({err} IS NULL AND {text} IS NOT NULL AND NOT {sure})")
             target = repr(float(expr.value))
             cond = (
@@ -393,12 +449,23 @@ def _path(parts: Sequence[str | int]) -> str:
 def _duplicate_key(key: str) -> str:
     # Python keeps the last of two equal keys, DuckDB the first: lines that may repeat the key go to Python.
     quoted = sql_string(f'"{key}"')
-    return f"(position({quoted} IN line) > 0 AND position({quoted} IN substr(line, position({quoted} IN line) + 1)) > 0)"
+    return f"(strlen(line) - strlen(replace(line, {quoted}, '')) > {len(key.encode()) + 2})"
 
 
-def _number_fuzzy(obj: str, kind: str) -> str:
-    # DuckDB rewrites a non-integer number (1.50 → 1.5) and -0; Python keeps the text as written.
-    return f"(CASE WHEN {obj} THEN {kind} = 'DOUBLE' OR ({kind} IN ('BIGINT', 'UBIGINT') AND contains(line, '-0')) END)"
+def _number_fuzzy(value: str) -> str:
+    # DuckDB rewrites a non-integer number (1.50 → 1.5, 1e3 → 1000.0) and -0; Python keeps the text as written.
+    return (
+        f"({_is_number(value)} AND (contains({value}, '.') OR "
+        f"contains({value}, 'e') OR contains({value}, 'E') OR ({value} = '0' AND contains(line, '-0'))))"
+    )
+
+
+def _is_number(value: str) -> str:
+    return f"(ascii({value}) IN (45, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57))"
+
+
+def _unquoted(value: str) -> str:
+    return f"substr({value}, 2, length({value}) - 2)"
 
 
 def _re2(pattern: str) -> str:
@@ -414,7 +481,7 @@ def _matches(value: str, m: s.Matcher) -> str:
     return found if m.op == "=~" else f"(NOT {found})"
 
 
-def _convert(text: str, kind: str) -> tuple[str, str]:
+def _convert(text: str, kind: str, numeric: str | None = None) -> tuple[str, str]:
     """(the text is in a form SQL converts exactly as Python does, its value as DOUBLE)."""
     if kind == "duration":
         sure = f"regexp_full_match({text}, {sql_string(_DURATION)})"
@@ -441,4 +508,6 @@ def _convert(text: str, kind: str) -> tuple[str, str]:
         number = f"TRY_CAST(regexp_extract({text}, {sql_string(_BYTES)}, 1) AS DOUBLE)"
         return sure, f"(CASE WHEN {sure} THEN {number} * (CASE {prefix} {scale} ELSE 1.0 END) END)"
     sure = f"regexp_full_match({text}, {sql_string(_NUMBER)})"
+    if numeric is not None:
+        sure = f"(coalesce({numeric}, false) OR {sure})"  # JSON numbers skip the regex
     return sure, f"(CASE WHEN {sure} THEN TRY_CAST({text} AS DOUBLE) END)"
