@@ -1,7 +1,7 @@
 """Loki's JSON answer to a Polars DataFrame: our column-wise decoding against the obvious json.loads + row
 loop, and against the floor of reading the same rows from Parquet bytes, all measured in the same run.
 
-    .venv/bin/python bench/loki_client.py [ENTRIES]      (default 100,000)
+    .venv/bin/python bench/loki_client.py [ENTRIES] [ROUNDS]     (default 100,000 and 7)
 
 The answer is a categorize-labels `query_range` body as Loki writes it (3-tuples, some with structured
 metadata), over 20 streams. Target: at least 5x faster than the row loop (measured on a loaded 2-core
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -72,17 +74,29 @@ def ours(raw: bytes) -> pl.DataFrame:
     return to_polars(decode_answer(raw).table)
 
 
-def best(fn: Callable[[], Any], repeat: int) -> float:
+def round_times(fns: list[Callable[[], Any]], clock: Callable[[], float]) -> list[float]:
+    """One timing of each, back to back, so that a round sees the same load on a shared machine."""
     times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+    for fn in fns:
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        times.append(clock() - t0)
+    return times
+
+
+def report(label: str, runs: list[list[float]]) -> None:
+    t_base, t_ours, t_floor = (statistics.median(column) for column in zip(*runs, strict=True))
+    speedup = statistics.median(b / o for b, o, _ in runs)
+    over_floor = statistics.median(o / f for _, o, f in runs)
+    print(f"{label}: medians of {len(runs)} rounds (ratios: the median of each round's ratio)")
+    print(f"  json.loads + row loop   {t_base * 1000:8.1f} ms")
+    print(f"  msgspec -> Arrow (ours) {t_ours * 1000:8.1f} ms   {speedup:5.1f}x faster than the row loop")
+    print(f"  Parquet bytes (floor)   {t_floor * 1000:8.1f} ms   ours is {over_floor:5.1f}x the floor")
 
 
 def main() -> None:
     entries = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 7
     raw = body(entries)
     frame = ours(raw)
     assert frame.height == baseline(raw).height == entries // 20 * 20
@@ -93,18 +107,12 @@ def main() -> None:
     def floor() -> pl.DataFrame:
         return to_polars(pq.read_table(pa.BufferReader(parquet)))
 
-    repeat = 5
-    t_base, t_ours, t_floor = (
-        best(lambda: baseline(raw), 3),
-        best(lambda: ours(raw), repeat),
-        best(floor, repeat),
-    )
+    fns = [lambda: baseline(raw), lambda: ours(raw), floor]
     print(f"{frame.height:,} entries, JSON {len(raw) / 1e6:.1f} MB, Parquet {len(parquet) / 1e6:.1f} MB")
-    print(f"json.loads + row loop   {t_base * 1000:8.1f} ms")
-    print(
-        f"msgspec -> Arrow (ours) {t_ours * 1000:8.1f} ms   {t_base / t_ours:5.1f}x faster than the row loop"
-    )
-    print(f"Parquet bytes (floor)   {t_floor * 1000:8.1f} ms   ours is {t_ours / t_floor:5.1f}x the floor")
+    # Wall time is what a user waits; CPU time (all threads) is what a loaded, shared machine cannot inflate.
+    report("wall time", [round_times(fns, time.perf_counter) for _ in range(rounds)])
+    report("CPU time", [round_times(fns, time.process_time) for _ in range(rounds)])
+    print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ synthetic traces of 100 and 5,000 spans (a request fanning out to nested calls, 
 spans, one exception deep inside). Measured, for each size:
 
 - query: the kernel's trace query (`_trace.trace_sql`, one query by trace_id in the window around the root)
-  through `LogfireClient.query_arrow`, plus the Arrow IPC the widget sends (best of 3);
+  through `LogfireClient.query_arrow`, plus the Arrow IPC the widget sends (median of `--runs`);
 - click -> waterfall: in headless Debian chromium, the built bundle renders LogfireTable on a fake anywidget
   model; a click on a row's trace_id cell sends the "trace" request, the model answers at once with those
   IPC bytes, and the clock stops when the waterfall's lines are painted (decode + layout + first window).
+  Each of `--runs` loads a fresh page (median; the slowest run is printed too, as the machine is shared).
 
 Baselines, measured in the same run: for the query, `SELECT count(*)` of the same trace (the round trip
 and scan without the rows); for the browser, `JSON.parse` of the same spans as JSON text (the least a
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -134,18 +137,20 @@ def synthetic_trace(n: int, start: datetime, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def best_of(runs: int, fn: Any) -> tuple[float, Any]:
-    best, value = float("inf"), None
+def median_of(runs: int, fn: Any) -> tuple[float, Any]:
+    """The median wall time of `runs` calls of fn, in ms, and its last value."""
+    times, value = [], None
     for _ in range(runs):
         t0 = time.perf_counter()
         value = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best * 1000, value
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000, value
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, nargs="+", default=[100, 5_000])
+    parser.add_argument("--runs", type=int, default=5, help="runs per measure; medians are printed")
     parser.add_argument("--screenshot", type=Path, help="save a screenshot of the last waterfall shown")
     args = parser.parse_args()
 
@@ -183,9 +188,9 @@ def main() -> None:
                     def query(sql: str, start: datetime = start, end: datetime = end) -> pa.Table:
                         return client.query_arrow(sql, min_timestamp=start, max_timestamp=end, limit=10_000)
 
-                    query_ms, table = best_of(3, lambda: wire.to_ipc(query(trace_sql(trace_id))))  # noqa: B023
+                    query_ms, table = median_of(args.runs, lambda: wire.to_ipc(query(trace_sql(trace_id))))  # noqa: B023
                     count_sql = f"SELECT count(*) AS n FROM records WHERE trace_id = '{trace_id}'"
-                    count_ms, counted = best_of(3, lambda: query(count_sql))  # noqa: B023
+                    count_ms, counted = median_of(args.runs, lambda: query(count_sql))  # noqa: B023
                     assert int(counted.column("n")[0].as_py()) == n, "the backend lost spans"
                     queried[n] = (query_ms, count_ms, table)
         finally:
@@ -211,21 +216,33 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1240, "height": 900})
                 page.on("pageerror", lambda error: print(f"page error: {error}"))
+                print(
+                    f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; medians of {args.runs} runs"
+                )
                 print(f"{'spans':>6} {'query ms':>9} {'count ms':>9} {'ratio':>6} {'click->waterfall ms':>20} "
-                      f"{'JSON.parse ms':>14} {'ratio':>6} {'total ms':>9} {'DOM lines':>10} {'scroll ms':>10}")  # fmt: skip
+                      f"{'(slowest)':>9} {'JSON.parse ms':>14} {'ratio':>6} {'total ms':>9} {'DOM lines':>10} "
+                      f"{'scroll ms':>10}")  # fmt: skip
                 page.goto(f"{url}/index.html?spans={args.spans[0]}")  # warms chromium up; not counted
                 page.wait_for_function("window.result !== undefined", timeout=60_000)
                 for n in args.spans:
-                    page.goto(f"{url}/index.html?spans={n}")
-                    page.wait_for_function("window.result !== undefined", timeout=60_000)
-                    r = page.evaluate("window.result")
+                    results = []
+                    for _ in range(args.runs):
+                        page.goto(f"{url}/index.html?spans={n}")
+                        page.wait_for_function("window.result !== undefined", timeout=60_000)
+                        results.append(page.evaluate("window.result"))
                     lines = sum(1 for row in traces[n] if row["kind"] != "log")
-                    assert r["lines"] == lines, f"the waterfall shows {r['lines']} lines, not {lines}"
+                    assert all(r["lines"] == lines for r in results), (
+                        f"the waterfall does not show {lines} lines"
+                    )
+                    click = statistics.median(r["clickMs"] for r in results)
+                    slowest = max(r["clickMs"] for r in results)
+                    parse = statistics.median(r["jsonMs"] for r in results)
+                    scroll = statistics.median(r["scrollMs"] for r in results)
                     query_ms, count_ms, _ = queried[n]
                     print(
                         f"{n:>6} {query_ms:>9.0f} {count_ms:>9.0f} {query_ms / max(count_ms, 0.1):>6.2f} "
-                        f"{r['clickMs']:>20.0f} {r['jsonMs']:>14.1f} {r['clickMs'] / max(r['jsonMs'], 0.1):>6.1f} "
-                        f"{query_ms + r['clickMs']:>9.0f} {r['domLines']:>10} {r['scrollMs']:>10.0f}"
+                        f"{click:>20.0f} {slowest:>9.0f} {parse:>14.1f} {click / max(parse, 0.1):>6.1f} "
+                        f"{query_ms + click:>9.0f} {results[0]['domLines']:>10} {scroll:>10.0f}"
                     )
                 if args.screenshot:
                     page.screenshot(path=str(args.screenshot), full_page=True)

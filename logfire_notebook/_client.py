@@ -37,12 +37,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from logfire_notebook import __version__
+from logfire_notebook._closing import SYNC_ONLY, ClosesAsyncClient, ClosesSyncClient
 from logfire_notebook._config import mask_token, resolve_config, secret
 from logfire_notebook._exceptions import (
     QueryError,
@@ -231,11 +231,7 @@ class _BaseClient:
         logger.debug("query returned %d rows in %.3f s from %s", rows, self.last_query.seconds, self.base_url)
 
 
-# httpx.Client options whose values are synchronous objects an httpx.AsyncClient cannot use.
-_SYNC_ONLY = frozenset({"transport", "mounts", "event_hooks"})
-
-
-class LogfireClient(_BaseClient):
+class LogfireClient(ClosesSyncClient, _BaseClient):
     """A synchronous client for Logfire's query API (or the local backend).
 
     `LogfireClient(read_token=None, base_url=None, timeout=30.0, *, default_since="1d", max_retries=3,
@@ -270,7 +266,7 @@ class LogfireClient(_BaseClient):
         """An AsyncLogfireClient with this client's configuration (token included, so it never has to leave
         the client objects), or None when that cannot be copied: a subclass with its own query_arrow, or
         httpx options that are synchronous objects (a transport, mounts, event hooks)."""
-        if type(self).query_arrow is not LogfireClient.query_arrow or _SYNC_ONLY & self._httpx_kwargs.keys():
+        if type(self).query_arrow is not LogfireClient.query_arrow or SYNC_ONLY & self._httpx_kwargs.keys():
             return None
         return AsyncLogfireClient(
             self._token,
@@ -281,17 +277,6 @@ class LogfireClient(_BaseClient):
             max_retry_seconds=self.max_retry_seconds,
             **self._httpx_kwargs,
         )
-
-    def __enter__(self) -> LogfireClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.client.close()
 
     # -- transport ---------------------------------------------------------------------------------------
 
@@ -493,7 +478,7 @@ class LogfireClient(_BaseClient):
         return concat_pages(pages, json_columns)
 
 
-class AsyncLogfireClient(_BaseClient):
+class AsyncLogfireClient(ClosesAsyncClient, _BaseClient):
     """The asyncio twin of `LogfireClient`: the same methods, awaited (`iter_batches` is an async iterator)."""
 
     def __init__(
@@ -517,17 +502,6 @@ class AsyncLogfireClient(_BaseClient):
             max_retry_seconds=max_retry_seconds,
         )
         self.client = httpx.AsyncClient(**self._client_kwargs(httpx_kwargs))
-
-    async def __aenter__(self) -> AsyncLogfireClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await self.client.aclose()
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         policy = RetryPolicy(self.max_retries, self.max_retry_seconds)

@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from logfire_notebook._params import ParameterError
+
 __all__ = ["ParameterError", "format_pyformat", "literal"]
 
 SUPPORTED_TYPES = "None, bool, int, float, Decimal, str, datetime, date, timedelta, tuple, list"
@@ -40,10 +42,6 @@ _INT64_MAX = 2**63 - 1
 
 # `%%`, `%s`, `%(name)s`, and anything else after a `%` (reported as an error).
 _PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?(?P<conv>.?)", re.DOTALL)
-
-
-class ParameterError(ValueError):
-    """A parameter value or placeholder that cannot be turned into SQL."""
 
 
 def literal(value: Any) -> str:

@@ -9,6 +9,7 @@ source counts them on the server (`Source.count`); a DataFrame shown without a q
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -60,16 +61,24 @@ def _ms(value: datetime) -> float:
 
 
 def histogram_from_counts(
-    buckets: list[datetime], counts: list[int], interval: timedelta, start: datetime, end: datetime
+    buckets: list[datetime],
+    counts: list[int],
+    interval: timedelta,
+    start: datetime,
+    end: datetime,
+    levels: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, Any]:
-    """The timeline as the browser reads it (epoch milliseconds)."""
-    return {
+    """The timeline as the browser reads it (epoch milliseconds); `levels` splits each bar by level."""
+    histogram: dict[str, Any] = {
         "starts": [_ms(b) for b in buckets],
         "counts": [int(c) for c in counts],
         "interval": interval.total_seconds() * 1000,
         "from": _ms(start),
         "to": _ms(end),
     }
+    if levels:
+        histogram["levels"] = {name: [int(c) for c in values] for name, values in levels.items()}
+    return histogram
 
 
 def histogram_from_frame(

@@ -18,8 +18,8 @@ row would cross before the first is drawn. Instead:
 - A full row order of a million strings takes Polars seconds (an arg-sort of text is far slower than a
   sort of it), while the first rows of that order (a top-k) take a fraction of it. So the first windows of
   a new sort, the ones on screen right after a header click, come from a top-k, and the full order is
-  computed on a worker thread for the windows further down (started once the top-k's reply is sent: the
-  two would share Polars' threads).
+  computed on a worker thread for the windows further down (started a second after the top-k's reply is
+  sent, and only for the order still shown: the two would share the cores with the browser's paint).
 
 Windows are Arrow IPC made by `_widget_data.to_ipc`, uncompressed. Measured on the bench's log-like frame
 (bench/table_scale.py's columns): a 300-row window is 69 KB plain, 36 KB with LZ4 and 23 KB with ZSTD;
@@ -65,6 +65,10 @@ KEPT_SORTS = 4
 # Windows ending within this many rows of the top of a sort are answered by a top-k while the full order
 # is still being computed.
 TOP_ROWS = 2_000
+# Seconds between a new sort's first reply and the start of its full order: the order takes both cores for
+# seconds on a million rows, and the browser is still decoding and painting that reply (on a small machine
+# that paint then took hundreds of ms longer). A window past TOP_ROWS asked sooner starts the order at once.
+SORT_AHEAD_DELAY = 1.0
 
 _sorter_lock = threading.Lock()
 _sorter: concurrent.futures.ThreadPoolExecutor | None = None
@@ -121,6 +125,8 @@ class WindowedFrame:
         self.frame = frame
         self._orders: OrderedDict[Sort, concurrent.futures.Future[pl.Series]] = OrderedDict()
         self._lock = threading.Lock()
+        self._latest_sort: Sort | None = None  # the order of the latest window asked
+        self._retired = False
 
     @property
     def rows(self) -> int:
@@ -140,6 +146,7 @@ class WindowedFrame:
         """Rows [offset, offset + count) of the result in `sort` order (cut at the end)."""
         offset = min(offset, self.rows)
         count = min(count, self.rows - offset)
+        self._latest_sort = sort
         if sort is None:
             return self.frame.slice(offset, count)
         with self._lock:
@@ -151,9 +158,24 @@ class WindowedFrame:
         return self.frame[self._order(sort).result().slice(offset, count)]
 
     def sort_ahead(self, sort: Sort) -> None:
-        """Starts the full order for `sort` on the worker, for the windows further down. The caller does it
-        once its reply is sent: the sort takes Polars' threads, which that reply's own work also needs."""
-        self._order(sort)
+        """Starts the full order for `sort` on the worker SORT_AHEAD_DELAY from now, for the windows further
+        down. The caller does it once its reply is sent: the sort takes Polars' threads, which that reply's
+        own work, and the browser painting it, also need."""
+        with self._lock:
+            if sort in self._orders:
+                return
+        timer = threading.Timer(SORT_AHEAD_DELAY, self._sort_later, (sort,))
+        timer.daemon = True
+        timer.start()
+
+    def retire(self) -> None:
+        """This result was replaced: sorts not yet started never start (nobody will read them)."""
+        self._retired = True
+
+    def _sort_later(self, sort: Sort) -> None:
+        # Only the order the browser shows now: headers clicked in a row start one full sort, not one each.
+        if not self._retired and sort == self._latest_sort:
+            self._order(sort)
 
     def _order(self, sort: Sort) -> concurrent.futures.Future[pl.Series]:
         """The full row order for `sort`, computed once on the sort worker (started on first use)."""
@@ -198,21 +220,28 @@ def _row_order(frame: pl.DataFrame, sort: Sort) -> pl.Series:
 
 
 def _first_in_order(frame: pl.DataFrame, sort: Sort, k: int) -> pl.Series:
-    """The first `k` row numbers of `_row_order` (the same rows, in the same order): a lazy sort and head,
-    which Polars runs as a stable top-k, several times faster than an arg-sort on text."""
+    """The first `k` row numbers of `_row_order` (the same rows, in the same order), by a top-k rather than a
+    sort. An unstable top-k (a lazy sort and head; three times faster than a stable one on a million strings)
+    picks the right keys; only the rows tied with its last key need their original order back: those before
+    it are re-sorted by (key, row), and the tied ones are the first of their key in row order."""
     import polars as pl
 
     key, row = _sort_key(frame, sort), pl.int_range(pl.len(), dtype=pl.get_index_type())
+    keyed = frame.lazy().select(key.alias("key"), row.alias("row"))
     try:
-        first = (
-            frame.lazy()
-            .select(key.alias("key"), row.alias("row"))
-            .sort("key", descending=sort.descending, nulls_last=True, maintain_order=True)
-            .head(k)
-            .collect()
-        )
+        top = keyed.sort("key", descending=sort.descending, nulls_last=True).head(k).collect()
+        if top.height == 0:
+            return top.get_column("row")
+        last = top.get_column("key").slice(top.height - 1, 1)
+        if last.null_count():
+            before, tied = top.filter(pl.col("key").is_not_null()), keyed.filter(pl.col("key").is_null())
+        else:
+            before = top.filter(pl.col("key") != pl.lit(last))
+            tied = keyed.filter(pl.col("key") == pl.lit(last))
+        ahead = before.sort(["key", "row"], descending=[sort.descending, False]).get_column("row")
+        rest = tied.select("row").head(k - ahead.len()).collect().get_column("row")
     except pl.exceptions.PolarsError as exc:
         raise ValueError(
             f"the column {sort.column!r} cannot be sorted ({frame.schema[sort.column]})"
         ) from exc
-    return first.get_column("row")
+    return pl.concat([ahead, rest])

@@ -21,8 +21,9 @@ from IPython.core.magic import line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from traitlets import Int, Unicode
 
-from logfire_notebook._magic.base import QueryMagics
+from logfire_notebook._magic.base import QueryMagics, Ran
 from logfire_notebook._magic.errors import MagicError
+from logfire_notebook._magic.options import output_arguments
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -92,9 +93,7 @@ class LokiMagic(QueryMagics):
         action="store_true",
         help="open the widget on its chart (a metric query's series over time)",
     )  # type: ignore[no-untyped-call,untyped-decorator]
-    @argument("--no-widget", action="store_true", help="show a plain table instead of the LokiTable widget")  # type: ignore[no-untyped-call,untyped-decorator]
-    @argument("--arrow", action="store_true", help="return a pyarrow.Table instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
-    @argument("--pandas", action="store_true", help="return a pandas DataFrame instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
+    @output_arguments("LokiTable")
     @line_cell_magic
     def logql(self, line: str, cell: str | None = None) -> None:
         """Run LogQL: `%%logql [VAR <<] [options]` with the query in the cell, or `%logql [options] LOGQL`.
@@ -109,13 +108,10 @@ class LokiMagic(QueryMagics):
 
     # -- what differs from other sources -----------------------------------------------------------------
 
-    def _substitute(self, text: str) -> str:
-        from logfire_notebook._loki.logql import ParameterError, substitute
+    def _replace_parameters(self, text: str, namespace: Mapping[str, Any]) -> str:
+        from logfire_notebook._loki.logql import substitute
 
-        try:
-            return substitute(text, self._user_ns)
-        except ParameterError as exc:
-            raise MagicError(str(exc), "ParameterError") from None
+        return substitute(text, namespace)
 
     def _direction(self, args: Any) -> str:
         direction = args.direction or self.direction
@@ -137,29 +133,31 @@ class LokiMagic(QueryMagics):
         # Converted here, not by the shared path: Loki's nanosecond times stay nanoseconds.
         return table, to_polars(table)
 
-    def _widget(
-        self,
-        client: LokiClient,
-        text: str,
-        since: str,
-        until: str | None,
-        limit: int,
-        args: Any,
-        df: pl.DataFrame,
-        elapsed: float,
-    ) -> Any:
+    def _widget(self, ran: Ran) -> Any:
         LokiTable = importlib.import_module("logfire_notebook.loki_widget").LokiTable
         return LokiTable(
-            text,
-            since=since,
-            until=until,
-            limit=limit,
-            direction=self._direction(args),
-            client=client,
-            data=df,
-            data_elapsed=elapsed,
-            all_rows=args.all,  # each range picked is fetched whole too
+            ran.text,
+            since=ran.since,
+            until=ran.until,
+            limit=ran.limit,
+            direction=self._direction(ran.args),
+            client=ran.client,
+            traces=self._traces(),
+            data=ran.df,
+            data_elapsed=ran.elapsed,
+            all_rows=ran.args.all,  # each range picked is fetched whole too
         )
+
+    def _traces(self) -> Any:
+        """The `%logfire` magic's client (a `%logfire login` token, `LogfireMagic.base_url`), so a line's trace
+        opens where `%%logfire` cells read; None when it has no token (the table then says what to set)."""
+        logfire_magic = self.shell.magics_manager.registry.get("LogfireMagic") if self.shell else None
+        if logfire_magic is None:
+            return None
+        try:
+            return logfire_magic._client()
+        except MagicError:
+            return None
 
     def _settings_key(self) -> tuple[Any, ...]:
         return (self.addr, self.org_id)

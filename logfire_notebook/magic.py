@@ -26,13 +26,15 @@ from IPython.core.magic import line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, kwds, magic_arguments, parse_argstring
 from traitlets import Bool, Int, Unicode
 
-from logfire_notebook._magic.base import QueryMagics, one_or_two_lines
+from logfire_notebook._magic.base import QueryMagics, Ran, one_or_two_lines
 from logfire_notebook._magic.complete import Schemas, make_matcher, names_from_payload
 from logfire_notebook._magic.errors import MagicError, install_handler, uninstall_handler
-from logfire_notebook._magic.options import split_line
+from logfire_notebook._magic.options import output_arguments, split_line
 from logfire_notebook._magic.output import MAX_LIMIT, is_kernel, show_footer
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import polars as pl
     import pyarrow as pa
 
@@ -92,9 +94,6 @@ class LogfireMagic(QueryMagics):
         help=f"fetch every row, in pages past {MAX_LIMIT:,}, with a progress bar",
     )  # type: ignore[no-untyped-call,untyped-decorator]
     @argument(
-        "--no-widget", action="store_true", help="show a plain table instead of the LogfireTable widget"
-    )  # type: ignore[no-untyped-call,untyped-decorator]
-    @argument(
         "--chart",
         action="store_true",
         help="open the widget on its chart (a time column and numeric columns)",
@@ -104,8 +103,7 @@ class LogfireMagic(QueryMagics):
         metavar="TRACE_ID",
         help="show this trace as a waterfall of its spans (no SQL); the spans are the result",
     )  # type: ignore[no-untyped-call,untyped-decorator]
-    @argument("--arrow", action="store_true", help="return a pyarrow.Table instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
-    @argument("--pandas", action="store_true", help="return a pandas DataFrame instead of a Polars DataFrame")  # type: ignore[no-untyped-call,untyped-decorator]
+    @output_arguments("LogfireTable")
     @line_cell_magic
     def logfire(self, line: str, cell: str | None = None) -> None:
         """Run Logfire SQL: `%%logfire [VAR <<] [options]` with the SQL in the cell, or `%logfire [options] SQL`.
@@ -158,13 +156,10 @@ class LogfireMagic(QueryMagics):
 
     # -- what differs from other sources -----------------------------------------------------------------
 
-    def _substitute(self, text: str) -> str:
-        from logfire_notebook._magic.params import ParameterError, substitute
+    def _replace_parameters(self, text: str, namespace: Mapping[str, Any]) -> str:
+        from logfire_notebook._magic.params import substitute
 
-        try:
-            return substitute(text, self._user_ns)
-        except ParameterError as exc:
-            raise MagicError(str(exc), "ParameterError") from None
+        return substitute(text, namespace)
 
     def _fetch(
         self, client: LogfireClient, text: str, time_range: TimeRange, limit: int, args: Any
@@ -175,29 +170,18 @@ class LogfireMagic(QueryMagics):
             return None, client.query_all(text, time_range=time_range, environment=environment, progress=None)
         return client.query_arrow(text, limit=limit, environment=environment, time_range=time_range), None
 
-    def _widget(
-        self,
-        client: LogfireClient,
-        text: str,
-        since: str,
-        until: str | None,
-        limit: int,
-        args: Any,
-        df: pl.DataFrame,
-        elapsed: float,
-    ) -> Any:
+    def _widget(self, ran: Ran) -> Any:
         LogfireTable = importlib.import_module("logfire_notebook.widget").LogfireTable
-        environment = args.env or None
         return LogfireTable(
-            sql=text,
-            since=since,
-            until=until,
-            limit=limit,
-            environment=environment,
-            client=client,
-            data=df,
-            data_elapsed=elapsed,
-            all_rows=args.all,  # each range picked is fetched whole too, and no limit is claimed
+            sql=ran.text,
+            since=ran.since,
+            until=ran.until,
+            limit=ran.limit,
+            environment=ran.args.env or None,
+            client=ran.client,
+            data=ran.df,
+            data_elapsed=ran.elapsed,
+            all_rows=ran.args.all,  # each range picked is fetched whole too, and no limit is claimed
         )
 
     def _settings_key(self) -> tuple[Any, ...]:

@@ -44,7 +44,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import anywidget
 import traitlets
@@ -60,11 +60,12 @@ from logfire_notebook._widget_window import WindowedFrame, WindowRequest
 
 if TYPE_CHECKING:
     import polars as pl
+    from typing_extensions import Unpack
 
     from logfire_notebook._client import LogfireClient
     from logfire_notebook._sources.base import Source
 
-__all__ = ["LogfireTable", "QueryTable"]
+__all__ = ["LogfireTable", "QueryTable", "TableOptions"]
 
 _STATIC = Path(__file__).parent / "static"
 
@@ -133,6 +134,17 @@ class _Result:
     error: str | None = None
 
 
+class TableOptions(TypedDict, total=False):
+    """What every table takes besides its query and its store's settings; see `QueryTable`."""
+
+    since: Any
+    until: Any
+    limit: int | None
+    data: pl.DataFrame | None
+    data_elapsed: float | None
+    all_rows: bool
+
+
 # Traits that name the range: setting them to the range already queried runs nothing.
 _RANGE_TRAITS = ("min_timestamp", "max_timestamp")
 
@@ -192,9 +204,10 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
     else the first screenful, so the first paint needs no round trip. The browser asks for other windows."""
 
     timeline = traitlets.Dict().tag(sync=True)
-    """The timeline: `histogram` (bucket `starts`, `counts`, `interval`, `from`, `to`, epoch ms; None when
-    there is none), `note` (why there is none, or "") and `revision`, the result it counts (the browser shows
-    the old one dimmed while the new result's is being counted)."""
+    """The timeline: `histogram` (bucket `starts`, `counts`, `interval`, `from`, `to`, epoch ms, and optionally
+    `levels`, level name -> count per bucket, for bars stacked by level; None when there is none), `note` (why
+    there is none, or "") and `revision`, the result it counts (the browser shows the old one dimmed while the
+    new result's is being counted)."""
 
     trace_column = traitlets.Unicode("").tag(sync=True)
     """The result's column that holds trace ids (`trace_id` for Logfire rows; `""`: none). The browser offers
@@ -228,24 +241,28 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         self._started = False  # the range observer waits for the first run below
         self.on_msg(self._on_message)
 
-        with self.hold_trait_notifications():
-            self.query = (query or "").strip()
-            self.language = self._source.language
-            self.local = not self.query
-            if limit is not None:
-                self.limit = limit
-            self.all_rows = all_rows
-            if since is None and self.local and data is not None:
-                since, until = _extent(data, self._source.time_column)
-            self.min_timestamp = _bound_text(since) or "now-1h"
-            self.max_timestamp = _bound_text(until)
-        self._started = True
-        if self.local:
-            self._local_data = data if data is not None else _empty_frame()
-            self._run()
-        else:
-            # With `data`, the caller already ran this query for this range: show it, count only the timeline.
-            self._run(data)
+        # The settings and the first result reach the browser as one update, not one per trait: the widget
+        # is shown only after this returns, and its first paint waits for every message before it.
+        with self.hold_sync():
+            with self.hold_trait_notifications():
+                self.query = (query or "").strip()
+                self.language = self._source.language
+                self.local = not self.query
+                if limit is not None:
+                    self.limit = limit
+                self.all_rows = all_rows
+                if since is None and self.local and data is not None:
+                    since, until = _extent(data, self._source.time_column)
+                self.min_timestamp = _bound_text(since) or "now-1h"
+                self.max_timestamp = _bound_text(until)
+            self._started = True
+            if self.local:
+                self._local_data = data if data is not None else _empty_frame()
+                self._run()
+            else:
+                # With `data`, the caller already ran this query for this range: show it, count only the
+                # timeline.
+                self._run(data)
 
     # -- Python API --------------------------------------------------------------------------------------
 
@@ -330,7 +347,11 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         # The browser sets both ends in one message, which fires this twice: run once per distinct range.
         if self._queried is not None and self._queried == self._spec() and change["name"] in _RANGE_TRAITS:
             return
-        if change["name"] in self._property_lock and not _in_marimo():
+        self._run_after(change["name"])
+
+    def _run_after(self, trait: str) -> None:
+        """Runs the query after a change of `trait`, where the change came from."""
+        if trait in self._property_lock and not _in_marimo():
             # From the browser (ipywidgets locks the names it is setting): run beside the kernel's message
             # loop, so a newer range can start at once and supersede this one.
             self._run_in_background()
@@ -432,6 +453,8 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         future, closer = getattr(self, "_future", None), getattr(self, "_closer", None)
         if future is not None:
             future.cancel()
+        if hasattr(self, "_lock"):
+            self._live_stop()
         if closer is not None:
             closer()
         super().close()
@@ -460,13 +483,20 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         column = self._source.time_column
         if column not in frame.columns:
             return None, f"No timeline: the query's result has no {column} column."
+        rows_timeline = getattr(self._source, "rows_timeline", None)
+        note = rows_timeline(self.query) if rows_timeline is not None else None
+        if note is not None:  # the rows are the points in time themselves (a Loki metric query)
+            return wire.histogram_from_frame(frame, start, end, column), note
         interval = wire.bucket_interval(start, end)
         try:
             counts = await self._source.count(self.query, start, end, interval)
         except LogfireError as exc:
             # The rows still show; the note says why the timeline does not.
             return None, f"No timeline: {exc}"
-        return wire.histogram_from_counts(list(counts.starts), list(counts.counts), interval, start, end), ""
+        histogram = wire.histogram_from_counts(
+            list(counts.starts), list(counts.counts), interval, start, end, counts.levels
+        )
+        return histogram, ""
 
     def _publish(self, generation: int, result: _Result, *, timeline_later: bool = False) -> int | None:
         """Shows `result` unless a newer run has started since (then it is dropped, never shown) and returns
@@ -479,6 +509,8 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
             if generation != self._generation:
                 return None
             self._frame = result.frame
+            if self._windows is not None:
+                self._windows.retire()
             self._windows = windows
             status: dict[str, Any] = {"min_timestamp": result.spec[0], "max_timestamp": result.spec[1]}
             if result.window is not None:
@@ -608,7 +640,7 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
 
             return trace_column(frame.columns) or ""
         finder = getattr(self._source, "trace_column", None)
-        return (finder(frame.columns) or "") if finder is not None else ""
+        return (finder(frame) or "") if finder is not None else ""
 
     def _open_trace(self, request_id: Any, content: dict[str, Any]) -> None:
         """Answers the browser's "trace" request off the kernel's message loop: one query by trace id, in a
@@ -704,35 +736,22 @@ class LogfireTable(QueryTable):
     base_url=None, client=None, data=None, data_elapsed=None, all_rows=False)`. `data` is a polars DataFrame
     shown as is: with `sql` it is the first result (so a caller that already ran the query does not run it
     twice; `data_elapsed` is how long that took, for the footer); without `sql` it is all the widget shows, and
-    the range filters it locally. `all_rows=True` fetches every row of each range in pages (`--all`).
+    the range filters it locally. `all_rows=True` fetches every row of each range in pages (`--all`). The
+    options every table takes are `QueryTable`'s (`TableOptions`).
     """
 
     def __init__(
         self,
         sql: str | None = None,
         *,
-        since: Any = None,
-        until: Any = None,
-        limit: int | None = None,
         environment: str | Sequence[str] | None = None,
         read_token: str | None = None,
         base_url: str | None = None,
         client: LogfireClient | None = None,
-        data: pl.DataFrame | None = None,
-        data_elapsed: float | None = None,
-        all_rows: bool = False,
+        **options: Unpack[TableOptions],
     ) -> None:
         source = LogfireSource(client, read_token=read_token, base_url=base_url, environment=environment)
-        super().__init__(
-            sql,
-            source=source,
-            since=since,
-            until=until,
-            limit=limit,
-            data=data,
-            data_elapsed=data_elapsed,
-            all_rows=all_rows,
-        )
+        super().__init__(sql, source=source, **options)
 
     @property
     def sql(self) -> str:

@@ -44,9 +44,14 @@ class Backend:
 
 
 def start_backend(
-    data_dir: Path, *, query_timeout: float | None = None, extra_args: tuple[str, ...] = ()
+    data_dir: Path,
+    *,
+    query_timeout: float | None = None,
+    extra_args: tuple[str, ...] = (),
+    port: int | None = None,
 ) -> Backend:
-    """Create a token for `data_dir` and start `logfire-notebook serve` on it; waits until it answers."""
+    """Create a token for `data_dir` and start `logfire-notebook serve` on it (on `port`, else a free one);
+    waits until it answers."""
     cli = [sys.executable, "-m", "logfire_notebook.cli"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     token = subprocess.run(
@@ -56,7 +61,7 @@ def start_backend(
         text=True,
         env=env,
     ).stdout.strip()
-    port = free_port()
+    port = port or free_port()
     args = [
         *cli,
         "serve",

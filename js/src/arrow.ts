@@ -7,6 +7,7 @@ export type Kind =
   | "duration"
   | "level"
   | "json"
+  | "line"
   | "number"
   | "bool"
   | "text"
@@ -38,8 +39,6 @@ const JSON_COLUMNS = new Set([
   "otel_resource_attributes",
   "otel_scope_attributes",
   "exemplars",
-  // A Loki entry's line: JSON lines show as a tree, other lines as text.
-  "line",
 ]);
 
 /** Python sends duration (seconds, a float) as Logfire does; Arrow Duration columns are handled too. */
@@ -91,6 +90,11 @@ function badgeOf(type: DataType): string {
   }
 }
 
+function isText(type: DataType): boolean {
+  const id = valueType(type).typeId;
+  return id === Type.Utf8 || id === Type.LargeUtf8 || id === Type.Utf8View;
+}
+
 export function kindOf(name: string, type: DataType): Kind {
   const t = valueType(type);
   const lower = name.toLowerCase();
@@ -111,6 +115,8 @@ export function kindOf(name: string, type: DataType): Kind {
     case Type.Utf8:
     case Type.LargeUtf8:
     case Type.Utf8View:
+      if (lower === "level") return "level"; // Loki's level words
+      if (lower === "line") return "line"; // a Loki entry's line: JSON, logfmt or plain text, line by line
       return JSON_COLUMNS.has(lower) ? "json" : "text";
     case Type.List:
     case Type.LargeList:
@@ -136,7 +142,7 @@ export function decode(bytes: Uint8Array | ArrayBuffer): Data {
       kind,
       badge: kind === "json" && badgeOf(field.type) === "str" ? "json" : badgeOf(field.type),
       column: table.getChildAt(i) as Column<unknown>,
-      numeric: kind === "number" || kind === "duration" || kind === "level",
+      numeric: kind === "number" || kind === "duration" || (kind === "level" && !isText(field.type)),
     };
   });
   return { table, columns, numRows: table.numRows };

@@ -139,8 +139,11 @@ export function pivot(data: Data, choice: ChartChoice): Pivoted {
       let level: string | undefined;
       if (sCol) {
         if (v === null || v === undefined) key = "(none)";
-        else if (sCol.kind === "level") key = level = levelOf(Number(v)).name;
-        else if (sCol.kind === "json") key = labelsText(v);
+        else if (sCol.kind === "level") {
+          const named = levelOf(typeof v === "string" ? v : Number(v));
+          key = named.name;
+          level = named.cls.slice("lf-level-".length); // the colour's name: "WARNING" is coloured as warn
+        } else if (sCol.kind === "json") key = labelsText(v);
         else key = String(v);
       }
       found = yCols.map((y) => seriesOf(key, level, y.name));

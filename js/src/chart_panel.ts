@@ -1,5 +1,5 @@
 /**
- * The widget's Table/Chart switch and the chart's controls (kind, series), wired to the kernel's traits
+ * The widget's Table/Chart switch and the chart's controls (kind, x, y, series), wired to the kernel's traits
  * (`view_as`, `chart_kind`, `chart_x`, `chart_y`, `chart_series`, see logfire_notebook/_chart.py).
  * The chart's rows come by a "chart" request for the columns chosen; a reply to a superseded request is
  * dropped.
@@ -26,6 +26,9 @@ export class ChartPanel {
   readonly view: ChartView;
   private readonly kindSelect: HTMLSelectElement;
   private readonly seriesSelect: HTMLSelectElement;
+  private readonly xSelect: HTMLSelectElement;
+  /** The numeric columns to draw: a checkbox each, in a drop-down (a result may have many). */
+  private readonly yPicker: HTMLDetailsElement;
   private readonly buttons: Record<"table" | "chart", HTMLButtonElement>;
   private columns: ColumnInfo[] = [];
   private readonly traitEvents = ["change:view_as", "change:chart_kind", "change:chart_x", "change:chart_y", "change:chart_series"];
@@ -50,8 +53,19 @@ export class ChartPanel {
     this.kindSelect.addEventListener("change", () => this.save({ chart_kind: this.kindSelect.value as ChartKind }));
     this.seriesSelect = h("select", { class: "lf-chart-series", title: "The column whose values are the series" });
     this.seriesSelect.addEventListener("change", () => this.save({ chart_series: this.seriesSelect.value }));
+    this.xSelect = h("select", { class: "lf-chart-x", title: "The time column along the x axis" });
+    this.xSelect.addEventListener("change", () => this.save({ chart_x: this.xSelect.value }));
+    this.yPicker = h("details", { class: "lf-chart-y" });
+    this.yPicker.addEventListener("change", () => this.save({ chart_y: this.checkedY() }));
     this.view = new ChartView(onSelect);
-    const controls = h("div", { class: "lf-chart-controls" }, this.kindSelect, h("label", {}, "Series ", this.seriesSelect));
+    const controls = h(
+      "div",
+      { class: "lf-chart-controls" },
+      this.kindSelect,
+      h("label", {}, "X ", this.xSelect),
+      this.yPicker,
+      h("label", {}, "Series ", this.seriesSelect),
+    );
     this.el = h("div", { class: "lf-chart-panel", hidden: "" }, controls, this.view.el);
     for (const e of this.traitEvents) model.on(e, this.onTraits);
   }
@@ -85,14 +99,43 @@ export class ChartPanel {
     });
   }
 
-  private fillSeries(choice: ChartChoice): void {
-    this.seriesSelect.textContent = "";
-    this.seriesSelect.append(h("option", { value: "" }, "(automatic)"));
-    for (const c of this.columns) {
-      if (c.kind === "text" || c.kind === "level") this.seriesSelect.append(h("option", { value: c.name }, c.name));
-    }
-    this.seriesSelect.value = this.model.get("chart_series") ?? "";
+  /** The x, y and series pickers, for this result's columns and the current choice. */
+  private fillPickers(choice: ChartChoice): void {
+    const named = (select: HTMLSelectElement, names: string[], value: string): void => {
+      select.textContent = "";
+      select.append(h("option", { value: "" }, "(automatic)"));
+      for (const name of names) select.append(h("option", { value: name }, name));
+      select.value = names.includes(value) ? value : "";
+    };
+    const isTime = (c: ColumnInfo) => c.kind === "timestamp" || c.kind === "date";
+    const isNumber = (c: ColumnInfo) => c.kind === "number" || c.kind === "duration";
+    named(this.xSelect, this.columns.filter(isTime).map((c) => c.name), this.model.get("chart_x") ?? "");
+    this.xSelect.title = `X: ${choice.x}`;
+    named(
+      this.seriesSelect,
+      this.columns.filter((c) => c.kind === "text" || c.kind === "level").map((c) => c.name),
+      this.model.get("chart_series") ?? "",
+    );
     this.seriesSelect.title = `Series: ${choice.series || "none"}`;
+
+    const wasOpen = this.yPicker.open;
+    this.yPicker.textContent = "";
+    this.yPicker.append(h("summary", { title: "The numeric columns drawn" }, `Y: ${choice.y.join(", ")}`));
+    const list = h("div", { class: "lf-chart-y-list" });
+    for (const c of this.columns.filter((c) => isNumber(c) && c.name !== choice.x)) {
+      const box = h("input", { type: "checkbox", value: c.name });
+      box.checked = choice.y.includes(c.name);
+      list.append(h("label", {}, box, ` ${c.name}`));
+    }
+    this.yPicker.append(list);
+    this.yPicker.open = wasOpen;
+  }
+
+  /** The y columns ticked; all of them ticked is the automatic choice (every numeric column, even new ones). */
+  private checkedY(): string[] {
+    const boxes = [...this.yPicker.querySelectorAll<HTMLInputElement>("input[type=checkbox]")];
+    const checked = boxes.filter((b) => b.checked).map((b) => b.value);
+    return checked.length === boxes.length ? [] : checked;
   }
 
   private async refresh(): Promise<void> {
@@ -106,7 +149,7 @@ export class ChartPanel {
       );
       return;
     }
-    this.fillSeries(choice);
+    this.fillPickers(choice);
     const request = this.rpc.request("chart", { x: choice.x, y: choice.y, series: choice.series });
     let reply;
     try {

@@ -1,6 +1,7 @@
 /** How one cell value reads: levels, durations, numbers, JSON text. Pure functions, no DOM. */
 
 export interface Level {
+  /** As shown: the number's name, or the word as written. */
   name: string;
   /** CSS class carrying the colour, see widget.css. */
   cls: string;
@@ -17,11 +18,42 @@ const LEVELS: [number, string][] = [
   [1, "trace"],
 ];
 
-export function levelOf(value: number): Level {
+/** A level as a number (Logfire's) or a word (Loki's `level` column). */
+export function levelOf(value: number | string): Level {
+  if (typeof value === "string") return levelNamed(value);
   for (const [threshold, name] of LEVELS) {
     if (value >= threshold) return { name, cls: `lf-level-${name}` };
   }
   return { name: String(value), cls: "lf-level-unknown" };
+}
+
+// Level words as loggers write them (Loki's detected_level, logfmt's level=), to the names above.
+const LEVEL_WORDS: Record<string, string> = {
+  trace: "trace",
+  debug: "debug",
+  dbg: "debug",
+  info: "info",
+  information: "info",
+  informational: "info",
+  notice: "notice",
+  warn: "warn",
+  warning: "warn",
+  error: "error",
+  err: "error",
+  eror: "error",
+  fatal: "fatal",
+  critical: "fatal",
+  crit: "fatal",
+  panic: "fatal",
+  emerg: "fatal",
+  alert: "fatal",
+};
+
+/** A level written as a word (`"WARNING"`, `"err"`), coloured as the table colours Logfire's levels;
+ * the name shown is the word as written. */
+export function levelNamed(word: string): Level {
+  const known = LEVEL_WORDS[word.trim().toLowerCase()];
+  return { name: word, cls: `lf-level-${known ?? "unknown"}` };
 }
 
 function trim(n: number, digits: number): string {

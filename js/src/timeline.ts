@@ -1,6 +1,7 @@
-/** The histogram of rows over start_timestamp; dragging across it picks a new range. */
+/** The histogram of rows over the result's time column, its bars stacked by level when the source counts
+ * them per level (Loki); dragging across it picks a new range. */
 import { h } from "./dom";
-import { formatCount } from "./format";
+import { formatCount, levelOf } from "./format";
 import { formatDateTime } from "./range";
 
 export interface Histogram {
@@ -12,6 +13,33 @@ export interface Histogram {
   /** The range the buckets cover, epoch ms. */
   from: number;
   to: number;
+  /** Level name -> its count in each bucket (aligned with `starts`), when the source splits by level. */
+  levels?: Record<string, number[]>;
+}
+
+// Stacking order, bottom up: the most severe at the baseline, where a few of them still show.
+const SEVERITY = ["fatal", "error", "warn", "notice", "info", "debug", "trace", "unknown"];
+
+/** One bar's segments, bottom up: each level's class, its name as written and its count. */
+export interface Segment {
+  cls: string;
+  name: string;
+  count: number;
+}
+
+/** The levels of a histogram in stacking order (the most severe first), with their colour classes. */
+export function stackOrder(levels: Record<string, number[]>): { name: string; cls: string }[] {
+  const rank = (cls: string): number => SEVERITY.indexOf(cls.slice("lf-level-".length));
+  return Object.keys(levels)
+    .map((name) => ({ name, cls: levelOf(name).cls }))
+    .sort((a, b) => rank(a.cls) - rank(b.cls) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Bucket `i`'s segments, bottom up (none for a histogram without levels). */
+export function segmentsOf(hist: Histogram, order: { name: string; cls: string }[], i: number): Segment[] {
+  const levels = hist.levels;
+  if (!levels) return [];
+  return order.map(({ name, cls }) => ({ name, cls, count: levels[name]?.[i] ?? 0 })).filter((s) => s.count > 0);
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -37,6 +65,8 @@ export class Timeline {
   private hist: Histogram | null = null;
   private utc = false;
   private pending = false;
+  /** The width as last laid out (kept from resize callbacks: reading it while drawing forces layout). */
+  private knownWidth = 0;
   private readonly onSelect: (from: number, to: number) => void;
 
   constructor(onSelect: (from: number, to: number) => void) {
@@ -46,7 +76,12 @@ export class Timeline {
     this.el = h("div", { class: "lf-timeline", title: "Drag across the timeline to zoom into that range" });
     this.el.append(this.plot, this.note);
     this.plot.addEventListener("pointerdown", (e) => this.startDrag(e));
-    if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => this.draw()).observe(this.el);
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(() => {
+        this.knownWidth = this.el.clientWidth;
+        this.draw();
+      }).observe(this.el);
+    }
   }
 
   set(hist: Histogram | null, note = ""): void {
@@ -64,12 +99,13 @@ export class Timeline {
   }
 
   setUtc(utc: boolean): void {
+    if (utc === this.utc) return; // a picked range sets it again: nothing to redraw
     this.utc = utc;
     this.draw();
   }
 
   private width(): number {
-    return this.el.clientWidth || 600;
+    return this.knownWidth || this.el.clientWidth || 600;
   }
 
   private draw(): void {
@@ -83,6 +119,7 @@ export class Timeline {
     const max = Math.max(1, ...hist.counts);
     const scale = width / span;
     const barWidth = Math.max(1, hist.interval * scale - 1);
+    const order = hist.levels ? stackOrder(hist.levels) : [];
     hist.starts.forEach((start, i) => {
       const count = hist.counts[i]!;
       // Buckets are aligned to the clock, so the first and last may reach past the range: clip them.
@@ -90,17 +127,22 @@ export class Timeline {
       const x1 = Math.min(width, (start - hist.from) * scale + barWidth);
       if (count === 0 || x1 - x0 < 0.5) return;
       const barHeight = Math.max(3, (count / max) * (HEIGHT - 4));
-      const bar = svg("rect", {
-        class: "lf-bar",
-        x: x0,
-        y: HEIGHT - barHeight,
-        width: x1 - x0,
-        height: barHeight,
-        rx: Math.min(2, barWidth / 3),
-      });
+      const bar = svg("g", { class: "lf-bar-stack" });
       const title = svg("title", {});
-      title.textContent = `${formatCount(count)} rows from ${formatDateTime(start, this.utc, true)}`;
+      const segments = segmentsOf(hist, order, i);
+      const split = segments.map((s) => `${formatCount(s.count)} ${s.name}`).join(", ");
+      title.textContent = `${formatCount(count)} rows from ${formatDateTime(start, this.utc, true)}${split ? `: ${split}` : ""}`;
       bar.append(title);
+      if (segments.length === 0) segments.push({ cls: "", name: "", count });
+      // Each level's share of the bar's height, bottom up; the bar's total height is kept exactly.
+      let y = HEIGHT;
+      for (const s of segments) {
+        const height = (s.count / count) * barHeight;
+        const rect = svg("rect", { class: `lf-bar${s.cls ? ` lf-bar-${s.cls.slice("lf-level-".length)}` : ""}`, x: x0, y: y - height, width: x1 - x0, height });
+        if (s.name) rect.dataset.level = s.name;
+        bar.append(rect);
+        y -= height;
+      }
       this.plot.append(bar);
     });
     this.plot.append(svg("line", { class: "lf-axis", x1: 0, x2: width, y1: HEIGHT + 0.5, y2: HEIGHT + 0.5 }));

@@ -1,4 +1,4 @@
-import { TimeUnit, tableFromArrays, tableToIPC, timestamp } from "@uwdata/flechette";
+import { TimeUnit, map, tableFromArrays, tableToIPC, timestamp, utf8 } from "@uwdata/flechette";
 import { beforeEach, describe, expect, it } from "vitest";
 import { render } from "../src/widget";
 import { BASE, FakeModel, flush } from "./helpers";
@@ -52,7 +52,26 @@ function traceIPC(): Uint8Array {
   return tableToIPC(table, { format: "stream" })!;
 }
 
-async function setup(): Promise<{ model: FakeModel; el: HTMLElement }> {
+/** Two Loki lines: one with a trace id in its structured metadata (as OTLP logs have), one without. */
+function lokiIPC(): Uint8Array {
+  const table = tableFromArrays(
+    {
+      timestamp: [BASE, BASE - 1000],
+      line: ["step 2 failed", "no trace here"],
+      structured_metadata: [
+        [
+          ["detected_level", "error"],
+          ["trace_id", TRACE],
+        ],
+        [["detected_level", "info"]],
+      ],
+    },
+    { types: { timestamp: timestamp(TimeUnit.NANOSECOND, "UTC"), structured_metadata: map(utf8(), utf8()) } },
+  );
+  return tableToIPC(table, { format: "stream" })!;
+}
+
+async function setup(head = rowsIPC(), traceColumn = "trace_id"): Promise<{ model: FakeModel; el: HTMLElement }> {
   const model = new FakeModel({
     sql: "SELECT * FROM records",
     min_timestamp: "now-7d",
@@ -60,9 +79,9 @@ async function setup(): Promise<{ model: FakeModel; el: HTMLElement }> {
     utc: true,
     local: false,
     revision: 1,
-    trace_column: "trace_id",
+    trace_column: traceColumn,
     status: { state: "ready", rows: 2, min_timestamp: "now-7d", max_timestamp: "" },
-    head: rowsIPC(), // the rows come with the result
+    head, // the rows come with the result
     timeline: {},
   });
   const el = document.createElement("div");
@@ -145,6 +164,22 @@ describe("opening a trace from the table", () => {
     el.querySelector<HTMLElement>(".lf-open-trace")!.click();
     expect(model.lastRequest()).toMatchObject({ kind: "trace", trace_id: TRACE });
     el.querySelectorAll<HTMLElement>(".lf-tr")[1]!.children[1]!.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    expect(el.querySelector(".lf-open-trace")).toBeNull();
+  });
+});
+
+describe("opening a trace from a Loki line", () => {
+  it("reads the trace id from the line's map column and asks for the trace at the line's time", async () => {
+    const { model, el } = await setup(lokiIPC(), "structured_metadata");
+    // The map cell stays a cell (a click shows the map); its detail offers "Open trace".
+    expect(el.querySelectorAll(".lf-trace-link")).toHaveLength(0);
+    const rows = el.querySelectorAll<HTMLElement>(".lf-tr");
+    rows[0]!.children[2]!.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    expect(el.querySelector(".lf-detail-title")!.textContent).toBe("structured_metadata");
+    el.querySelector<HTMLElement>(".lf-open-trace")!.click();
+    expect(model.lastRequest()).toMatchObject({ kind: "trace", trace_id: TRACE, at_ms: BASE });
+    // A line without a trace id offers none.
+    rows[1]!.children[1]!.dispatchEvent(new MouseEvent("click", { bubbles: true }));
     expect(el.querySelector(".lf-open-trace")).toBeNull();
   });
 });

@@ -27,12 +27,12 @@ import functools
 import os
 from collections.abc import Callable, Generator
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from logfire_notebook import __version__
+from logfire_notebook._closing import SYNC_ONLY, ClosesAsyncClient, ClosesSyncClient
 from logfire_notebook._exceptions import HTTPStatusError
 from logfire_notebook._loki import ops
 from logfire_notebook._loki.config import resolve_loki_config
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from logfire_notebook._loki.decode import LokiAnswer
+    from logfire_notebook._loki.tail import LokiTail
     from logfire_notebook._paging import PageProgress
 
 __all__ = ["AsyncLokiClient", "LokiClient"]
@@ -88,7 +89,7 @@ class _LokiBase:
         timeout: float | httpx.Timeout | None = 30.0,
         max_retries: int = 3,
         max_retry_seconds: float = 30.0,
-        parquet: bool = True,
+        parquet: bool = False,
         **httpx_kwargs: Any,
     ) -> None:
         self._config = resolve_loki_config(
@@ -123,22 +124,48 @@ class _LokiBase:
         headers.update(self._config.headers())  # `authorization` is shown as '[secure]' in every httpx repr
         return {"base_url": self.addr, "timeout": self.timeout, "headers": headers, **httpx_kwargs}
 
+    def tail(
+        self,
+        logql: str,
+        *,
+        start: datetime | int,
+        seen: set[tuple[Any, ...]] | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> LokiTail:
+        """Follows a log query on Loki's tail API from `start` (a datetime, or nanoseconds since the epoch;
+        see `_loki.tail`), with this client's address and credentials; call it on the running event loop that
+        will own the connection."""
+        from logfire_notebook._loki.tail import LokiTail
+
+        headers = {"user-agent": f"logfire-notebook/{__version__}", **self._config.headers()}
+        if isinstance(start, datetime):
+            start = int(start.timestamp()) * 1_000_000_000 + start.microsecond * 1_000
+        start_ns = start
+        return LokiTail(
+            self.addr,
+            headers,
+            logql,
+            start_ns=start_ns,
+            seen=seen,
+            limit=limit,
+            scrub=scrubber(self._config.secrets()),
+        )
+
     @property
     def legacy_api(self) -> bool:
         """True once the server turned out to have only the older `/api/prom/...` API."""
         return bool(self._state.legacy)
 
 
-class LokiClient(_LokiBase):
+class LokiClient(ClosesSyncClient, _LokiBase):
     """A synchronous Loki client.
 
     `LokiClient(addr=None, *, org_id=None, username=None, password=None, bearer_token=None,
-    bearer_token_file=None, timeout=30.0, max_retries=3, max_retry_seconds=30.0, parquet=True, **httpx_kwargs)`:
+    bearer_token_file=None, timeout=30.0, max_retries=3, max_retry_seconds=30.0, parquet=False, **httpx_kwargs)`:
     unset arguments come from the LOKI_* environment variables as logcli reads them; other keyword arguments
-    go to `httpx.Client`.
+    go to `httpx.Client`. `parquet=True` asks log queries as Parquet where the server offers it (Loki >= 3.4):
+    quicker, but Loki's Parquet folds structured metadata and parsed labels into `labels`.
     """
-
-    client: httpx.Client
 
     def _open(self, client_kwargs: dict[str, Any]) -> None:
         self.client = httpx.Client(**client_kwargs)
@@ -146,7 +173,7 @@ class LokiClient(_LokiBase):
     def _async_twin(self) -> AsyncLokiClient | None:
         """An AsyncLokiClient with this configuration (credentials included, so they never leave the client
         objects), or None when httpx options are synchronous objects (a transport, mounts, event hooks)."""
-        if {"transport", "mounts", "event_hooks"} & self._httpx_kwargs.keys():
+        if SYNC_ONLY & self._httpx_kwargs.keys():
             return None
         config = self._config
         twin = AsyncLokiClient(
@@ -163,17 +190,6 @@ class LokiClient(_LokiBase):
         )
         twin._state.legacy = self._state.legacy
         return twin
-
-    def __enter__(self) -> LokiClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.client.close()
 
     def _run(self, op: Generator[ops.Request, httpx.Response, T]) -> T:
         """Drives an operation (see `ops`) with blocking requests."""
@@ -331,24 +347,11 @@ class LokiClient(_LokiBase):
         return self._run(ops.stats(self._state, query, _range(since, until, None)))
 
 
-class AsyncLokiClient(_LokiBase):
+class AsyncLokiClient(ClosesAsyncClient, _LokiBase):
     """The asyncio twin of `LokiClient`: the same methods, awaited; cancelling one closes its request."""
-
-    client: httpx.AsyncClient
 
     def _open(self, client_kwargs: dict[str, Any]) -> None:
         self.client = httpx.AsyncClient(**client_kwargs)
-
-    async def __aenter__(self) -> AsyncLokiClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await self.client.aclose()
 
     async def _run(self, op: Generator[ops.Request, httpx.Response, T]) -> T:
         """Drives an operation (see `ops`) with awaited requests."""

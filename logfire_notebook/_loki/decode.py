@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from itertools import accumulate, chain
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -39,6 +40,7 @@ __all__ = [
     "decode_legacy",
     "decode_values",
     "empty_streams",
+    "level_of",
     "parse_selector",
     "read_parquet",
     "sort_entries",
@@ -84,6 +86,19 @@ class _Body(msgspec.Struct):
     warnings: list[str] = []
 
 
+class _LogData(msgspec.Struct):
+    resultType: str = ""
+    result: list[_StreamCategorized] = []
+    stats: dict[str, Any] = {}
+
+
+class _LogBody(msgspec.Struct):
+    """The common answer, a categorized log query, read in one pass (`_Body` reads any answer in two)."""
+
+    data: _LogData | None = None
+    warnings: list[str] = []
+
+
 class _LegacyStream(msgspec.Struct):
     labels: str = "{}"
     entries: list[dict[str, str]] = []  # {"ts": RFC 3339, "line": ...}: pyarrow reads dicts into structs
@@ -110,13 +125,7 @@ def _types() -> dict[str, Any]:
     return {
         "labels": labels,
         "plain": pa.struct([("ts", pa.string()), ("line", pa.string())]),
-        "categorized": pa.struct(
-            [
-                ("ts", pa.string()),
-                ("line", pa.string()),
-                ("meta", pa.struct([("structuredMetadata", labels), ("parsed", labels)])),
-            ]
-        ),
+        "meta": pa.struct([("structuredMetadata", labels), ("parsed", labels)]),
         "point": pa.struct([("t", pa.float64()), ("v", pa.string())]),
         "timestamp": pa.timestamp("ns", tz="UTC"),
     }
@@ -130,6 +139,22 @@ def _fail(what: str, exc: Exception) -> ResponseError:
 
 def decode_answer(body: bytes, direction: str = "backward") -> LokiAnswer:
     """A `/loki/api/v1/query_range` or `/query` JSON body as a table (see the module docstring)."""
+    with _no_gc():
+        logs = _try_log_body(body)
+        if logs is not None and logs.data is not None and logs.data.resultType == "streams":
+            table = _streams_table(logs.data.result, True, direction)
+            return LokiAnswer(table, "streams", list(logs.warnings), dict(logs.data.stats))
+    return _decode_any(body, direction)
+
+
+def _try_log_body(body: bytes) -> _LogBody | None:
+    try:
+        return msgspec.json.decode(body, type=_LogBody)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None  # another kind of answer (or not Loki's): read by `_decode_any`, which says what is wrong
+
+
+def _decode_any(body: bytes, direction: str) -> LokiAnswer:
     try:
         parsed = msgspec.json.decode(body, type=_Body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -169,7 +194,7 @@ def _decode_values(result_type: str, result: bytes, categorized: bool, direction
         if result_type == "streams":
             shape = _StreamCategorized if categorized else _StreamPlain
             streams = msgspec.json.decode(result, type=list[shape])  # type: ignore[valid-type]
-            return sort_entries(_streams_table(streams, categorized), direction)
+            return _streams_table(streams, categorized, direction)
         if result_type == "matrix":
             return _matrix_table(msgspec.json.decode(result, type=list[_Series]))
         if result_type == "vector":
@@ -187,51 +212,107 @@ def _decode_values(result_type: str, result: bytes, categorized: bool, direction
 
 
 def empty_streams() -> pa.Table:
-    return _streams_table([], True)
+    return _streams_table([], True, "backward")
 
 
-def _streams_table(streams: list[Any], categorized: bool) -> pa.Table:
+def _streams_table(streams: list[Any], categorized: bool, direction: str) -> pa.Table:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     types = _types()
-    labels_type = types["labels"]
-    entry_type = types["categorized" if categorized else "plain"]
-    chunks = [pa.array(s.values, type=entry_type) for s in streams if s.values]
-    labels = [
-        pa.repeat(pa.scalar(list(s.stream.items()), labels_type), len(s.values)) for s in streams if s.values
-    ]
-    entries = pa.chunked_array(chunks, type=entry_type)
-    stamps = pc.cast(pc.cast(pc.struct_field(entries, "ts"), pa.int64()), types["timestamp"])
-    lines = pc.struct_field(entries, "line")
+    kept = [s for s in streams if s.values]
+    stamps_text, lines, meta = _columns([s.values for s in kept], 3 if categorized else 2)
+    stamps = pc.cast(pc.cast(pa.array(stamps_text, pa.string()), pa.int64()), types["timestamp"])
+    order = _order(stamps, direction)
+    owners = _owners([len(s.values) for s in kept]).take(order)  # the stream of each (sorted) row
+    labels = _labels_map([s.stream for s in kept]).take(owners)
+    # A stream's labels are the same for all its entries: their level is found once per stream.
+    stream_level = pa.array([_first_level(s.stream) for s in kept], pa.string()).take(owners)
     if categorized:
-        meta = pc.struct_field(entries, "meta")
-        metadata = pc.struct_field(meta, "structuredMetadata")
-        parsed = pc.struct_field(meta, "parsed")
+        extra = pa.array(meta, types["meta"]).take(order)
+        metadata, parsed = pc.struct_field(extra, "structuredMetadata"), pc.struct_field(extra, "parsed")
+        level = _coalesce_level(stream_level, metadata, parsed)
     else:
-        metadata = parsed = pa.nulls(len(entries), labels_type)
-    label_column = pa.chunked_array(labels, type=labels_type)
+        metadata = parsed = pa.nulls(len(stamps), types["labels"])
+        level = stream_level
     return pa.table(
         {
-            "timestamp": stamps,
-            "line": lines,
-            "labels": label_column,
+            "timestamp": stamps.take(order),
+            "line": pa.array(lines, pa.string()).take(order),
+            "labels": labels,
             "structured_metadata": metadata,
             "parsed": parsed,
-            "level": _level(label_column, metadata, parsed),
+            "level": level,
         }
     )
 
 
-def _level(*maps: Any) -> Any:
+def _columns(values: list[list[Any]], width: int) -> list[list[Any]]:
+    """Entries (tuples) as `width` columns, transposed in C: `zip` per stream (one `zip` over all entries at
+    once is slower: they would all be passed as arguments), then the streams joined per column."""
+    per_stream = [tuple(zip(*v, strict=True)) for v in values]
+    columns = [list(chain.from_iterable(s[i] for s in per_stream)) for i in range(width)]
+    return columns + [[]] * (3 - width)
+
+
+def _coalesce_level(stream_level: pa.Array, *maps: pa.Array) -> pa.Array:
+    """The stream's level, else the first `level` / `detected_level` in the maps (metadata, then parsed)."""
+    import pyarrow.compute as pc
+
+    if not stream_level.null_count:
+        return stream_level  # every stream has a level label: the maps cannot change it
+    found = [_lookup(m, key) for m in maps if m.null_count < len(m) for key in LEVEL_KEYS]
+    return pc.coalesce(stream_level, *found)
+
+
+def _order(stamps: pa.Array, direction: str) -> pa.Array:
+    """The row order that sorts entries across streams (see `sort_entries`)."""
+    import pyarrow.compute as pc
+
+    return pc.array_sort_indices(stamps, order="descending" if direction == "backward" else "ascending")
+
+
+def _owners(lengths: list[int]) -> pa.Array:
+    """For each row, the index of the stream or series it belongs to, given their lengths (a repeat without
+    repeating Python objects: each stream's labels are built once, then taken by this index)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    offsets = pa.array([0, *accumulate(lengths)], pa.int32())
+    return pc.list_parent_indices(pa.ListArray.from_arrays(offsets, pa.nulls(sum(lengths))))
+
+
+def _labels_map(label_sets: list[dict[str, str]]) -> pa.Array:
+    import pyarrow as pa
+
+    return pa.array([list(labels.items()) for labels in label_sets], _types()["labels"])
+
+
+def _labels_per_row(label_sets: list[dict[str, str]], lengths: list[int]) -> pa.Array:
+    """Each stream's (series') labels repeated over its rows (pa.repeat of a map scalar is slow per row)."""
+    return _labels_map(label_sets).take(_owners(lengths))
+
+
+def _first_level(labels: dict[str, str]) -> str | None:
+    return next((labels[key] for key in LEVEL_KEYS if key in labels), None)
+
+
+def _lookup(column: Any, key: str) -> Any:
+    """`column[key]` of a map column. map_lookup's "all" then the first element: its "first" option costs ten
+    times more, per row found."""
+    import pyarrow.compute as pc
+
+    return pc.list_element(pc.map_lookup(column, query_key=key, occurrence="all"), 0)
+
+
+def level_of(*maps: Any) -> Any:
     """The first `level` / `detected_level` found in the labels, then the metadata, then the parsed labels."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    found = [pc.map_lookup(m, query_key=key, occurrence="first") for m in maps for key in LEVEL_KEYS]
     if not len(maps[0]):
         return pa.array([], pa.string())
-    return pc.coalesce(*found)
+    return pc.coalesce(*(_lookup(m, key) for m in maps for key in LEVEL_KEYS))
 
 
 def sort_entries(table: pa.Table, direction: str) -> pa.Table:
@@ -250,20 +331,15 @@ def _matrix_table(series: list[_Series]) -> pa.Table:
 
     types = _types()
     chunks = [pa.array(s.values, type=types["point"]) for s in series if s.values]
-    labels = [
-        pa.repeat(pa.scalar(list(s.metric.items()), types["labels"]), len(s.values))
-        for s in series
-        if s.values
-    ]
+    kept = [s for s in series if s.values]
+    labels = _labels_per_row([s.metric for s in kept], [len(s.values) for s in kept])
     points = pa.chunked_array(chunks, type=types["point"])
     seconds = pc.struct_field(points, "t")
     # Loki writes seconds with 3 decimals: milliseconds are exact, so round there before going to ns.
     millis = pc.cast(pc.round(pc.multiply(seconds, 1000.0)), pa.int64())
     stamps = pc.cast(pc.multiply(millis, 1_000_000), types["timestamp"])
     values = pc.cast(pc.struct_field(points, "v"), pa.float64())
-    return pa.table(
-        {"timestamp": stamps, "value": values, "labels": pa.chunked_array(labels, type=types["labels"])}
-    )
+    return pa.table({"timestamp": stamps, "value": values, "labels": labels})
 
 
 _SELECTOR_PAIR = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
@@ -289,17 +365,15 @@ def decode_legacy(body: bytes, direction: str = "backward") -> LokiAnswer:
     types = _types()
     streams = [s for s in parsed.streams if s.entries]
     chunks = [pa.array(s.entries, type=types["plain"]) for s in streams]
-    labels = [
-        pa.repeat(pa.scalar(list(parse_selector(s.labels).items()), types["labels"]), len(s.entries))
-        for s in streams
-    ]
+    label_column = _labels_per_row(
+        [parse_selector(s.labels) for s in streams], [len(s.entries) for s in streams]
+    )
     entries = pa.chunked_array(chunks, type=types["plain"])
     stamps = (
         pc.cast(pc.struct_field(entries, "ts"), types["timestamp"])
         if len(entries)
         else pa.array([], types["timestamp"])
     )
-    label_column = pa.chunked_array(labels, type=types["labels"])
     nulls = pa.nulls(len(entries), types["labels"])
     table = pa.table(
         {
@@ -308,7 +382,7 @@ def decode_legacy(body: bytes, direction: str = "backward") -> LokiAnswer:
             "labels": label_column,
             "structured_metadata": nulls,
             "parsed": nulls,
-            "level": _level(label_column),
+            "level": level_of(label_column),
         }
     )
     return LokiAnswer(sort_entries(table, direction), "streams")
@@ -338,5 +412,5 @@ def read_parquet(body: bytes, direction: str = "backward") -> pa.Table:
             if name in raw.column_names
             else pa.nulls(n, types["labels"])
         )
-    columns["level"] = _level(columns["labels"], columns["structured_metadata"], columns["parsed"])
+    columns["level"] = level_of(columns["labels"], columns["structured_metadata"], columns["parsed"])
     return sort_entries(pa.table(columns), direction)

@@ -32,9 +32,8 @@ __all__ = [
     "tokens",
 ]
 
-from logfire_notebook._magic.params import ParameterError, replace_names
+from logfire_notebook._params import NAME, ParameterError, quoted_name_error, substitute_pieces
 
-_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -104,27 +103,15 @@ def substitute(logql: str, namespace: Mapping[str, Any]) -> str:
     """`logql` with its `{name}` parameters replaced by string literals of the values in `namespace`."""
     if "{" not in logql and "}" not in logql:
         return logql
-    out: list[str] = []
-    for kind, text in tokens(logql):
-        if kind == "code":
-            out.append(replace_names(text, namespace, string_literal, "LogQL"))
-        elif kind == "string":
-            _check_string(text)
-            out.append(text)
-        else:
-            out.append(text)
-    return "".join(out)
+    return substitute_pieces(tokens(logql), namespace, string_literal, "LogQL", _check_string)
 
 
-def _check_string(text: str) -> None:
-    for match in _NAME.finditer(text):
-        doubled = match.start() > 0 and text[match.start() - 1] == "{"
-        if not doubled:
-            name = match.group(1)
-            raise ParameterError(
-                f"{{{name}}} is inside a quoted string: write {{{name}}} without the quotes around it; "
-                "the value is quoted safely for you."
-            )
+def _check_string(text: str) -> str:
+    """Strings stay as they are (`line_format "{{.msg}}"` is a template), but a single-braced name is refused."""
+    for match in NAME.finditer(text):
+        if not (match.start() > 0 and text[match.start() - 1] == "{"):
+            raise quoted_name_error(match.group(1))
+    return text
 
 
 def is_log_query(logql: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from IPython.core.magic import Magics
@@ -30,7 +31,24 @@ if TYPE_CHECKING:
 
     from logfire_notebook._timerange import TimeRange
 
-__all__ = ["QueryMagics", "one_or_two_lines"]
+__all__ = ["QueryMagics", "Ran", "one_or_two_lines"]
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A query a cell ran, as the widget for it needs it."""
+
+    client: Any
+    text: str
+    """The query, its parameters already in."""
+    since: str
+    until: str | None
+    limit: int
+    args: Any
+    """The parsed options of the line."""
+    df: pl.DataFrame
+    elapsed: float
+    """Seconds the query took."""
 
 
 class QueryMagics(Magics):
@@ -90,8 +108,8 @@ class QueryMagics(Magics):
         """What the client depends on: a new client is made when it changes."""
         raise NotImplementedError
 
-    def _substitute(self, text: str) -> str:
-        """`text` with its `{name}` parameters as safe literals (raises MagicError)."""
+    def _replace_parameters(self, text: str, namespace: Mapping[str, Any]) -> str:
+        """`text` with its `{name}` parameters as safe literals of the language (raises ParameterError)."""
         raise NotImplementedError
 
     def _fetch(
@@ -100,18 +118,8 @@ class QueryMagics(Magics):
         """Runs the query: an Arrow table, or (with --all) a DataFrame."""
         raise NotImplementedError
 
-    def _widget(
-        self,
-        client: Any,
-        text: str,
-        since: str,
-        until: str | None,
-        limit: int,
-        args: Any,
-        df: pl.DataFrame,
-        elapsed: float,
-    ) -> Any:
-        """The table widget for this result (None: show the plain value); `elapsed`: seconds the query took."""
+    def _widget(self, ran: Ran) -> Any:
+        """The table widget for this result (None: show the plain value)."""
         raise NotImplementedError
 
     def _fetch_names(self, client: Any) -> Mapping[str, Sequence[str]]:
@@ -162,7 +170,7 @@ class QueryMagics(Magics):
         if parts.assign:
             self._user_ns[parts.assign] = value
         self._set_underscore(value)
-        widget = self._show(value, df, client, text, since, until, limit, args, elapsed)
+        widget = self._show(value, Ran(client, text, since, until, limit, args, df, elapsed))
         if widget is None:
             # A widget draws its own footer, which follows the range picked in it.
             show_footer(
@@ -177,6 +185,14 @@ class QueryMagics(Magics):
         elif self.follow_widget:
             names = ("_", parts.assign) if parts.assign else ("_",)
             widget.on_result(Follower(self._user_ns, names, value, _converter(args)))
+
+    def _substitute(self, text: str) -> str:
+        from logfire_notebook._params import ParameterError
+
+        try:
+            return self._replace_parameters(text, self._user_ns)
+        except ParameterError as exc:
+            raise MagicError(str(exc), "ParameterError") from None
 
     def _time_range(self, since: str, until: str | None) -> TimeRange:
         from logfire_notebook._timerange import TimeRange
@@ -225,30 +241,19 @@ class QueryMagics(Magics):
         else:
             self._user_ns["_"] = value
 
-    def _show(
-        self,
-        value: Any,
-        df: pl.DataFrame,
-        client: Any,
-        text: str,
-        since: str,
-        until: str | None,
-        limit: int,
-        args: Any,
-        elapsed: float,
-    ) -> Any:
+    def _show(self, value: Any, ran: Ran) -> Any:
         """Shows the result; returns the widget shown, or None for a plain table."""
         from IPython.display import display as ipython_display
 
         display: Any = ipython_display
-        if self.show_widget and not args.no_widget and is_kernel(self.shell):
+        if self.show_widget and not ran.args.no_widget and is_kernel(self.shell):
             try:
-                widget = self._widget(client, text, since, until, limit, args, df, elapsed)
+                widget = self._widget(ran)
             except ImportError:  # no anywidget in this environment: the plain table
                 widget = None
             if widget is not None:
-                widget.limit_hint = limit_hint(limit, self.max_limit)
-                if getattr(args, "chart", False):
+                widget.limit_hint = limit_hint(ran.limit, self.max_limit)
+                if getattr(ran.args, "chart", False):
                     widget.view_as = "chart"
                 display(widget)
                 return widget

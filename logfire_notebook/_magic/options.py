@@ -8,9 +8,13 @@ and the SQL begins without tokenizing the SQL (its quotes are not shell quotes).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-__all__ = ["VALUE_OPTIONS", "Line", "split_line"]
+__all__ = ["VALUE_OPTIONS", "Line", "output_arguments", "split_line"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 # Options of %%logfire that take a value; all other options are flags. Kept in step with the magic's
 # @argument list (a unit test checks this against the parser). Another magic passes its own set.
@@ -50,3 +54,26 @@ def split_line(line: str, value_options: frozenset[str] = VALUE_OPTIONS) -> Line
             if value is not None:
                 pos = value.end()
     return Line(assign=assign, options=line[options_start:pos].strip(), sql=line[pos:].strip())
+
+
+def output_arguments(widget: str) -> Callable[[_F], _F]:
+    """The options every query magic has for what the cell gives back: --no-widget, --arrow, --pandas."""
+    from IPython.core import magic_arguments
+
+    argument: Any = magic_arguments.argument  # untyped in IPython
+    declared = [
+        argument(
+            "--no-widget", action="store_true", help=f"show a plain table instead of the {widget} widget"
+        ),
+        argument("--arrow", action="store_true", help="return a pyarrow.Table instead of a Polars DataFrame"),
+        argument(
+            "--pandas", action="store_true", help="return a pandas DataFrame instead of a Polars DataFrame"
+        ),
+    ]
+
+    def add(magic: _F) -> _F:
+        for option in reversed(declared):  # as if written in this order above the magic
+            magic = option(magic)
+        return magic
+
+    return add

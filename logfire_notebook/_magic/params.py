@@ -10,7 +10,8 @@ regex, so that the meaning of a brace depends on where it is:
   and other braces (JSON text) stay as they are;
 - inside comments nothing is replaced, so commented-out lines never fail.
 
-Because every value goes through `literal`, no value can change the shape of the query.
+Because every value goes through `literal`, no value can change the shape of the query. The rules on names
+themselves (gluing, undefined names, `{{`) are shared with LogQL and live in `logfire_notebook._params`.
 """
 
 from __future__ import annotations
@@ -19,15 +20,12 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ParameterError", "replace_names", "substitute"]
+from logfire_notebook._params import NAME, ParameterError, quoted_name_error, substitute_pieces
 
-_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+__all__ = ["ParameterError", "substitute"]
+
 _ESCAPED_NAME = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
-
-
-class ParameterError(ValueError):
-    """A `{name}` parameter that cannot be used; the message says which and what to do."""
 
 
 def substitute(sql: str, namespace: Mapping[str, Any], literal: Callable[[Any], str] | None = None) -> str:
@@ -38,66 +36,13 @@ def substitute(sql: str, namespace: Mapping[str, Any], literal: Callable[[Any], 
         from logfire_notebook._sqlparams import literal as sql_literal
 
         literal = sql_literal
-    out: list[str] = []
-    for kind, text in _tokens(sql):
-        if kind == "code":
-            out.append(replace_names(text, namespace, literal))
-        elif kind == "string":
-            out.append(_check_string(text))
-        else:
-            out.append(text)
-    return "".join(out)
-
-
-def replace_names(
-    text: str, namespace: Mapping[str, Any], literal: Callable[[Any], str], language: str = "SQL"
-) -> str:
-    """`{name}` -> `literal(value)` in code text (not strings or comments); `{{`/`}}` are literal braces."""
-    out: list[str] = []
-    i = 0
-    last_end = -1
-    while i < len(text):
-        if text.startswith("{{", i) or text.startswith("}}", i):
-            out.append(text[i])
-            i += 2
-            continue
-        match = _NAME.match(text, i)
-        if match is None:
-            out.append(text[i])
-            i += 1
-            continue
-        name = match.group(1)
-        before = text[i - 1] if i > 0 else ""
-        if before.isalnum() or before == "_" or last_end == i:
-            # `E{v}` would make the literal an E'...' string, where a backslash escapes the closing quote;
-            # `{a}{b}` would join two literals into one. Either lets a value change the query.
-            glued = "another parameter" if last_end == i else f"`{before}`"
-            raise ParameterError(
-                f"{{{name}}} follows {glued} directly: put a space or an operator before it, so the value "
-                "stays one separate literal."
-            )
-        if name not in namespace:
-            raise ParameterError(
-                f"{{{name}}} in the {language} names no variable: define `{name}` in the notebook first, "
-                f"or write {{{{{name}}}}} for literal braces."
-            )
-        try:
-            out.append(literal(namespace[name]))
-        except (TypeError, ValueError, OverflowError) as exc:
-            what = "an SQL value" if language == "SQL" else f"a {language} string"
-            raise ParameterError(f"{{{name}}} cannot be used as {what}: {exc}") from None
-        i = last_end = match.end()
-    return "".join(out)
+    return substitute_pieces(_tokens(sql), namespace, literal, "SQL", _check_string)
 
 
 def _check_string(text: str) -> str:
-    match = _NAME.search(_ESCAPED_NAME.sub("", text))
+    match = NAME.search(_ESCAPED_NAME.sub("", text))
     if match is not None:
-        name = match.group(1)
-        raise ParameterError(
-            f"{{{name}}} is inside a quoted string: write {{{name}}} without the quotes around it; "
-            f"the value is quoted safely for you (use {{{{{name}}}}} for a literal brace)."
-        )
+        raise quoted_name_error(match.group(1), f" (use {{{{{match.group(1)}}}}} for a literal brace)")
     return _ESCAPED_NAME.sub(r"{\1}", text)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import polars as pl
     import pyarrow as pa
 
 __all__ = ["Source", "TimelineCounts", "TraceSource"]
@@ -27,6 +28,9 @@ class TimelineCounts:
     interval: timedelta
     starts: Sequence[datetime]
     counts: Sequence[int]
+    levels: Mapping[str, Sequence[int]] | None = None
+    """Level name -> its count in each bucket (aligned with `starts`; they add up to `counts`), when the
+    store can tell; the browser stacks the bars by level, coloured like the table's levels."""
 
 
 class Source(Protocol):
@@ -66,8 +70,9 @@ class TraceSource(Protocol):
     and fetches the trace from wherever its traces are kept.
     """
 
-    def trace_column(self, columns: Sequence[str]) -> str | None:
-        """The result column holding trace ids, or None when this result has none."""
+    def trace_column(self, frame: pl.DataFrame) -> str | None:
+        """The result column holding trace ids (or a map column with a `trace_id`/`traceID`/`traceId` key),
+        or None when this result has none."""
         ...
 
     async def query_trace(self, trace_id: str, start: datetime, end: datetime) -> pa.Table:

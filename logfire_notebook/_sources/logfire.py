@@ -120,10 +120,10 @@ class LogfireSource:
         pairs = [(b, int(c)) for b, c in zip(buckets, table.column("n").to_pylist(), strict=True) if b]
         return TimelineCounts(interval, [b for b, _ in pairs], [c for _, c in pairs])
 
-    def trace_column(self, columns: Sequence[str]) -> str | None:
+    def trace_column(self, frame: pl.DataFrame) -> str | None:
         from logfire_notebook._trace import trace_column
 
-        return trace_column(columns)
+        return trace_column(frame.columns)
 
     async def query_trace(self, trace_id: str, start: datetime, end: datetime) -> pa.Table:
         from logfire_notebook._trace import TRACE_LIMIT, trace_sql

@@ -5,9 +5,10 @@
 comes from `OTEL_EXPORTER_OTLP_ENDPOINT`) and runs real code until it has made about N records:
 
 - `web-api`: a Starlette app instrumented by `logfire.instrument_asgi` (spans named by route template),
-  whose checkout calls an inventory service (a second instrumented app, over HTTP: client and server spans,
-  a lock and update per SKU, and now and then a lock timeout deep inside that fails the order with 503),
-  called through an httpx client
+  whose checkout calls the `inventory` service (a second instrumented app with its own OTel resource, so
+  its spans carry `service_name = 'inventory'`; over HTTP, the W3C `traceparent` header joins its spans to
+  the checkout's trace: a lock and update per SKU, and now and then a lock timeout deep inside that fails
+  the order with 503), called through an httpx client
   instrumented by `logfire.instrument_httpx` (server and client spans, routes, status codes, 4xx/5xx, an
   exception handler), with logs from the handlers.
 - `agent`: PydanticAI agents on a subclass of its built-in `TestModel` (no network) instrumented by
@@ -43,6 +44,19 @@ __all__ = ["VirtualClock", "main"]
 # Counts records made, so a worker stops at its budget.
 _made = 0
 _RNG = random.Random(7)
+# What every service of this process is configured with (all but its name), and the services a process runs
+# besides its own (web-api's inventory), each a `logfire.configure(local=True)` instance with its own resource.
+_CONFIG: dict[str, Any] = {}
+_SIBLINGS: list[Any] = []
+
+
+def _sibling(service: str) -> Any:
+    """A second service in this process: its own resource, tracer, meter and exporters, the same clock."""
+    import logfire
+
+    instance = logfire.configure(local=True, service_name=service, **_CONFIG)
+    _SIBLINGS.append(instance)
+    return instance
 
 
 class VirtualClock:
@@ -135,28 +149,42 @@ def _web_api(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    # The inventory service is its own service: its own OTel resource (service_name = 'inventory'), tracer,
+    # meter and exporters; the checkout reaches it over HTTP, and the traceparent header (injected by the
+    # instrumented httpx client, read by its ASGI instrumentation) makes its spans part of the same trace.
+    inventory = _sibling("inventory")
+    stock_latency = inventory.metric_histogram(
+        "app.db.query_duration", unit="ms", description="database time"
+    )
+
+    def stock_db(ms: float) -> None:
+        clock.advance(ms / 1000)
+        stock_latency.record(ms, {"db.system": "postgresql"})
+
     async def reserve(request: Request) -> JSONResponse:
         """The inventory service: one row lock and update per SKU; rarely a lock times out deep inside."""
         body = await request.json()
         skus = sorted({item["sku"] for item in body["items"]})
-        with logfire.span("reserve stock for {count} SKUs", count=len(skus), _tags=["inventory"]):
+        with inventory.span("reserve stock for {count} SKUs", count=len(skus), _tags=["inventory"]):
             for sku in skus:
-                with logfire.span("lock and update {sku}", sku=sku):
-                    with logfire.span("SELECT stock FOR UPDATE WHERE sku = {sku}", sku=sku, _tags=["db"]):
-                        db(_RNG.lognormvariate(1.0, 0.5))
+                with inventory.span("lock and update {sku}", sku=sku):
+                    with inventory.span("SELECT stock FOR UPDATE WHERE sku = {sku}", sku=sku, _tags=["db"]):
+                        stock_db(_RNG.lognormvariate(1.0, 0.5))
                         if _RNG.random() < 0.015:
                             clock.advance(2)
                             raise StockLockTimeout(f"could not lock the stock row of {sku} within 2s")
-                    with logfire.span("UPDATE stock SET reserved = reserved + 1", sku=sku, _tags=["db"]):
-                        db(_RNG.lognormvariate(0.8, 0.4))
+                    with inventory.span("UPDATE stock SET reserved = reserved + 1", sku=sku, _tags=["db"]):
+                        stock_db(_RNG.lognormvariate(0.8, 0.4))
         return JSONResponse({"reserved": skus})
 
-    inventory_app: Any = logfire.instrument_asgi(
+    inventory_app: Any = inventory.instrument_asgi(
         cast(Any, Starlette(routes=[Route("/reserve", reserve, methods=["POST"])])),
+        # The traceparent it was called with shows in its server span's attributes.
+        http_capture_headers_server_request=["traceparent"],
         default_span_details=lambda scope: (f"{scope['method']} /reserve", {"http.route": "/reserve"}),
     )
     inventory_client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=inventory_app, raise_app_exceptions=False),
+        transport=httpx.ASGITransport(app=_over_the_network(inventory_app), raise_app_exceptions=False),
         base_url="http://inventory.internal",
     )
     logfire.instrument_httpx(inventory_client)
@@ -204,6 +232,22 @@ def _web_api(clock: VirtualClock) -> Callable[[], Awaitable[None]]:
             await client.get("/health")
 
     return one_request
+
+
+def _over_the_network(app: Any) -> Any:
+    """An ASGI app called in-process as if over the network: in an empty OpenTelemetry context. Otherwise its
+    instrumentation sees the caller's span as current and hangs an INTERNAL span under it; this way it makes
+    a SERVER span whose parent comes from the request's `traceparent` header, as in another process."""
+    from opentelemetry import context as otel_context
+
+    async def called(scope: Any, receive: Any, send: Any) -> None:
+        token = otel_context.attach(otel_context.Context())
+        try:
+            await app(scope, receive, send)
+        finally:
+            otel_context.detach(token)
+
+    return called
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -440,8 +484,8 @@ SERVICES: dict[str, Callable[[VirtualClock], Callable[[], Awaitable[None]]]] = {
 class _MetricsFlusher:
     """Collects and exports metrics on a thread, so the services never wait for the backend's commit."""
 
-    def __init__(self, meter_provider: Any) -> None:
-        self._meter_provider = meter_provider
+    def __init__(self, meter_providers: list[Any]) -> None:
+        self._meter_providers = meter_providers
         self._wanted = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="demo-metrics", daemon=True)
@@ -454,7 +498,8 @@ class _MetricsFlusher:
         while True:
             self._wanted.wait()
             self._wanted.clear()
-            self._meter_provider.force_flush()
+            for provider in self._meter_providers:
+                provider.force_flush()
             if self._stopping:
                 return
 
@@ -521,23 +566,25 @@ async def _run(args: argparse.Namespace) -> int:
             global _made
             _made += 1
 
-    logfire.configure(
+    _CONFIG.update(
         send_to_logfire=False,
         metrics=logfire.MetricsOptions(views=_metric_views()),
         console=False,
-        service_name=args.service,
         service_version=args.version,
         environment=args.environment,
         additional_span_processors=[Counter()],
         advanced=logfire.AdvancedOptions(ns_timestamp_generator=clock),
         inspect_arguments=False,
+        distributed_tracing=True,  # the services trust each other's traceparent (no warning on extracting it)
     )
+    logfire.configure(service_name=args.service, **_CONFIG)
     logging.basicConfig(handlers=[logfire.LogfireLoggingHandler()], level=logging.DEBUG, force=True)
     # The HTTP client of the OTLP exporter logs every request at DEBUG; keep that out of the demo data.
     for noisy in ("urllib3", "httpx", "httpcore", "opentelemetry"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     unit = SERVICES[args.service](clock)
-    flusher = _MetricsFlusher(logfire.DEFAULT_LOGFIRE_INSTANCE.config.get_meter_provider())
+    instances = [logfire.DEFAULT_LOGFIRE_INSTANCE, *_SIBLINGS]
+    flusher = _MetricsFlusher([instance.config.get_meter_provider() for instance in instances])
 
     flush_every = 2 * 3600 * 10**9  # metrics are collected every 2 virtual hours
     next_flush = args.start_ns + flush_every
@@ -558,7 +605,8 @@ async def _run(args: argparse.Namespace) -> int:
         with contextlib.suppress(asyncio.CancelledError):  # Ctrl-C: send what is queued, then stop
             await _live(unit, clock, flusher, args.live_per_minute, units=done)
     flusher.stop()
-    logfire.force_flush()
+    for instance in instances:
+        instance.force_flush()
     return 0
 
 

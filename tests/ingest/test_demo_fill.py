@@ -182,14 +182,25 @@ def test_demo_has_orders_fanning_out_to_the_inventory_service_with_an_exception_
         "AND span_name LIKE 'SELECT stock%' LIMIT 1",
     )
     assert failed, "no order failed deep inside the inventory service"
+    trace_id = failed[0]["trace_id"]
     trace = rows(
         backend,
-        "SELECT span_id, parent_span_id, span_name, kind, http_response_status_code AS status FROM records "
-        f"WHERE trace_id = '{failed[0]['trace_id']}'",
+        "SELECT span_id, parent_span_id, span_name, kind, service_name, http_response_status_code AS status, "
+        "attributes->>'http.request.header.traceparent' AS traceparent FROM records "
+        f"WHERE trace_id = '{trace_id}'",
     )
     parent = {r["span_id"]: r["parent_span_id"] for r in trace}
     names = {r["span_name"]: r for r in trace}
     assert names["POST /orders"]["status"] == 503 and names["POST /reserve"]["status"] == 500
+    # Two services in one trace: the inventory's spans carry its own resource, and its server span's parent
+    # (web-api's HTTP client span) is the one named by the traceparent header it was called with.
+    by_id = {r["span_id"]: r for r in trace}
+    reserve = names["POST /reserve"]
+    caller = by_id[reserve["parent_span_id"]]
+    assert reserve["service_name"] == "inventory" and caller["service_name"] == "web-api"
+    assert reserve["traceparent"] == f'["00-{trace_id}-{caller["span_id"]}-01"]'
+    assert {r["service_name"] for r in trace if r["span_name"].startswith("SELECT stock")} == {"inventory"}
+    assert names["POST /orders"]["service_name"] == "web-api"
     assert any(r["span_name"].startswith("SELECT stock") for r in trace)
     failing = next(r for r in trace if r["span_name"].startswith("SELECT stock"))
     depth, span = 0, failing["span_id"]

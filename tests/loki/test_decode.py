@@ -109,3 +109,21 @@ def test_empty_result_still_has_the_columns() -> None:
 def test_unreadable_answer_is_one_clear_error(body: bytes) -> None:
     with pytest.raises(ResponseError, match="check that the address is a Loki API"):
         decode_answer(body)
+
+
+def test_interleaved_streams_keep_each_entrys_own_labels_and_metadata() -> None:
+    body = (
+        b'{"status":"success","data":{"resultType":"streams","encodingFlags":["categorize-labels"],"result":['
+        b'{"stream":{"pod":"a","level":"info"},"values":[["5","a5",{}],["3","a3",{"structuredMetadata":{"k":"3"}}],'
+        b'["1","a1",{}]]},'
+        b'{"stream":{"pod":"b","level":"warn"},"values":[["4","b4",{"parsed":{"k":"4"}}],["2","b2",{}]]}]}}'
+    )
+    df = pl.from_arrow(decode_answer(body, "forward").table)
+    rows = df.select("line", pl.col("labels").map.get("pod"), "level", "structured_metadata", "parsed").rows()  # type: ignore[union-attr]
+    assert rows == [
+        ("a1", "a", "info", None, None),
+        ("b2", "b", "warn", None, None),
+        ("a3", "a", "info", {"k": "3"}, None),
+        ("b4", "b", "warn", None, {"k": "4"}),
+        ("a5", "a", "info", None, None),
+    ]

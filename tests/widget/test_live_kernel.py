@@ -4,6 +4,7 @@ top of the shown result; with nothing new it publishes nothing."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -11,7 +12,7 @@ import pytest
 from _otlp_spans import send_spans
 
 from logfire_notebook import LogfireClient, LogfireTable
-from logfire_notebook._live import live_poll
+from logfire_notebook._live import LATE, live_poll
 from logfire_notebook.widget import _loop
 
 SQL = "SELECT start_timestamp, span_name FROM records WHERE service_name = 'live-kernel' ORDER BY start_timestamp DESC"
@@ -44,3 +45,59 @@ def test_live_needs_a_range_ending_now_and_a_sane_interval() -> None:
     assert poll(table) == {"ok": False, "error": "Live needs a query whose range ends at now."}
     with pytest.raises(ValueError, match="at least 1 second"):
         table.live_interval = 0.1
+
+
+def test_a_late_row_older_than_the_newest_shown_is_caught_by_its_arrival_time(make_backend: Any) -> None:
+    # A span that started two minutes ago and arrives only now (a long request, exported at its end).
+    backend = make_backend()
+    send_spans(backend.base_url, "live-kernel", ["recent"])
+    sql = "SELECT * FROM records WHERE service_name = 'live-kernel' ORDER BY start_timestamp DESC"
+    with LogfireClient(backend.token, backend.base_url) as client:
+        table = LogfireTable(sql, since="10m", client=client)
+        assert table.df.get_column("span_name").to_list() == ["recent"]
+        assert poll(table) == {"ok": True, "new": 0}
+
+        send_spans(backend.base_url, "live-kernel", ["late"], ago=120)
+        assert poll(table)["new"] == 1
+        assert table.df.get_column("span_name").to_list() == ["late", "recent"]
+        assert poll(table) == {"ok": True, "new": 0}  # each row once
+        table.close()
+
+
+def test_without_created_at_a_late_row_is_caught_within_the_overlap_and_shown_once(make_backend: Any) -> None:
+    backend = make_backend()
+    send_spans(backend.base_url, "live-kernel", ["recent"])
+    sql = (
+        "SELECT start_timestamp, trace_id, span_id, span_name FROM records WHERE service_name = 'live-kernel' "
+        "ORDER BY start_timestamp DESC"
+    )
+    with LogfireClient(backend.token, backend.base_url) as client:
+        table = LogfireTable(sql, since="10m", client=client)
+        send_spans(backend.base_url, "live-kernel", ["late"], ago=20)  # well within LATE
+        assert poll(table)["new"] == 1
+        assert table.df.get_column("span_name").to_list() == ["late", "recent"]
+        assert poll(table) == {"ok": True, "new": 0}
+        table.close()
+
+
+def test_an_empty_result_polls_only_the_time_since_the_last_poll(make_backend: Any) -> None:
+    backend = make_backend()
+    asked: list[tuple[datetime, datetime]] = []
+    with LogfireClient(backend.token, backend.base_url) as client:
+        table = LogfireTable(SQL, since="7d", client=client)
+        assert table.df.height == 0
+        query_arrow = table._source.query_arrow
+
+        async def recording(query: str, start: datetime, end: datetime, limit: int) -> Any:
+            asked.append((start, end))
+            return await query_arrow(query, start, end, limit)
+
+        table._source.query_arrow = recording  # type: ignore[method-assign]
+        assert poll(table) == {"ok": True, "new": 0}
+        assert poll(table) == {"ok": True, "new": 0}
+        # Not the seven days again: at most LATE before the previous poll.
+        assert all(end - start <= LATE + timedelta(seconds=30) for start, end in asked), asked
+        send_spans(backend.base_url, "live-kernel", ["arrived"])
+        assert poll(table)["new"] == 1
+        assert table.df.get_column("span_name").to_list() == ["arrived"]
+        table.close()

@@ -1,10 +1,10 @@
 """A `%%logql` cell's LokiTable in the real JupyterLab, driven by Debian's chromium, on Loki entries pushed to
-the session's backend under a tenant of this test's own: the rows show, "Last 1 hour" re-runs the query with
-Loki's start/end, and a click on a label chip adds `label="value"` to the query and shows only those rows."""
+the session's backend under a tenant of this test's own: the rows show under their query, the timeline's bars
+are stacked by level, "Last 1 hour" re-runs the query with Loki's start/end, and a click on a label chip adds
+`label="value"` to the query line and shows only those rows."""
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from _browser import Lab, screenshot
+from _otlp_spans import send_trace_with_logs
 from playwright.sync_api import expect
 from test_widget_browser import TIMEOUT, run_notebook, shown_rows, wait_ready
 
@@ -21,6 +22,8 @@ NS = 1_000_000_000
 # Entries per environment: spread over the last week, and the few of the last half hour.
 OLDER = {"production": 40, "staging": 30}
 RECENT = {"production": 5, "staging": 3}
+# Each entry's detected level (structured metadata, as Loki's level detection adds it), in turn.
+LEVELS = ("info", "warn", "error")
 
 
 def push_entries(backend: Any, tenant: str) -> None:
@@ -30,7 +33,12 @@ def push_entries(backend: Any, tenant: str) -> None:
         older = [now - (2 * 3600 + i * 7000) * NS for i in range(OLDER[env])]  # 2 h to ~3 days ago
         recent = [now - (60 + i * 300) * NS for i in range(RECENT[env])]  # within the last 30 minutes
         values = [
-            [str(ts), f'level=info msg="order placed" env={env} n={i}'] for i, ts in enumerate(older + recent)
+            [
+                str(ts),
+                f'level={LEVELS[i % 3]} msg="order placed" env={env} n={i}',
+                {"detected_level": LEVELS[i % 3]},
+            ]
+            for i, ts in enumerate(older + recent)
         ]
         streams.append({"stream": {"app": "shop", "env": env}, "values": values})
     response = httpx.post(
@@ -43,11 +51,10 @@ def push_entries(backend: Any, tenant: str) -> None:
 
 
 def chip_values(page: Any, label: str) -> list[str]:
-    """The value of the `label` chip in each row the table shows."""
-    values: list[str] = page.evaluate(
-        "(label) => [...document.querySelectorAll('.lf-body .lf-tr')].map((tr) =>"
-        " tr.querySelector(`.lf-chip[data-label=\"${label}\"]`)?.dataset.value ?? '')",
-        label,
+    """The values of the `label` chips the table shows, top to bottom (locators reach into marimo's shadow
+    root too)."""
+    values: list[str] = page.locator(f'.lf-body .lf-tr .lf-chip[data-label="{label}"]').evaluate_all(
+        "(chips) => chips.map((chip) => chip.dataset.value)"
     )
     return values
 
@@ -57,11 +64,7 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
 ) -> None:
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     push_entries(backend, tenant)
-    probe = (
-        "import gc\nfrom logfire_notebook import LokiTable\n"
-        "queries = [w.query for w in gc.get_objects() if isinstance(w, LokiTable)]\n"
-        "print(shop.height, sorted(set(shop['labels'].map.get('env').to_list())), queries)"
-    )
+    probe = "print(shop.height, sorted(set(shop['labels'].map.get('env').to_list())))"
     run_notebook(
         page,
         lab,
@@ -74,6 +77,21 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
     assert shown_rows(page) == week
     assert page.locator(".lf-body .lf-tr").count() > 10
     assert set(chip_values(page, "env")) == {"production", "staging"}
+    query = page.locator(".lf-query-text")
+    expect(query).to_have_text('{app="shop"} |= "order placed"')
+    # The timeline's bars are stacked by level, in the table's level colours.
+    expect(page.locator(".lf-root[data-timeline='ready']")).to_have_count(1, timeout=TIMEOUT)
+    stacked = page.evaluate(
+        "() => [...new Set([...document.querySelectorAll('.lf-timeline rect[data-level]')]"
+        ".map((r) => `${r.dataset.level} ${r.getAttribute('class')}`))].sort()"
+    )
+    assert stacked == [f"{level} lf-bar lf-bar-{level}" for level in sorted(LEVELS)], stacked
+    # A logfmt line reads as its keys and values; its level, in the level column, is coloured as in Logfire.
+    first = page.locator(".lf-body .lf-tr").first
+    keys = first.locator(".lf-logfmt-key").all_inner_texts()
+    assert keys == ["level=", "msg=", "env=", "n="], keys
+    level = first.locator(".lf-logfmt-value").first.inner_text()
+    expect(first.locator(f".lf-level.lf-level-{level}")).to_have_text(level)
     screenshot(page, "logql-7d")
 
     page.locator(".lf-range").click()
@@ -91,13 +109,53 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
     )
     wait_ready(page)
     assert chip_values(page, "env") == ["staging"] * RECENT["staging"]
+    # The query line shows the label matcher the click added.
+    expect(query).to_have_text('{env="staging", app="shop"} |= "order placed"')
     screenshot(page, "logql-narrowed")
 
-    # The kernel's side: the query gained the label matcher, and `shop` follows the narrowed rows.
+    # The kernel's side: `shop` follows the narrowed rows.
     page.locator(".jp-Cell").nth(2).locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")
     output = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea-output")
-    expect(output).to_have_text(re.compile(r"^\d+ "), timeout=TIMEOUT)
-    text = output.inner_text()
-    assert text.startswith(f"{RECENT['staging']} ['staging'] "), text
-    assert 'env="staging"' in text and 'app="shop"' in text and '|= "order placed"' in text, text
+    expect(output).to_have_text(f"{RECENT['staging']} ['staging']", timeout=TIMEOUT)
+
+
+def test_a_loki_lines_trace_id_opens_its_waterfall(page: Any, lab: Lab, backend: Any) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    # The lab's kernels read the shared backend: the trace goes 45 days back, where no other test reads.
+    ago = 45 * 86400
+    trace_id, spans = send_trace_with_logs(backend.base_url, "loki-browser-trace", tenant, depth=4, ago=ago)
+    run_notebook(
+        page,
+        lab,
+        "logql-trace.ipynb",
+        f"%load_ext logfire_notebook\n%config LokiMagic.org_id = {tenant!r}",
+        '%%logql --since 46d --until now-44d\n{service_name="loki-browser-trace"}',
+    )
+    assert shown_rows(page) == 1
+    # The line's structured metadata holds its trace id: its detail offers "Open trace".
+    names = page.locator(".lf-header .lf-th-name").all_inner_texts()
+    metadata = (
+        page.locator(".lf-body .lf-tr").first.locator(".lf-cell").nth(names.index("structured_metadata"))
+    )
+    expect(metadata).to_contain_text(trace_id)
+    metadata.click()
+    page.locator(".lf-detail .lf-open-trace").click()
+
+    pane = page.locator(".lf-trace")
+    expect(pane).to_have_attribute("data-state", "ready", timeout=TIMEOUT)
+    assert pane.get_attribute("data-trace-id") == trace_id
+    expect(pane.locator(".lf-waterfall")).to_have_attribute("data-lines", str(spans))
+    expect(pane.locator(".lf-trace-row")).to_have_count(spans)
+    # The spans came from Logfire's query API, nested as sent: the deepest bar inside its parent's.
+    depths = [
+        int(d) for d in pane.locator(".lf-trace-row").evaluate_all("rs => rs.map(r => r.dataset.depth)")
+    ]
+    assert sorted(depths) == list(range(spans))
+    deepest = pane.locator(".lf-trace-row").nth(depths.index(spans - 1))
+    parent = pane.locator(f'.lf-trace-row[data-line="{deepest.get_attribute("data-parent")}"]')
+    child_bar = deepest.locator(".lf-trace-span").bounding_box()
+    parent_bar = parent.locator(".lf-trace-span").bounding_box()
+    assert parent_bar["x"] - 0.5 <= child_bar["x"]
+    assert child_bar["x"] + child_bar["width"] <= parent_bar["x"] + parent_bar["width"] + 0.5
+    screenshot(page, "logql-trace-waterfall")

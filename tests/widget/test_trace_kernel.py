@@ -5,14 +5,17 @@ browser's "trace" request gets every span and log of that trace (one query, a wi
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import polars as pl
 import pyarrow as pa
 import pytest
+from _otlp_spans import send_trace_with_logs
 
-from logfire_notebook import LogfireClient, LogfireTable, LogfireTrace, TraceIdError
+from logfire_notebook import LogfireClient, LogfireTable, LogfireTrace, LokiTable, TraceIdError
 from logfire_notebook._trace import TRACE_WINDOW, normalize_trace_id, trace_column
 
 SQL = (
@@ -206,3 +209,66 @@ def test_a_source_that_cannot_open_traces_offers_no_trace_column_and_says_so(cli
     assert table.df.height > 0 and table.trace_column == ""
     reply, _ = table.open_trace(5, "4bf92f3577b34da6a3ce929d0e0e4736", None)
     assert reply["ok"] is False and reply["error"] == "This SQL source cannot open traces."
+
+
+class CapturedLoki(LokiTable):
+    """A LokiTable that keeps what it sends to the browser, as `Captured` does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
+        super().__init__(*args, **kwargs)
+
+    send = Captured.send
+    open_trace = Captured.open_trace
+
+
+@pytest.fixture(scope="module")
+def own(make_backend: Any) -> Any:
+    """A backend of these tests' own: the spans they send must not change the shared dataset."""
+    return make_backend()
+
+
+def test_a_loki_line_with_a_trace_id_opens_the_traces_spans_from_logfires_query_api(own: Any) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    trace_id, spans = send_trace_with_logs(own.base_url, "loki-trace-svc", tenant)
+    traces = LogfireClient(own.token, own.base_url)
+    table = CapturedLoki(
+        '{service_name="loki-trace-svc"}', since="1h", addr=own.base_url, org_id=tenant, traces=traces
+    )
+    assert table.df.height == 1 and table.trace_column == "structured_metadata"
+    line = table.df.row(0, named=True)
+    assert dict(line["structured_metadata"])["trace_id"] == trace_id  # type: ignore[arg-type]
+    reply, buffers = table.open_trace(4, trace_id, line["timestamp"].timestamp() * 1000)
+    assert reply["ok"] is True and reply["trace_id"] == trace_id
+    rows = pa.ipc.open_stream(buffers[0]).read_all().to_pylist()
+    assert sum(r["kind"] == "span" for r in rows) == spans
+    assert [r["message"] for r in rows if r["kind"] == "log"] == ["step 2 failed"]
+    traces.close()
+
+
+def test_a_loki_line_without_logfire_configured_says_what_opens_its_trace(
+    own: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.delenv("LOGFIRE_READ_TOKEN", raising=False)
+    monkeypatch.delenv("LOGFIRE_BASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .logfire/read_token.json above it
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    trace_id, _ = send_trace_with_logs(own.base_url, "loki-trace-svc", tenant)
+    table = CapturedLoki('{service_name="loki-trace-svc"}', since="1h", addr=own.base_url, org_id=tenant)
+    assert table.trace_column == "structured_metadata"
+    reply, _ = table.open_trace(5, trace_id, None)
+    assert reply["ok"] is False and "\n" not in reply["error"]
+    assert reply["error"].startswith("No Logfire read token found: set LOGFIRE_READ_TOKEN"), reply["error"]
+
+
+def test_loki_lines_without_trace_ids_offer_no_trace(backend: Any) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    pushed = httpx.post(
+        f"{backend.base_url}/loki/api/v1/push",
+        json={"streams": [{"stream": {"app": "plain"}, "values": [[str(time.time_ns()), "no trace here"]]}]},
+        headers={"X-Scope-OrgID": tenant},
+        timeout=30,
+    )
+    assert pushed.status_code == 204
+    table = CapturedLoki('{app="plain"}', since="1h", addr=backend.base_url, org_id=tenant)
+    assert table.df.height == 1 and table.trace_column == ""

@@ -77,7 +77,9 @@ def test_the_kernels_sort_and_its_top_rows_give_the_browsers_order(column: str, 
     frame = log_frame(600)
     expected = python_order(frame, column, descending)
     assert _row_order(frame, Sort(column, descending)).to_list() == expected
-    assert _first_in_order(frame, Sort(column, descending), 150).to_list() == expected[:150]
+    # The top rows end inside a run of equal keys, inside the nulls, or past the end.
+    for k in (1, 150, 500, 700):
+        assert _first_in_order(frame, Sort(column, descending), k).to_list() == expected[:k], k
 
 
 def test_a_large_frame_sends_its_first_rows_with_the_result_and_the_rest_by_window() -> None:
@@ -111,6 +113,51 @@ def test_a_sorted_window_is_the_whole_frames_order_not_the_windows() -> None:
     ascending = {"column": "level", "direction": "asc"}
     _, levels = table.window(revision=table.revision, offset=19_800, count=200, sort=ascending)
     assert levels is not None and levels.column("level").to_pylist() == [17] * 200
+
+
+def test_headers_clicked_in_a_row_sort_the_whole_frame_once_for_the_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logfire_notebook._widget_window as windowing
+
+    later: list[Any] = []  # the full orders' delayed starts, fired below once every header was clicked
+
+    class Later:
+        def __init__(self, _delay: float, function: Any, args: Any) -> None:
+            later.append(lambda: function(*args))
+            self.daemon = True
+
+        def start(self) -> None:
+            pass
+
+    monkeypatch.setattr(windowing.threading, "Timer", Later)
+    frame = log_frame(20_000)
+    table = Captured(data=frame)
+    for column in ("level", "span_name", "message"):
+        sort = {"column": column, "direction": "asc"}
+        _, top = table.window(revision=table.revision, offset=0, count=200, sort=sort)
+        assert top is not None and top.num_rows == 200
+    for start in later:
+        start()
+    windows = table._windows
+    assert windows is not None and list(windows._orders) == [Sort("message", False)]
+    expected = frame.sort("message", maintain_order=True).get_column("message").to_list()
+    sort = {"column": "message", "direction": "asc"}
+    _, deep = table.window(revision=table.revision, offset=15_000, count=100, sort=sort)
+    assert deep is not None and messages(deep) == expected[15_000:15_100]
+
+
+def test_a_new_table_reaches_the_browser_in_one_update_after_it_opens() -> None:
+    # Every message before the first paint delays it (the widget shows once the cell's output arrives).
+    class Counted(LogfireTable):
+        def send_state(self, key: Any = None) -> None:
+            if getattr(self, "comm", None) is not None:  # (anywidget's own traits come before the comm)
+                self.__dict__.setdefault("updates", []).append(key)
+            super().send_state(key)
+
+    table = Counted(data=log_frame(10_000))
+    assert len(table.__dict__["updates"]) == 1
+    assert table.status["state"] == "ready" and table.head
 
 
 def test_a_small_result_travels_whole() -> None:

@@ -18,13 +18,14 @@ from typing import Any
 
 from logfire_notebook.server.loki import syntax as s
 from logfire_notebook.server.loki.ipmatch import IpRange
-from logfire_notebook.server.loki.templates import Template, TemplateError
+from logfire_notebook.server.loki.templates import Template, TemplateError, TemplateRuntimeError
 from logfire_notebook.server.loki.units import parse_bytes, parse_duration
 
 __all__ = ["Entry", "PipelineError", "compile_stages", "json_path", "line_filter_predicate", "pattern_regex"]
 
 ERROR = "__error__"
 ERROR_DETAILS = "__error_details__"
+TEMPLATE_ERROR = "TemplateFormatErr"
 
 
 class PipelineError(ValueError):
@@ -340,7 +341,10 @@ def _unpack(entry: Entry) -> bool:
 
 def _line_format(template: Template) -> StageFn:
     def run(entry: Entry) -> bool:
-        entry.line = template.render(entry.labels, entry.line, entry.ts)
+        try:
+            entry.line = template.render(entry.labels, entry.line, entry.ts)
+        except TemplateRuntimeError as exc:
+            entry.set_error(TEMPLATE_ERROR, str(exc))  # the line stays as it was, as in Loki
         return True
 
     return run
@@ -356,7 +360,11 @@ def _label_format(stage: s.LabelFormat) -> StageFn:
         for dst, src, is_template in items:
             if is_template:
                 assert isinstance(src, Template)
-                value = src.render(snapshot, entry.line, entry.ts)
+                try:
+                    value = src.render(snapshot, entry.line, entry.ts)
+                except TemplateRuntimeError as exc:
+                    entry.set_error(TEMPLATE_ERROR, str(exc))
+                    continue
             else:
                 assert isinstance(src, str)
                 value = snapshot.get(src, "")

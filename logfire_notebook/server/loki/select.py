@@ -245,16 +245,17 @@ def max_rowid(loki: LokiStore) -> int:
 
 
 def select_appended(
-    loki: LokiStore, tenant: str, query: s.LogQuery, after_rowid: int, limit: int
-) -> tuple[list[Selected], int]:
-    """Entries stored after row `after_rowid` that pass the query, oldest first; and the new high mark.
-    Rows are appended in commit order, so following the row id sees each new entry once (for `tail`)."""
+    loki: LokiStore, tenant: str, query: s.LogQuery, after_rowid: int, batch: int
+) -> tuple[list[Selected], int, bool]:
+    """Entries stored after row `after_rowid` that pass the query, in commit order, at most `batch` rows
+    read; the row id to continue after; and whether that caught up with the table. Rows are appended in
+    commit order, so following the row id sees each new entry exactly once (for `tail`)."""
     newest = max_rowid(loki)
     if newest <= after_rowid:
-        return [], after_rowid
+        return [], after_rowid, True
     streams = loki.streams(tenant, [query.matchers], -(2**62), 2**62)
     if not streams:
-        return [], newest
+        return [], newest, True
     pushed, rest = pushdown(query.stages)
     stages = compile_stages(rest)
     where = (
@@ -263,15 +264,18 @@ def select_appended(
     rows = (
         loki.store.cursor()
         .execute(
-            f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts LIMIT {int(limit)}"
+            f"SELECT rowid, ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} "
+            f"ORDER BY rowid LIMIT {int(batch)}"
         )
         .fetchall()
     )
     out = []
-    for ts, sid, line, metadata in rows:
+    for _rowid, ts, sid, line, metadata in rows:
         entry = Entry(ts, line, streams[sid], _metadata(metadata))
         if all(stage(entry) for stage in stages):
             out.append(
                 Selected(ts, entry.line, entry.labels, entry.stream, _metadata(metadata), entry.parsed)
             )
-    return out, newest
+    if len(rows) < batch:
+        return out, newest, True
+    return out, int(rows[-1][0]), False

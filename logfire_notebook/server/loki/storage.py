@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -86,6 +86,7 @@ class LokiStore:
             cur.execute(ddl)
         self._lock = threading.Lock()
         self._streams: dict[str, dict[int, StreamInfo]] = {}
+        self._listeners: list[Callable[[str], None]] = []
         self._load()
 
     def _load(self) -> None:
@@ -176,7 +177,23 @@ class LokiStore:
                 else:
                     info.first_ns, info.last_ns = min(info.first_ns, lo), max(info.last_ns, hi)
                 info.has_metadata = info.has_metadata or sid in with_metadata
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(tenant)
         return len(ids)
+
+    def subscribe(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call `listener(tenant)` after each commit of new entries (tails wake on it instead of polling);
+        returns the function that stops the calls. A listener must be quick and must not raise."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
 
     # ---- reading ----
 
