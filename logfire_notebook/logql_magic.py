@@ -142,10 +142,22 @@ class LokiMagic(QueryMagics):
             limit=ran.limit,
             direction=self._direction(ran.args),
             client=ran.client,
+            traces=self._traces(),
             data=ran.df,
             data_elapsed=ran.elapsed,
             all_rows=ran.args.all,  # each range picked is fetched whole too
         )
+
+    def _traces(self) -> Any:
+        """The `%logfire` magic's client (a `%logfire login` token, `LogfireMagic.base_url`), so a line's trace
+        opens where `%%logfire` cells read; None when it has no token (the table then says what to set)."""
+        logfire_magic = self.shell.magics_manager.registry.get("LogfireMagic") if self.shell else None
+        if logfire_magic is None:
+            return None
+        try:
+            return logfire_magic._client()
+        except MagicError:
+            return None
 
     def _settings_key(self) -> tuple[Any, ...]:
         return (self.addr, self.org_id)

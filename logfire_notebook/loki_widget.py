@@ -10,7 +10,8 @@ table.df                       # the rows on screen, as a polars DataFrame
 ```
 
 It is the shared `QueryTable` over a `LokiSource`; only the label chips are Loki's own: the `labels` column
-shows each stream label as a chip, and a click adds `label="value"` to the query's stream selectors.
+shows each stream label as a chip, and a click adds `label="value"` to the query's stream selectors. A metric
+query (`sum by (level) (count_over_time(...))`) opens on its chart, one series per label set.
 """
 
 from __future__ import annotations
@@ -21,11 +22,9 @@ import traitlets
 
 from logfire_notebook._loki import logql as lq
 from logfire_notebook._sources.loki import LokiSource
-from logfire_notebook.widget import QueryTable
+from logfire_notebook.widget import QueryTable, TableOptions
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from logfire_notebook._client import LogfireClient
     from logfire_notebook._loki.client import LokiClient
 
@@ -36,8 +35,10 @@ class LokiTable(QueryTable):
     """The table widget over LogQL.
 
     `LokiTable(logql=None, *, since=None, until=None, limit=None, direction="backward", client=None,
-    traces=None, data=None, data_elapsed=None, all_rows=False, **config)`: `config` is `LokiClient`'s (addr=, org_id=, username=, password=, bearer_token=);
-    without a client or config, LOKI_ADDR and the other LOKI_* variables are read as logcli reads them.
+    traces=None, data=None, data_elapsed=None, all_rows=False, **config)`: the options every table takes are
+    `QueryTable`'s (`TableOptions`); `config` is `LokiClient`'s (addr=, org_id=, username=, password=,
+    bearer_token=); without a client or config, LOKI_ADDR and the other LOKI_* variables are read as logcli
+    reads them.
     A line with a trace id (`trace_id`/`traceID`/`traceId` in its labels, structured metadata or parsed
     fields) opens its trace from Logfire's query API: `traces=` (a `LogfireClient`), else LOGFIRE_READ_TOKEN
     and LOGFIRE_BASE_URL.
@@ -46,32 +47,27 @@ class LokiTable(QueryTable):
     label_column = traitlets.Unicode("labels").tag(sync=True)
     """The column whose map entries show as chips; a click narrows the query to that label's value."""
 
+    chip_click = traitlets.Dict().tag(sync=True)
+    """The browser's last label-chip click, `{"label", "value", "click"}` (`click` counts clicks, so the same
+    chip twice is two changes): the kernel adds `label="value"` to the query and re-runs it. A trait, not a
+    message, so that marimo re-runs the cells that read the widget, as it does for a picked range."""
+
     def __init__(
         self,
         logql: str | None = None,
         *,
-        since: Any = None,
-        until: Any = None,
-        limit: int | None = None,
         direction: str = "backward",
         client: LokiClient | None = None,
         traces: LogfireClient | None = None,
-        data: pl.DataFrame | None = None,
-        data_elapsed: float | None = None,
-        all_rows: bool = False,
-        **config: Any,
+        **settings: Any,
     ) -> None:
-        source = LokiSource(client, direction=direction, traces=traces, **config)
-        super().__init__(
-            logql,
-            source=source,
-            since=since,
-            until=until,
-            limit=limit,
-            data=data,
-            data_elapsed=data_elapsed,
-            all_rows=all_rows,
-        )
+        # The table's options (`TableOptions`: since, until, limit, data, ...) go to the table, the rest to the
+        # LokiClient the source makes.
+        options = {name: settings.pop(name) for name in TableOptions.__optional_keys__ if name in settings}
+        source = LokiSource(client, direction=direction, traces=traces, **settings)
+        super().__init__(logql, source=source, **options)
+        if self.query and not lq.is_log_query(self.query):
+            self.view_as = "chart"
 
     @property
     def logql(self) -> str:
@@ -83,19 +79,14 @@ class LokiTable(QueryTable):
         self.query = lq.narrow(self.query, label, value)
         self._run()
 
-    def _on_message(self, widget: Any, content: Any, buffers: list[bytes]) -> None:
-        if isinstance(content, dict) and content.get("type") == "narrow":
-            label, value = content.get("label"), content.get("value")
-            if isinstance(label, str) and isinstance(value, str) and not self.local:
-                try:
-                    self.query = lq.narrow(self.query, label, value)
-                except ValueError as exc:
-                    self.status = {
-                        **self.status,
-                        "state": "error",
-                        "error": f"Cannot narrow the query: {exc}.",
-                    }
-                    return
-                self._run_in_background()
+    @traitlets.observe("chip_click")
+    def _on_chip_click(self, change: dict[str, Any]) -> None:
+        label, value = change["new"].get("label"), change["new"].get("value")
+        if not isinstance(label, str) or not isinstance(value, str) or self.local:
             return
-        super()._on_message(widget, content, buffers)
+        try:
+            self.query = lq.narrow(self.query, label, value)
+        except ValueError as exc:
+            self.status = {**self.status, "state": "error", "error": f"Cannot narrow the query: {exc}."}
+            return
+        self._run_after("chip_click")

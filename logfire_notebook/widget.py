@@ -44,7 +44,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import anywidget
 import traitlets
@@ -60,11 +60,12 @@ from logfire_notebook._widget_window import WindowedFrame, WindowRequest
 
 if TYPE_CHECKING:
     import polars as pl
+    from typing_extensions import Unpack
 
     from logfire_notebook._client import LogfireClient
     from logfire_notebook._sources.base import Source
 
-__all__ = ["LogfireTable", "QueryTable"]
+__all__ = ["LogfireTable", "QueryTable", "TableOptions"]
 
 _STATIC = Path(__file__).parent / "static"
 
@@ -131,6 +132,17 @@ class _Result:
     note: str
     elapsed_ms: float | None
     error: str | None = None
+
+
+class TableOptions(TypedDict, total=False):
+    """What every table takes besides its query and its store's settings; see `QueryTable`."""
+
+    since: Any
+    until: Any
+    limit: int | None
+    data: pl.DataFrame | None
+    data_elapsed: float | None
+    all_rows: bool
 
 
 # Traits that name the range: setting them to the range already queried runs nothing.
@@ -335,7 +347,11 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         # The browser sets both ends in one message, which fires this twice: run once per distinct range.
         if self._queried is not None and self._queried == self._spec() and change["name"] in _RANGE_TRAITS:
             return
-        if change["name"] in self._property_lock and not _in_marimo():
+        self._run_after(change["name"])
+
+    def _run_after(self, trait: str) -> None:
+        """Runs the query after a change of `trait`, where the change came from."""
+        if trait in self._property_lock and not _in_marimo():
             # From the browser (ipywidgets locks the names it is setting): run beside the kernel's message
             # loop, so a newer range can start at once and supersede this one.
             self._run_in_background()
@@ -467,6 +483,10 @@ class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
         column = self._source.time_column
         if column not in frame.columns:
             return None, f"No timeline: the query's result has no {column} column."
+        rows_timeline = getattr(self._source, "rows_timeline", None)
+        note = rows_timeline(self.query) if rows_timeline is not None else None
+        if note is not None:  # the rows are the points in time themselves (a Loki metric query)
+            return wire.histogram_from_frame(frame, start, end, column), note
         interval = wire.bucket_interval(start, end)
         try:
             counts = await self._source.count(self.query, start, end, interval)
@@ -716,35 +736,22 @@ class LogfireTable(QueryTable):
     base_url=None, client=None, data=None, data_elapsed=None, all_rows=False)`. `data` is a polars DataFrame
     shown as is: with `sql` it is the first result (so a caller that already ran the query does not run it
     twice; `data_elapsed` is how long that took, for the footer); without `sql` it is all the widget shows, and
-    the range filters it locally. `all_rows=True` fetches every row of each range in pages (`--all`).
+    the range filters it locally. `all_rows=True` fetches every row of each range in pages (`--all`). The
+    options every table takes are `QueryTable`'s (`TableOptions`).
     """
 
     def __init__(
         self,
         sql: str | None = None,
         *,
-        since: Any = None,
-        until: Any = None,
-        limit: int | None = None,
         environment: str | Sequence[str] | None = None,
         read_token: str | None = None,
         base_url: str | None = None,
         client: LogfireClient | None = None,
-        data: pl.DataFrame | None = None,
-        data_elapsed: float | None = None,
-        all_rows: bool = False,
+        **options: Unpack[TableOptions],
     ) -> None:
         source = LogfireSource(client, read_token=read_token, base_url=base_url, environment=environment)
-        super().__init__(
-            sql,
-            source=source,
-            since=since,
-            until=until,
-            limit=limit,
-            data=data,
-            data_elapsed=data_elapsed,
-            all_rows=all_rows,
-        )
+        super().__init__(sql, source=source, **options)
 
     @property
     def sql(self) -> str:

@@ -33,14 +33,17 @@ def send_spans(base_url: str, service: str, names: list[str], *, ago: float = 0)
     response.raise_for_status()
 
 
-def send_trace_with_logs(base_url: str, service: str, tenant: str, *, depth: int = 3) -> tuple[str, int]:
-    """A trace as a service sends it: a chain of `depth` nested spans (each inside its parent's time), and an
-    OTLP log record inside the deepest one, which the backend also keeps as a Loki line of `tenant` with the
-    trace id in its structured metadata. Returns the trace id (hex) and its number of spans."""
+def send_trace_with_logs(
+    base_url: str, service: str, tenant: str, *, depth: int = 3, ago: float = 60
+) -> tuple[str, int]:
+    """A trace as a service sends it, `ago` seconds ago: a chain of `depth` nested spans (each inside its
+    parent's time), and an OTLP log record inside the deepest one, which the backend also keeps as a Loki line
+    of `tenant` with the trace id in its structured metadata. Returns the trace id (hex) and its span count.
+    Its `records` rows are seen by every tenant: send to a backend of the test's own, or long enough ago."""
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
     from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 
-    now = time.time_ns() - 60 * 10**9
+    now = time.time_ns() - int(ago * 10**9)
     trace_id, ids = os.urandom(16), [os.urandom(8) for _ in range(depth)]
     spans = [
         Span(

@@ -7,6 +7,7 @@ export type Kind =
   | "duration"
   | "level"
   | "json"
+  | "line"
   | "number"
   | "bool"
   | "text"
@@ -38,8 +39,6 @@ const JSON_COLUMNS = new Set([
   "otel_resource_attributes",
   "otel_scope_attributes",
   "exemplars",
-  // A Loki entry's line: JSON lines show as a tree, other lines as text.
-  "line",
 ]);
 
 /** Python sends duration (seconds, a float) as Logfire does; Arrow Duration columns are handled too. */
@@ -117,6 +116,7 @@ export function kindOf(name: string, type: DataType): Kind {
     case Type.LargeUtf8:
     case Type.Utf8View:
       if (lower === "level") return "level"; // Loki's level words
+      if (lower === "line") return "line"; // a Loki entry's line: JSON, logfmt or plain text, line by line
       return JSON_COLUMNS.has(lower) ? "json" : "text";
     case Type.List:
     case Type.LargeList:

@@ -1,7 +1,9 @@
 /** What a cell shows: the text in the grid, and the whole value in the detail pane. */
+import { Type } from "@uwdata/flechette";
 import type { ColumnInfo } from "./arrow";
 import { h } from "./dom";
 import { formatDuration, formatNumber, jsonPreview, levelOf, parseJsonText } from "./format";
+import { type Pair, pairsObject, parseLogfmt } from "./logfmt";
 import { formatDateTime } from "./range";
 
 /** Text longer than this is cut in the grid; the detail pane shows all of it. */
@@ -43,14 +45,18 @@ export function cellText(info: ColumnInfo, value: unknown, utc: boolean): string
       return value ? "true" : "false";
     case "text":
       return value as string;
+    case "line": {
+      const parsed = parseJsonText(value as string);
+      return parsed === undefined ? (value as string) : jsonPreview(parsed);
+    }
     case "json":
       if (typeof value === "string") {
         const parsed = parseJsonText(value);
         return parsed === undefined ? value : jsonPreview(parsed);
       }
-      return jsonPreview(toPlain(value));
+      return jsonPreview(plainOf(info, value));
     default:
-      return jsonPreview(toPlain(value));
+      return jsonPreview(plainOf(info, value));
   }
 }
 
@@ -61,8 +67,8 @@ export function copyValue(info: ColumnInfo, value: unknown, utc: boolean): strin
   if (info.kind === "level") {
     return typeof value === "string" ? value : `${levelOf(value as number).name} (${String(value)})`;
   }
-  if (info.kind === "json" || info.kind === "list" || info.kind === "other") {
-    return typeof value === "string" ? value : JSON.stringify(toPlain(value), null, 2);
+  if (info.kind === "json" || info.kind === "list" || info.kind === "other" || info.kind === "line") {
+    return typeof value === "string" ? value : JSON.stringify(plainOf(info, value), null, 2);
   }
   if (info.kind === "number") return String(value);
   return cellText(info, value, utc);
@@ -81,6 +87,15 @@ export function toPlain(value: unknown): unknown {
   return value;
 }
 
+/** A cell's value as plain JSON-able data; a map column's entries (Arrow gives them as [key, value] pairs,
+ * e.g. Loki's labels and structured metadata) as an object, `{detected_level: "warn"}`. */
+function plainOf(info: ColumnInfo, value: unknown): unknown {
+  if (info.column.type.typeId === Type.Map && Array.isArray(value)) {
+    return Object.fromEntries(value.map((pair) => [String((pair as unknown[])[0]), toPlain((pair as unknown[])[1])]));
+  }
+  return toPlain(value);
+}
+
 /** Fills a grid cell. Kept cheap: it runs for every visible cell on every scroll frame. */
 export function fillCell(td: HTMLElement, info: ColumnInfo, value: unknown, utc: boolean): void {
   td.className = `lf-cell lf-k-${info.kind}`;
@@ -95,14 +110,36 @@ export function fillCell(td: HTMLElement, info: ColumnInfo, value: unknown, utc:
     td.append(h("span", { class: `lf-level ${level.cls}` }, level.name));
     return;
   }
+  if (info.kind === "line" && fillLogfmt(td, value as string)) return;
   let text = cellText(info, value, utc);
   const newline = text.indexOf("\n");
   if (newline >= 0 || text.length > MAX_CELL_CHARS) {
     text = `${text.slice(0, Math.min(MAX_CELL_CHARS, newline >= 0 ? newline : MAX_CELL_CHARS))}…`;
     td.classList.add("lf-cut");
   }
-  if (info.kind === "json") td.classList.add("lf-expandable");
+  if (info.kind === "json" || (info.kind === "line" && text !== value)) td.classList.add("lf-expandable");
   td.textContent = text;
+}
+
+/** A logfmt line as keys and values set apart (the detail pane shows them as a tree); false for other text. */
+function fillLogfmt(td: HTMLElement, line: string): boolean {
+  const pairs = parseLogfmt(line.length > MAX_CELL_CHARS * 4 ? line.slice(0, MAX_CELL_CHARS * 4) : line);
+  if (!pairs) return false;
+  td.textContent = "";
+  td.classList.add("lf-expandable", "lf-logfmt");
+  let length = 0;
+  for (const [key, value] of pairs) {
+    if (length > MAX_CELL_CHARS) {
+      td.classList.add("lf-cut");
+      td.append("…");
+      break;
+    }
+    // Quotes only where a value needs them to read as one (spaces, or nothing at all).
+    const shown = value === "" || /\s/.test(value) ? JSON.stringify(value) : value;
+    td.append(h("span", { class: "lf-logfmt-key" }, `${key}=`), h("span", { class: "lf-logfmt-value" }, shown), " ");
+    length += key.length + shown.length + 2;
+  }
+  return true;
 }
 
 /** A collapsible tree of a JSON value: objects and arrays are <details>, open to `openDepth`. */
@@ -133,8 +170,9 @@ export function jsonTree(value: unknown, openDepth = 1, depth = 0): HTMLElement 
 /** The whole value for the detail pane: a tree for JSON, a preformatted block for text. */
 export function fullValue(info: ColumnInfo, value: unknown, utc: boolean): HTMLElement {
   if (value === null || value === undefined) return h("span", { class: "lf-null" }, "null");
+  if (info.kind === "line") return lineValue(value as string);
   if (info.kind === "json" || info.kind === "list" || info.kind === "other" || info.kind === "text") {
-    const parsed = typeof value === "string" ? parseJsonText(value) : toPlain(value);
+    const parsed = typeof value === "string" ? parseJsonText(value) : plainOf(info, value);
     if (parsed !== undefined && parsed !== null && typeof parsed === "object") return jsonTree(parsed, 2);
   }
   if (info.kind === "level") {
@@ -152,4 +190,14 @@ export function fullValue(info: ColumnInfo, value: unknown, utc: boolean): HTMLE
     );
   }
   return h("pre", { class: "lf-pre" }, cellText(info, value, utc));
+}
+
+/** A log line in the detail pane: a JSON line as its tree, a logfmt line as the tree of its fields over the
+ * line as written, other text as it is. */
+function lineValue(line: string): HTMLElement {
+  const parsed = parseJsonText(line);
+  if (parsed !== undefined && parsed !== null && typeof parsed === "object") return jsonTree(parsed, 2);
+  const pairs: Pair[] | null = parseLogfmt(line);
+  if (!pairs) return h("pre", { class: "lf-pre" }, line);
+  return h("div", { class: "lf-logfmt-detail" }, jsonTree(pairsObject(pairs), 1), h("pre", { class: "lf-pre" }, line));
 }

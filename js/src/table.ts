@@ -6,7 +6,7 @@ import type { ColumnInfo } from "./arrow";
 import { copyValue, fillCell, fullValue } from "./cells";
 import { copyText, h } from "./dom";
 import { type SortState, nextSort, sortIndex } from "./sort";
-import { scrollHeight, visibleWindow } from "./virtual";
+import { OVERSCAN, scrollHeight, visibleWindow } from "./virtual";
 import { PLACEHOLDER, type RowWindows } from "./window";
 
 export const ROW_HEIGHT = 26;
@@ -38,6 +38,8 @@ function valueWidth(info: ColumnInfo): number {
       return 110;
     case "json":
       return 280;
+    case "line":
+      return 420;
     default:
       return ["message", "span_name", "exception_message", "log_body"].includes(info.name) ? 320 : 160;
   }
@@ -62,6 +64,15 @@ export class TableView {
   private userSized = false;
   private traceColumn = "";
   private labelColumn = "";
+  /** The scroller's height and scroll position as last laid out (kept from its resize and scroll events):
+   * `render` runs right after DOM writes, and reading them there would force the whole page's layout, which
+   * in JupyterLab costs more than drawing the rows. */
+  private viewHeight: number | null = null;
+  private scrollTop = 0;
+  /** A new result's first frame draws only the rows on screen; the rows around them (for scrolling) follow
+   * after it is painted, so the first paint lays out less than half the cells. */
+  private lean = false;
+  private leanFrame = 0;
   /** Called with a label and its value when the user clicks a label chip (Loki: narrows the query). */
   onLabel: ((label: string, value: string) => void) | null = null;
   /** Called with a row's trace id and start time (epoch ms, or null) when the user opens its trace. */
@@ -74,7 +85,14 @@ export class TableView {
     this.scroller = h("div", { class: "lf-scroll", role: "grid", tabindex: "0" }, this.header, this.spacer);
     this.detail = h("div", { class: "lf-detail", hidden: "" });
     this.el = h("div", { class: "lf-table" }, this.scroller, this.detail);
-    this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
+    this.scroller.addEventListener(
+      "scroll",
+      () => {
+        this.scrollTop = this.scroller.scrollTop;
+        this.schedule();
+      },
+      { passive: true },
+    );
     this.body.addEventListener("click", (e) => this.onCellClick(e));
     this.scroller.addEventListener("keydown", (e) => {
       if ((e.metaKey || e.ctrlKey) && e.key === "c" && this.selected) {
@@ -87,6 +105,7 @@ export class TableView {
         // A height we did not set came from the user dragging the corner: keep theirs from now on.
         const height = this.scroller.style.height;
         if (height && height !== this.autoHeight) this.userSized = true;
+        this.viewHeight = this.scroller.clientHeight || null; // layout is up to date in a resize callback
         this.schedule();
       }).observe(this.scroller);
     }
@@ -105,30 +124,40 @@ export class TableView {
     }
     this.applySort();
     this.closeDetail();
-    this.renderHeader();
+    // The same columns keep the same header (and sort arrow): rebuilding it would only make work for layout.
+    if (!sameColumns || !this.header.firstChild) this.renderHeader();
     this.spacer.style.height = `${scrollHeight(ROW_HEIGHT, rows.numRows)}px`;
+    this.lean = true;
+    this.fillAfterPaint();
     if (!this.userSized) {
       // Small results get a small box; large ones scroll inside MAX_HEIGHT.
       const needed = HEADER_HEIGHT + Math.max(MIN_VISIBLE_ROWS, rows.numRows) * ROW_HEIGHT + SCROLLBAR;
-      this.autoHeight = `${Math.min(MAX_HEIGHT, needed)}px`;
-      this.scroller.style.height = this.autoHeight;
+      const height = Math.min(MAX_HEIGHT, needed);
+      if (this.autoHeight !== `${height}px`) {
+        this.autoHeight = `${height}px`;
+        this.scroller.style.height = this.autoHeight;
+        this.viewHeight = height - 2; // its borders; the resize callback corrects it once laid out
+      }
     }
     this.render();
   }
 
   setUtc(utc: boolean): void {
+    if (utc === this.utc) return; // a picked range sets it again: nothing to redraw
     this.utc = utc;
     this.render();
   }
 
   /** The column whose map values show as clickable label chips ("" for none). */
   setLabelColumn(name: string): void {
+    if (name === this.labelColumn) return;
     this.labelColumn = name;
     this.render();
   }
 
   /** The column whose values open a trace (the source names it; "" for none). */
   setTraceColumn(name: string): void {
+    if (name === this.traceColumn) return;
     this.traceColumn = name;
     this.render();
   }
@@ -231,6 +260,7 @@ export class TableView {
     this.applySort();
     this.renderHeader();
     this.scroller.scrollTop = 0;
+    this.scrollTop = 0;
     this.render();
   }
 
@@ -247,6 +277,19 @@ export class TableView {
     if (this.sort && column) this.order = sortIndex(column.toArray() as ArrayLike<unknown>, this.sort.direction);
   }
 
+  /** Draws the overscan rows once the frame showing the new result has been painted (a task queued from
+   * its animation frame runs after that frame). */
+  private fillAfterPaint(): void {
+    if (this.leanFrame) return;
+    this.leanFrame = requestAnimationFrame(() =>
+      setTimeout(() => {
+        this.leanFrame = 0;
+        this.lean = false;
+        this.render();
+      }, 0),
+    );
+  }
+
   private schedule(): void {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
@@ -261,9 +304,9 @@ export class TableView {
     const rows = this.rows;
     if (!rows) return;
     const columns = this.columns;
-    const headerHeight = this.header.offsetHeight || ROW_HEIGHT;
-    const viewport = (this.scroller.clientHeight || 400) - headerHeight;
-    const win = visibleWindow(this.scroller.scrollTop, viewport, ROW_HEIGHT, rows.numRows);
+    const height = this.viewHeight ?? (this.scroller.clientHeight || 400);
+    const overscan = this.lean ? 0 : OVERSCAN;
+    const win = visibleWindow(this.scrollTop, height - HEADER_HEIGHT, ROW_HEIGHT, rows.numRows, overscan);
     rows.show(win.start, win.end);
     this.body.style.transform = `translateY(${win.offset}px)`;
     const trs = this.body.children;

@@ -65,6 +65,8 @@ export class Timeline {
   private hist: Histogram | null = null;
   private utc = false;
   private pending = false;
+  /** The width as last laid out (kept from resize callbacks: reading it while drawing forces layout). */
+  private knownWidth = 0;
   private readonly onSelect: (from: number, to: number) => void;
 
   constructor(onSelect: (from: number, to: number) => void) {
@@ -74,7 +76,12 @@ export class Timeline {
     this.el = h("div", { class: "lf-timeline", title: "Drag across the timeline to zoom into that range" });
     this.el.append(this.plot, this.note);
     this.plot.addEventListener("pointerdown", (e) => this.startDrag(e));
-    if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => this.draw()).observe(this.el);
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(() => {
+        this.knownWidth = this.el.clientWidth;
+        this.draw();
+      }).observe(this.el);
+    }
   }
 
   set(hist: Histogram | null, note = ""): void {
@@ -92,12 +99,13 @@ export class Timeline {
   }
 
   setUtc(utc: boolean): void {
+    if (utc === this.utc) return; // a picked range sets it again: nothing to redraw
     this.utc = utc;
     this.draw();
   }
 
   private width(): number {
-    return this.el.clientWidth || 600;
+    return this.knownWidth || this.el.clientWidth || 600;
   }
 
   private draw(): void {

@@ -60,8 +60,25 @@ export interface Model extends ChartTraits {
   trace_column: string;
   /** The result's column whose map entries show as label chips ("" for none; LokiTable: "labels"). */
   label_column?: string;
+  /** The last label-chip click, for the kernel to narrow the query by (LokiTable). */
+  chip_click?: { label: string; value: string; click: number };
   /** "trace" for a LogfireTrace, which shares this bundle. */
   view?: string;
+}
+
+/**
+ * Marks a step of showing a picked range's result on the page's performance timeline, one entry per name
+ * (replaced each time, so nothing accumulates): bench/widget_interaction.py reads them to say where the time
+ * goes. `lf-range-sent`: the range left for the kernel; `lf-result`: its result's message arrived;
+ * `lf-decoded`: its Arrow rows decoded; `lf-shown`: the table and footer hold them (the next frame paints).
+ */
+/** A query shows as loading (the moving bar, dimmed rows) once it has taken this long: a quicker answer
+ * replaces the rows without a flash, and without repainting the page twice while it is on its way. */
+export const LOADING_DELAY_MS = 200;
+
+function mark(name: string): void {
+  performance.clearMarks(name);
+  performance.mark(name);
 }
 
 export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">): () => void {
@@ -72,8 +89,12 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   const footer = new Footer();
   const trace = new TracePane(rpc, true);
   table.onOpenTrace = (traceId, atMs) => void trace.open(traceId, atMs);
-  // A label chip narrows the query in the kernel (it knows the query language), which then re-runs it.
-  table.onLabel = (label, value) => m.send({ type: "narrow", label, value });
+  // A label chip narrows the query in the kernel (it knows the query language), which then re-runs it. A
+  // trait change, not a message: marimo re-runs the cells that read the widget on trait changes only.
+  table.onLabel = (label, value) => {
+    m.set("chip_click", { label, value, click: (m.get("chip_click")?.click ?? 0) + 1 });
+    m.save_changes();
+  };
   const message = h("div", { class: "lf-message", hidden: "" });
   const progress = h("div", { class: "lf-progress" });
   let pendingRange = false;
@@ -98,6 +119,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     m.set("min_timestamp", spec.min);
     m.set("max_timestamp", spec.max);
     m.save_changes();
+    mark("lf-range-sent");
     showStatus();
   };
   const picker = new Picker({
@@ -219,6 +241,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     const loading = pendingRange || st.state === "loading";
     root.dataset.state = loading ? "loading" : (st.state ?? "loading");
     root.classList.toggle("lf-loading", loading);
+    showSlow(loading);
     if (st.window) [root.dataset.from, root.dataset.to] = st.window;
     footer.show(st, { loading, utc: m.get("utc"), hint: m.get("limit_hint") ?? "" });
     if (!loading && st.state === "error") {
@@ -234,19 +257,40 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     }
   }
 
+  let slowTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Marks the root `lf-slow` while a query has been loading for LOADING_DELAY_MS (the CSS shows it then). */
+  function showSlow(loading: boolean): void {
+    if (!loading) {
+      if (slowTimer !== null) clearTimeout(slowTimer);
+      slowTimer = null;
+      root.classList.remove("lf-slow");
+    } else if (slowTimer === null && !root.classList.contains("lf-slow")) {
+      slowTimer = setTimeout(() => {
+        slowTimer = null;
+        root.classList.add("lf-slow");
+      }, LOADING_DELAY_MS);
+    }
+  }
+
   function showMessage(text: string, error: boolean): void {
     message.textContent = text;
     message.classList.toggle("lf-error", error);
     message.hidden = false;
   }
 
+  // The revision and head last shown: Jupyter sends a result's traits in one message, marimo one by one (the
+  // revision may come before its head), so a result is shown again when its head comes after it.
+  let shown: { revision: number; head: unknown } = { revision: -1, head: undefined };
+
   /** Shows the result the traits hold: its head paints at once; other rows come by window. */
   function showResult(): void {
     const head = m.get("head");
+    shown = { revision: m.get("revision"), head };
     const bytes = head ? viewBytes(head) : new Uint8Array(0);
     if (bytes.byteLength > 0) {
       try {
         const data = decode(bytes);
+        mark("lf-decoded");
         windows.reset(m.get("revision"), m.get("status")?.rows ?? data.numRows, data, table.sortState);
         table.setTraceColumn(m.get("trace_column") ?? "");
         table.setLabelColumn(m.get("label_column") ?? "");
@@ -260,6 +304,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     }
     showTimeline();
     showStatus();
+    mark("lf-shown");
   }
 
   /** Draws the timeline if it counts the result shown; else the old one stays, dimmed, until it comes. */
@@ -277,6 +322,8 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     const answered = { min: st.min_timestamp ?? asked.min, max: st.max_timestamp ?? asked.max };
     // A result for a range the user has since replaced: keep loading, the newer one is on its way.
     if (pendingRange && !sameRange(asked, answered)) return;
+    if (m.get("revision") === shown.revision && m.get("head") === shown.head) return;
+    mark("lf-result");
     pendingRange = false;
     showResult();
   };
@@ -292,6 +339,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     if (!pendingRange) showTimeline();
   };
   m.on("change:revision", onRevision);
+  m.on("change:head", onRevision);
   m.on("change:timeline", onTimeline);
   m.on("change:status", onStatus);
   m.on("change:min_timestamp", onRangeTrait);
@@ -316,6 +364,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     rpc.dispose();
     windows.dispose();
     m.off("change:revision", onRevision);
+    m.off("change:head", onRevision);
     m.off("change:timeline", onTimeline);
     m.off("change:status", onStatus);
     m.off("change:min_timestamp", onRangeTrait);
@@ -326,6 +375,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     m.off("change:query", showQuery);
     liveLoop.stop();
     if (freshTimer !== null) clearTimeout(freshTimer);
+    if (slowTimer !== null) clearTimeout(slowTimer);
     root.remove();
   };
 }

@@ -41,8 +41,8 @@ describe("Arrow decoding", () => {
 
   it("shows a Loki line as JSON when it is JSON and as text when it is not", () => {
     const utf8 = { typeId: Type.Utf8 } as never;
-    expect(kindOf("line", utf8)).toBe("json");
-    const info = { name: "line", kind: "json", badge: "json" } as never;
+    expect(kindOf("line", utf8)).toBe("line");
+    const info = { name: "line", kind: "line", badge: "str" } as never;
     expect(cellText(info, '{"msg": "hi", "n": 1}', true)).toContain("msg");
     expect(cellText(info, "level=warn msg=slow", true)).toBe("level=warn msg=slow");
   });

@@ -52,7 +52,10 @@ describe("label chips (LokiTable)", () => {
     const chips = [...el.querySelectorAll<HTMLElement>(".lf-chip")].map((c) => c.textContent);
     expect(chips).toEqual(["service_name=api", "level=info", "service_name=web"]);
     el.querySelectorAll<HTMLElement>(".lf-chip")[2]!.click();
-    expect(model.sent.at(-1)).toEqual({ type: "narrow", label: "service_name", value: "web" });
+    expect(model.state.chip_click).toEqual({ label: "service_name", value: "web", click: 1 });
+    expect(model.saves).toBe(1);
+    el.querySelectorAll<HTMLElement>(".lf-chip")[2]!.click();
+    expect(model.state.chip_click).toEqual({ label: "service_name", value: "web", click: 2 });
     // The query line shows what the rows are for, and follows the kernel's narrowed query.
     const line = el.querySelector<HTMLElement>(".lf-query")!;
     expect(line.hidden).toBe(false);

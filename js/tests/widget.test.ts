@@ -1,5 +1,5 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import { render } from "../src/widget";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { LOADING_DELAY_MS, render } from "../src/widget";
 import { FakeModel, flush, recordsIPC } from "./helpers";
 
 const STATUS = { state: "ready", rows: 5000, elapsed_ms: 42, limit: 5000, limit_reached: true, min_timestamp: "now-7d", max_timestamp: "" };
@@ -31,6 +31,34 @@ function setup(rows = 5000, headRows = rows): { model: FakeModel; el: HTMLElemen
 
 function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Records each read of a layout property under `root` until the returned function is called. */
+function countLayoutReads(root: HTMLElement, reads: string[]): () => void {
+  const names = ["offsetHeight", "offsetWidth", "clientHeight", "clientWidth", "scrollTop"] as const;
+  const undo: (() => void)[] = [];
+  for (const element of [root, ...root.querySelectorAll<HTMLElement>("*")]) {
+    for (const name of names) {
+      const own = Object.getOwnPropertyDescriptor(element, name);
+      let proto: object | null = element;
+      let found: PropertyDescriptor | undefined;
+      while (!found && (proto = Object.getPrototypeOf(proto))) found = Object.getOwnPropertyDescriptor(proto, name);
+      const original = own ?? found;
+      if (!original) continue;
+      Object.defineProperty(element, name, {
+        configurable: true,
+        get() {
+          reads.push(`${element.className}.${name}`);
+          return original.get ? original.get.call(element) : original.value;
+        },
+        set(value: unknown) {
+          if (original.set) original.set.call(element, value);
+        },
+      });
+      undo.push(() => (own ? Object.defineProperty(element, name, own) : delete (element as never)[name]));
+    }
+  }
+  return () => undo.forEach((f) => f());
 }
 
 function frame(): Promise<void> {
@@ -147,6 +175,59 @@ describe("the widget against a fake model", () => {
     expect(el.querySelector<HTMLElement>(".lf-limit")!.hidden).toBe(true);
     expect(el.querySelectorAll(".lf-tr").length).toBe(7);
     expect(model.sent.filter((m) => m.type === "request")).toHaveLength(0);
+  });
+
+  it("picks a range and shows its rows without reading layout (which forces the whole page's layout)", () => {
+    const { model, el } = setup(50);
+    const reads: string[] = [];
+    const restore = countLayoutReads(el, reads);
+    try {
+      el.querySelector<HTMLElement>(".lf-range")!.click();
+      el.querySelector<HTMLElement>('.lf-quick-item[data-min="now-1h"]')!.click();
+      model.change("min_timestamp", "now-1h"); // the trait's change event, as anywidget fires it
+      model.state.head = view(recordsIPC(40));
+      model.change("status", { state: "ready", rows: 40, min_timestamp: "now-1h", max_timestamp: "" });
+      model.change("revision", 2);
+    } finally {
+      restore();
+    }
+    expect(el.querySelector<HTMLElement>(".lf-root")!.dataset.rows).toBe("40");
+    expect(el.querySelector(".lf-status-text")!.textContent).toBe("40 rows · Last 1 hour");
+    expect(reads).toEqual([]);
+  });
+
+  it("shows the loading bar and dims the rows only once a query has taken 0.2 s", () => {
+    const { model, el } = setup(50);
+    const root = el.querySelector<HTMLElement>(".lf-root")!;
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const pick = (min: string, rows: number, revision: number, waitMs: number): void => {
+        el.querySelector<HTMLElement>(".lf-range")!.click();
+        el.querySelector<HTMLElement>(`.lf-quick-item[data-min="${min}"]`)!.click();
+        expect(root.classList.contains("lf-loading")).toBe(true);
+        vi.advanceTimersByTime(waitMs);
+        expect(root.classList.contains("lf-slow")).toBe(waitMs >= LOADING_DELAY_MS);
+        model.state.head = view(recordsIPC(rows));
+        model.change("status", { state: "ready", rows, min_timestamp: min, max_timestamp: "" });
+        model.change("revision", revision);
+        expect(root.classList.contains("lf-loading") || root.classList.contains("lf-slow")).toBe(false);
+      };
+      pick("now-1h", 40, 2, LOADING_DELAY_MS - 50); // a quick answer: no flash of a loading state
+      vi.advanceTimersByTime(1000);
+      expect(root.classList.contains("lf-slow")).toBe(false);
+      pick("now-6h", 30, 3, LOADING_DELAY_MS + 50); // a slow one: the bar and the dimmed rows
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("shows a result whose rows come after its revision (marimo sends traits one by one)", () => {
+    const { model, el } = setup(50);
+    model.change("status", { ...STATUS, rows: 7, limit: 5000, limit_reached: false });
+    model.change("revision", 2);
+    model.change("head", view(recordsIPC(7, 100)));
+    expect(el.querySelector<HTMLElement>(".lf-root")!.dataset.rows).toBe("7");
+    expect(messages(el)).toEqual(["row 100", "row 101", "row 102", "row 103", "row 104", "row 105", "row 106"]);
   });
 
   it("does not claim a limit for a result fetched in pages (--all)", () => {

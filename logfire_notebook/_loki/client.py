@@ -89,7 +89,7 @@ class _LokiBase:
         timeout: float | httpx.Timeout | None = 30.0,
         max_retries: int = 3,
         max_retry_seconds: float = 30.0,
-        parquet: bool = True,
+        parquet: bool = False,
         **httpx_kwargs: Any,
     ) -> None:
         self._config = resolve_loki_config(
@@ -161,9 +161,10 @@ class LokiClient(ClosesSyncClient, _LokiBase):
     """A synchronous Loki client.
 
     `LokiClient(addr=None, *, org_id=None, username=None, password=None, bearer_token=None,
-    bearer_token_file=None, timeout=30.0, max_retries=3, max_retry_seconds=30.0, parquet=True, **httpx_kwargs)`:
+    bearer_token_file=None, timeout=30.0, max_retries=3, max_retry_seconds=30.0, parquet=False, **httpx_kwargs)`:
     unset arguments come from the LOKI_* environment variables as logcli reads them; other keyword arguments
-    go to `httpx.Client`.
+    go to `httpx.Client`. `parquet=True` asks log queries as Parquet where the server offers it (Loki >= 3.4):
+    quicker, but Loki's Parquet folds structured metadata and parsed labels into `labels`.
     """
 
     def _open(self, client_kwargs: dict[str, Any]) -> None:

@@ -7,9 +7,10 @@ without generating code).
 
 - Log queries ask with `X-Loki-Response-Encoding-Flags: categorize-labels`, so structured metadata and parsed
   labels come apart from the stream's labels; answers without the flag are read too.
-- A plain log query (a selector with filters, no metric function) also offers to take Parquet
-  (`Accept: application/vnd.apache.parquet`, Loki >= 3.4); a server that refuses it (406/415) is asked in
-  JSON from then on.
+- With `parquet=True`, a log query asks for Parquet instead (`Accept: application/vnd.apache.parquet`,
+  Loki >= 3.4 with `-frontend.support-parquet-encoding`): quicker to read, but Loki's Parquet has only
+  `timestamp`, `labels` and `line`, so metadata and parsed labels come folded into `labels`. A server that
+  refuses it (406/415, or Loki's 400 saying Parquet is off) is asked in categorized JSON from then on.
 - A server that answers 404 on `/loki/api/v1/...` is asked once on the older `/api/prom/...` API; if that
   works, the client stays on it.
 - `query_all` pages the way logcli does: each batch continues from the last timestamp it saw, and the
@@ -59,7 +60,7 @@ class State:
     """What a client learns about its server: the older API only, Parquet refused."""
 
     legacy: bool | None = None  # None: not known yet
-    parquet: bool = True
+    parquet: bool = False
 
 
 def ns(value: datetime) -> str:
@@ -143,13 +144,13 @@ def range_ns(
     if state.legacy:
         return (yield from _legacy_query(params, direction))
     offer_parquet = state.parquet and is_log_query(logql)
-    headers = {ENCODING_FLAGS: "categorize-labels"}
-    if offer_parquet:
-        headers["accept"] = f"{PARQUET}, application/json;q=0.9"
+    # Loki answers Parquet only to this exact Accept, and its Parquet has no metadata columns: asked to
+    # categorize too, it would drop the metadata, so a Parquet request leaves the labels folded.
+    headers = {"accept": PARQUET} if offer_parquet else {ENCODING_FLAGS: "categorize-labels"}
     try:
         response = yield Request("/loki/api/v1/query_range", params, headers)
     except HTTPStatusError as exc:
-        if offer_parquet and exc.status_code in _REFUSED:
+        if offer_parquet and _refuses_parquet(exc):
             state.parquet = False
             return (yield from range_ns(state, logql, start, end, limit, direction, step))
         if exc.status_code == 404 and state.legacy is None and is_log_query(logql):
@@ -160,6 +161,12 @@ def range_ns(
     if response.headers.get("content-type", "").startswith(PARQUET):
         return decode.LokiAnswer(decode.read_parquet(response.content, direction), "streams")
     return decode.decode_answer(response.content, direction)
+
+
+def _refuses_parquet(exc: HTTPStatusError) -> bool:
+    """406/415 from a proxy, or Loki's 400 when its Parquet support is off ("support for Parquet encoded
+    responses is disabled...")."""
+    return exc.status_code in _REFUSED or (exc.status_code == 400 and "parquet" in str(exc).lower())
 
 
 def _try_legacy(

@@ -3,8 +3,8 @@
 Rows come from `query_range` (the picker's range is Loki's `start`/`end`); the timeline is counted by Loki:
 `sum by (level, detected_level) (count_over_time(<the query> [bucket]))`, evaluated once per bucket, so it
 counts every entry the query matches, not only the rows the limit let through, split by level for the stacked
-bars. Metric queries have no timeline (their rows are already
-points in time). Completion names are label names -> their values, asked once.
+bars. A metric query's rows are already points in time: its timeline counts them (`rows_timeline`), and the
+widget opens on its chart. Completion names are label names -> their values, asked once.
 
 Traces: a line whose labels, structured metadata or parsed fields hold `trace_id` / `traceID` / `traceId`
 (OTLP logs carry `trace_id` in structured metadata) opens that trace from Logfire's query API, where the
@@ -125,6 +125,13 @@ class LokiSource:
         counted = lq.count_query(query, interval, by=", ".join(LEVEL_KEYS))
         table = await self.query_arrow(counted, start + interval, end + interval, 1, step=interval)
         return _per_level(table, interval)
+
+    @staticmethod
+    def rows_timeline(query: str) -> str | None:
+        """Why the timeline counts the result's own rows instead of asking Loki (a metric query), or None."""
+        if lq.is_log_query(query):
+            return None
+        return "The bars count the series' points; the Chart view draws their values."
 
     def trace_column(self, frame: pl.DataFrame) -> str | None:
         """The first map column (`TRACE_MAPS`) where some line has a trace id key; the browser reads the id

@@ -52,6 +52,11 @@ _MAPPERS: dict[str, Callable[[Any], pa.Table]] = {
 }
 
 
+LOG_SIGNALS = frozenset({"logs", "traces"})
+"""Signals whose `kind = 'log'` rows are Loki entries too: OTLP logs, and the logs Logfire's SDK sends as
+spans (`logfire.info(...)` is a zero-length span of type `log`), so every log SQL shows is found by LogQL."""
+
+
 def ingest(
     store: Store, signal: str, body: bytes, content_type: str | None, content_encoding: str | None
 ) -> int:
@@ -64,7 +69,7 @@ def ingest(
     if table.num_rows == 0:
         return 0
     stored = _committer(store, "metrics" if signal == "metrics" else "records").append(table)
-    if signal == "logs":
+    if signal in LOG_SIGNALS:
         append_log_records(store, "fake", table)  # the same logs, seen through Loki's API
     return stored
 
@@ -261,7 +266,7 @@ def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[R
                 await run_in_threadpool(committer.append, table)
             except Exception as exc:
                 return _store_failure(exc, json_body)
-            if signal == "logs":
+            if signal in LOG_SIGNALS:
                 # The same logs as Loki entries, under the tenant a Loki client would name.
                 await run_in_threadpool(append_log_records, store, otlp_tenant(request.headers), table)
         # An empty Export*ServiceResponse means full success.

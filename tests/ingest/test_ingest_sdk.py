@@ -237,3 +237,26 @@ def test_records_are_in_the_recent_time_window(sent: tuple[Backend, dict[str, st
     assert timedelta(0) <= age < timedelta(minutes=10)
     day = rows(backend, f"SELECT CAST(day AS TEXT) AS d FROM records WHERE span_id = '{ids['root']}'")[0]["d"]
     assert day == ts(root["start_timestamp"]).date().isoformat()
+
+
+def test_sdk_logs_seen_through_sql_are_found_through_logql(sent: tuple[Backend, dict[str, str]]) -> None:
+    """`logfire.info(...)` reaches the backend as a span of type `log`: LogQL finds it as SQL does."""
+    import polars as pl
+
+    from logfire_notebook import LokiClient
+
+    backend, ids = sent
+    by_sql = rows(
+        backend,
+        "SELECT message, level_name(level) AS level FROM records "
+        "WHERE kind = 'log' AND span_name = 'level {name} reached' ORDER BY start_timestamp",
+    )
+    with LokiClient(backend.base_url) as loki:
+        by_logql = loki.query_range(
+            '{service_name="ingest-test"} |= "reached"', since="1d", limit=100, direction="forward"
+        )
+    assert by_logql["line"].to_list() == [r["message"] for r in by_sql] and len(by_sql) == 7
+    # Loki's level names: notice is info's band of OTLP severities.
+    assert by_logql["level"].to_list() == ["trace", "debug", "info", "info", "warn", "error", "fatal"]
+    spans = by_logql.select(pl.col("structured_metadata").map.get("span_id"))["structured_metadata"]
+    assert set(spans.to_list()) == {ids["root"]}

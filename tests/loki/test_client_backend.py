@@ -13,6 +13,7 @@ from _loki import push_json
 
 from logfire_notebook import LokiClient, LokiTable
 from logfire_notebook._exceptions import QueryError
+from logfire_notebook._loki.ops import PARQUET
 
 NOW_NS = time.time_ns()
 MINUTE = 60 * 1_000_000_000
@@ -89,8 +90,8 @@ def test_table_shows_rows_counts_the_timeline_and_narrows(
         assert table.df.height == 40
         table.min_timestamp = "now-20m"
         assert 15 <= table.df.height <= 21
-        # What a chip click in the browser sends: the kernel narrows and re-runs in the background.
-        table._on_message(table, {"type": "narrow", "label": "level", "value": "none"}, [])
+        # What a chip click in the browser sets: the kernel narrows and re-runs.
+        table.chip_click = {"label": "level", "value": "none", "click": 1}
         assert table.query.startswith('{level="none", service_name="web"')
         assert table.df.height == 0
     finally:
@@ -121,3 +122,98 @@ def test_the_tables_timeline_is_split_by_level_and_adds_up_to_every_entry(
         assert [sum(col) for col in zip(*levels.values(), strict=True)] == histogram["counts"]
     finally:
         table.close()
+
+
+def test_a_metric_query_opens_on_its_chart_and_its_timeline_counts_its_points(
+    loki_backend: Any, tenant: str, pushed: None
+) -> None:
+    logql = 'sum by (service_name) (count_over_time({service_name=~"api|web"} [10m]))'
+    table = LokiTable(logql, since="2h", addr=loki_backend.base_url, org_id=tenant)
+    try:
+        assert table.view_as == "chart" and table.status["state"] == "ready"
+        points = table.df.height
+        assert points > 0 and set(table.df.columns) == {"timestamp", "value", "labels"}
+        histogram = table.timeline["histogram"]
+        assert sum(histogram["counts"]) == points
+        assert (
+            table.timeline["note"] == "The bars count the series' points; the Chart view draws their values."
+        )
+    finally:
+        table.close()
+    logs = LokiTable('{service_name="api"}', since="2h", addr=loki_backend.base_url, org_id=tenant)
+    logs.close()
+    assert logs.view_as == "table"
+
+
+def test_parquet_answer_has_lokis_columns_and_the_same_entries_as_json(
+    loki: httpx.Client, pushed: None
+) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    params = {"query": '{service_name=~"api|web"}', "start": str(NOW_NS - 2 * 60 * MINUTE), "limit": "500"}
+    answer = loki.get("/loki/api/v1/query_range", params=params, headers={"accept": PARQUET})
+    assert answer.headers["content-type"] == PARQUET
+    table = pq.read_table(io.BytesIO(answer.content))
+    assert table.column_names == ["timestamp", "labels", "line"]
+    assert str(table.schema.field("timestamp").type) == "timestamp[ns, tz=UTC]"
+    folded = loki.get("/loki/api/v1/query_range", params=params).json()["data"]["result"]
+    as_json = sorted(
+        (int(ts), line, tuple(sorted(s["stream"].items()))) for s in folded for ts, line in s["values"]
+    )
+    as_parquet = sorted(
+        (ts.value, line, tuple(sorted(labels)))
+        for ts, line, labels in zip(
+            table.column("timestamp"),
+            table.column("line").to_pylist(),
+            table.column("labels").to_pylist(),
+            strict=True,
+        )
+    )
+    assert len(as_parquet) == 120 and as_parquet == as_json
+
+
+def test_parquet_for_a_metric_query_gives_millisecond_points(loki: httpx.Client, pushed: None) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    params = {
+        "query": 'sum by (service_name) (count_over_time({service_name=~".+"}[10m]))',
+        "start": str(NOW_NS - 60 * MINUTE),
+        "step": "600",
+    }
+    table = pq.read_table(
+        io.BytesIO(loki.get("/loki/api/v1/query_range", params=params, headers={"accept": PARQUET}).content)
+    )
+    assert table.column_names == ["timestamp", "labels", "value"]
+    assert str(table.schema.field("timestamp").type) == "timestamp[ms, tz=UTC]"
+    assert sum(table.column("value").to_pylist()) == 120
+
+
+def test_client_reads_a_parquet_answer_like_the_json_one(
+    loki_backend: Any, tenant: str, pushed: None
+) -> None:
+    seen: list[str] = []
+    hooks = {"response": [lambda r: seen.append(r.headers.get("content-type", ""))]}
+    with (
+        LokiClient(loki_backend.base_url, org_id=tenant, parquet=True, event_hooks=hooks) as fast,
+        LokiClient(loki_backend.base_url, org_id=tenant) as plain,
+    ):
+        got = fast.query_range('{service_name="web"} |= "slow1"', since="2h", limit=500, direction="forward")
+        want = plain.query_range(
+            '{service_name="web"} |= "slow1"', since="2h", limit=500, direction="forward"
+        )
+    assert seen == [PARQUET]
+    assert got.height == want.height == 11
+    assert got["timestamp"].to_list() == want["timestamp"].to_list()
+    assert got["line"].to_list() == want["line"].to_list()
+    assert got["level"].to_list() == want["level"].to_list()
+    # Loki's Parquet folds the metadata into the labels: the same values, in one map.
+    assert got["labels"].to_list() == [
+        {**labels, **metadata}
+        for labels, metadata in zip(
+            want["labels"].to_list(), want["structured_metadata"].to_list(), strict=True
+        )
+    ]

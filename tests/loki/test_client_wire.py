@@ -62,7 +62,7 @@ def test_query_range_sends_logcli_parameters_and_asks_for_categorized_labels() -
     assert params["start"] == "1568332800000000000" and params["end"] == "1568419200000000000"
     assert (params["limit"], params["direction"]) == ("7", "backward")
     assert seen[0].headers["x-loki-response-encoding-flags"] == "categorize-labels"
-    assert seen[0].headers["accept"].startswith("application/vnd.apache.parquet")
+    assert "parquet" not in seen[0].headers.get("accept", "")  # Parquet only when asked: parquet=True
 
 
 def test_environment_configures_like_logcli_and_credentials_stay_hidden(
@@ -158,7 +158,7 @@ def test_parquet_is_used_when_offered_and_json_after_a_refusal() -> None:
             200, content=sink.getvalue(), headers={"content-type": "application/vnd.apache.parquet"}
         )
     ]
-    with client(lambda r: answers[0]) as loki:
+    with client(lambda r: answers[0], parquet=True) as loki:
         df = loki.query_range('{job=~".+"}', direction="forward")
     assert df["line"].to_list() == ["a", "b"] and df["labels"].to_list() == [{"job": "y"}, {"job": "x"}]
 
@@ -170,10 +170,42 @@ def test_parquet_is_used_when_offered_and_json_after_a_refusal() -> None:
             return httpx.Response(406, text="not acceptable")
         return httpx.Response(200, content=STREAMS)
 
-    with client(refusing) as loki:
+    with client(refusing, parquet=True) as loki:
         assert loki.query_range('{test="test"}').height == 3
         assert loki.query_range('{test="test"}').height == 3
     assert ["parquet" in a for a in accepts] == [True, False, False]
+
+
+def test_loki_with_parquet_turned_off_is_asked_in_categorized_json() -> None:
+    seen: list[httpx.Request] = []
+
+    def parquet_off(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.headers.get("accept") == "application/vnd.apache.parquet":
+            # What Loki's query frontend says without -frontend.support-parquet-encoding.
+            return httpx.Response(400, text="support for Parquet encoded responses is disabled")
+        return httpx.Response(200, content=STREAMS)
+
+    with client(parquet_off, parquet=True) as loki:
+        df = loki.query_range('{test="test"}')
+        loki.query_range('{test="test"}')
+    assert df.height == 3 and df["structured_metadata"].to_list()[1] == {"foo": "a", "bar": "b"}
+    asked = [(r.headers.get("accept", ""), r.headers.get("x-loki-response-encoding-flags")) for r in seen]
+    assert asked == [
+        ("application/vnd.apache.parquet", None),
+        ("*/*", "categorize-labels"),
+        ("*/*", "categorize-labels"),
+    ]
+
+
+def test_a_query_error_asked_as_parquet_is_still_the_query_error() -> None:
+    with (
+        client(
+            lambda r: httpx.Response(400, text="parse error at line 1, col 2: syntax error"), parquet=True
+        ) as loki,
+        pytest.raises(QueryError, match="parse error"),
+    ):
+        loki.query_range('{test="test"')
 
 
 def test_metric_queries_do_not_offer_parquet() -> None:
@@ -184,7 +216,7 @@ def test_metric_queries_do_not_offer_parquet() -> None:
         seen.append(request)
         return httpx.Response(200, content=matrix)
 
-    with client(handler) as loki:
+    with client(handler, parquet=True) as loki:
         df = loki.query_range('rate({job="varlogs"}[1m])', step="30s")
     assert df.columns == ["timestamp", "value", "labels"]
     assert "parquet" not in seen[0].headers.get("accept", "") and seen[0].url.params["step"] == "30s"

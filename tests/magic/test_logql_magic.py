@@ -92,3 +92,38 @@ def test_errors_are_one_line(loki_shell: InteractiveShell, capsys: pytest.Captur
     magic.addr = "http://127.0.0.1:9"
     ok, out = run(loki_shell, '%%logql\n{level="info"}', capsys)
     assert not ok and "ConnectError" in out and len([line for line in out.splitlines() if line.strip()]) <= 3
+
+
+def test_a_logql_widget_opens_a_lines_trace_with_the_logfire_login_of_the_kernel(
+    loki_shell: InteractiveShell,
+    make_backend: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from _otlp_spans import send_trace_with_logs
+
+    own = make_backend()  # the spans sent here must not change the shared dataset
+    magic = loki_magic(loki_shell)
+    magic.addr = own.base_url
+    trace_id, spans = send_trace_with_logs(own.base_url, "logql-login-svc", magic.org_id)
+    # The read token only from `%logfire login` (not in the environment), as a user of a shared kernel has it.
+    monkeypatch.setenv("LOGFIRE_BASE_URL", own.base_url)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": own.token)
+    ok, out = run(loki_shell, "%logfire login", capsys)
+    assert ok, out
+    shown: list[Any] = []
+    monkeypatch.setattr("logfire_notebook._magic.base.is_kernel", lambda shell: True)
+    monkeypatch.setattr("IPython.display.display", lambda value, **kwargs: shown.append(value))
+    ok, out = run(loki_shell, '%%logql --since 1h\n{service_name="logql-login-svc"}', capsys)
+    assert ok, out
+    (table,) = shown
+    assert table.trace_column == "structured_metadata"
+    replies: list[dict[str, Any]] = []
+    table.send = lambda content, buffers=None: replies.append(content)
+    table._on_message(table, {"type": "request", "id": 1, "kind": "trace", "trace_id": trace_id}, [])
+    deadline = time.monotonic() + 30
+    while not replies and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert replies and replies[0]["ok"] is True, replies
+    assert replies[0]["rows"] == spans + 1  # its spans and the log line
+    assert own.token not in str(table.get_state())

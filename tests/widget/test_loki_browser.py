@@ -51,11 +51,10 @@ def push_entries(backend: Any, tenant: str) -> None:
 
 
 def chip_values(page: Any, label: str) -> list[str]:
-    """The value of the `label` chip in each row the table shows."""
-    values: list[str] = page.evaluate(
-        "(label) => [...document.querySelectorAll('.lf-body .lf-tr')].map((tr) =>"
-        " tr.querySelector(`.lf-chip[data-label=\"${label}\"]`)?.dataset.value ?? '')",
-        label,
+    """The values of the `label` chips the table shows, top to bottom (locators reach into marimo's shadow
+    root too)."""
+    values: list[str] = page.locator(f'.lf-body .lf-tr .lf-chip[data-label="{label}"]').evaluate_all(
+        "(chips) => chips.map((chip) => chip.dataset.value)"
     )
     return values
 
@@ -87,6 +86,12 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
         ".map((r) => `${r.dataset.level} ${r.getAttribute('class')}`))].sort()"
     )
     assert stacked == [f"{level} lf-bar lf-bar-{level}" for level in sorted(LEVELS)], stacked
+    # A logfmt line reads as its keys and values; its level, in the level column, is coloured as in Logfire.
+    first = page.locator(".lf-body .lf-tr").first
+    keys = first.locator(".lf-logfmt-key").all_inner_texts()
+    assert keys == ["level=", "msg=", "env=", "n="], keys
+    level = first.locator(".lf-logfmt-value").first.inner_text()
+    expect(first.locator(f".lf-level.lf-level-{level}")).to_have_text(level)
     screenshot(page, "logql-7d")
 
     page.locator(".lf-range").click()
@@ -115,15 +120,43 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
     expect(output).to_have_text(f"{RECENT['staging']} ['staging']", timeout=TIMEOUT)
 
 
+def test_a_metric_logql_cell_opens_on_its_chart_one_series_per_label_set(
+    page: Any, lab: Lab, backend: Any
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    push_entries(backend, tenant)
+    run_notebook(
+        page,
+        lab,
+        "logql-metric.ipynb",
+        f"%load_ext logfire_notebook\n%config LokiMagic.org_id = {tenant!r}",
+        '%%logql --since 7d --step 1h\nsum by (env) (count_over_time({app="shop"} [1h]))',
+    )
+    # No --chart: a metric query's rows are series over time, so the widget opens on the chart.
+    chart = page.locator(".lf-chart")
+    expect(chart).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(".lf-view-chart")).to_have_attribute("aria-pressed", "true")
+    expect(chart).to_have_attribute("data-series", str(len(OLDER)), timeout=TIMEOUT)
+    labels = chart.locator(".u-legend .u-series .u-label").all_inner_texts()
+    assert {'{env="production"}', '{env="staging"}'} <= set(labels), labels
+    # Its timeline counts the series' points, and says so.
+    expect(page.locator(".lf-timeline-note")).to_have_text(
+        "The bars count the series' points; the Chart view draws their values."
+    )
+    screenshot(page, "logql-metric-chart")
+
+
 def test_a_loki_lines_trace_id_opens_its_waterfall(page: Any, lab: Lab, backend: Any) -> None:
     tenant = f"t-{uuid.uuid4().hex[:12]}"
-    trace_id, spans = send_trace_with_logs(backend.base_url, "loki-browser-trace", tenant, depth=4)
+    # The lab's kernels read the shared backend: the trace goes 45 days back, where no other test reads.
+    ago = 45 * 86400
+    trace_id, spans = send_trace_with_logs(backend.base_url, "loki-browser-trace", tenant, depth=4, ago=ago)
     run_notebook(
         page,
         lab,
         "logql-trace.ipynb",
         f"%load_ext logfire_notebook\n%config LokiMagic.org_id = {tenant!r}",
-        '%%logql --since 1h\n{service_name="loki-browser-trace"}',
+        '%%logql --since 46d --until now-44d\n{service_name="loki-browser-trace"}',
     )
     assert shown_rows(page) == 1
     # The line's structured metadata holds its trace id: its detail offers "Open trace".

@@ -222,13 +222,18 @@ class CapturedLoki(LokiTable):
     open_trace = Captured.open_trace
 
 
-def test_a_loki_line_with_a_trace_id_opens_the_traces_spans_from_logfires_query_api(
-    client: LogfireClient, backend: Any
-) -> None:
+@pytest.fixture(scope="module")
+def own(make_backend: Any) -> Any:
+    """A backend of these tests' own: the spans they send must not change the shared dataset."""
+    return make_backend()
+
+
+def test_a_loki_line_with_a_trace_id_opens_the_traces_spans_from_logfires_query_api(own: Any) -> None:
     tenant = f"t-{uuid.uuid4().hex[:12]}"
-    trace_id, spans = send_trace_with_logs(backend.base_url, "loki-trace-svc", tenant)
+    trace_id, spans = send_trace_with_logs(own.base_url, "loki-trace-svc", tenant)
+    traces = LogfireClient(own.token, own.base_url)
     table = CapturedLoki(
-        '{service_name="loki-trace-svc"}', since="1h", addr=backend.base_url, org_id=tenant, traces=client
+        '{service_name="loki-trace-svc"}', since="1h", addr=own.base_url, org_id=tenant, traces=traces
     )
     assert table.df.height == 1 and table.trace_column == "structured_metadata"
     line = table.df.row(0, named=True)
@@ -238,17 +243,18 @@ def test_a_loki_line_with_a_trace_id_opens_the_traces_spans_from_logfires_query_
     rows = pa.ipc.open_stream(buffers[0]).read_all().to_pylist()
     assert sum(r["kind"] == "span" for r in rows) == spans
     assert [r["message"] for r in rows if r["kind"] == "log"] == ["step 2 failed"]
+    traces.close()
 
 
 def test_a_loki_line_without_logfire_configured_says_what_opens_its_trace(
-    backend: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    own: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     monkeypatch.delenv("LOGFIRE_READ_TOKEN", raising=False)
     monkeypatch.delenv("LOGFIRE_BASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)  # no .logfire/read_token.json above it
     tenant = f"t-{uuid.uuid4().hex[:12]}"
-    trace_id, _ = send_trace_with_logs(backend.base_url, "loki-trace-svc", tenant)
-    table = CapturedLoki('{service_name="loki-trace-svc"}', since="1h", addr=backend.base_url, org_id=tenant)
+    trace_id, _ = send_trace_with_logs(own.base_url, "loki-trace-svc", tenant)
+    table = CapturedLoki('{service_name="loki-trace-svc"}', since="1h", addr=own.base_url, org_id=tenant)
     assert table.trace_column == "structured_metadata"
     reply, _ = table.open_trace(5, trace_id, None)
     assert reply["ok"] is False and "\n" not in reply["error"]

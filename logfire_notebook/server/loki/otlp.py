@@ -1,7 +1,7 @@
-"""OTLP logs as Loki entries, mapped the way Loki 3 maps OTLP: the default index resource attributes become
-stream labels (dots as underscores: `service_name`, `deployment_environment`, ...), the other resource
-attributes, the scope, the log attributes, trace context and severity become structured metadata, and the
-severity becomes `detected_level`.
+"""OTLP logs as Loki entries (and Logfire's logs, which its SDK sends as spans of type `log`), mapped the
+way Loki 3 maps OTLP: the default index resource attributes become stream labels (dots as underscores:
+`service_name`, `deployment_environment`, ...), the other resource attributes, the scope, the log attributes,
+trace context and severity become structured metadata, and the severity becomes `detected_level`.
 
 It reads the `records` rows OTLP ingest already made of the logs (`otlp_records.logs_to_table`), so the
 same logs are seen through SQL and through LogQL and the OTLP body is decoded once.
@@ -133,10 +133,16 @@ def streams_from_log_records(table: pa.Table) -> list[PushStream]:
 
 
 def append_log_records(store: Store, tenant: str, table: pa.Table) -> int:
-    """Store the log rows of an OTLP `records` table as Loki entries of `tenant` too."""
+    """Store the log rows of an OTLP `records` table (logs, or spans with Logfire's logs among them) as Loki
+    entries of `tenant` too."""
+    import pyarrow.compute as pc
+
     from logfire_notebook.server.loki.storage import LokiStore
 
-    return LokiStore.of(store).append(tenant, streams_from_log_records(table))
+    logs = table.filter(pc.equal(table.column("kind"), "log"))  # spans are no Loki entries
+    if not logs.num_rows:
+        return 0
+    return LokiStore.of(store).append(tenant, streams_from_log_records(logs))
 
 
 def otlp_tenant(headers: Mapping[str, str]) -> str:

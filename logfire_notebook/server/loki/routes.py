@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from logfire_notebook.server.bodies import BodyTooLarge, read_body
-from logfire_notebook.server.loki import answers, service
+from logfire_notebook.server.loki import answers, parquet, service
 from logfire_notebook.server.loki.params import (
     ParamError,
     default_step,
@@ -140,12 +140,16 @@ async def query_range(request: Request) -> Response:
     params = await _params(request)
     org = tenant(request.headers.get("x-scope-orgid"))
     p = range_params(params)
-    categorize = _categorize(request)
-    return _json(
-        await _cancellable(
-            request, lambda d: service.range_query(_loki(request), org, p, categorize=categorize, deadline=d)
-        )
+    # Like Loki, only this exact Accept header asks for Parquet; its labels are folded (not categorized).
+    as_parquet = request.headers.get("accept") == parquet.PARQUET
+    categorize = _categorize(request) and not as_parquet
+    answer = await _cancellable(
+        request, lambda d: service.range_query(_loki(request), org, p, categorize=categorize, deadline=d)
     )
+    if as_parquet and answer:
+        body = await run_in_threadpool(parquet.encode, answer["data"])
+        return Response(body, media_type=parquet.PARQUET)
+    return _json(answer)
 
 
 @loki_errors
