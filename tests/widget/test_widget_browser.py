@@ -401,12 +401,22 @@ def test_a_magic_cells_chart_draws_its_series_shows_values_and_brushing_narrows_
     page: Any, lab: Lab, backend: Any
 ) -> None:
     sql = (
-        "SELECT time_bucket('1 hour', start_timestamp) AS t, service_name, count(*) AS n "
-        "FROM records GROUP BY t, service_name ORDER BY t"
+        "SELECT time_bucket('1 hour', start_timestamp) AS t, service_name, count(*) AS n, "
+        "avg(duration) AS mean_duration FROM records GROUP BY t, service_name ORDER BY t"
     )
     root = run_notebook(
         page, lab, "chart.ipynb", "%load_ext logfire_notebook", f"%%logfire --chart --since 7d\n{sql}"
     )
+    # Both numeric columns are drawn at first (a series per service and column); the Y picker keeps only n.
+    chart = page.locator(".lf-chart")
+    expect(chart).to_have_attribute("data-series", re.compile(r"[1-9]\d*"), timeout=TIMEOUT)
+    both = int(chart.get_attribute("data-series") or 0)
+    expect(page.locator(".lf-chart-x")).to_have_value("")  # automatic: t, the only time column
+    page.locator(".lf-chart-y summary").click()
+    page.locator(".lf-chart-y input[value='mean_duration']").uncheck()
+    expect(chart).to_have_attribute("data-series", str(both // 2), timeout=TIMEOUT)
+    expect(page.locator(".lf-chart-y summary")).to_have_text("Y: n")
+    page.locator(".lf-chart-y summary").click()
     start = datetime.fromisoformat(root.get_attribute("data-from"))
     end = datetime.fromisoformat(root.get_attribute("data-to"))
     with LogfireClient(backend.token, backend.base_url) as client:
