@@ -73,4 +73,27 @@ def chart_reply(frame: pl.DataFrame | None, request: dict[str, Any]) -> tuple[di
     cut = rows.height > MAX_CHART_ROWS
     if cut:
         rows = rows.head(MAX_CHART_ROWS)
+    # x as epoch milliseconds and y as float64: the browser reads both as Float64Arrays without converting a
+    # value (a timestamp or int64 column would be read one BigInt at a time); text series go as dictionaries.
+    rows = rows.with_columns(_as_ms(rows.schema[x], x), *(_as_float(rows.schema[y], y) for y in ys if y != x))
     return {"ok": True, "rows": rows.height, "cut": cut}, [wire.to_ipc(rows.to_arrow())]
+
+
+def _as_ms(dtype: Any, name: str) -> pl.Expr:
+    import polars as pl
+
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        return (column.dt.epoch("us").cast(pl.Float64) / 1000).alias(name)
+    if dtype == pl.Date:
+        return (column.cast(pl.Datetime("ms")).dt.epoch("ms").cast(pl.Float64)).alias(name)
+    return column.cast(pl.Float64, strict=False).alias(name)
+
+
+def _as_float(dtype: Any, name: str) -> pl.Expr:
+    import polars as pl
+
+    column = pl.col(name)
+    if isinstance(dtype, pl.Duration):
+        return (column.dt.total_microseconds().cast(pl.Float64) / 1e6).alias(name)
+    return column.cast(pl.Float64, strict=False).alias(name)

@@ -127,15 +127,17 @@ function fillLogfmt(td: HTMLElement, line: string): boolean {
   if (!pairs) return false;
   td.textContent = "";
   td.classList.add("lf-expandable", "lf-logfmt");
-  let shown = 0;
+  let length = 0;
   for (const [key, value] of pairs) {
-    if (shown > MAX_CELL_CHARS) {
+    if (length > MAX_CELL_CHARS) {
       td.classList.add("lf-cut");
       td.append("…");
       break;
     }
-    td.append(h("span", { class: "lf-logfmt-key" }, `${key}=`), h("span", { class: "lf-logfmt-value" }, value), " ");
-    shown += key.length + value.length + 2;
+    // Quotes only where a value needs them to read as one (spaces, or nothing at all).
+    const shown = value === "" || /\s/.test(value) ? JSON.stringify(value) : value;
+    td.append(h("span", { class: "lf-logfmt-key" }, `${key}=`), h("span", { class: "lf-logfmt-value" }, shown), " ");
+    length += key.length + shown.length + 2;
   }
   return true;
 }

@@ -1,7 +1,7 @@
 import { TimeUnit, dictionary, float64, int32, int64, tableFromArrays, tableToIPC, timestamp, utf8 } from "@uwdata/flechette";
 import { describe, expect, it } from "vitest";
 import { decode } from "../src/arrow";
-import { chooseAxes, colourOf, pivot, stack } from "../src/chart";
+import { chooseAxes, colourOf, decimate, nearest, pivot, stack } from "../src/chart";
 import { BASE, recordsIPC } from "./helpers";
 
 /** A `time_bucket(...)`, service, count(*) result as the kernel sends it. */
@@ -59,12 +59,12 @@ describe("pivot and stack", () => {
   it("aligns each series on the sorted times, with gaps where a series has no row", () => {
     const data = decode(bucketsIPC());
     const p = pivot(data, { x: "t", y: ["n"], series: "service_name" });
-    expect(p.xs).toEqual([BASE, BASE + 60_000, BASE + 120_000]);
-    expect(p.series.map((s) => [s.label, s.values])).toEqual([
+    expect(Array.from(p.xs)).toEqual([BASE, BASE + 60_000, BASE + 120_000]);
+    expect(p.series.map((s) => [s.label, Array.from(s.values)])).toEqual([
       ["api", [3, 5, 2]],
-      ["worker", [7, 1, null]],
+      ["worker", [7, 1, NaN]],
     ]);
-    expect(stack(p.series)).toEqual([
+    expect(stack(p.series).map((v) => Array.from(v))).toEqual([
       [3, 5, 2],
       [10, 6, 2],
     ]);
@@ -76,8 +76,8 @@ describe("pivot and stack", () => {
       { types: { t: timestamp(TimeUnit.MICROSECOND, "UTC"), level: int32() } },
     );
     const p = pivot(decode(tableToIPC(table, { format: "stream" })!), { x: "t", y: ["n"], series: "level" });
-    expect(p.series.map((s) => [s.label, s.values])).toEqual([
-      ["info", [1, null]],
+    expect(p.series.map((s) => [s.label, Array.from(s.values)])).toEqual([
+      ["info", [1, NaN]],
       ["error", [2, 3]],
     ]);
     expect(colourOf(p.series[1]!, 1)).toBe("#dc2626");
@@ -87,7 +87,7 @@ describe("pivot and stack", () => {
     const p = pivot(decode(bucketsIPC()), { x: "t", y: ["n", "avg_ms"], series: "" });
     expect(p.series.map((s) => s.label)).toEqual(["n", "avg_ms"]);
     // Two rows at one instant add up (the counts of two services).
-    expect(p.series[0]!.values).toEqual([10, 6, 2]);
+    expect(Array.from(p.series[0]!.values)).toEqual([10, 6, 2]);
   });
 });
 
@@ -105,9 +105,66 @@ describe("Loki metric rows", () => {
     const data = decode(tableToIPC(table, { format: "stream" })!);
     const choice = chooseAxes(data.columns)!;
     expect(choice).toEqual({ x: "timestamp", y: ["value"], series: "labels" });
-    expect(pivot(data, choice).series.map((s) => [s.label, s.values])).toEqual([
+    expect(pivot(data, choice).series.map((s) => [s.label, Array.from(s.values)])).toEqual([
       ['{job="api"}', [1, 3]],
-      ['{job="db"}', [2, null]],
+      ['{job="db"}', [2, NaN]],
+    ]);
+  });
+});
+
+describe("decimate: what a dense chart draws", () => {
+  // 10,000 instants a second apart, one series: a sine with one spike, drawn 100 px wide.
+  const n = 10_000;
+  const xs = Float64Array.from({ length: n }, (_, i) => BASE + i * 1000);
+  const values = Float64Array.from({ length: n }, (_, i) => (i === 4321 ? 50 : Math.sin(i / 300)));
+  const pivoted = { xs, series: [{ label: "n", values }] };
+  const from = BASE;
+  const to = BASE + n * 1000;
+
+  it("draws every point when there are no more than two per pixel", () => {
+    const drawn = decimate(pivoted, "line", from, to, 10_000);
+    expect(drawn.xs).toBe(xs);
+    expect(drawn.columns[0]!.length).toBe(n);
+  });
+
+  it("draws each pixel column's lowest and highest value of a line, so a spike still shows", () => {
+    const drawn = decimate(pivoted, "line", from, to, 100);
+    expect(drawn.xs.length).toBe(200);
+    const line = drawn.columns[0]!;
+    for (let c = 0; c < 100; c++) {
+      const all = Array.from(values.subarray(c * 100, c * 100 + 100));
+      expect([line[2 * c], line[2 * c + 1]].sort()).toEqual([Math.min(...all), Math.max(...all)].sort());
+    }
+    expect(Math.max(...(line as number[]))).toBe(50);
+  });
+
+  it("draws the stack at each column's highest total for stacked bars and areas", () => {
+    const other = Float64Array.from({ length: n }, () => 1);
+    const drawn = decimate({ xs, series: [{ label: "a", values }, { label: "b", values: other }] }, "area", from, to, 100);
+    expect(drawn.xs.length).toBe(100);
+    expect(drawn.columns[1]).toContain(51); // the spike, on top of the other series
+    expect([...drawn.xs]).toContain(BASE + 4321 * 1000);
+  });
+
+  it("finds the result's own row nearest the cursor, for the legend's exact values", () => {
+    expect(nearest(xs, BASE + 4321 * 1000 + 400)).toBe(4321);
+    expect(nearest(xs, BASE + 4321 * 1000 + 600)).toBe(4322);
+    expect(nearest(xs, BASE - 5000)).toBe(0);
+    expect(nearest(xs, to + 5000)).toBe(n - 1);
+  });
+});
+
+describe("pivot of rows in any order", () => {
+  it("sorts the instants and sums rows of one series at one instant", () => {
+    const table = tableFromArrays(
+      { t: Float64Array.from([3000, 1000, 2000, 1000]), s: ["a", "a", "b", "a"], n: Float64Array.from([1, 2, 3, 4]) },
+      { types: { s: dictionary(utf8()) } },
+    );
+    const p = pivot(decode(tableToIPC(table, { format: "stream" })!), { x: "t", y: ["n"], series: "s" });
+    expect(Array.from(p.xs)).toEqual([1000, 2000, 3000]);
+    expect(p.series.map((s) => [s.label, Array.from(s.values)])).toEqual([
+      ["a", [6, NaN, 1]],
+      ["b", [NaN, 3, NaN]],
     ]);
   });
 });

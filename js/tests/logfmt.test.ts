@@ -54,11 +54,21 @@ describe("a Loki line cell", () => {
     const td = document.createElement("div");
     fillCell(td, info, lines[0], false);
     expect([...td.querySelectorAll(".lf-logfmt-key")].map((k) => k.textContent)).toEqual(["level=", "msg=", "order="]);
-    expect([...td.querySelectorAll(".lf-logfmt-value")].map((k) => k.textContent)).toEqual(["error", "card declined", "17"]);
+    expect([...td.querySelectorAll(".lf-logfmt-value")].map((k) => k.textContent)).toEqual(["error", '"card declined"', "17"]);
     expect(td.classList.contains("lf-expandable")).toBe(true);
     const detail = fullValue(info, lines[0], false);
     expect([...detail.querySelectorAll(".lf-tree-key")].map((k) => k.textContent)).toEqual(["level: ", "msg: ", "order: "]);
     expect(detail.querySelector(".lf-pre")!.textContent).toBe(lines[0]);
+  });
+
+  it("cuts a long logfmt line in the grid, and the detail has all of it", () => {
+    const long = Array.from({ length: 60 }, (_, i) => `key${i}=value${i}`).join(" ");
+    const td = document.createElement("div");
+    fillCell(td, info, long, false);
+    expect(td.classList.contains("lf-cut")).toBe(true);
+    expect(td.textContent!.endsWith("…")).toBe(true);
+    expect(td.textContent!.length).toBeLessThan(260);
+    expect(fullValue(info, long, false).querySelectorAll(".lf-tree-key")).toHaveLength(60);
   });
 
   it("shows a JSON line as its preview and its tree, and other text as it is", () => {

@@ -45,24 +45,13 @@ def suggest(schemas: Schemas, cell_text: str, before_cursor: str) -> tuple[str, 
 
 def make_matcher(get_schemas: Callable[[], Schemas | None]) -> Callable[..., Any]:
     """A matcher for `IPCompleter.custom_matchers`; `get_schemas` returns the cached names (or None)."""
-    from IPython.core.completer import SimpleCompletion, context_matcher
+    from logfire_notebook._magic.matcher import Found, cell_matcher
 
-    @context_matcher()  # type: ignore[untyped-decorator]
-    def logfire_sql_matcher(context: Any) -> dict[str, Any]:
-        lines = context.full_text.split("\n")
-        # Only the SQL body of a %%logfire cell (line 0 is the magic line with options).
-        if not lines or not lines[0].lstrip().startswith("%%logfire") or context.cursor_line == 0:
-            return {"completions": [], "suppress": False}
+    def complete(lines: list[str], context: Any) -> Found | None:
         schemas = get_schemas()
         if not schemas:
-            return {"completions": [], "suppress": False}
-        fragment, found = suggest(schemas, "\n".join(lines[1:]), context.text_until_cursor)
-        return {
-            "completions": [SimpleCompletion(name, type=kind) for name, kind in found],
-            "matched_fragment": fragment,
-            # Python names (jedi, globals) mean nothing inside SQL.
-            "suppress": True,
-            "ordered": True,
-        }
+            return None
+        # Once names are known, the SQL body is completed with them only, even when none fits.
+        return suggest(schemas, "\n".join(lines[1:]), context.text_until_cursor)
 
-    return logfire_sql_matcher  # type: ignore[no-any-return]
+    return cell_matcher("logfire", complete)

@@ -57,24 +57,12 @@ def suggest_logql(labels: Labels, before_cursor: str) -> tuple[str, list[tuple[s
 
 def make_logql_matcher(get_labels: Callable[[], Labels | None]) -> Callable[..., Any]:
     """A matcher for `IPCompleter.custom_matchers`; `get_labels` returns the cached names (or None)."""
-    from IPython.core.completer import SimpleCompletion, context_matcher
+    from logfire_notebook._magic.matcher import Found, cell_matcher
 
-    @context_matcher()  # type: ignore[untyped-decorator]
-    def logql_matcher(context: Any) -> dict[str, Any]:
-        lines = context.full_text.split("\n")
-        if not lines or not lines[0].lstrip().startswith("%%logql") or context.cursor_line == 0:
-            return {"completions": [], "suppress": False}
-        labels = get_labels()
+    def complete(lines: list[str], context: Any) -> Found | None:
         # The cell's query up to the cursor (text_until_cursor is the cursor's own line only).
         before = "\n".join([*lines[1 : context.cursor_line], context.text_until_cursor])
-        fragment, found = suggest_logql(labels or {}, before)
-        if not found:
-            return {"completions": [], "suppress": False}
-        return {
-            "completions": [SimpleCompletion(text, type=kind) for text, kind in found],
-            "matched_fragment": fragment,
-            "suppress": True,
-            "ordered": True,
-        }
+        fragment, found = suggest_logql(get_labels() or {}, before)
+        return (fragment, found) if found else None
 
-    return logql_matcher  # type: ignore[no-any-return]
+    return cell_matcher("logql", complete)

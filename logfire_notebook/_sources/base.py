@@ -5,6 +5,11 @@ for the timeline; names its tables (Logfire) or labels (Loki) for completion; an
 task awaiting `query_arrow` or `count` closes its HTTP request, so the server stops the work. Everything else
 (the time picker, the table, options, parameters, errors, timer, footer, interrupt, `VAR <<`) is written once
 and takes a source.
+
+Optional, looked up by name: `query_all` (every row, in pages), `to_polars` (its own Arrow-to-Polars),
+`trace_column`/`query_trace` (`TraceSource`), `tail` (Live follows a tail API), and `rows_timeline(query)`:
+a note when the query's own rows are the points in time to count (a Loki metric query), so the widget counts
+them instead of calling `count`.
 """
 
 from __future__ import annotations

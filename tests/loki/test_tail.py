@@ -133,10 +133,10 @@ def test_a_slow_client_is_told_which_entries_were_dropped(
             assert push_json(loki, [{"stream": {"app": "slow"}, "values": flush}]).status_code == 204
             frame = next(stream)
             for s in frame["streams"]:
-                assert s["stream"] == {"app": "slow"}
+                assert s["stream"] == {"app": "slow", "detected_level": "unknown"}
                 received.update(int(ts) for ts, _ in s["values"])
             for d in frame["dropped_entries"] or []:
-                assert d["labels"] == {"app": "slow"}
+                assert d["labels"] == {"app": "slow", "detected_level": "unknown"}
                 dropped.add(int(d["timestamp"]))
     assert dropped, "the client read nothing for a while, so some entries must have been dropped"
     assert not received & dropped

@@ -41,6 +41,10 @@ def test_a_chart_request_gets_the_chosen_columns_sorted_by_time(backend: Any) ->
         assert arrow.column_names == ["t", "service_name", "n"]
         times = arrow.column("t").to_pylist()
         assert times == sorted(times)
+        # Times as epoch ms and counts as float64: what the browser reads without converting each value.
+        assert arrow.schema.field("t").type == pa.float64() and arrow.schema.field("n").type == pa.float64()
+        first = table.df.sort("t").get_column("t")[0]
+        assert times[0] == first.timestamp() * 1000
         # The same counts the backend has for the widget's range.
         start, end = (datetime.fromisoformat(t) for t in table.status["window"])
         total = client.query_arrow(

@@ -120,6 +120,32 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
     expect(output).to_have_text(f"{RECENT['staging']} ['staging']", timeout=TIMEOUT)
 
 
+def test_a_metric_logql_cell_opens_on_its_chart_one_series_per_label_set(
+    page: Any, lab: Lab, backend: Any
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    push_entries(backend, tenant)
+    run_notebook(
+        page,
+        lab,
+        "logql-metric.ipynb",
+        f"%load_ext logfire_notebook\n%config LokiMagic.org_id = {tenant!r}",
+        '%%logql --since 7d --step 1h\nsum by (env) (count_over_time({app="shop"} [1h]))',
+    )
+    # No --chart: a metric query's rows are series over time, so the widget opens on the chart.
+    chart = page.locator(".lf-chart")
+    expect(chart).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(".lf-view-chart")).to_have_attribute("aria-pressed", "true")
+    expect(chart).to_have_attribute("data-series", str(len(OLDER)), timeout=TIMEOUT)
+    labels = chart.locator(".u-legend .u-series .u-label").all_inner_texts()
+    assert {'{env="production"}', '{env="staging"}'} <= set(labels), labels
+    # Its timeline counts the series' points, and says so.
+    expect(page.locator(".lf-timeline-note")).to_have_text(
+        "The bars count the series' points; the Chart view draws their values."
+    )
+    screenshot(page, "logql-metric-chart")
+
+
 def test_a_loki_lines_trace_id_opens_its_waterfall(page: Any, lab: Lab, backend: Any) -> None:
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     # The lab's kernels read the shared backend: the trace goes 45 days back, where no other test reads.

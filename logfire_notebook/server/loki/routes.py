@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from logfire_notebook.server.bodies import BodyTooLarge, read_body
 from logfire_notebook.server.loki import answers, parquet, service
+from logfire_notebook.server.loki.levels import add_detected_levels
 from logfire_notebook.server.loki.params import (
     ParamError,
     default_step,
@@ -31,7 +32,7 @@ from logfire_notebook.server.loki.params import (
 )
 from logfire_notebook.server.loki.push import PushError, decode_push
 from logfire_notebook.server.loki.select import Deadline, LokiCancelled, LokiQueryError, LokiTimeout
-from logfire_notebook.server.loki.storage import LokiStore
+from logfire_notebook.server.loki.storage import LokiStore, PushStream
 from logfire_notebook.server.loki.times import TimeError, now_ns, parse_time
 
 __all__ = ["loki_routes"]
@@ -118,8 +119,13 @@ async def _push(request: Request, *, legacy: bool) -> Response:
         request.headers.get("content-encoding"),
         legacy=legacy,
     )
-    await run_in_threadpool(_loki(request).append, org, streams)
+    await run_in_threadpool(_store_pushed, _loki(request), org, streams)
     return Response(status_code=204)
+
+
+def _store_pushed(loki: LokiStore, org: str, streams: list[PushStream]) -> None:
+    add_detected_levels(streams)  # Loki 3's discover_log_levels, on by default
+    loki.append(org, streams)
 
 
 @loki_errors

@@ -59,6 +59,23 @@ def stream_id(tenant: str, labels: dict[str, str]) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+_SINGLE_METADATA: dict[tuple[str, str], str] = {}
+
+
+def _metadata_text(metadata: dict[str, str]) -> str:
+    """Metadata as stored (sorted JSON). Most entries carry one pair, often the same (`detected_level`):
+    its text is made once."""
+    if len(metadata) == 1:
+        ((name, value),) = metadata.items()
+        text = _SINGLE_METADATA.get((name, value))
+        if text is None:
+            text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
+            if len(_SINGLE_METADATA) < 4096 and len(value) < 64:  # few distinct short pairs repeat
+                _SINGLE_METADATA[(name, value)] = text
+        return text
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def sql_string(value: str) -> str:
     """A DuckDB string literal (standard SQL: only the quote needs doubling)."""
     return "'" + value.replace("'", "''") + "'"
@@ -135,10 +152,7 @@ class LokiStore:
             ids.extend([sid] * len(stamps))
             ts.extend(stamps)
             lines.extend(e[1] for e in stream.entries)
-            texts = [
-                json.dumps(e[2], sort_keys=True, separators=(",", ":"), ensure_ascii=False) if e[2] else None
-                for e in stream.entries
-            ]
+            texts = [_metadata_text(e[2]) if e[2] else None for e in stream.entries]
             if any(t is not None for t in texts):
                 with_metadata.add(sid)
             metadata.extend(texts)

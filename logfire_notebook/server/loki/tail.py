@@ -41,6 +41,8 @@ MAX_ENTRIES_PER_FRAME = 100
 MAX_BUFFERED_FRAMES = 10
 """Frames waiting for a slow client; past this, new entries are dropped and reported."""
 MAX_DROPPED_PER_FRAME = 1000
+MAX_HELD = 50_000
+"""Entries a `delay_for` may hold back at once."""
 _MAX_DROPPED_KEPT = 100_000  # the oldest dropped records go first past this
 _READ_BATCH = 5_000
 HOUR_NS = 3600 * 1_000_000_000
@@ -118,7 +120,8 @@ class _Held:
     def due(self) -> list[Selected]:
         limit = now_ns() - self.delay_ns
         out = []
-        while self.heap and (self.delay_ns == 0 or self.heap[0][0] <= limit):
+        # Past MAX_HELD (entries stamped far in the future, say) the oldest go out early: memory stays bounded.
+        while self.heap and (self.delay_ns == 0 or self.heap[0][0] <= limit or len(self.heap) > MAX_HELD):
             out.append(heapq.heappop(self.heap)[2])
         return out
 
