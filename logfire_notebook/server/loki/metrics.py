@@ -2,8 +2,10 @@
 at every step from start to end (both included). A window at step T is (T - offset - range, T - offset].
 
 `count_over_time`, `rate`, `bytes_over_time` and `bytes_rate` whose pipeline has only line filters, string
-label filters, `keep` and `drop` are counted by DuckDB (grouped by stream, metadata and step); everything
-else extracts samples through the Python pipeline and aggregates them here.
+label filters, `keep` and `drop` are counted by DuckDB (grouped by stream, metadata and step). With parsers,
+numeric filters or `unwrap`, and series named by `by (...)`, the pipeline runs in DuckDB too (`sqlpipe.py`):
+counts per series and step, or unwrapped samples, come from SQL, and only the lines SQL is unsure of take the
+Python pipeline. Everything else extracts samples through the Python pipeline and aggregates them here.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from logfire_notebook.server.loki import syntax as s
-from logfire_notebook.server.loki.pipeline import ERROR, ERROR_DETAILS, Entry, compile_stages
+from logfire_notebook.server.loki.pipeline import ERROR, ERROR_DETAILS, Entry, StageFn, compile_stages
 from logfire_notebook.server.loki.select import (
     Deadline,
     LokiQueryError,
@@ -26,6 +29,7 @@ from logfire_notebook.server.loki.select import (
     read_entries,
     where_sql,
 )
+from logfire_notebook.server.loki.sqlpipe import compile_pipeline
 from logfire_notebook.server.loki.storage import LokiStore
 
 __all__ = ["MAX_SERIES", "Scalar", "SeriesSet", "evaluate"]
@@ -161,6 +165,9 @@ def _range_aggregation(ctx: Context, agg: s.RangeAggregation, project: s.Groupin
     query = agg.range.query
     if agg.op in _COUNTING and query.unwrap is None and _fast_path_stages(query.stages):
         return _counted_in_sql(ctx, agg, project)
+    in_sql = _pipeline_in_sql(ctx, agg, agg.grouping or project)
+    if in_sql is not None:
+        return in_sql
     samples = _samples(ctx, agg, project)
     if agg.op == "absent_over_time":
         return _absent(ctx, agg, samples)
@@ -171,6 +178,28 @@ def _step_bounds(ctx: Context, agg: s.RangeAggregation) -> tuple[int, int]:
     """(after, until): every sample any window can hold has after < ts <= until."""
     off, rng = agg.range.offset_ns, agg.range.range_ns
     return ctx.steps[0] - off - rng, ctx.steps[-1] - off
+
+
+def step_sql(steps_at: Sequence[int], rng: int, offset: int) -> tuple[str, str]:
+    """(the step index k of each entry's windows as SQL over `ts`, a WHERE keeping k within the steps or "").
+    An entry in several windows gets one row per window (`unnest`)."""
+    steps = len(steps_at)
+    first = steps_at[0] - offset
+    outer = f"WHERE k >= 0 AND k < {steps}"
+    if steps == 1:
+        step_expr, outer = "0", ""
+    else:
+        step = steps_at[1] - steps_at[0]
+        if rng == step:
+            # Each entry is in exactly one window: k = ceil((ts - first) / step), and the time bounds of the
+            # WHERE already keep k within the steps.
+            step_expr, outer = f"(ts - {first - step + 1}) // {step}", ""
+        else:
+            shift = step * (rng // step + 2)  # keeps the divisions below on positive numbers
+            k_lo = f"((ts - {first} + {shift} + {step} - 1) // {step} - {shift // step})"
+            k_hi = f"((ts + {rng} - {first} + {shift} + {step} - 1) // {step} - {shift // step} - 1)"
+            step_expr = f"unnest(range(greatest({k_lo}, 0), least({k_hi}, {steps - 1}) + 1))"
+    return step_expr, outer
 
 
 def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping | None) -> SeriesSet:
@@ -184,23 +213,8 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
     pushed, rest = pushdown(query.stages)
     stages = compile_stages(rest)
     where = where_sql(ctx.tenant, list(streams), pushed) + f" AND ts > {after} AND ts <= {until}"
-    steps = len(ctx.steps)
+    step_expr, outer = step_sql(ctx.steps, agg.range.range_ns, agg.range.offset_ns)
     rng = agg.range.range_ns
-    first = ctx.steps[0] - agg.range.offset_ns
-    outer = f"WHERE k >= 0 AND k < {steps}"
-    if steps == 1:
-        step_expr, outer = "0", ""
-    else:
-        step = ctx.steps[1] - ctx.steps[0]
-        if rng == step:
-            # Each entry is in exactly one window: k = ceil((ts - first) / step), and the time bounds of the
-            # WHERE already keep k within the steps.
-            step_expr, outer = f"(ts - {first - step + 1}) // {step}", ""
-        else:
-            shift = step * (rng // step + 2)  # keeps the divisions below on positive numbers
-            k_lo = f"((ts - {first} + {shift} + {step} - 1) // {step} - {shift // step})"
-            k_hi = f"((ts + {rng} - {first} + {shift} + {step} - 1) // {step} - {shift // step} - 1)"
-            step_expr = f"unnest(range(greatest({k_lo}, 0), least({k_hi}, {steps - 1}) + 1))"
     # Counting reads no line at all; only the byte ops need the lines' lengths.
     # Only what the answer needs is read and grouped: no lines unless bytes are counted, no metadata for
     # streams that never had any.
@@ -244,6 +258,153 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
         for k, value in points.items():
             out.add(labels, k, value / seconds if agg.op in ("rate", "bytes_rate") else value)
     return out
+
+
+def _pipeline_in_sql(ctx: Context, agg: s.RangeAggregation, grouping: s.Grouping | None) -> SeriesSet | None:
+    """A range aggregation whose pipeline runs in DuckDB (`sqlpipe.py`): counts grouped by series and step,
+    or unwrapped samples, from SQL; the few lines SQL is unsure of take the Python pipeline. None when SQL
+    cannot follow the pipeline, or the series are every label (no `by`): `_samples` does it all then."""
+    query = agg.range.query
+    counting = agg.op in _COUNTING and query.unwrap is None
+    if grouping is None or grouping.without or not (counting or query.unwrap is not None):
+        return None
+    after, until = _step_bounds(ctx, agg)
+    streams = ctx.loki.streams(ctx.tenant, [query.matchers], after + 1, until + 1)
+    if not streams:
+        return None
+    pushed, rest = pushdown(query.stages)
+    stages = compile_stages(rest)  # a bad template is reported as the Python path reports it
+    names = list(dict.fromkeys(grouping.labels))
+    plan = compile_pipeline(rest, streams, ctx.loki.any_metadata(ctx.tenant, streams), names)
+    if plan is None or (not counting and plan.value is None):
+        return None
+    ctx.stats.streams = len(streams)
+    where = where_sql(ctx.tenant, list(streams), pushed) + f" AND ts > {after} AND ts <= {until}"
+    groups = "".join(f"{plan.labels[n]} AS g{i}, " for i, n in enumerate(names))
+    keys = "".join(f"g{i}, " for i in range(len(names)))
+    source = plan.frame(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where}")
+    # One pass: the rows the pipeline keeps, and the rows only Python can judge (flagged u_, step -1).
+    tagged = (
+        f"SELECT ts, stream_id, line, metadata, {groups}{plan.error} AS err_, {plan.value or 'NULL::DOUBLE'} AS v_, "
+        f"{plan.unsure} AS u_ FROM ({source}) WHERE {plan.keep} OR {plan.unsure}"
+    )
+    if counting:
+        step_expr, outer = step_sql(ctx.steps, agg.range.range_ns, agg.range.offset_ns)
+        if step_expr.startswith("unnest("):
+            k_expr = f"unnest(CASE WHEN u_ THEN [-1] ELSE {step_expr[len('unnest(') : -1]} END)"
+        else:
+            k_expr = f"CASE WHEN u_ THEN -1 ELSE {step_expr} END"
+        where_k = f"WHERE k = -1 OR ({outer.removeprefix('WHERE ')})" if outer else ""
+        sql = (
+            f"SELECT {keys}k, count(*), sum(strlen(line)), min(ts) FILTER (WHERE err_ IS NOT NULL), "
+            "list((ts, stream_id, line, metadata)) FILTER (WHERE u_) "
+            f"FROM (SELECT *, {k_expr} AS k FROM ({tagged})) {where_k} GROUP BY ALL"
+        )
+    else:
+        sql = (
+            f"SELECT {keys}ts, v_, err_, u_, stream_id, CASE WHEN u_ THEN line END, "
+            f"CASE WHEN u_ THEN metadata END FROM ({tagged}) ORDER BY ts"
+        )
+    cur = ctx.loki.store.cursor()
+    with ctx.deadline.watching(cur):
+        fetched = cur.execute(sql).fetchall()
+    width = len(names)
+    rows: list[tuple[Any, ...]] = []
+    unsure: list[tuple[int, int, str, str | None]] = []
+    for row in fetched:
+        if counting and row[width] == -1:
+            unsure += [tuple(item.values()) if isinstance(item, dict) else tuple(item) for item in row[-1]]
+        elif not counting and row[width + 3]:
+            unsure.append((row[width], row[width + 4], row[width + 5], row[width + 6]))
+        else:
+            rows.append(row[: width + 4] if counting else row[: width + 3])
+    unsure.sort(key=lambda r: r[0])
+    first_error: int | None = None
+    by_bytes = agg.op in ("bytes_over_time", "bytes_rate")
+    totals: dict[Labels, dict[int, float]] = {}
+    samples: dict[Labels, tuple[list[int], list[float]]] = {}
+    for row in rows:
+        labels = tuple((n, v) for n, v in zip(names, row[:width], strict=True) if v is not None)
+        labels = tuple(sorted(labels))
+        if counting:
+            k, count, nbytes, err_at = row[width:]
+            if err_at is not None and (first_error is None or err_at < first_error):
+                first_error = err_at
+            ctx.stats.lines += count
+            ctx.stats.bytes += int(nbytes)
+            ctx.stats.post_filter += count
+            points = totals.setdefault(labels, {})
+            points[int(k)] = points.get(int(k), 0.0) + float(nbytes if by_bytes else count)
+        else:
+            ts, value, err = row[width:]
+            if err is not None and (first_error is None or ts < first_error):
+                first_error = ts
+            ctx.stats.lines += 1
+            ctx.stats.post_filter += 1
+            series = samples.setdefault(labels, ([], []))
+            series[0].append(ts)
+            series[1].append(value)
+    # The lines SQL left to Python: the whole pipeline, as `_samples` runs it.
+    offsets = [step - agg.range.offset_ns for step in ctx.steps]
+    python_error: tuple[int, str] | None = None
+    for ts, sid, line, metadata in unsure:
+        ctx.stats.lines += 1
+        ctx.stats.bytes += len(line)
+        entry = Entry(ts, line, streams[sid], json.loads(metadata) if metadata else None)
+        if not all(stage(entry) for stage in stages):
+            continue
+        if ERROR in entry.labels:
+            python_error = python_error or (ts, _pipeline_error(entry.labels))
+            continue
+        ctx.stats.post_filter += 1
+        labels = _key(_grouped(entry.labels, grouping))
+        if counting:
+            points = totals.setdefault(labels, {})
+            weight = float(len(line.encode())) if by_bytes else 1.0
+            for k in range(
+                bisect.bisect_left(offsets, ts), bisect.bisect_left(offsets, ts + agg.range.range_ns)
+            ):
+                points[k] = points.get(k, 0.0) + weight
+        else:
+            series = samples.setdefault(labels, ([], []))
+            series[0].append(ts)
+            series[1].append(entry.value)
+    if first_error is not None and (python_error is None or first_error < python_error[0]):
+        raise LokiQueryError(_error_at(ctx, streams, stages, where, first_error))
+    if python_error is not None:
+        raise LokiQueryError(python_error[1])
+    if len(totals) + len(samples) > INNER_SERIES_CAP:
+        raise LokiQueryError(too_many_series())
+    if not counting:
+        if unsure:
+            for stamps, values in samples.values():
+                ordered = sorted(zip(stamps, values, strict=True), key=lambda p: p[0])
+                stamps[:], values[:] = [p[0] for p in ordered], [p[1] for p in ordered]
+        return _windows(ctx, agg, samples)
+    out = SeriesSet()
+    seconds = agg.range.range_ns / 1e9
+    for labels, points in totals.items():
+        for k, value in points.items():
+            out.add(labels, k, value / seconds if agg.op in ("rate", "bytes_rate") else value)
+    return out
+
+
+def _error_at(
+    ctx: Context, streams: dict[int, dict[str, str]], stages: list[StageFn], where: str, ts: int
+) -> str:
+    """Loki's pipeline error for the first entry at `ts` that ends with `__error__` (its labels name it)."""
+    rows = (
+        ctx.loki.store.cursor()
+        .execute(
+            f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} AND ts = {int(ts)}"
+        )
+        .fetchall()
+    )
+    for ts_, sid, line, metadata in rows:
+        entry = Entry(ts_, line, streams[sid], json.loads(metadata) if metadata else None)
+        if all(stage(entry) for stage in stages) and ERROR in entry.labels:
+            return _pipeline_error(entry.labels)
+    return 'pipeline error: an entry failed to parse; add a label filter such as | __error__=""'
 
 
 def _samples(

@@ -21,7 +21,7 @@ from logfire_notebook.server.loki.ipmatch import IpRange
 from logfire_notebook.server.loki.templates import Template, TemplateError, TemplateRuntimeError
 from logfire_notebook.server.loki.units import parse_bytes, parse_duration
 
-__all__ = ["Entry", "PipelineError", "compile_stages", "line_filter_predicate", "pattern_regex"]
+__all__ = ["Entry", "PipelineError", "compile_stages", "json_path", "line_filter_predicate", "pattern_regex"]
 
 ERROR = "__error__"
 ERROR_DETAILS = "__error_details__"
@@ -196,7 +196,7 @@ def _flatten(entry: Entry, prefix: str, obj: dict[str, Any]) -> None:
 _PATH_PART = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
 
 
-def _json_path(path: str) -> list[str | int]:
+def json_path(path: str) -> list[str | int]:
     out: list[str | int] = []
     pos = 0
     while pos < len(path):
@@ -221,7 +221,7 @@ def _step_into(value: Any, part: str | int) -> Any:
 
 
 def _json_stage(stage: s.JsonParser) -> StageFn:
-    paths = [(label, _json_path(path if path is not None else label)) for label, path in stage.fields]
+    paths = [(label, json_path(path if path is not None else label)) for label, path in stage.fields]
 
     def run(entry: Entry) -> bool:
         try:

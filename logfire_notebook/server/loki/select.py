@@ -1,5 +1,6 @@
 """Reading entries for a log query: the stream selector and leading line filters become SQL over
-`store.loki_entries`; the rest of the pipeline runs in Python on what comes back (`pipeline.py`).
+`store.loki_entries`, and so does the rest of the pipeline where `sqlpipe.py` can follow it (as a filter:
+the Python pipeline (`pipeline.py`) still runs on what comes back and makes the labels).
 
 Log queries read newest-first (or oldest-first) in growing batches and stop once `limit` entries passed the
 pipeline, so `| json | status >= 500` over a day touches only the lines it needs.
@@ -8,15 +9,15 @@ pipeline, so `| json | status >= 500` over a day touches only the lines it needs
 from __future__ import annotations
 
 import json
-import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from logfire_notebook.server.loki import syntax as s
 from logfire_notebook.server.loki.deadline import Deadline, LokiCancelled, LokiTimeout
 from logfire_notebook.server.loki.pipeline import Entry, compile_stages, pattern_regex
+from logfire_notebook.server.loki.sqlpipe import compile_pipeline
 from logfire_notebook.server.loki.storage import LokiStore, sql_string
 
 __all__ = [
@@ -88,55 +89,17 @@ def where_sql(tenant: str, stream_ids: Sequence[int], filters: Sequence[s.LineFi
     return " AND ".join(conds)
 
 
-_SIMPLE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
-_SQL_COMPARE = {"==": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
-
-
-def prefilter_sql(rest: Sequence[s.Stage], streams: dict[int, dict[str, str]]) -> str | None:
-    """A SQL condition every entry that `| json | <label filter>` keeps also meets (a superset: the pipeline
-    still decides), so DuckDB skips the lines that cannot pass before Python parses them.
-
-    Only for the plain form: `| json` first, then a label filter whose conjuncts compare labels that only the
-    top-level JSON key of that name can give (no `_` in the name, no stream label of that name, entries
-    without structured metadata). Lines that are not JSON objects stay candidates, since Loki keeps them with
-    `__error__` set when a numeric filter follows.
-    """
-    if (
-        len(rest) < 2
-        or not isinstance(rest[0], s.JsonParser)
-        or rest[0].fields
-        or not isinstance(rest[1], s.LabelFilter)
-    ):
-        return None
-    conjuncts: list[s.LfExpr] = []
-    todo: list[s.LfExpr] = [rest[1].expr]
-    while todo:
-        expr = todo.pop()
-        if isinstance(expr, s.LfAnd):
-            todo += [expr.left, expr.right]
-        elif isinstance(expr, s.LfCompare):
-            conjuncts.append(expr)
-        else:
-            return None
-    names = {c.name for c in conjuncts if isinstance(c, s.LfCompare)}
-    if not all(_SIMPLE_KEY.match(n) for n in names) or any(
-        n in labels for n in names for labels in streams.values()
-    ):
-        return None
-    conds = []
-    for c in conjuncts:
-        assert isinstance(c, s.LfCompare)
-        path = sql_string(f"$.{c.name}")
-        exists = f"json_extract(line, {path}) IS NOT NULL"
-        if c.kind == "number" and c.value == c.value:  # not NaN
-            number = f"TRY_CAST(json_extract_string(line, {path}) AS DOUBLE)"
-            conds.append(f"({exists} AND ({number} IS NULL OR {number} {_SQL_COMPARE[c.op]} {c.value!r}))")
-        else:
-            conds.append(exists)
-    return (
-        "(metadata IS NOT NULL OR NOT coalesce(json_valid(line), false) OR json_type(line) <> 'OBJECT' OR "
-        + " AND ".join(conds)
-        + ")"
+def narrowed(
+    loki: LokiStore, tenant: str, rest: Sequence[s.Stage], streams: dict[int, dict[str, str]]
+) -> Callable[[str], str]:
+    """Wraps a SELECT of entries so it keeps only those the rest of the pipeline may keep: the pipeline in
+    SQL, plus the lines only Python can judge. The Python pipeline still runs on what comes back (it makes
+    the labels), so the SQL side only has to let every kept entry through."""
+    plan = compile_pipeline(rest, streams, loki.any_metadata(tenant, streams)) if rest else None
+    if plan is None:
+        return lambda rows: rows
+    return lambda rows: (
+        f"SELECT ts, stream_id, line, metadata FROM ({plan.frame(rows)}) WHERE {plan.unsure} OR {plan.keep}"
     )
 
 
@@ -175,13 +138,11 @@ def select_logs(
     pushed, rest = pushdown(query.stages)
     stages = compile_stages(rest)
     where = where_sql(tenant, list(streams), pushed)
-    prefilter = prefilter_sql(rest, streams)
-    if prefilter is not None:
-        where += f" AND {prefilter}"
+    narrow = narrowed(loki, tenant, rest, streams)
     cur = loki.store.cursor()
     out: list[Selected] = []
     for rows in _batches(
-        cur, where, start_ns, end_ns, limit, forward, pipelined=bool(stages), deadline=deadline
+        cur, where, narrow, start_ns, end_ns, limit, forward, pipelined=bool(stages), deadline=deadline
     ):
         for ts, sid, line, metadata in rows:
             stats.lines += 1
@@ -207,6 +168,7 @@ _FIRST_SLICE = 1 / 64
 def _batches(
     cur: Any,
     where: str,
+    narrow: Callable[[str], str],
     start_ns: int,
     end_ns: int,
     limit: int,
@@ -222,7 +184,8 @@ def _batches(
     lo, hi = (start_ns, min(end_ns, start_ns + width)) if forward else (max(start_ns, end_ns - width), end_ns)
     wanted = limit
     while True:
-        sql = f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi} ORDER BY ts {order}"
+        rows = f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi}"
+        sql = f"{narrow(rows)} ORDER BY ts {order}"
         if not pipelined:
             # Every row SQL keeps is an answer: a top-N of what is still wanted from this slice.
             with deadline.watching(cur):
@@ -262,12 +225,12 @@ def read_entries(
         return
     pushed, rest = pushdown(query.stages)
     where = where_sql(tenant, list(streams), pushed) + f" AND ts > {int(after_ns)} AND ts <= {int(until_ns)}"
-    prefilter = prefilter_sql(rest, streams)
-    if prefilter is not None:
-        where += f" AND {prefilter}"
+    source = narrowed(loki, tenant, rest, streams)(
+        f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where}"
+    )
     cur = loki.store.cursor()
     with deadline.watching(cur):
-        cur.execute(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where} ORDER BY ts")
+        cur.execute(f"{source} ORDER BY ts")
     while True:
         with deadline.watching(cur):
             rows = cur.fetchmany(50_000)
