@@ -25,6 +25,8 @@ from logfire_notebook._sources.loki import LokiSource
 from logfire_notebook.widget import QueryTable, TableOptions
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from logfire_notebook._client import LogfireClient
     from logfire_notebook._loki.client import LokiClient
 
@@ -34,11 +36,11 @@ __all__ = ["LokiTable"]
 class LokiTable(QueryTable):
     """The table widget over LogQL.
 
-    `LokiTable(logql=None, *, since=None, until=None, limit=None, direction="backward", client=None,
-    traces=None, data=None, data_elapsed=None, all_rows=False, **config)`: the options every table takes are
-    `QueryTable`'s (`TableOptions`); `config` is `LokiClient`'s (addr=, org_id=, username=, password=,
-    bearer_token=); without a client or config, LOKI_ADDR and the other LOKI_* variables are read as logcli
-    reads them.
+    `LokiTable(logql=None, *, direction="backward", client=None, traces=None, addr=None, org_id=None,
+    username=None, password=None, bearer_token=None, **options)`: `options` are the ones every table takes
+    (`TableOptions`: since, until, limit, data, data_elapsed, all_rows); addr= ... bearer_token= configure the
+    LokiClient the table makes (pass client= for its other arguments); without them, LOKI_ADDR and the other
+    LOKI_* variables are read as logcli reads them.
     A line with a trace id (`trace_id`/`traceID`/`traceId` in its labels, structured metadata or parsed
     fields) opens its trace from Logfire's query API: `traces=` (a `LogfireClient`), else LOGFIRE_READ_TOKEN
     and LOGFIRE_BASE_URL.
@@ -59,12 +61,24 @@ class LokiTable(QueryTable):
         direction: str = "backward",
         client: LokiClient | None = None,
         traces: LogfireClient | None = None,
-        **settings: Any,
+        addr: str | None = None,
+        org_id: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        bearer_token: str | None = None,
+        **options: Unpack[TableOptions],
     ) -> None:
-        # The table's options (`TableOptions`: since, until, limit, data, ...) go to the table, the rest to the
-        # LokiClient the source makes.
-        options = {name: settings.pop(name) for name in TableOptions.__optional_keys__ if name in settings}
-        source = LokiSource(client, direction=direction, traces=traces, **settings)
+        # The connection settings go to the LokiClient the source makes (a caller who needs LokiClient's other
+        # arguments passes client=); the table's options are checked by mypy like LogfireTable's.
+        config = dict(
+            addr=addr, org_id=org_id, username=username, password=password, bearer_token=bearer_token
+        )
+        source = LokiSource(
+            client,
+            direction=direction,
+            traces=traces,
+            **{name: value for name, value in config.items() if value is not None},
+        )
         super().__init__(logql, source=source, **options)
         if self.query and not lq.is_log_query(self.query):
             self.view_as = "chart"

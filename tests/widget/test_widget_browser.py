@@ -8,14 +8,21 @@ tree. Each step leaves a screenshot in test-artifacts/.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from _browser import Lab, screenshot
-from _otlp_spans import send_spans
+from _loopback import free_port
 from playwright.sync_api import expect
 
 from logfire_notebook import LogfireClient
@@ -463,27 +470,70 @@ def test_a_magic_cells_chart_draws_its_series_shows_values_and_brushing_narrows_
     screenshot(page, "widget-chart-brushed")
 
 
-def test_live_shows_new_rows_without_a_click_and_sends_nothing_while_the_page_is_hidden(
-    page: Any, lab: Lab, backend: Any
-) -> None:
-    # The lab's kernels query the shared backend: these spans go there, under a service no other test reads,
-    # and this test runs last in the module.
-    send_spans(backend.base_url, "live-browser", ["before live"])
-    sql = (
-        "SELECT start_timestamp, span_name FROM records WHERE service_name = 'live-browser' "
-        "ORDER BY start_timestamp DESC"
+@pytest.fixture
+def live_demo(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`logfire-notebook demo --headless` on a data dir of its own: a small fill, then its services keep
+    sending in real time (5 records a second) until the test ends. Yields its address and its token file."""
+    port = free_port()
+    data_dir = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOGFIRE_", "OTEL_"))}
+    process = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "logfire_notebook.cli", "demo", "--headless", "--records", "300"],
+            *["--data-dir", str(data_dir), "--port", str(port), "--live-per-minute", "300"],
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its live services are its children: Ctrl-C to the session stops them all
     )
-    cell = f"from logfire_notebook import LogfireTable\nt = LogfireTable({sql!r}, since='15m')\nt.live_interval = 1\nt"
+    watchdog = threading.Timer(300, os.killpg, args=(process.pid, signal.SIGKILL))
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        said: list[str] = []
+        while not any("serving with live telemetry" in line for line in said):
+            line = process.stdout.readline()
+            assert line, "the demo ended before serving:\n" + "".join(said)
+            said.append(line)
+        watchdog.cancel()
+        yield f"http://127.0.0.1:{port}", data_dir / "demo_token"
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_live_shows_the_demos_new_rows_without_a_click_and_sends_nothing_while_the_page_is_hidden(
+    page: Any, lab: Lab, live_demo: tuple[str, Path]
+) -> None:
+    base_url, token_file = live_demo
+    # The token is read when the cell runs: the notebook holds only where it is.
+    cell = (
+        "from pathlib import Path\n"
+        "from logfire_notebook import LogfireClient, LogfireTable\n"
+        f"client = LogfireClient(Path({str(token_file)!r}).read_text().strip(), {base_url!r})\n"
+        "t = LogfireTable('SELECT start_timestamp, service_name, span_name FROM records "
+        "ORDER BY start_timestamp DESC', since='15m', client=client)\n"
+        "t.live_interval = 1\n"
+        "t"
+    )
     root = run_notebook(page, lab, "live.ipynb", cell)
-    expect(page.locator(".lf-body .lf-tr")).to_have_count(1)
     page.locator(".lf-live-box").check()
     expect(root).to_have_class(re.compile("lf-live-on"))
 
-    send_spans(backend.base_url, "live-browser", ["arrived live"])
-    first = page.locator(".lf-body .lf-tr").first
-    expect(first).to_contain_text("arrived live", timeout=TIMEOUT)
-    expect(page.locator(".lf-body .lf-tr")).to_have_count(2)
-    expect(first).to_have_class(re.compile("lf-fresh"))
+    # The demo's services send on their own: new rows show on top, marked, with no click.
+    fresh = page.locator(".lf-body .lf-tr.lf-fresh")
+    expect(fresh.first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(".lf-body .lf-tr").first).to_have_class(re.compile("lf-fresh"))
     screenshot(page, "widget-live")
 
     # Hidden: the loop keeps ticking but sends nothing.
