@@ -6,11 +6,17 @@ A real JupyterLab and headless Debian chromium; the same 12-column, log-like Pol
 For each subject and size, in a fresh notebook whose first cell builds the frame and shows a tiny instance
 of the subject (so its JavaScript is loaded), the second cell shows the frame. Measured:
 
-- first rows: from Ctrl+Enter on that cell to the first data row drawn (medians of --repeat runs);
+- first rows: from Ctrl+Enter on that cell to the first data row drawn;
 - websocket bytes received by the page in that time;
 - browser heap growth (after a forced GC) from before the cell to 1 s after its rows show;
-- LogfireTable only: rows after scrolling to the middle (no placeholder left), and rows after a click on
-  a header sorts it (the peers paginate, draw on a canvas or show 10 rows: nothing comparable to time).
+- scroll: rows after scrolling to the middle. LogfireTable: no placeholder left; ipydatagrid (both grids
+  draw on a canvas and scroll on wheel events): one wheel to the middle, until the canvas stops changing.
+  itables pages rather than scrolls, Polars' repr shows 10 rows: no figure;
+- sort by `message`: LogfireTable and itables, a header click until the sorted first rows are drawn.
+  ipydatagrid sorts from a menu drawn on its canvas, and `grid.transform([sort])` from a cell sorted the rows
+  without a canvas change this script could see: no figure.
+
+Every figure is the median of --repeat runs (default 3), and the runs take turns across subjects.
 
 Baseline: Polars' HTML repr of the same frame in the same run. Targets: first rows <= 2x the HTML repr at
 every size; heap growth <= 50 MB at 1,000,000 rows; scroll and sort <= 150 ms at 100,000 rows and <= 500 ms
@@ -83,40 +89,9 @@ class Subject:
     show: str  # the timed cell: shows `df`
     row: str  # CSS selector of a drawn data row inside the cell's output
     max_rows: int  # skipped above this (without --all): they take minutes there
+    scroll: str | None = None  # a page function: scrolls the shown frame to its middle, resolves with ms
+    sort: str | None = None  # a page function: sorts by `message`, resolves with ms
 
-
-SUBJECTS = [
-    Subject(
-        "LogfireTable",
-        "from logfire_notebook import LogfireTable\nLogfireTable(data=log_frame(10))",
-        "LogfireTable(data=df)",
-        ".lf-body .lf-tr:not(.lf-pending) .lf-cell",
-        10**9,
-    ),
-    Subject("Polars HTML repr", "log_frame(10)", "df", "table.dataframe tbody td", 10**9),
-    Subject(
-        "ipydatagrid",
-        "from ipydatagrid import DataGrid\nDataGrid(log_frame(10).to_pandas())",
-        "DataGrid(df.to_pandas())",
-        ".jp-OutputArea-output canvas",
-        100_000,
-    ),
-    Subject(
-        "StreamingDataGrid",
-        "from ipydatagrid import StreamingDataGrid\nStreamingDataGrid(log_frame(10).to_pandas())",
-        "StreamingDataGrid(df.to_pandas())",
-        ".jp-OutputArea-output canvas",
-        10**9,
-    ),
-    Subject(
-        "itables",
-        "from itables import show, init_notebook_mode\ninit_notebook_mode(connected=False)\n"
-        "show(log_frame(10), maxBytes=0)",
-        "show(df, maxBytes=0)",
-        "table.dataTable tbody tr td",
-        10_000,
-    ),
-]
 
 # Polls (once per frame) for `selector` inside the timed cell's output; records when it is drawn. (The clock
 # starts just before Ctrl+Enter is sent: JupyterLab's own key handling hides the key from the page.)
@@ -169,6 +144,100 @@ SORT = f"""() => new Promise((resolve) => {{
 
 # The first cell has run when its prompt shows an execution count ("[1]:" rather than "[*]:").
 RAN = "() => /\\[\\d+\\]/.test(document.querySelector('.jp-Notebook .jp-Cell .jp-InputPrompt').textContent)"
+
+
+# A canvas grid (ipydatagrid) has no DOM rows to wait for: its rows are painted when its canvas stops
+# changing. Resolves with the time of the last change, once nothing changed for SETTLED_MS (or null if
+# nothing changed within 20 s). `act` runs after the first signature is taken.
+CANVAS_SETTLE = """(act) => new Promise((resolve) => {
+  const SETTLED_MS = 600;
+  const canvases = [...document.querySelectorAll('.jp-Notebook .jp-Cell')[1].querySelectorAll('.jp-OutputArea-output canvas')];
+  const canvas = canvases[0];
+  const sig = () => {
+    let h = 0;
+    for (const c of canvases) {  // the grid's rows and its overlay
+      const d = c.getContext('2d').getImageData(0, 0, c.width, Math.min(c.height, 400)).data;
+      for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0;
+    }
+    return h;
+  };
+  let last = sig();
+  const t0 = performance.now();
+  let changed = null;
+  act(canvas);
+  const poll = () => {
+    const now = performance.now();
+    const s = sig();
+    if (s !== last) { last = s; changed = now; }
+    if (changed !== null && now - changed > SETTLED_MS) resolve(changed - t0);
+    else if (now - t0 > 20000) resolve(null);
+    else requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+})"""
+
+# ipydatagrid scrolls on wheel events (its scroll bars are drawn, not native): one wheel to the middle.
+GRID_SCROLL = f"""() => ({CANVAS_SETTLE})((canvas) => {{
+  const rows = Number(window.__rows);
+  canvas.dispatchEvent(new WheelEvent('wheel', {{deltaY: rows * 10, bubbles: true, cancelable: true}}));
+}})"""
+
+# itables sorts in the page on a header click (DataTables redraws its one page of rows at once).
+ITABLES_SORT = f"""() => new Promise((resolve) => {{
+  const cell = {TIMED};
+  // With a scrolled table DataTables draws the header in a table of its own (the body's copy is hidden).
+  const head = cell.querySelector('.dt-scroll-head thead, .dataTables_scrollHead thead') ?? cell.querySelector('thead');
+  const index = [...head.rows[0].children].findIndex((t) => t.textContent.trim() === 'message');
+  const th = head.rows[0].children[index];
+  const first = () => cell.querySelector('table.dataTable tbody tr td:nth-child(' + (index + 1) + ')')?.textContent;
+  const before = first();
+  const t0 = performance.now();
+  (th.querySelector('.dt-column-order') ?? th).click();  // itables sets data-dt-order="icon-only"
+  const poll = () => {{
+    if (first() !== before) requestAnimationFrame(() => resolve(performance.now() - t0));
+    else if (performance.now() - t0 > 60000) resolve(null);
+    else requestAnimationFrame(poll);
+  }};
+  requestAnimationFrame(poll);
+}})"""
+
+SUBJECTS = [
+    Subject(
+        "LogfireTable",
+        "from logfire_notebook import LogfireTable\nLogfireTable(data=log_frame(10))",
+        "LogfireTable(data=df)",
+        ".lf-body .lf-tr:not(.lf-pending) .lf-cell",
+        10**9,
+        scroll=SCROLL,
+        sort=SORT,
+    ),
+    Subject("Polars HTML repr", "log_frame(10)", "df", "table.dataframe tbody td", 10**9),
+    Subject(
+        "ipydatagrid",
+        "from ipydatagrid import DataGrid\nDataGrid(log_frame(10).to_pandas())",
+        "DataGrid(df.to_pandas())",
+        ".jp-OutputArea-output canvas",
+        100_000,
+        scroll=GRID_SCROLL,
+    ),
+    Subject(
+        "StreamingDataGrid",
+        "from ipydatagrid import StreamingDataGrid\nStreamingDataGrid(log_frame(10).to_pandas())",
+        "StreamingDataGrid(df.to_pandas())",
+        ".jp-OutputArea-output canvas",
+        10**9,
+        scroll=GRID_SCROLL,
+    ),
+    Subject(
+        "itables",
+        "from itables import show, init_notebook_mode\ninit_notebook_mode(connected=False)\n"
+        "show(log_frame(10), maxBytes=0)",
+        "show(df, maxBytes=0)",
+        "table.dataTable tbody tr td",
+        10_000,
+        sort=ITABLES_SORT,
+    ),
+]
 
 
 @dataclass
@@ -270,14 +339,25 @@ def measure(
         figures.bytes.append(sum(n for t, n in received if started <= t <= shown))
         page.wait_for_timeout(1000)
         figures.heap_mb.append(heap_mb(cdp) - before)
-        if subject.name == "LogfireTable":
-            figures.scroll_ms.append(page.evaluate(SCROLL))
-            page.evaluate(f"{TIMED}.querySelector('.lf-scroll').scrollTop = 0")
+        page.evaluate(f"window.__rows = {rows}")
+        if subject.scroll is not None:
+            keep(figures.scroll_ms, page.evaluate(subject.scroll))
+            if subject.name == "LogfireTable":
+                page.evaluate(f"{TIMED}.querySelector('.lf-scroll').scrollTop = 0")
             page.wait_for_timeout(300)
-            figures.sort_ms.append(page.evaluate(SORT))
+        if subject.sort is not None:
+            keep(figures.sort_ms, page.evaluate(subject.sort))
     finally:
         context.close()
         shutdown_kernels(lab)
+
+
+def keep(values: list[float], value: float | None) -> None:
+    """A figure, unless the page saw nothing change (then the run says so and the median skips it)."""
+    if value is None:
+        print("    (nothing changed on the page within the time allowed)", flush=True)
+    else:
+        values.append(value)
 
 
 def shutdown_kernels(lab: Lab) -> None:
@@ -301,7 +381,7 @@ def cell(value: float | None, unit: str = "") -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10, 10_000, 100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--subjects", nargs="+", default=[s.name for s in SUBJECTS])
     parser.add_argument("--all", action="store_true", help="run the peers at every size")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -324,16 +404,18 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
                 for rows in args.rows:
-                    for subject in subjects:
-                        if rows > subject.max_rows and not args.all:
-                            continue
-                        figures = results.setdefault((subject.name, rows), Figures())
-                        for run in range(args.repeat):
+                    shown = [s for s in subjects if rows <= s.max_rows or args.all]
+                    # Runs take turns (A B C, A B C, ...): a change in the machine's load between runs
+                    # then falls on every subject alike, not on one subject's whole series.
+                    for run in range(args.repeat):
+                        for subject in shown:
+                            figures = results.setdefault((subject.name, rows), Figures())
                             measure(browser, lab, subject, rows, figures, run, args.whole_max)
-                        print(
-                            f"  {subject.name} at {rows:,} rows: {median(figures.first_ms):,.0f} ms",
-                            flush=True,
-                        )
+                            print(
+                                f"  {subject.name} at {rows:,} rows, run {run + 1}: "
+                                f"{figures.first_ms[-1]:,.0f} ms",
+                                flush=True,
+                            )
                 browser.close()
         finally:
             stop(process)
