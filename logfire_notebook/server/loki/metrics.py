@@ -713,62 +713,100 @@ def _result_labels(many: Labels, one: Labels, expr: s.Binary) -> Labels:
     return _key(out)
 
 
+def _one_per_step(sig: Labels, candidates: list[Labels], one: SeriesSet, side: str) -> None:
+    seen: dict[int, Labels] = {}
+    for labels in sorted(candidates):
+        for k in one.series[labels]:
+            first = seen.setdefault(k, labels)
+            if first != labels:
+                raise LokiQueryError(
+                    f"found duplicate series for the match group {_labels_text(sig)} on the {side} "
+                    f"hand-side of the operation: [{_labels_text(first)}, {_labels_text(labels)}];"
+                    "many-to-many matching not allowed: matching labels must be unique on one side"
+                )
+
+
+def _match_whole_series(
+    expr: s.Binary, members: list[Labels], match: Labels, many: SeriesSet, one: SeriesSet, out: SeriesSet
+) -> bool:
+    """The common case, a whole series at a time: one series on the "one" side, and "many" side series
+    whose results cannot collide. False when the step-by-step checks are needed."""
+    if expr.group is None and len(members) > 1:
+        return False
+    results = [_result_labels(labels, match, expr) for labels in members]
+    if len(set(results)) < len(results):
+        return False
+    other = one.series[match]
+    swapped = expr.group == "right"
+    compare = _COMPARE.get(expr.op)
+    for labels, result in zip(members, results, strict=True):
+        for k, value in many.series[labels].items():
+            b = other.get(k)
+            if b is None:
+                continue
+            x, y = (b, value) if swapped else (value, b)
+            if compare is None:
+                out.add(result, k, _apply(expr.op, x, y))
+            elif expr.return_bool:
+                out.add(result, k, float(compare(x, y)))
+            elif compare(x, y):
+                out.add(result, k, x)
+    return True
+
+
 def _vector_vector(expr: s.Binary, left: SeriesSet, right: SeriesSet) -> SeriesSet:
     """Vector matching as Prometheus does it, step by step: one-to-one by default, many-to-one with
-    group_left, one-to-many with group_right; a match group with several series on the "one" side is an
-    error (many-to-many), and so is a "many" side without group_left/group_right."""
+    group_left, one-to-many with group_right; a match group with several series on the "one" side at a step
+    is an error (many-to-many), and so is a "many" side without group_left/group_right. Series are grouped by
+    their match signature first, so the work follows the points, not steps times series."""
     swapped = expr.group == "right"
     many, one = (right, left) if swapped else (left, right)
     one_side = "left" if swapped else "right"
+    ones: dict[Labels, list[Labels]] = {}
+    for labels in one.series:
+        ones.setdefault(_signature(labels, expr), []).append(labels)
+    manys: dict[Labels, list[Labels]] = {}
+    for labels in many.series:
+        manys.setdefault(_signature(labels, expr), []).append(labels)
+    for sig, group in ones.items():
+        if len(group) > 1:  # Prometheus refuses these even where the other side has no match
+            _one_per_step(sig, group, one, one_side)
     out = SeriesSet()
-    steps = sorted({k for points in (*left.series.values(), *right.series.values()) for k in points})
-    for k in steps:
-        ones: dict[Labels, Labels] = {}
-        for labels, points in one.series.items():
-            if k in points:
-                sig = _signature(labels, expr)
-                if sig in ones:
-                    first, second = sorted((ones[sig], labels))
-                    raise LokiQueryError(
-                        f"found duplicate series for the match group {_labels_text(sig)} on the {one_side} "
-                        f"hand-side of the operation: [{_labels_text(first)}, {_labels_text(second)}];"
-                        "many-to-many matching not allowed: matching labels must be unique on one side"
-                    )
-                ones[sig] = labels
-        matched: set[Labels] = set()
-        made: set[Labels] = set()
-        for labels, points in many.series.items():
-            if k not in points:
-                continue
-            sig = _signature(labels, expr)
-            match = ones.get(sig)
+    for sig, members in manys.items():
+        candidates = ones.get(sig)
+        if not candidates:
+            continue
+        if len(candidates) == 1 and _match_whole_series(expr, members, candidates[0], many, one, out):
+            continue
+        steps = sorted({k for m in members for k in many.series[m]})
+        for k in steps:
+            match = next((o for o in candidates if k in one.series[o]), None)
             if match is None:
                 continue
-            if expr.group is None:
-                if sig in matched:
-                    raise LokiQueryError(
-                        "multiple matches for labels: many-to-one matching must be explicit "
-                        "(group_left/group_right)"
-                    )
-                matched.add(sig)
-            a, b = points[k], one.series[match][k]
-            if swapped:
-                a, b = b, a
-            result = _result_labels(labels, match, expr)
-            if expr.group is not None:
+            here = [m for m in members if k in many.series[m]]
+            if expr.group is None and len(here) > 1:
+                raise LokiQueryError(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                )
+            made: set[Labels] = set()
+            for labels in here:
+                result = _result_labels(labels, match, expr)
                 if result in made:
                     raise LokiQueryError(
                         "multiple matches for labels: grouping labels must ensure unique matches"
                     )
                 made.add(result)
-            if expr.op in _COMPARE:
-                holds = _COMPARE[expr.op](a, b)
-                if expr.return_bool:
-                    out.add(result, k, float(holds))
-                elif holds:
-                    out.add(result, k, a)
-            else:
-                out.add(result, k, _apply(expr.op, a, b))
+                a, b = many.series[labels][k], one.series[match][k]
+                if swapped:
+                    a, b = b, a
+                if expr.op in _COMPARE:
+                    holds = _COMPARE[expr.op](a, b)
+                    if expr.return_bool:
+                        out.add(result, k, float(holds))
+                    elif holds:
+                        out.add(result, k, a)
+                else:
+                    out.add(result, k, _apply(expr.op, a, b))
     return out
 
 

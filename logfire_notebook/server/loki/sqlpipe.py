@@ -109,7 +109,7 @@ def compile_pipeline(
         unsure=_any(state.unsure),
         labels=labels,
         value=state.value,
-        layers=[state.parsed_lines, state.extracted],
+        layers=[state.parsed_lines, state.extracted, state.texts],
     )
     size = len(out.keep) + len(out.error) + len(out.unsure) + sum(map(len, labels.values()))
     return out if size <= MAX_SQL_CHARS else None
@@ -120,7 +120,8 @@ def _all(conds: list[str]) -> str:
 
 
 def _any(conds: list[str]) -> str:
-    return "(" + " OR ".join(f"coalesce({c}, false)" for c in conds) + ")" if conds else "false"
+    unique = list(dict.fromkeys(conds))  # a label read twice adds its checks twice
+    return "(" + " OR ".join(f"coalesce({c}, false)" for c in unique) + ")" if unique else "false"
 
 
 def _text(state: _State, val: _Val) -> str:
@@ -145,9 +146,17 @@ class _State:
         # Columns: what each parser reads off the line, parsed once (DuckDB re-parses JSON in every call).
         self.parsed_lines: dict[str, str] = {}
         self.extracted: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+
+    def text_column(self, sql: str) -> str:
+        """A label's text as a column of its own (it is read by several conditions)."""
+        for name, known in self.texts.items():
+            if known == sql:
+                return name
+        return self.column(self.texts, sql)
 
     def column(self, layer: dict[str, str], sql: str) -> str:
-        name = f"_lq{len(self.parsed_lines) + len(self.extracted)}"
+        name = f"_lq{len(self.parsed_lines) + len(self.extracted) + len(self.texts)}"
         layer[name] = sql
         return name
 
@@ -268,7 +277,9 @@ class _State:
         self.unsure += [_duplicate_key(p) for p in parts if isinstance(p, str)]
         # Objects and arrays come back re-serialised by Python; that text is for Python to write.
         self.unsure.append(f"(ascii({value}) IN (123, 91))")
-        text = f"(CASE WHEN {value} = 'null' THEN NULL WHEN ascii({value}) = 34 THEN {_unquoted(value)} ELSE {value} END)"
+        text = self.text_column(
+            f"(CASE WHEN {value} = 'null' THEN NULL WHEN ascii({value}) = 34 THEN {_unquoted(value)} ELSE {value} END)"
+        )
         return _Val(text, _number_fuzzy(value), _is_number(value))
 
     def _json_flat(self, value_at: Callable[[Sequence[str | int]], str], name: str) -> _Val:
@@ -290,8 +301,10 @@ class _State:
                 value = value_at(parts)
                 shown.append(value)
                 values.append(
-                    f"(CASE WHEN ascii({value}) IN (123, 91) THEN NULL WHEN {value} = 'null' THEN '' "
-                    f"WHEN ascii({value}) = 34 THEN {_unquoted(value)} ELSE {value} END)"
+                    self.text_column(
+                        f"(CASE WHEN ascii({value}) IN (123, 91) THEN NULL WHEN {value} = 'null' THEN '' "
+                        f"WHEN ascii({value}) = 34 THEN {_unquoted(value)} ELSE {value} END)"
+                    )
                 )
                 self.unsure += [_duplicate_key(p) for p in parts if isinstance(p, str)]
         if len(values) > 1:
