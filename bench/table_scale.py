@@ -411,9 +411,14 @@ def main() -> None:
                         for subject in shown:
                             figures = results.setdefault((subject.name, rows), Figures())
                             measure(browser, lab, subject, rows, figures, run, args.whole_max)
+                            more = [
+                                f"{what} {values[-1]:,.0f} ms"
+                                for what, values in (("scroll", figures.scroll_ms), ("sort", figures.sort_ms))
+                                if len(values) > run
+                            ]
                             print(
-                                f"  {subject.name} at {rows:,} rows, run {run + 1}: "
-                                f"{figures.first_ms[-1]:,.0f} ms",
+                                f"  {subject.name} at {rows:,} rows, run {run + 1}: first rows "
+                                f"{figures.first_ms[-1]:,.0f} ms" + "".join(f", {m}" for m in more),
                                 flush=True,
                             )
                 browser.close()

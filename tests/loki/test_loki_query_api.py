@@ -251,6 +251,30 @@ def test_one_long_sql_statement_is_cut_at_the_time_limit_and_the_server_answers_
     assert after.json()["data"]["result"][0]["value"][1] == "2"
 
 
+def test_json_nested_past_the_parser_s_depth_is_a_parser_error_not_a_crash(loki: httpx.Client) -> None:
+    deep = '{"a":' * 100_000 + "1" + "}" * 100_000
+    push_json(
+        loki, [{"stream": {"app": "deep"}, "values": [[str(T * NS), deep], [str((T + 1) * NS), '{"a":1}']]}]
+    )
+    for query in ('{app="deep"} | json', '{app="deep"} | unpack'):
+        response = loki.get(
+            "/loki/api/v1/query_range",
+            params={"query": query, "start": T - 1, "end": T + 2, "direction": "forward"},
+        )
+        assert response.status_code == 200, response.text
+        errors = [r["stream"].get("__error__") for r in response.json()["data"]["result"]]
+        assert sorted(errors, key=str) == ["JSONParserErr", None]
+    response = loki.get(
+        "/loki/api/v1/query",
+        params={
+            "query": 'sum(count_over_time({app="deep"} | json | __error__="" [10s])) by (app)',
+            "time": T + 2,
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["result"][0]["value"][1] == "1"
+
+
 def test_a_catastrophic_regex_runs_in_linear_time(loki: httpx.Client) -> None:
     # (a+)+$ against a's followed by a b backtracks for minutes in a backtracking engine; RE2 does not, so
     # the answer comes well within the client's time-out.

@@ -164,6 +164,8 @@ def sanitize_key(key: str) -> str:
     return key
 
 
+TOO_DEEP = "the line nests JSON too deeply to parse"
+
 # Numbers keep their text as written in the line, as Loki's parser keeps them.
 _decode_json = json.JSONDecoder(parse_float=str, parse_int=str).decode
 
@@ -226,6 +228,9 @@ def _json_stage(stage: s.JsonParser) -> StageFn:
     def run(entry: Entry) -> bool:
         try:
             obj = _decode_json(entry.line)
+        except RecursionError:
+            entry.set_error("JSONParserErr", TOO_DEEP)
+            return True
         except ValueError as exc:
             entry.set_error("JSONParserErr", str(exc))
             return True
@@ -233,7 +238,10 @@ def _json_stage(stage: s.JsonParser) -> StageFn:
             entry.set_error("JSONParserErr", "the line is not a JSON object")
             return True
         if not paths:
-            _flatten(entry, "", obj)
+            try:
+                _flatten(entry, "", obj)
+            except RecursionError:  # nested just below the decoder's limit, past ours
+                entry.set_error("JSONParserErr", TOO_DEEP)
             return True
         for label, path in paths:
             value: Any = obj
@@ -322,6 +330,9 @@ def _regex_stage(regex: re.Pattern[str]) -> StageFn:
 def _unpack(entry: Entry) -> bool:
     try:
         obj = json.loads(entry.line)
+    except RecursionError:
+        entry.set_error("JSONParserErr", TOO_DEEP)
+        return True
     except ValueError as exc:
         entry.set_error("JSONParserErr", str(exc))
         return True
