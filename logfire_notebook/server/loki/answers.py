@@ -144,6 +144,8 @@ def stats(measured: QueryStats | None = None) -> dict[str, Any]:
 
 def format_value(value: float) -> str:
     """A sample value as Go's strconv.FormatFloat(v, 'f', -1, 64) writes it."""
+    if value.is_integer() and 0 < abs(value) < 1e16:  # most samples are counts: no repr() to trim
+        return str(int(value))
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
@@ -204,12 +206,13 @@ def matrix(result: SeriesSet | Scalar, steps: list[int]) -> list[dict[str, Any]]
     if isinstance(result, Scalar):
         return [{"metric": {}, "values": [[seconds(t), format_value(result.value)] for t in steps]}]
     out = []
+    at = [seconds(t) for t in steps]  # once per step, not once per point
     for labels, points in result.series.items():
         if points:
             out.append(
                 {
                     "metric": _metric(labels),
-                    "values": [[seconds(steps[k]), format_value(points[k])] for k in sorted(points)],
+                    "values": [[at[k], format_value(points[k])] for k in sorted(points)],
                 }
             )
     return out

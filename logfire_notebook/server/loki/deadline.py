@@ -7,6 +7,8 @@ in the middle (as the SQL engine's queries are), so one long statement cannot ou
 from __future__ import annotations
 
 import contextlib
+import math
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -37,7 +39,6 @@ class Deadline:
         self.cancelled = threading.Event()
         self._lock = threading.Lock()
         self._cursors: set[Any] = set()
-        self._timer: threading.Timer | None = None
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -63,11 +64,7 @@ class Deadline:
         self.check()
         with self._lock:
             self._cursors.add(cursor)
-            if self._timer is None:
-                # One timer per query, alive only while a statement is watched (no sleeping thread per query).
-                self._timer = threading.Timer(max(0.0, self.at - time.monotonic()), self._interrupt)
-                self._timer.daemon = True
-                self._timer.start()
+            _WATCHDOG.watch(self)
         try:
             yield
         except duckdb.InterruptException:
@@ -76,6 +73,51 @@ class Deadline:
         finally:
             with self._lock:
                 self._cursors.discard(cursor)
-                if not self._cursors and self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
+                if not self._cursors:
+                    _WATCHDOG.unwatch(self)
+
+
+class _Watchdog:
+    """One daemon thread for every query's time limit: it interrupts the statements of deadlines that have
+    passed. A timer thread started per query cost ~2 ms a statement (the new thread competes for the GIL while
+    DuckDB runs), so this thread is shared and woken only when a deadline comes before its next wake-up; a
+    query's deadline is almost always later than the ones before it, so it is woken about once a time limit."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watched: set[Deadline] = set()
+        self._wake_at = math.inf
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: Deadline) -> None:
+        with self._cond:
+            self._watched.add(deadline)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="loki-deadlines", daemon=True)
+                self._thread.start()
+            if deadline.at < self._wake_at:
+                self._wake_at = deadline.at
+                self._cond.notify()
+
+    def unwatch(self, deadline: Deadline) -> None:
+        with self._cond:
+            self._watched.discard(deadline)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = {d for d in self._watched if d.at <= now}
+                self._watched -= due
+                self._wake_at = min((d.at for d in self._watched), default=math.inf)
+                if not due:
+                    self._cond.wait(None if self._wake_at == math.inf else self._wake_at - now)
+                    continue
+            # Outside the condition's lock: `_interrupt` takes the deadline's lock, which `watch` is called under.
+            for deadline in due:
+                deadline._interrupt()
+
+
+_WATCHDOG = _Watchdog()
+# A forked child has no watchdog thread, only the parent's record of one: it starts its own.
+os.register_at_fork(after_in_child=_WATCHDOG.__init__)
