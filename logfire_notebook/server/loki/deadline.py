@@ -84,6 +84,9 @@ class _Watchdog:
     query's deadline is almost always later than the ones before it, so it is woken about once a time limit."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self._cond = threading.Condition()
         self._watched: set[Deadline] = set()
         self._wake_at = math.inf
@@ -120,4 +123,4 @@ class _Watchdog:
 
 _WATCHDOG = _Watchdog()
 # A forked child has no watchdog thread, only the parent's record of one: it starts its own.
-os.register_at_fork(after_in_child=_WATCHDOG.__init__)
+os.register_at_fork(after_in_child=_WATCHDOG.reset)

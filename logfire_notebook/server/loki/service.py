@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from logfire_notebook.server.loki import answers
@@ -30,7 +31,10 @@ INSTANT_LOG_QUERY = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def _parse(text: str) -> s.Expr:
+    # Dashboards and notebooks send the same queries again and again, and a parsed query is immutable
+    # (frozen dataclasses all the way down), so one parse serves them all; errors are not cached.
     try:
         return parse(text)
     except LogQLSyntaxError as exc:
