@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "widget"))
 
 from _browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from widget_render import serve  # noqa: E402
+from widget_render import served_bundle  # noqa: E402
 
 SERIES = 5
 
@@ -174,44 +172,31 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    static = ROOT / "logfire_notebook" / "static"
-    if not (static / "widget.js").exists():
-        sys.exit("Build the bundle first: npm run build")
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        shutil.copy(static / "widget.js", directory)
-        shutil.copy(static / "widget.css", directory)
-        (directory / "index.html").write_text(PAGE)
+    with served_bundle(PAGE) as (directory, url):
         kernel_ms = {n: write_fixtures(directory, n) for n in args.points}
-        server, url = serve(directory)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1240, "height": 900})
-                page.goto(
-                    f"{url}/index.html?points={args.points[0]}&kind={args.kind}"
-                )  # warm-up, not counted
-                measure(page)
-                print(f"{'points':>8} {'kind':>5} {'kernel ms':>10} {'click->drawn ms':>16} {'renderer CPU ms':>16} "
-                      f"{'canvas floor ms':>16} {'ratio':>6}")  # fmt: skip
-                for n in args.points:
-                    runs = []
-                    for _ in range(args.runs):  # best of a few page loads: the machine may be busy
-                        page.goto(f"{url}/index.html?points={n}&kind={args.kind}")
-                        runs.append(measure(page))
-                        assert runs[-1]["points"] == n and runs[-1]["series"] == SERIES, runs[-1]
-                    r = min(runs, key=lambda run: run["chartMs"])
-                    r["floorMs"] = min(run["floorMs"] for run in runs)
-                    cpu = min(run["cpuMs"] for run in runs)
-                    print(
-                        f"{n:>8} {args.kind:>5} {kernel_ms[n]:>10.1f} {r['chartMs']:>16.0f} {cpu:>16.0f} "
-                        f"{r['floorMs']:>16.1f} {r['chartMs'] / max(r['floorMs'], 0.1):>6.1f}"
-                    )
-                if args.screenshot:
-                    page.screenshot(path=str(args.screenshot), full_page=True)
-                browser.close()
-        finally:
-            server.shutdown()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1240, "height": 900})
+            page.goto(f"{url}/index.html?points={args.points[0]}&kind={args.kind}")  # warm-up, not counted
+            measure(page)
+            print(f"{'points':>8} {'kind':>5} {'kernel ms':>10} {'click->drawn ms':>16} {'renderer CPU ms':>16} "
+                  f"{'canvas floor ms':>16} {'ratio':>6}")  # fmt: skip
+            for n in args.points:
+                runs = []
+                for _ in range(args.runs):  # best of a few page loads: the machine may be busy
+                    page.goto(f"{url}/index.html?points={n}&kind={args.kind}")
+                    runs.append(measure(page))
+                    assert runs[-1]["points"] == n and runs[-1]["series"] == SERIES, runs[-1]
+                r = min(runs, key=lambda run: run["chartMs"])
+                r["floorMs"] = min(run["floorMs"] for run in runs)
+                cpu = min(run["cpuMs"] for run in runs)
+                print(
+                    f"{n:>8} {args.kind:>5} {kernel_ms[n]:>10.1f} {r['chartMs']:>16.0f} {cpu:>16.0f} "
+                    f"{r['floorMs']:>16.1f} {r['chartMs'] / max(r['floorMs'], 0.1):>6.1f}"
+                )
+            if args.screenshot:
+                page.screenshot(path=str(args.screenshot), full_page=True)
+            browser.close()
     print(
         "ratio: click->drawn / the same points as bare Canvas2D polylines. Target: 100,000 points <= 300 ms "
         "(renderer CPU: the same interval's CPU time, what a loaded machine does not inflate)."

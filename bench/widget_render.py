@@ -21,6 +21,7 @@ rows, Arrow <= half the JSON bytes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.server
 import json
 import random
@@ -29,6 +30,7 @@ import socketserver
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -170,6 +172,25 @@ def serve(directory: Path) -> tuple[socketserver.TCPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+@contextlib.contextmanager
+def served_bundle(page: str) -> Iterator[tuple[Path, str]]:
+    """A temporary folder holding the built widget bundle and `page` as index.html, served on loopback:
+    yields the folder (for the page's fixtures) and its URL."""
+    static = ROOT / "logfire_notebook" / "static"
+    if not (static / "widget.js").exists():
+        sys.exit("Build the bundle first: npm run build")
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        shutil.copy(static / "widget.js", directory)
+        shutil.copy(static / "widget.css", directory)
+        (directory / "index.html").write_text(page)
+        server, url = serve(directory)
+        try:
+            yield directory, url
+        finally:
+            server.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
@@ -179,49 +200,38 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    static = ROOT / "logfire_notebook" / "static"
-    if not (static / "widget.js").exists():
-        sys.exit("Build the bundle first: npm run build")
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        shutil.copy(static / "widget.js", directory)
-        shutil.copy(static / "widget.css", directory)
-        (directory / "index.html").write_text(PAGE)
+    with served_bundle(PAGE) as (directory, url):
         sizes = {n: write_fixtures(directory, n) for n in args.rows}
-        server, url = serve(directory)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-                page = browser.new_page(
-                    viewport={"width": 1240, "height": 760}, color_scheme="dark" if args.dark else "light"
-                )
-                print(f"{'rows':>8} {'visible ms':>11} {'JSON.parse ms':>14} {'ratio':>6} {'DOM rows':>9} "
-                      f"{'scrolled':>9} {'Arrow KB':>9} {'JSON KB':>8} {'bytes ratio':>12} {'sort ms':>8}")  # fmt: skip
-                # The first page load warms up chromium (JIT, fonts, module cache); shown apart, not in ratios.
-                page.goto(f"{url}/index.html?rows={args.rows[0]}")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(
+                viewport={"width": 1240, "height": 760}, color_scheme="dark" if args.dark else "light"
+            )
+            print(f"{'rows':>8} {'visible ms':>11} {'JSON.parse ms':>14} {'ratio':>6} {'DOM rows':>9} "
+                  f"{'scrolled':>9} {'Arrow KB':>9} {'JSON KB':>8} {'bytes ratio':>12} {'sort ms':>8}")  # fmt: skip
+            # The first page load warms up chromium (JIT, fonts, module cache); shown apart, not in ratios.
+            page.goto(f"{url}/index.html?rows={args.rows[0]}")
+            page.wait_for_function("window.result !== undefined", timeout=60_000)
+            cold = page.evaluate("window.result")
+            print(
+                f"{'(cold)':>8} {cold['visibleMs']:>11.0f}   first page load of {args.rows[0]} rows, not counted"
+            )
+            for n in args.rows:
+                page.goto(f"{url}/index.html?rows={n}")
                 page.wait_for_function("window.result !== undefined", timeout=60_000)
-                cold = page.evaluate("window.result")
+                r = page.evaluate("window.result")
+                b = sizes[n]
                 print(
-                    f"{'(cold)':>8} {cold['visibleMs']:>11.0f}   first page load of {args.rows[0]} rows, not counted"
+                    f"{n:>8} {r['visibleMs']:>11.0f} {r['jsonMs']:>14.0f} "
+                    f"{r['visibleMs'] / max(r['jsonMs'], 0.1):>6.2f} {r['domRows']:>9} "
+                    f"{r['domRowsScrolled']:>9} {b['arrow'] / 1024:>9.0f} {b['json'] / 1024:>8.0f} "
+                    f"{b['arrow'] / b['json']:>12.2f} {r['sortMs']:>8.0f}"
                 )
-                for n in args.rows:
-                    page.goto(f"{url}/index.html?rows={n}")
-                    page.wait_for_function("window.result !== undefined", timeout=60_000)
-                    r = page.evaluate("window.result")
-                    b = sizes[n]
-                    print(
-                        f"{n:>8} {r['visibleMs']:>11.0f} {r['jsonMs']:>14.0f} "
-                        f"{r['visibleMs'] / max(r['jsonMs'], 0.1):>6.2f} {r['domRows']:>9} "
-                        f"{r['domRowsScrolled']:>9} {b['arrow'] / 1024:>9.0f} {b['json'] / 1024:>8.0f} "
-                        f"{b['arrow'] / b['json']:>12.2f} {r['sortMs']:>8.0f}"
-                    )
-                if args.screenshot:
-                    page.evaluate("document.querySelector('.lf-scroll').scrollTop = 0")
-                    page.wait_for_timeout(100)
-                    page.screenshot(path=str(args.screenshot), full_page=True)
-                browser.close()
-        finally:
-            server.shutdown()
+            if args.screenshot:
+                page.evaluate("document.querySelector('.lf-scroll').scrollTop = 0")
+                page.wait_for_timeout(100)
+                page.screenshot(path=str(args.screenshot), full_page=True)
+            browser.close()
     print("ratio = time to rows visible / JSON.parse of the same rows (baseline, same page); "
           "bytes ratio = Arrow / JSON. Targets: 100k visible <= 1000 ms, DOM rows <= 200, bytes ratio <= 0.5.")  # fmt: skip
 
