@@ -10,6 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 import traitlets
+from _captured import Captured as _CapturedBase
 
 from logfire_notebook import LogfireClient, LogfireTable
 
@@ -19,14 +20,7 @@ BUCKETS_SQL = (
 )
 
 
-class Captured(LogfireTable):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
-        super().__init__(*args, **kwargs)
-
-    def send(self, content: Any, buffers: Any = None) -> None:
-        self.sent.append((content, list(buffers or [])))
-
+class Captured(_CapturedBase):
     def chart(self, **params: Any) -> tuple[dict[str, Any], list[bytes]]:
         self._on_message(self, {"type": "request", "id": 7, "kind": "chart", **params}, [])
         return self.sent[-1]

@@ -13,9 +13,10 @@ import httpx
 import polars as pl
 import pyarrow as pa
 import pytest
+from _captured import Captured as _CapturedBase
 from _otlp_spans import send_trace_with_logs
 
-from logfire_notebook import LogfireClient, LogfireTable, LogfireTrace, LokiTable, TraceIdError
+from logfire_notebook import LogfireClient, LogfireTrace, LokiTable, TraceIdError
 from logfire_notebook._trace import TRACE_WINDOW, normalize_trace_id, trace_column
 
 SQL = (
@@ -23,16 +24,7 @@ SQL = (
 )
 
 
-class Captured(LogfireTable):
-    """Keeps what the widget sends to the browser (custom messages and their binary buffers)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
-        super().__init__(*args, **kwargs)
-
-    def send(self, content: Any, buffers: Any = None) -> None:
-        self.sent.append((content, list(buffers or [])))
-
+class Captured(_CapturedBase):
     def open_trace(self, request_id: int, trace_id: Any, at_ms: Any) -> tuple[dict[str, Any], list[bytes]]:
         message = {"type": "request", "id": request_id, "kind": "trace", "trace_id": trace_id, "at_ms": at_ms}
         self._on_message(self, message, [])

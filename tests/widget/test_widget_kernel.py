@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import polars as pl
 import pyarrow as pa
 import pytest
+from _captured import Captured as _CapturedBase
 from _loopback import LoopbackServer, read_request
 
 from logfire_notebook import LogfireClient, LogfireTable
@@ -24,16 +25,7 @@ from logfire_notebook._sources.logfire import histogram_sql
 SQL = "SELECT start_timestamp, level, span_name, duration, attributes FROM records ORDER BY start_timestamp DESC"
 
 
-class Captured(LogfireTable):
-    """Keeps what the widget sends to the browser (custom messages and their binary buffers)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
-        super().__init__(*args, **kwargs)
-
-    def send(self, content: Any, buffers: Any = None) -> None:
-        self.sent.append((content, list(buffers or [])))
-
+class Captured(_CapturedBase):
     def shown(self) -> tuple[dict[str, Any], list[bytes]]:
         """What the browser has with the result, without asking: its row count, timeline and first rows."""
         shown = {

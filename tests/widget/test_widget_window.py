@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pytest
+from _captured import Captured as _CapturedBase
 
 from logfire_notebook import LogfireTable
 from logfire_notebook._widget_window import (
@@ -39,14 +40,7 @@ def log_frame(n: int, seed: int = 3) -> pl.DataFrame:
     )
 
 
-class Captured(LogfireTable):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
-        super().__init__(*args, **kwargs)
-
-    def send(self, content: Any, buffers: Any = None) -> None:
-        self.sent.append((content, list(buffers or [])))
-
+class Captured(_CapturedBase):
     def window(self, **params: Any) -> tuple[dict[str, Any], pa.Table | None]:
         request = {"type": "request", "id": len(self.sent) + 1, "kind": "window", **params}
         self._on_message(self, request, [])
