@@ -214,7 +214,7 @@ class _State:
             if len(clashing) == len(streams):
                 return old
             new = parsed(name)
-            text = f"coalesce({new.text}, {old.text})"
+            text = new.text if old.text == NULL else f"coalesce({new.text}, {old.text})"
             numeric = (
                 new.numeric
                 if old.text == NULL or new.numeric is None
@@ -315,7 +315,8 @@ class _State:
         text = self.text_column(
             f"(CASE WHEN {value} = 'null' THEN NULL WHEN ascii({value}) = 34 THEN {_unquoted(value)} ELSE {value} END)"
         )
-        return _Val(text, _number_fuzzy(value), _is_number(value))
+        numeric = self.text_column(_is_number(value))
+        return _Val(text, _number_fuzzy(value, numeric), numeric)
 
     def _json_flat(self, value_at: Callable[[Sequence[str | int]], str], job: _JsonJob, name: str) -> _Val:
         """The label `name` after flattening: nested keys joined with `_`. Every way of splitting `name` at
@@ -345,8 +346,11 @@ class _State:
             present = " + ".join(f"({v} IS NOT NULL)::INTEGER" for v in values)
             self.unsure.append(f"({present}) > 1")
         text = values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
-        fuzzy = " OR ".join(f"coalesce({_number_fuzzy(k)}, false)" for k in shown)
-        return _Val(text, f"({fuzzy})", _is_number(shown[0]) if len(shown) == 1 else None)
+        numeric = [self.text_column(_is_number(k)) for k in shown]
+        fuzzy = " OR ".join(
+            f"coalesce({_number_fuzzy(k, n)}, false)" for k, n in zip(shown, numeric, strict=True)
+        )
+        return _Val(text, f"({fuzzy})", numeric[0] if len(shown) == 1 else None)
 
     def _logfmt(self, stage: s.LogfmtParser) -> None:
         token = sql_string(_LOGFMT_TOKEN)
@@ -499,16 +503,17 @@ def _re2_literal(text: str) -> str:
     )
 
 
-def _number_fuzzy(value: str) -> str:
+def _number_fuzzy(value: str, numeric: str) -> str:
     # DuckDB rewrites a non-integer number (1.50 → 1.5, 1e3 → 1000.0) and -0; Python keeps the text as written.
     return (
-        f"({_is_number(value)} AND (contains({value}, '.') OR "
+        f"({numeric} AND (contains({value}, '.') OR "
         f"contains({value}, 'e') OR contains({value}, 'E') OR ({value} = '0' AND contains(line, '-0'))))"
     )
 
 
 def _is_number(value: str) -> str:
-    return f"(ascii({value}) IN (45, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57))"
+    """The JSON text `value` is a number (DuckDB writes NaN and Infinity as letters; those go to Python)."""
+    return f"(ascii({value}) BETWEEN 48 AND 57 OR ascii({value}) = 45)"
 
 
 def _unquoted(value: str) -> str:
