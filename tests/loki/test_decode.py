@@ -67,7 +67,7 @@ def test_matrix_keeps_points_values_and_labels() -> None:
 
 
 def test_nan_and_infinities_are_kept() -> None:
-    table = decode_values("matrix", b'[{"metric":{},"values":[[1,"NaN"],[2,"+Inf"],[3,"-Inf"]]}]', False)
+    table = decode_values("matrix", b'[{"metric":{},"values":[[1,"NaN"],[2,"+Inf"],[3,"-Inf"]]}]')
     values = table.column("value").to_pylist()
     assert math.isnan(values[0]) and values[1:] == [math.inf, -math.inf]
 
@@ -75,7 +75,7 @@ def test_nan_and_infinities_are_kept() -> None:
 def test_vector_and_scalar() -> None:
     vector = answer("query_vector.json")
     assert vector["value"].to_list() == [0.013333333333333334, 3.45]
-    scalar = pl.from_arrow(decode_values("scalar", b'[1568404331.324,"2"]', False))
+    scalar = pl.from_arrow(decode_values("scalar", b'[1568404331.324,"2"]'))
     assert scalar.columns == ["timestamp", "value"] and scalar["value"].to_list() == [2.0]  # type: ignore[union-attr]
 
 
