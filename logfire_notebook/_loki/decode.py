@@ -1,9 +1,9 @@
 """Loki's answers turned into Arrow tables, column by column, never with a Python loop over entries.
 
-The body is decoded by msgspec against typed shapes (C code: entries become tuples, labels dicts), then each
-stream's entries go into Arrow in one `pa.array` call (C code again) as a struct of (timestamp text, line,
-{structuredMetadata, parsed}); a stream's labels are one map value repeated over its entries. The only Python
-loops run once per stream or series, never per entry.
+The body is decoded by msgspec against typed shapes (C code: an entry becomes a small untracked struct, its
+metadata dicts or None), then each field of all entries goes into Arrow in one `pa.array` call on a list that
+`map(attrgetter(...))` builds (C code again); a stream's labels are one map value taken over its entries.
+The only Python loops run once per stream or series, never per entry.
 
 Tables, one row per entry or point:
 
@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from itertools import accumulate, chain, compress
+from itertools import accumulate, chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -51,19 +51,20 @@ __all__ = [
 LEVEL_KEYS = ("level", "detected_level")
 
 _Labels = dict[str, str]
-_Categorized = dict[str, dict[str, str]]
 
 
-_NO_EXTRA = msgspec.Raw(b"{}")
+class _Extra(msgspec.Struct, gc=False):
+    structuredMetadata: _Labels | None = None
+    parsed: _Labels | None = None
 
 
 class _Entry(msgspec.Struct, array_like=True, gc=False):
-    """`[ts, line]`, or with categorize-labels `[ts, line, {structuredMetadata?, parsed?}]`. The object is
-    kept as raw JSON and read later for the entries that carry one: most carry none (`{}`)."""
+    """`[ts, line]`, or with categorize-labels `[ts, line, {structuredMetadata?, parsed?}]`: one shape reads
+    both answer forms (an array-like struct takes a missing last element from its default)."""
 
     ts: str
     line: str
-    extra: msgspec.Raw = _NO_EXTRA
+    extra: _Extra = msgspec.field(default_factory=_Extra)
 
 
 class _Stream(msgspec.Struct):
@@ -132,7 +133,6 @@ def _types() -> dict[str, Any]:
     return {
         "labels": labels,
         "plain": pa.struct([("ts", pa.string()), ("line", pa.string())]),
-        "meta": pa.struct([("structuredMetadata", labels), ("parsed", labels)]),
         "point": pa.struct([("t", pa.float64()), ("v", pa.string())]),
         "timestamp": pa.timestamp("ns", tz="UTC"),
         "streams": pa.schema(
@@ -237,7 +237,8 @@ def _streams_table(streams: list[_Stream], direction: str) -> pa.Table:
     owners = _owners([len(s.values) for s in kept]).take(order)  # the stream of each (sorted) row
     # A stream's labels are the same for all its entries: their level is found once per stream.
     stream_level = pa.array([_first_level(s.stream) for s in kept], pa.string()).take(owners)
-    metadata, parsed = _extras(list(map(_EXTRA, entries)), order)
+    metadata = pa.array(list(map(_METADATA, entries)), types["labels"]).take(order)
+    parsed = pa.array(list(map(_PARSED, entries)), types["labels"]).take(order)
     return pa.table(
         {
             "timestamp": stamps.take(order),
@@ -252,8 +253,8 @@ def _streams_table(streams: list[_Stream], direction: str) -> pa.Table:
 
 
 # Entry fields as lists, read in C (`map` over an attrgetter: no Python code runs per entry).
-_TS, _LINE, _EXTRA = attrgetter("ts"), attrgetter("line"), attrgetter("extra")
-_EXTRAS = msgspec.json.Decoder(list[_Categorized])
+_TS, _LINE = attrgetter("ts"), attrgetter("line")
+_METADATA, _PARSED = attrgetter("extra.structuredMetadata"), attrgetter("extra.parsed")
 
 
 def _stamps(texts: list[str]) -> pa.Array:
@@ -265,26 +266,6 @@ def _stamps(texts: list[str]) -> pa.Array:
         return pc.cast(pc.cast(pa.array(texts, pa.string()), pa.int64()), _types()["timestamp"])
     except pa.ArrowInvalid as exc:
         raise _fail("an entry's timestamp is not nanoseconds", exc) from None
-
-
-def _extras(raw: list[msgspec.Raw], order: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """The structuredMetadata and parsed maps of each entry (in `order`), null where the entry has none.
-    Only the objects other than `{}` are decoded, in one call on their joined text, then spread back to
-    their rows by an index that is null for the others."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    types = _types()
-    has = list(map(_NO_EXTRA.__ne__, raw))
-    if not any(has):
-        nulls = pa.nulls(len(order), types["labels"])
-        return nulls, nulls
-    present = _EXTRAS.decode(b"[" + b",".join(compress(raw, has)) + b"]")
-    found = pa.array(has, pa.bool_())
-    slot = pc.subtract(pc.cumulative_sum(pc.cast(found, pa.int32())), 1)
-    index = pc.if_else(found, slot, pa.scalar(None, pa.int32())).take(order)
-    extra = pa.array(present, types["meta"]).take(index)
-    return pc.struct_field(extra, "structuredMetadata"), pc.struct_field(extra, "parsed")
 
 
 def _coalesce_level(stream_level: pa.Array, *maps: pa.Array) -> pa.Array:
