@@ -237,8 +237,9 @@ def _streams_table(streams: list[_Stream], direction: str) -> pa.Table:
     owners = _owners([len(s.values) for s in kept]).take(order)  # the stream of each (sorted) row
     # A stream's labels are the same for all its entries: their level is found once per stream.
     stream_level = pa.array([_first_level(s.stream) for s in kept], pa.string()).take(owners)
-    metadata = pa.array(list(map(_METADATA, entries)), types["labels"]).take(order)
-    parsed = pa.array(list(map(_PARSED, entries)), types["labels"]).take(order)
+    extras = list(map(_EXTRA, entries))
+    metadata = pa.array(list(map(_METADATA, extras)), types["labels"]).take(order)
+    parsed = pa.array(list(map(_PARSED, extras)), types["labels"]).take(order)
     return pa.table(
         {
             "timestamp": stamps.take(order),
@@ -254,7 +255,7 @@ def _streams_table(streams: list[_Stream], direction: str) -> pa.Table:
 
 # Entry fields as lists, read in C (`map` over an attrgetter: no Python code runs per entry).
 _TS, _LINE = attrgetter("ts"), attrgetter("line")
-_METADATA, _PARSED = attrgetter("extra.structuredMetadata"), attrgetter("extra.parsed")
+_EXTRA, _METADATA, _PARSED = attrgetter("extra"), attrgetter("structuredMetadata"), attrgetter("parsed")
 
 
 def _stamps(texts: list[str]) -> pa.Array:
