@@ -19,14 +19,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import traitlets
 
 from logfire_notebook import _trace
 from logfire_notebook import _widget_data as wire
+from logfire_notebook._bundle import BundledWidget
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,11 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = ["LogfireTrace"]
 
-_STATIC = Path(__file__).parent / "static"
 DEFAULT_SINCE = "7d"
 
 
-class LogfireTrace(anywidget.AnyWidget):
+class LogfireTrace(BundledWidget):
     """The waterfall of one trace.
 
     `LogfireTrace(trace_id, *, at=None, since=None, until=None, environment=None, read_token=None,
@@ -48,9 +46,6 @@ class LogfireTrace(anywidget.AnyWidget):
     `start_timestamp`: the query then reads only the hours around it. `data` is a DataFrame of spans shown as
     is (the rows of `trace_id` in it), without a query.
     """
-
-    _esm = _STATIC / "widget.js"
-    _css = _STATIC / "widget.css"
 
     view = traitlets.Unicode("trace").tag(sync=True)
     """Tells the shared bundle to draw a waterfall rather than a table."""

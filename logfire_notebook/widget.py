@@ -43,13 +43,12 @@ import weakref
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-import anywidget
 import traitlets
 
 from logfire_notebook import _widget_data as wire
+from logfire_notebook._bundle import BundledWidget
 from logfire_notebook._chart import ChartTraits, chart_reply
 from logfire_notebook._exceptions import LogfireError
 from logfire_notebook._footer import footer
@@ -66,8 +65,6 @@ if TYPE_CHECKING:
     from logfire_notebook._sources.base import Source
 
 __all__ = ["LogfireTable", "QueryTable", "TableOptions"]
-
-_STATIC = Path(__file__).parent / "static"
 
 
 def _bound_text(value: Any) -> str:
@@ -149,16 +146,13 @@ class TableOptions(TypedDict, total=False):
 _RANGE_TRAITS = ("min_timestamp", "max_timestamp")
 
 
-class QueryTable(ChartTraits, LiveTraits, anywidget.AnyWidget):
+class QueryTable(ChartTraits, LiveTraits, BundledWidget):
     """An Arrow table widget for a query of any source, with a time-range picker and a timeline.
 
     `QueryTable(query=None, *, source=None, since=None, until=None, limit=None, data=None)`. `data` is a
     polars DataFrame shown as is: with a query it is the first result (so a caller that already ran the query
     does not run it twice); without one it is all the widget shows, and the range filters it locally.
     """
-
-    _esm = _STATIC / "widget.js"
-    _css = _STATIC / "widget.css"
 
     query = traitlets.Unicode("").tag(sync=True)
     """The query (read-only in the browser, shown nowhere secret). Empty for a DataFrame shown as is."""

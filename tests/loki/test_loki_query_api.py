@@ -230,6 +230,27 @@ def test_a_query_past_the_time_limit_is_loki_s_504(make_backend: Any) -> None:
     assert response.text.startswith("request timed out, decrease the duration of the request")
 
 
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/loki/api/v1/index/stats", {}),
+        ("/loki/api/v1/index/volume", {}),
+        ("/loki/api/v1/index/volume_range", {"step": "1"}),
+    ],
+)
+def test_index_stats_and_volume_past_the_time_limit_are_loki_s_504(
+    make_backend: Any, path: str, extra: dict[str, str]
+) -> None:
+    slow = make_backend(query_timeout=0.001)
+    with httpx.Client(base_url=slow.base_url, timeout=60) as client:
+        values = [[str(T * NS + i * 1_000_000), f"line {i} " + "x" * (i % 50)] for i in range(50_000)]
+        assert push_json(client, [{"stream": {"app": "slow"}, "values": values}]).status_code == 204
+        response = client.get(path, params={"query": '{app="slow"}', "start": T, "end": T + 60, **extra})
+    assert response.status_code == 504
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text.startswith("request timed out, decrease the duration of the request")
+
+
 def test_one_long_sql_statement_is_cut_at_the_time_limit_and_the_server_answers_the_next(
     make_backend: Any,
 ) -> None:

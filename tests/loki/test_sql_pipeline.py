@@ -17,7 +17,7 @@ from logfire_notebook.server.loki import service, sqlpipe
 from logfire_notebook.server.loki import syntax as s
 from logfire_notebook.server.loki.params import range_params
 from logfire_notebook.server.loki.parser import parse
-from logfire_notebook.server.loki.select import LokiQueryError, pushdown
+from logfire_notebook.server.loki.select import LokiEvalError, LokiQueryError, pushdown
 from logfire_notebook.server.loki.storage import LokiStore, PushStream
 from logfire_notebook.server.store import Store
 
@@ -111,7 +111,7 @@ def _answer(loki: LokiStore, query: str, params: dict[str, Any], endpoint: str, 
             for key, value in params.items():
                 texts[key] = str(BASE + value if key in ("start", "end") else value)
             body = service.range_query(loki, TENANT, range_params(QueryParams(texts)), categorize=True)
-    except (LokiQueryError, ValueError) as exc:
+    except (LokiQueryError, LokiEvalError, ValueError) as exc:
         return ("error", type(exc).__name__, str(exc))
     data = body["data"]
     data.pop("stats", None)

@@ -53,7 +53,7 @@ def run_notebook(page: Any, lab: Lab, name: str, *cells: str) -> Any:
     page.get_by_role("menuitem", name=re.compile("^Run All Cells")).click()
     root = page.locator(".lf-root")
     try:
-        root.wait_for(timeout=TIMEOUT)
+        root.first.wait_for(timeout=TIMEOUT)
         wait_ready(page)
     except Exception:
         screenshot(page, f"failed-{name}")
@@ -328,6 +328,46 @@ def test_a_hundred_thousand_rows_scroll_to_the_middle_and_sort_in_the_kernel(pag
     assert drawn == expected[: len(drawn)]
     assert len(drawn) > 10
     screenshot(page, "widget-100k-sorted")
+
+
+def bundle_marker() -> bytes:
+    """A slice of the built bundle that JSON would not escape: it shows in a frame whichever way it travels."""
+    js = (Path(__file__).parents[2] / "logfire_notebook" / "static" / "widget.js").read_bytes()
+    start = next(
+        i
+        for i in range(len(js) // 2, len(js) - 80)
+        if all(b < 0x80 and b not in b'"\\' for b in js[i : i + 80])
+    )
+    return js[start : start + 80]
+
+
+def test_two_widgets_on_a_page_both_show_and_the_bundle_crosses_the_websocket_once(
+    page: Any, lab: Lab
+) -> None:
+    frames: list[bytes] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived", lambda f: frames.append(f if isinstance(f, bytes) else f.encode("utf-8"))
+        ),
+    )
+    make = "import polars as pl\nfrom logfire_notebook import LogfireTable\n"
+    first = "LogfireTable(data=pl.DataFrame({'name': ['first-a', 'first-b']}))"
+    second = "LogfireTable(data=pl.DataFrame({'name': ['second-a', 'second-b', 'second-c']}))"
+    run_notebook(page, lab, "two-widgets.ipynb", make + first, second)
+    page.wait_for_function("() => document.querySelectorAll('.lf-root[data-state=\"ready\"]').length === 2")
+    roots = page.locator(".lf-root")
+    expect(roots.nth(0).locator(".lf-body .lf-tr")).to_have_count(2)
+    expect(roots.nth(1).locator(".lf-body .lf-tr")).to_have_count(3)
+    expect(roots.nth(1).locator(".lf-body .lf-tr").first).to_contain_text("second-a")
+    screenshot(page, "widget-two")
+
+    # Each widget's state opened a comm; only one frame carried the bundle's code (the first widget's).
+    opens = [f for f in frames if b'"comm_open"' in f and b"logfire_notebook" in f]
+    assert len(opens) == 2
+    marker = bundle_marker()
+    assert [marker in f for f in opens] == [True, False]
+    assert sum(marker in f for f in frames) == 1
 
 
 def test_a_range_picked_in_a_magic_cells_widget_rebinds_its_variable(page: Any, lab: Lab) -> None:

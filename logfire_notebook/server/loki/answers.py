@@ -207,7 +207,9 @@ def matrix(result: SeriesSet | Scalar, steps: list[int]) -> list[dict[str, Any]]
         return [{"metric": {}, "values": [[seconds(t), format_value(result.value)] for t in steps]}]
     out = []
     at = [seconds(t) for t in steps]  # once per step, not once per point
-    for labels, points in result.series.items():
+    # Loki sorts a matrix by labels (Prometheus' labels.Compare: name, then value, pair by pair; a sorted
+    # tuple of pairs compares the same way), whatever order the series were made in.
+    for labels, points in sorted(result.series.items()):
         if points:
             out.append(
                 {
@@ -218,10 +220,13 @@ def matrix(result: SeriesSet | Scalar, steps: list[int]) -> list[dict[str, Any]]
     return out
 
 
-def vector(result: SeriesSet, at_ns: int) -> list[dict[str, Any]]:
+def vector(result: SeriesSet, at_ns: int, *, by_labels: bool = True) -> list[dict[str, Any]]:
+    """An instant answer, sorted by labels as Loki sorts it; `by_labels=False` keeps the order the result
+    has (Loki does so when the query sorts by value with sort()/sort_desc())."""
+    series = sorted(result.series.items()) if by_labels else result.series.items()
     return [
         {"metric": _metric(labels), "value": [seconds(at_ns), format_value(points[0])]}
-        for labels, points in result.series.items()
+        for labels, points in series
         if 0 in points
     ]
 

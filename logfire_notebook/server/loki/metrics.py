@@ -23,6 +23,7 @@ from logfire_notebook.server.loki import syntax as s
 from logfire_notebook.server.loki.pipeline import ERROR, ERROR_DETAILS, Entry, StageFn, compile_stages
 from logfire_notebook.server.loki.select import (
     Deadline,
+    LokiEvalError,
     LokiQueryError,
     QueryStats,
     pushdown,
@@ -719,7 +720,7 @@ def _one_per_step(sig: Labels, candidates: list[Labels], one: SeriesSet, side: s
         for k in one.series[labels]:
             first = seen.setdefault(k, labels)
             if first != labels:
-                raise LokiQueryError(
+                raise LokiEvalError(
                     f"found duplicate series for the match group {_labels_text(sig)} on the {side} "
                     f"hand-side of the operation: [{_labels_text(first)}, {_labels_text(labels)}];"
                     "many-to-many matching not allowed: matching labels must be unique on one side"
@@ -785,14 +786,14 @@ def _vector_vector(expr: s.Binary, left: SeriesSet, right: SeriesSet) -> SeriesS
                 continue
             here = [m for m in members if k in many.series[m]]
             if expr.group is None and len(here) > 1:
-                raise LokiQueryError(
+                raise LokiEvalError(
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
                 )
             made: set[Labels] = set()
             for labels in here:
                 result = _result_labels(labels, match, expr)
                 if result in made:
-                    raise LokiQueryError(
+                    raise LokiEvalError(
                         "multiple matches for labels: grouping labels must ensure unique matches"
                     )
                 made.add(result)

@@ -31,7 +31,13 @@ from logfire_notebook.server.loki.params import (
     tenant,
 )
 from logfire_notebook.server.loki.push import PushError, decode_push
-from logfire_notebook.server.loki.select import Deadline, LokiCancelled, LokiQueryError, LokiTimeout
+from logfire_notebook.server.loki.select import (
+    Deadline,
+    LokiCancelled,
+    LokiEvalError,
+    LokiQueryError,
+    LokiTimeout,
+)
 from logfire_notebook.server.loki.storage import LokiStore, PushStream
 from logfire_notebook.server.loki.times import TimeError, now_ns, parse_time
 
@@ -58,13 +64,16 @@ def _loki(request: Request) -> LokiStore:
 
 
 def loki_errors(handler: Handler) -> Handler:
-    """Answers Loki's errors as Loki does: 400 for a bad query or parameter, 504 for a time-out."""
+    """Answers Loki's errors as Loki does: 400 for a bad query or parameter, 500 for a query its engine
+    refuses while evaluating it (a vector match that is not one-to-one), 504 for a time-out."""
 
     async def wrapper(request: Request) -> Response:
         try:
             return await handler(request)
         except (ParamError, LokiQueryError, PushError, TimeError) as exc:
             return _text(400, str(exc))
+        except LokiEvalError as exc:
+            return _text(500, str(exc))
         except LokiTimeout as exc:
             return _text(504, str(exc))
         except BodyTooLarge as exc:
@@ -215,7 +224,9 @@ async def index_stats(request: Request) -> Response:
     start, end = start_end(params)
     org = tenant(request.headers.get("x-scope-orgid"))
     query_text = params.get("query") or ""
-    body = await run_in_threadpool(service.index_stats, _loki(request), org, query_text, start, end)
+    body = await _cancellable(
+        request, lambda d: service.index_stats(_loki(request), org, query_text, start, end, deadline=d)
+    )
     return _json(body)
 
 
@@ -228,17 +239,12 @@ async def _volume(request: Request, *, ranged: bool) -> Response:
     text = params.get("limit")
     top = int(text) if text and text.isdigit() and int(text) > 0 else 100
     step = (parse_step(params.get("step")) or default_step(start, end)) if ranged else None
-    body = await run_in_threadpool(
-        service.volume,
-        _loki(request),
-        org,
-        params.get("query") or "",
-        start,
-        end,
-        top,
-        targets,
-        by_labels,
-        step,
+    query_text = params.get("query") or ""
+    body = await _cancellable(
+        request,
+        lambda d: service.volume(
+            _loki(request), org, query_text, start, end, top, targets, by_labels, step, deadline=d
+        ),
     )
     return _json(body)
 

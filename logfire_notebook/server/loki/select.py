@@ -23,6 +23,7 @@ from logfire_notebook.server.loki.storage import LokiStore, sql_string
 __all__ = [
     "Deadline",
     "LokiCancelled",
+    "LokiEvalError",
     "LokiQueryError",
     "LokiTimeout",
     "QueryStats",
@@ -35,6 +36,11 @@ __all__ = [
 
 class LokiQueryError(ValueError):
     """A query that cannot run as asked (HTTP 400); `str()` is the message."""
+
+
+class LokiEvalError(Exception):
+    """A query refused while it is evaluated, such as a vector match that is not one-to-one. Loki's engine
+    raises these as plain errors, which its HTTP layer answers with 500 and the message; so do we."""
 
 
 @dataclass

@@ -88,9 +88,19 @@ def instant_query(
         return _success(
             {"resultType": "scalar", "result": answers.scalar(result, at_ns), "stats": answers.stats(stats)}
         )
-    return _success(
-        {"resultType": "vector", "result": answers.vector(result, at_ns), "stats": answers.stats(stats)}
-    )
+    vector = answers.vector(result, at_ns, by_labels=not _sorts_by_value(expr))
+    return _success({"resultType": "vector", "result": vector, "stats": answers.stats(stats)})
+
+
+def _sorts_by_value(expr: s.Expr) -> bool:
+    """Whether sort() or sort_desc() is anywhere in the query (Loki then keeps an instant answer's order)."""
+    if isinstance(expr, s.VectorAggregation):
+        return expr.op in ("sort", "sort_desc") or _sorts_by_value(expr.expr)
+    if isinstance(expr, s.Binary):
+        return _sorts_by_value(expr.left) or _sorts_by_value(expr.right)
+    if isinstance(expr, s.LabelReplace):
+        return _sorts_by_value(expr.expr)
+    return False
 
 
 def _matcher_sets(queries: list[str]) -> list[tuple[s.Matcher, ...]] | None:
@@ -128,18 +138,19 @@ def series(loki: LokiStore, tenant: str, matches: list[str], start: int, end: in
     return _success(ordered)
 
 
-def index_stats(loki: LokiStore, tenant: str, query: str, start: int, end: int) -> dict[str, Any]:
+def index_stats(
+    loki: LokiStore, tenant: str, query: str, start: int, end: int, *, deadline: Deadline | None = None
+) -> dict[str, Any]:
     streams = loki.streams(tenant, _matcher_sets([query]), start, end)
     if not streams:
         return {"streams": 0, "chunks": 0, "bytes": 0, "entries": 0}
     where = where_sql(tenant, list(streams), []) + f" AND ts >= {start} AND ts < {end}"
-    row = (
-        loki.store.cursor()
-        .execute(
-            f"SELECT count(DISTINCT stream_id), count(*), coalesce(sum(strlen(line)), 0) FROM store.loki_entries WHERE {where}"
-        )
-        .fetchone()
-    )
+    cur = loki.store.cursor()
+    with (deadline or Deadline(QUERY_TIMEOUT)).watching(cur):
+        row = cur.execute(
+            "SELECT count(DISTINCT stream_id), count(*), coalesce(sum(strlen(line)), 0) "
+            f"FROM store.loki_entries WHERE {where}"
+        ).fetchone()
     assert row is not None
     return {"streams": int(row[0]), "chunks": int(row[0]), "bytes": int(row[2]), "entries": int(row[1])}
 
@@ -154,6 +165,8 @@ def volume(
     target_labels: list[str],
     by_labels: bool,
     step_ns: int | None,
+    *,
+    deadline: Deadline | None = None,
 ) -> dict[str, Any]:
     """Bytes per label set in [start, end) (`volume`), or per step too (`volume_range`). Series are named by
     the selector's labels, or by `targetLabels`; with `aggregateBy=labels` there is one series per label
@@ -169,13 +182,12 @@ def volume(
         return _success({"resultType": result_type, "result": [], "stats": answers.stats(stats)})
     where = where_sql(tenant, list(streams), []) + f" AND ts >= {start} AND ts < {end}"
     bucket = f"({end} - 1 - ts) // {step_ns}" if step_ns else "0"
-    rows = (
-        loki.store.cursor()
-        .execute(
-            f"SELECT stream_id, {bucket} AS b, sum(strlen(line)) FROM store.loki_entries WHERE {where} GROUP BY ALL"
-        )
-        .fetchall()
-    )
+    cur = loki.store.cursor()
+    with (deadline or Deadline(QUERY_TIMEOUT)).watching(cur):
+        rows = cur.execute(
+            f"SELECT stream_id, {bucket} AS b, sum(strlen(line)) FROM store.loki_entries "
+            f"WHERE {where} GROUP BY ALL"
+        ).fetchall()
     totals: dict[tuple[tuple[str, str], ...], dict[int, int]] = {}
     for sid, b, nbytes in rows:
         labels = streams[sid]
