@@ -284,10 +284,12 @@ def _pipeline_in_sql(ctx: Context, agg: s.RangeAggregation, grouping: s.Grouping
     groups = "".join(f"{plan.labels[n]} AS g{i}, " for i, n in enumerate(names))
     keys = "".join(f"g{i}, " for i in range(len(names)))
     source = plan.frame(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where}")
-    # One pass: the rows the pipeline keeps, and the rows only Python can judge (flagged u_, step -1).
+    # One pass: the rows the pipeline keeps, and the rows only Python can judge (flagged u_, step -1). The
+    # checks that matter only for kept rows run after the WHERE, on those rows alone.
+    flagged = f"({plan.unsure} OR ({plan.keep} AND {plan.unsure_kept}))"
     tagged = (
         f"SELECT ts, stream_id, line, metadata, {groups}{plan.error} AS err_, {plan.value or 'NULL::DOUBLE'} AS v_, "
-        f"{plan.unsure} AS u_ FROM ({source}) WHERE {plan.keep} OR {plan.unsure}"
+        f"{flagged} AS u_ FROM ({source}) WHERE {plan.keep} OR {plan.unsure}"
     )
     if counting:
         step_expr, outer = step_sql(ctx.steps, agg.range.range_ns, agg.range.offset_ns)
