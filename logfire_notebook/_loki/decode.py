@@ -1,9 +1,9 @@
 """Loki's answers turned into Arrow tables, column by column, never with a Python loop over entries.
 
-The body is decoded by msgspec against typed shapes (C code: entries become tuples, labels dicts), then each
-stream's entries go into Arrow in one `pa.array` call (C code again) as a struct of (timestamp text, line,
-{structuredMetadata, parsed}); a stream's labels are one map value repeated over its entries. The only Python
-loops run once per stream or series, never per entry.
+The body is decoded by msgspec against typed shapes (C code: an entry becomes a small untracked struct, its
+metadata dicts or None), then each field of all entries goes into Arrow in one `pa.array` call on a list that
+`map(attrgetter(...))` builds (C code again); a stream's labels are one map value taken over its entries.
+The only Python loops run once per stream or series, never per entry.
 
 Tables, one row per entry or point:
 
@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from itertools import accumulate, chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -50,17 +51,27 @@ __all__ = [
 LEVEL_KEYS = ("level", "detected_level")
 
 _Labels = dict[str, str]
-_Categorized = dict[str, dict[str, str]]
 
 
-class _StreamPlain(msgspec.Struct):
+class _Extra(msgspec.Struct, gc=False, forbid_unknown_fields=True):
+    """The categorized object; another key (a flat metadata map, say) is refused rather than dropped."""
+
+    structuredMetadata: _Labels | None = None
+    parsed: _Labels | None = None
+
+
+class _Entry(msgspec.Struct, array_like=True, gc=False):
+    """`[ts, line]`, or with categorize-labels `[ts, line, {structuredMetadata?, parsed?}]`: one shape reads
+    both answer forms (an array-like struct takes a missing last element from its default)."""
+
+    ts: str
+    line: str
+    extra: _Extra = msgspec.field(default_factory=_Extra)
+
+
+class _Stream(msgspec.Struct):
     stream: _Labels = {}
-    values: list[tuple[str, str]] = []
-
-
-class _StreamCategorized(msgspec.Struct):
-    stream: _Labels = {}
-    values: list[tuple[str, str, _Categorized]] = []
+    values: list[_Entry] = []
 
 
 class _Series(msgspec.Struct):
@@ -76,7 +87,6 @@ class _Sample(msgspec.Struct):
 class _Data(msgspec.Struct):
     resultType: str = ""
     result: msgspec.Raw = msgspec.Raw(b"[]")
-    encodingFlags: list[str] = []
     stats: dict[str, Any] = {}
 
 
@@ -88,12 +98,12 @@ class _Body(msgspec.Struct):
 
 class _LogData(msgspec.Struct):
     resultType: str = ""
-    result: list[_StreamCategorized] = []
+    result: list[_Stream] = []
     stats: dict[str, Any] = {}
 
 
 class _LogBody(msgspec.Struct):
-    """The common answer, a categorized log query, read in one pass (`_Body` reads any answer in two)."""
+    """The common answer, a log query, read in one pass (`_Body` reads any answer in two)."""
 
     data: _LogData | None = None
     warnings: list[str] = []
@@ -122,12 +132,22 @@ def _types() -> dict[str, Any]:
     import pyarrow as pa
 
     labels = pa.map_(pa.string(), pa.string())
+    stamp = pa.timestamp("ns", tz="UTC")
     return {
         "labels": labels,
         "plain": pa.struct([("ts", pa.string()), ("line", pa.string())]),
-        "meta": pa.struct([("structuredMetadata", labels), ("parsed", labels)]),
         "point": pa.struct([("t", pa.float64()), ("v", pa.string())]),
-        "timestamp": pa.timestamp("ns", tz="UTC"),
+        "timestamp": stamp,
+        "streams": pa.schema(
+            [
+                ("timestamp", stamp),
+                ("line", pa.string()),
+                ("labels", labels),
+                ("structured_metadata", labels),
+                ("parsed", labels),
+                ("level", pa.string()),
+            ]
+        ),
     }
 
 
@@ -142,7 +162,7 @@ def decode_answer(body: bytes, direction: str = "backward") -> LokiAnswer:
     with _no_gc():
         logs = _try_log_body(body)
         if logs is not None and logs.data is not None and logs.data.resultType == "streams":
-            table = _streams_table(logs.data.result, True, direction)
+            table = _streams_table(logs.data.result, direction)
             return LokiAnswer(table, "streams", list(logs.warnings), dict(logs.data.stats))
     return _decode_any(body, direction)
 
@@ -162,9 +182,7 @@ def _decode_any(body: bytes, direction: str) -> LokiAnswer:
     if parsed.data is None:
         raise ResponseError("The Loki answer has no `data`: check that the address is a Loki API.")
     data = parsed.data
-    table = decode_values(
-        data.resultType, bytes(data.result), "categorize-labels" in data.encodingFlags, direction
-    )
+    table = decode_values(data.resultType, bytes(data.result), direction)
     return LokiAnswer(table, data.resultType, list(parsed.warnings), dict(data.stats))
 
 
@@ -181,20 +199,16 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def decode_values(
-    result_type: str, result: bytes, categorized: bool, direction: str = "backward"
-) -> pa.Table:
-    """`data.result` of the given type as a table."""
+def decode_values(result_type: str, result: bytes, direction: str = "backward") -> pa.Table:
+    """`data.result` of the given type as a table (entries with and without categorized labels alike)."""
     with _no_gc():
-        return _decode_values(result_type, result, categorized, direction)
+        return _decode_values(result_type, result, direction)
 
 
-def _decode_values(result_type: str, result: bytes, categorized: bool, direction: str) -> pa.Table:
+def _decode_values(result_type: str, result: bytes, direction: str) -> pa.Table:
     try:
         if result_type == "streams":
-            shape = _StreamCategorized if categorized else _StreamPlain
-            streams = msgspec.json.decode(result, type=list[shape])  # type: ignore[valid-type]
-            return _streams_table(streams, categorized, direction)
+            return _streams_table(msgspec.json.decode(result, type=list[_Stream]), direction)
         if result_type == "matrix":
             return _matrix_table(msgspec.json.decode(result, type=list[_Series]))
         if result_type == "vector":
@@ -212,47 +226,50 @@ def _decode_values(result_type: str, result: bytes, categorized: bool, direction
 
 
 def empty_streams() -> pa.Table:
-    return _streams_table([], True, "backward")
+    return _streams_table([], "backward")
 
 
-def _streams_table(streams: list[Any], categorized: bool, direction: str) -> pa.Table:
+def _streams_table(streams: list[_Stream], direction: str) -> pa.Table:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     types = _types()
     kept = [s for s in streams if s.values]
-    stamps_text, lines, meta = _columns([s.values for s in kept], 3 if categorized else 2)
-    stamps = pc.cast(pc.cast(pa.array(stamps_text, pa.string()), pa.int64()), types["timestamp"])
+    entries = list(chain.from_iterable(s.values for s in kept))
+    stamps = _stamps(list(map(_TS, entries)))
     order = _order(stamps, direction)
     owners = _owners([len(s.values) for s in kept]).take(order)  # the stream of each (sorted) row
-    labels = _labels_map([s.stream for s in kept]).take(owners)
     # A stream's labels are the same for all its entries: their level is found once per stream.
     stream_level = pa.array([_first_level(s.stream) for s in kept], pa.string()).take(owners)
-    if categorized:
-        extra = pa.array(meta, types["meta"]).take(order)
-        metadata, parsed = pc.struct_field(extra, "structuredMetadata"), pc.struct_field(extra, "parsed")
-        level = _coalesce_level(stream_level, metadata, parsed)
-    else:
-        metadata = parsed = pa.nulls(len(stamps), types["labels"])
-        level = stream_level
+    extras = list(map(_EXTRA, entries))
+    metadata = pa.array(list(map(_METADATA, extras)), types["labels"]).take(order)
+    parsed = pa.array(list(map(_PARSED, extras)), types["labels"]).take(order)
     return pa.table(
         {
             "timestamp": stamps.take(order),
-            "line": pa.array(lines, pa.string()).take(order),
-            "labels": labels,
+            "line": pa.array(list(map(_LINE, entries)), pa.string()).take(order),
+            "labels": _labels_map([s.stream for s in kept]).take(owners),
             "structured_metadata": metadata,
             "parsed": parsed,
-            "level": level,
-        }
+            "level": _coalesce_level(stream_level, metadata, parsed),
+        },
+        schema=types["streams"],
     )
 
 
-def _columns(values: list[list[Any]], width: int) -> list[list[Any]]:
-    """Entries (tuples) as `width` columns, transposed in C: `zip` per stream (one `zip` over all entries at
-    once is slower: they would all be passed as arguments), then the streams joined per column."""
-    per_stream = [tuple(zip(*v, strict=True)) for v in values]
-    columns = [list(chain.from_iterable(s[i] for s in per_stream)) for i in range(width)]
-    return columns + [[]] * (3 - width)
+# Entry fields as lists, read in C (`map` over an attrgetter: no Python code runs per entry).
+_TS, _LINE = attrgetter("ts"), attrgetter("line")
+_EXTRA, _METADATA, _PARSED = attrgetter("extra"), attrgetter("structuredMetadata"), attrgetter("parsed")
+
+
+def _stamps(texts: list[str]) -> pa.Array:
+    """Loki's nanosecond texts as timestamps (parsed by Arrow, not per entry in Python)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(pc.cast(pa.array(texts, pa.string()), pa.int64()), _types()["timestamp"])
+    except pa.ArrowInvalid as exc:
+        raise _fail("an entry's timestamp is not nanoseconds", exc) from None
 
 
 def _coalesce_level(stream_level: pa.Array, *maps: pa.Array) -> pa.Array:

@@ -44,7 +44,6 @@ _FINAL_STATUS = frozenset({400, 401, 403, 404})
 
 class _Frame(msgspec.Struct):
     streams: msgspec.Raw = msgspec.Raw(b"[]")
-    encodingFlags: list[str] = []
 
 
 def tail_url(addr: str, query: str, start_ns: int, limit: int) -> str:
@@ -139,8 +138,7 @@ class LokiTail:
 
     def _receive(self, body: bytes) -> None:
         frame = msgspec.json.decode(body, type=_Frame)
-        categorized = "categorize-labels" in frame.encodingFlags
-        table = decode.decode_values("streams", bytes(frame.streams), categorized, "forward")
+        table = decode.decode_values("streams", bytes(frame.streams), "forward")
         if self._seen and table.num_rows:
             table = _drop_seen(table, self._newest, self._seen)
         if not table.num_rows:

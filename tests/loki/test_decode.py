@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_matrix_keeps_points_values_and_labels() -> None:
 
 
 def test_nan_and_infinities_are_kept() -> None:
-    table = decode_values("matrix", b'[{"metric":{},"values":[[1,"NaN"],[2,"+Inf"],[3,"-Inf"]]}]', False)
+    table = decode_values("matrix", b'[{"metric":{},"values":[[1,"NaN"],[2,"+Inf"],[3,"-Inf"]]}]')
     values = table.column("value").to_pylist()
     assert math.isnan(values[0]) and values[1:] == [math.inf, -math.inf]
 
@@ -75,7 +76,7 @@ def test_nan_and_infinities_are_kept() -> None:
 def test_vector_and_scalar() -> None:
     vector = answer("query_vector.json")
     assert vector["value"].to_list() == [0.013333333333333334, 3.45]
-    scalar = pl.from_arrow(decode_values("scalar", b'[1568404331.324,"2"]', False))
+    scalar = pl.from_arrow(decode_values("scalar", b'[1568404331.324,"2"]'))
     assert scalar.columns == ["timestamp", "value"] and scalar["value"].to_list() == [2.0]  # type: ignore[union-attr]
 
 
@@ -127,3 +128,62 @@ def test_interleaved_streams_keep_each_entrys_own_labels_and_metadata() -> None:
         ("b4", "b", "warn", None, {"k": "4"}),
         ("a5", "a", "info", None, None),
     ]
+
+
+def _streams_body(*streams: bytes) -> bytes:
+    return (
+        b'{"status":"success","data":{"resultType":"streams","encodingFlags":["categorize-labels"],"result":['
+        + b",".join(streams)
+        + b"]}}"
+    )
+
+
+def test_entries_with_no_empty_or_full_metadata_read_side_by_side() -> None:
+    # A 2-tuple (no metadata object), `{}`, an empty structuredMetadata and a full one in one stream.
+    body = _streams_body(
+        b'{"stream":{"job":"x"},"values":[["4","no object"],["3","empty object",{}],'
+        b'["2","empty metadata",{"structuredMetadata":{}}],'
+        b'["1","both",{"structuredMetadata":{"k":"v"},"parsed":{"level":"warn"}}]]}'
+    )
+    df = pl.from_arrow(decode_answer(body).table)
+    rows = df.select("line", "structured_metadata", "parsed", "level").rows()  # type: ignore[union-attr]
+    assert rows == [
+        ("no object", None, None, None),
+        ("empty object", None, None, None),
+        ("empty metadata", {}, None, None),
+        ("both", {"k": "v"}, {"level": "warn"}, "warn"),
+    ]
+
+
+def test_unicode_escapes_and_huge_lines_arrive_as_written() -> None:
+    huge = "x" * 3_000_000
+    lines = ["caf\u00e9 \u2603 \U0001f600", 'tab\tquote" backslash\\ newline\n', "\u0000nul", huge]
+    values = ",".join(f'["{9 - i}",{json.dumps(line)},{{}}]' for i, line in enumerate(lines))
+    body = _streams_body(f'{{"stream":{{"job":"x"}},"values":[{values}]}}'.encode())
+    df = pl.from_arrow(decode_answer(body).table)
+    assert df["line"].to_list() == lines  # type: ignore[index]
+
+
+def test_a_timestamp_that_is_not_nanoseconds_is_one_clear_error() -> None:
+    body = _streams_body(b'{"stream":{},"values":[["2024-01-01T00:00:00Z","a",{}]]}')
+    with pytest.raises(
+        ResponseError, match=r"timestamp is not nanoseconds.*check that the address is a Loki API"
+    ):
+        decode_answer(body)
+
+
+def test_an_answer_without_categorize_labels_has_null_metadata_and_parsed() -> None:
+    body = b'{"status":"success","data":{"resultType":"streams","result":[{"stream":{"level":"info"},"values":[["2","b"],["1","a"]]}]}}'
+    df = pl.from_arrow(decode_answer(body, "forward").table)
+    assert df.select("line", "structured_metadata", "parsed", "level").rows() == [  # type: ignore[union-attr]
+        ("a", None, None, "info"),
+        ("b", None, None, "info"),
+    ]
+
+
+def test_a_metadata_object_of_another_shape_is_an_error_not_dropped() -> None:
+    body = _streams_body(b'{"stream":{"job":"x"},"values":[["1","a",{"trace_id":"abc"}]]}')
+    with pytest.raises(
+        ResponseError, match=r"unknown field `trace_id`.*check that the address is a Loki API"
+    ):
+        decode_answer(body)

@@ -46,6 +46,8 @@ TRICKY_LINES = [
     '{"status":1E400,"level":"error"}',
     '{"status":"50\\n3","level":"a\\/b","lat":1.50}',
     '{"status":504,"level":"info","user":{"id":"u-1"},"user_id":"dup"}',
+    '{"status":503,"level":"warn","lat":nan}',
+    '{"status":502,"level":"info","lat":[1, -INF]}',
 ]
 
 TRICKY_QUERIES = [
@@ -97,7 +99,7 @@ def loki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LokiStore]:
         ]
         for i, line in enumerate(TRICKY_LINES):
             metadata = {"trace_id": f"t{i % 3}"} if i % 2 else None
-            tricky[i % 2].entries.append((BASE * NS + i * NS // 2 + 1, line, metadata))
+            tricky[i % 2].entries.append((BASE * NS + i * NS // 3 + 1, line, metadata))
         loki.append(TENANT, [*streams, *tricky])
         yield loki
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from logfire_notebook.server.loki import syntax as s
 from logfire_notebook.server.loki.pipeline import ERROR, ERROR_DETAILS, json_path
@@ -29,12 +29,6 @@ NULL = "NULL::VARCHAR"
 MAX_SQL_CHARS = 60_000
 """Past this the pipeline runs in Python: deep and/or nesting must not make an unbounded statement."""
 
-# Lines DuckDB's JSON reader may judge or decode differently from Python's `json` module: NaN and Infinity,
-# \u escapes (surrogates, keys spelled with escapes) and trailing commas (DuckDB takes these three).
-_JSON_UNSURE = (
-    "(contains(line, 'NaN') OR contains(line, 'Infinity') OR contains(line, '\\u') OR ascii(line) IN (9, 10, 13, 32) OR "
-    "regexp_matches(line, ',\\s*[\\]}]'))"
-)
 # A key Loki renames (a character other than [A-Za-z0-9_], a leading digit, an empty key): the label names
 # of such a line are not the keys themselves.
 _ODD_KEY = r'"(?:[^"\\]|\\.)*(?:[^A-Za-z0-9_"\\]|\\.)(?:[^"\\]|\\.)*"\s*:|"[0-9](?:[^"\\]|\\.)*"\s*:|""\s*:'
@@ -71,6 +65,7 @@ class SqlPipeline:
     keep: str  # BOOLEAN: the entry passes the pipeline (exact where `unsure` is false)
     error: str  # VARCHAR: `__error__` at the end, NULL for none
     unsure: str  # BOOLEAN: the Python pipeline must decide this row
+    unsure_kept: str  # BOOLEAN: ... when `keep` holds (the series labels' text: it does not change `keep`)
     labels: dict[str, str]  # VARCHAR per asked label at the end, NULL when absent
     value: str | None  # DOUBLE: the unwrapped sample, with `| unwrap`
     layers: list[dict[str, str]]  # columns computed once per row (a parsed line), each layer on the last
@@ -100,13 +95,16 @@ def compile_pipeline(
     try:
         for stage in stages:
             state.apply(stage)
-        labels = {name: _text(state, state.label(name)) for name in wanted}
+        labels = {name: _text(state, state.label(name), state.unsure_kept) for name in wanted}
+        for finish in state.finishers:
+            finish()
     except _Unsupported:
         return None
     out = SqlPipeline(
         keep=_all(state.keep),
         error=state.err,
         unsure=_any(state.unsure),
+        unsure_kept=_any(state.unsure_kept),
         labels=labels,
         value=state.value,
         layers=[state.parsed_lines, state.extracted, state.texts],
@@ -115,23 +113,37 @@ def compile_pipeline(
     return out if size <= MAX_SQL_CHARS else None
 
 
+# No coalesce(..., false) around each condition: every reader takes NULL for false (WHERE, CASE WHEN,
+# FILTER), and a NULL operand of AND/OR only ever turns a false answer into NULL.
 def _all(conds: list[str]) -> str:
-    return " AND ".join(f"coalesce({c}, false)" for c in conds) if conds else "true"
+    return "(" + " AND ".join(conds) + ")" if conds else "true"
 
 
 def _any(conds: list[str]) -> str:
     unique = list(dict.fromkeys(conds))  # a label read twice adds its checks twice
-    return "(" + " OR ".join(f"coalesce({c}, false)" for c in unique) + ")" if unique else "false"
+    return "(" + " OR ".join(unique) + ")" if unique else "false"
 
 
-def _text(state: _State, val: _Val) -> str:
+def _text(state: _State, val: _Val, unsure: list[str] | None = None) -> str:
     """A label's text where it must be exact (a series label, a string match): fuzzy rows go to Python."""
     if val.fuzzy is not None:
-        state.unsure.append(val.fuzzy)
+        (state.unsure if unsure is None else unsure).append(val.fuzzy)
     return val.text
 
 
 Resolver = Callable[[str], _Val]
+
+
+@dataclass
+class _JsonJob:
+    """What one `| json` stage reads: its columns (the values found, the line is an object), the paths asked,
+    and the keys a repeat of which would change a value."""
+
+    found: str
+    obj: str
+    paths: list[str] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    odd_keys: bool = False
 
 
 class _State:
@@ -141,12 +153,14 @@ class _State:
         self.err = NULL
         self.keep: list[str] = []
         self.unsure: list[str] = []
+        self.unsure_kept: list[str] = []
         self.value: str | None = None
         self.resolve: Resolver = self._base
         # Columns: what each parser reads off the line, parsed once (DuckDB re-parses JSON in every call).
         self.parsed_lines: dict[str, str] = {}
         self.extracted: dict[str, str] = {}
         self.texts: dict[str, str] = {}
+        self.finishers: list[Callable[[], None]] = []  # run once every label is resolved
 
     def text_column(self, sql: str) -> str:
         """A label's text as a column of its own (it is read by several conditions)."""
@@ -200,7 +214,7 @@ class _State:
             if len(clashing) == len(streams):
                 return old
             new = parsed(name)
-            text = f"coalesce({new.text}, {old.text})"
+            text = new.text if old.text == NULL else f"coalesce({new.text}, {old.text})"
             numeric = (
                 new.numeric
                 if old.text == NULL or new.numeric is None
@@ -233,30 +247,32 @@ class _State:
             raise _Unsupported
 
     def _json(self, stage: s.JsonParser) -> None:
-        # A valid JSON text starting with `{` is an object (lines opening with a space are left to Python).
-        obj = self.column(self.parsed_lines, "(json_valid(line) AND ascii(line) = 123)")
-        self.err = f"coalesce({self.err}, CASE WHEN NOT {obj} THEN 'JSONParserErr' END)"
+        # One parse per line for every path asked (a list of values; NULL when DuckDB refuses the line). The
+        # paths are known once every label has been resolved: `_finish_json` writes the column then.
+        first = self.column(self.parsed_lines, "ascii(line)")
+        found = self.column(self.parsed_lines, "")
+        obj = self.column(self.extracted, "")
+        job = _JsonJob(found, obj)
+        self.finishers.append(lambda: self._finish_json(job))
+        failed = f"(CASE WHEN NOT {obj} THEN 'JSONParserErr' END)"
+        self.err = failed if self.err == NULL else f"coalesce({self.err}, {failed})"
         # Python's decoder gives up past ~1,000 nested levels; DuckDB's does not.
         deep = (
             "(strlen(line) > 900 AND strlen(line) - strlen(replace(replace(line, '[', ''), '{', '')) > 900)"
         )
-        self.unsure += [_JSON_UNSURE, deep]
-        # A line DuckDB refuses but that opens like an object may still be one to Python (1E400, say).
-        self.unsure.append(f"(NOT {obj} AND ascii(line) = 123)")
+        # Lines opening with a space are for Python (`ascii(line) = 123` tells an object here), and so is a
+        # line DuckDB refuses that opens like an object (1E400 deep inside, say).
+        self.unsure += [f"{first} IN (9, 10, 13, 32)", deep, f"(NOT {obj} AND {first} = 123)"]
         extracted: dict[str, str] = {}
 
         def value_at(parts: Sequence[str | int]) -> str:
-            """A column with the JSON text of the value at `parts` (one parse per line and path)."""
+            """A column with the JSON text of the value at `parts`."""
             path = _path(parts)
             if path not in extracted:
-                extracted[path] = self.column(
-                    self.extracted,
-                    f"(CASE WHEN {obj} THEN json_extract(line, {sql_string(path)})::VARCHAR END)",
-                )
-            value = extracted[path]
-            # A string with escapes is for Python's decoder; the others are the text between the quotes.
-            self.unsure.append(f"(ascii({value}) = 34 AND contains({value}, '\\'))")
-            return value
+                job.paths.append(path)
+                extracted[path] = self.column(self.extracted, f"{found}[{len(job.paths)}]::VARCHAR")
+            job.keys.update(p for p in parts if isinstance(p, str))
+            return extracted[path]
 
         if stage.fields:
             fields = {}
@@ -266,30 +282,50 @@ class _State:
                     raise _Unsupported
                 fields[label] = parts
             self._parsed_layer(
-                lambda name: (
-                    self._json_field(value_at(fields[name]), fields[name]) if name in fields else _Val(NULL)
-                )
+                lambda name: self._json_field(value_at(fields[name])) if name in fields else _Val(NULL)
             )
         else:
-            self._parsed_layer(lambda name: self._json_flat(value_at, name))
+            self._parsed_layer(lambda name: self._json_flat(value_at, job, name))
 
-    def _json_field(self, value: str, parts: list[str | int]) -> _Val:
-        self.unsure += [_duplicate_key(p) for p in parts if isinstance(p, str)]
+    def _finish_json(self, job: _JsonJob) -> None:
+        if job.paths:
+            paths = ", ".join(sql_string(p) for p in job.paths)
+            # try(): a line DuckDB refuses is NULL, not a failed query.
+            self.parsed_lines[job.found] = (
+                f"(CASE WHEN ascii(line) = 123 THEN try(json_extract(line, [{paths}])) END)"
+            )
+            self.extracted[job.obj] = f"({job.found} IS NOT NULL)"
+        else:
+            self.parsed_lines[job.found] = "(ascii(line) = 123 AND json_valid(line))"
+            self.extracted[job.obj] = job.found
+        # What DuckDB reads but Python refuses or reads otherwise, found in one pass over the line: trailing
+        # commas, NaN and Infinity in any case (Python takes NaN, Infinity and -Infinity only, and reads them
+        # as floats), a key that may repeat (Python keeps the last, DuckDB the first), a key Loki renames.
+        # \u escapes (keys spelled with them, surrogates) are for Python too.
+        alternatives = [r",\s*[\]}]", r"[:,\[]\s*[-+]?(?i:nan|inf)"]
+        alternatives += [f'"{_re2_literal(k)}"(?s:.*)"{_re2_literal(k)}"' for k in sorted(job.keys)]
+        if job.odd_keys:
+            alternatives.append(_ODD_KEY)
+        pattern = sql_string("|".join(alternatives))
+        self.unsure.append(f"({job.obj} AND (contains(line, '\\u') OR regexp_matches(line, {pattern})))")
+
+    def _json_field(self, value: str) -> _Val:
         # Objects and arrays come back re-serialised by Python; that text is for Python to write.
         self.unsure.append(f"(ascii({value}) IN (123, 91))")
         text = self.text_column(
             f"(CASE WHEN {value} = 'null' THEN NULL WHEN ascii({value}) = 34 THEN {_unquoted(value)} ELSE {value} END)"
         )
-        return _Val(text, _number_fuzzy(value), _is_number(value))
+        numeric = self.text_column(_is_number(value))
+        return _Val(text, _number_fuzzy(value, numeric), numeric)
 
-    def _json_flat(self, value_at: Callable[[Sequence[str | int]], str], name: str) -> _Val:
+    def _json_flat(self, value_at: Callable[[Sequence[str | int]], str], job: _JsonJob, name: str) -> _Val:
         """The label `name` after flattening: nested keys joined with `_`. Every way of splitting `name` at
         its underscores is a candidate path; a line holding more than one of them is left to Python."""
         if not name or name[0].isdigit() or name.count("_") > 5:
             raise _Unsupported
         if "_" in name:
             # A key Loki renames (odd characters, a leading digit, empty) always gives a name with `_`.
-            self.unsure.append(f"regexp_matches(line, {sql_string(_ODD_KEY)})")
+            job.odd_keys = True
         cuts = [i for i, ch in enumerate(name) if ch == "_"]
         values, shown = [], []
         for n in range(len(cuts) + 1):
@@ -306,13 +342,15 @@ class _State:
                         f"WHEN ascii({value}) = 34 THEN {_unquoted(value)} ELSE {value} END)"
                     )
                 )
-                self.unsure += [_duplicate_key(p) for p in parts if isinstance(p, str)]
         if len(values) > 1:
             present = " + ".join(f"({v} IS NOT NULL)::INTEGER" for v in values)
             self.unsure.append(f"({present}) > 1")
         text = values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
-        fuzzy = " OR ".join(f"coalesce({_number_fuzzy(k)}, false)" for k in shown)
-        return _Val(text, f"({fuzzy})", _is_number(shown[0]) if len(shown) == 1 else None)
+        numeric = [self.text_column(_is_number(k)) for k in shown]
+        fuzzy = " OR ".join(
+            f"coalesce({_number_fuzzy(k, n)}, false)" for k, n in zip(shown, numeric, strict=True)
+        )
+        return _Val(text, f"({fuzzy})", numeric[0] if len(shown) == 1 else None)
 
     def _logfmt(self, stage: s.LogfmtParser) -> None:
         token = sql_string(_LOGFMT_TOKEN)
@@ -368,7 +406,7 @@ class _State:
             label = self.label(expr.name)
             text = label.text  # a number's spelling does not change its value
             sure, number = _convert(text, expr.kind, label.numeric)
-            self.unsure.append(f"({err} IS NULL AND {text} IS NOT NULL AND NOT {sure})")
+            self.unsure.append(f"(NOT {sure} AND {err} IS NULL AND {text} IS NOT NULL)")
             target = repr(float(expr.value))
             cond = (
                 f"(CASE WHEN {err} IS NOT NULL THEN true WHEN {text} IS NULL THEN false "
@@ -430,7 +468,7 @@ class _State:
             "number" if stage.conversion is None else "bytes" if stage.conversion == "bytes" else "duration"
         )
         sure, number = _convert(text, kind)
-        self.unsure.append(f"({err} IS NULL AND {text} IS NOT NULL AND NOT {sure})")
+        self.unsure.append(f"(NOT {sure} AND {err} IS NULL AND {text} IS NOT NULL)")
         self.keep.append(f"({err} IS NOT NULL OR {text} IS NOT NULL)")
         self.value = f"(CASE WHEN {err} IS NULL THEN {number} ELSE 0.0 END)"
         before, name = self.resolve, stage.label
@@ -459,26 +497,32 @@ def _path(parts: Sequence[str | int]) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f'."{p}"' for p in parts)
 
 
-def _duplicate_key(key: str) -> str:
-    # Python keeps the last of two equal keys, DuckDB the first: lines that may repeat the key go to Python.
-    quoted = sql_string(f'"{key}"')
-    return f"(strlen(line) - strlen(replace(line, {quoted}, '')) > {len(key.encode()) + 2})"
+def _re2_literal(text: str) -> str:
+    return "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch == "_") else f"\\x{{{ord(ch):x}}}" for ch in text
+    )
 
 
-def _number_fuzzy(value: str) -> str:
+def _number_fuzzy(value: str, numeric: str) -> str:
     # DuckDB rewrites a non-integer number (1.50 → 1.5, 1e3 → 1000.0) and -0; Python keeps the text as written.
     return (
-        f"({_is_number(value)} AND (contains({value}, '.') OR "
+        f"({numeric} AND (contains({value}, '.') OR "
         f"contains({value}, 'e') OR contains({value}, 'E') OR ({value} = '0' AND contains(line, '-0'))))"
     )
 
 
 def _is_number(value: str) -> str:
-    return f"(ascii({value}) IN (45, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57))"
+    """The JSON text `value` is a number (DuckDB writes NaN and Infinity as letters; those go to Python)."""
+    return f"(ascii({value}) BETWEEN 48 AND 57 OR ascii({value}) = 45)"
 
 
 def _unquoted(value: str) -> str:
-    return f"substr({value}, 2, length({value}) - 2)"
+    """A JSON string's text. DuckDB wrote it (escaping only quotes, backslashes and control characters), so
+    its escapes decode exactly as Python decodes the line's."""
+    return (
+        f"(CASE WHEN contains({value}, '\\') THEN json_extract_string({value}, '$') "
+        f"ELSE substr({value}, 2, length({value}) - 2) END)"
+    )
 
 
 def _re2(pattern: str) -> str:
