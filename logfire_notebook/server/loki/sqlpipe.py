@@ -207,9 +207,9 @@ class _State:
         streams = self.streams
 
         def resolve(name: str) -> _Val:
-            if name.endswith("_extracted"):
-                raise _Unsupported
             old = before(name)
+            if name.endswith("_extracted"):
+                return self._renamed(name, old, parsed)
             clashing = [sid for sid, labels in streams.items() if name in labels]
             if len(clashing) == len(streams):
                 return old
@@ -226,6 +226,28 @@ class _State:
             return _Val(text, _either(new.fuzzy, old.fuzzy), numeric)
 
         self.resolve = resolve
+
+    def _renamed(self, name: str, old: _Val, parsed: Callable[[str], _Val]) -> _Val:
+        """`<x>_extracted` after a parser: the parsed `x` in streams that have a label `x`, else a parsed name
+        `<x>_extracted` itself; a line with both in a stream with `x` is for Python (the later key wins)."""
+        base = name.removesuffix("_extracted")
+        if not base or any(name in labels for labels in self.streams.values()):
+            raise _Unsupported  # the parsed `<x>_extracted` would be renamed again
+        own = parsed(name)
+        clashing = [sid for sid, labels in self.streams.items() if base in labels]
+        if clashing:
+            moved = parsed(base)
+            where = _in(clashing)
+            self.unsure.append(f"({where} AND {moved.text} IS NOT NULL AND {own.text} IS NOT NULL)")
+            new = _Val(
+                f"(CASE WHEN {where} THEN coalesce({moved.text}, {own.text}) ELSE {own.text} END)",
+                _either(own.fuzzy, moved.fuzzy),
+            )
+        else:
+            new = own
+        text = new.text if old.text == NULL else f"coalesce({new.text}, {old.text})"
+        numeric = new.numeric if old.text == NULL else None
+        return _Val(text, _either(new.fuzzy, old.fuzzy), numeric)
 
     # ---- stages ----
 
