@@ -107,7 +107,7 @@ def compile_pipeline(
         unsure_kept=_any(state.unsure_kept),
         labels=labels,
         value=state.value,
-        layers=[state.parsed_lines, state.extracted, state.texts],
+        layers=[state.parsed_lines, state.extracted, state.texts, state.checks],
     )
     size = len(out.keep) + len(out.error) + len(out.unsure) + sum(map(len, labels.values()))
     return out if size <= MAX_SQL_CHARS else None
@@ -160,6 +160,7 @@ class _State:
         self.parsed_lines: dict[str, str] = {}
         self.extracted: dict[str, str] = {}
         self.texts: dict[str, str] = {}
+        self.checks: dict[str, str] = {}  # conditions on the texts
         self.finishers: list[Callable[[], None]] = []  # run once every label is resolved
 
     def text_column(self, sql: str) -> str:
@@ -170,7 +171,7 @@ class _State:
         return self.column(self.texts, sql)
 
     def column(self, layer: dict[str, str], sql: str) -> str:
-        name = f"_lq{len(self.parsed_lines) + len(self.extracted) + len(self.texts)}"
+        name = f"_lq{sum(map(len, (self.parsed_lines, self.extracted, self.texts, self.checks)))}"
         layer[name] = sql
         return name
 
@@ -427,7 +428,8 @@ class _State:
                 raise _Unsupported
             label = self.label(expr.name)
             text = label.text  # a number's spelling does not change its value
-            sure, number = _convert(text, expr.kind, label.numeric)
+            # `sure` is read by the filter and by the check below: a column, computed once per row.
+            sure, number = _convert(text, expr.kind, label.numeric, lambda sql: self.column(self.checks, sql))
             self.unsure.append(f"(NOT {sure} AND {err} IS NULL AND {text} IS NOT NULL)")
             target = repr(float(expr.value))
             cond = (
@@ -560,10 +562,13 @@ def _matches(value: str, m: s.Matcher) -> str:
     return found if m.op == "=~" else f"(NOT {found})"
 
 
-def _convert(text: str, kind: str, numeric: str | None = None) -> tuple[str, str]:
-    """(the text is in a form SQL converts exactly as Python does, its value as DOUBLE)."""
+def _convert(
+    text: str, kind: str, numeric: str | None = None, column: Callable[[str], str] = lambda sql: sql
+) -> tuple[str, str]:
+    """(the text is in a form SQL converts exactly as Python does, its value as DOUBLE); `column` may make
+    the first a column of its own."""
     if kind == "duration":
-        sure = f"regexp_full_match({text}, {sql_string(_DURATION)})"
+        sure = column(f"regexp_full_match({text}, {sql_string(_DURATION)})")
         number = f"regexp_extract({text}, {sql_string(_DURATION)}, 1)"
         unit = f"regexp_extract({text}, {sql_string(_DURATION)}, 3)"
         scale = " ".join(f"WHEN {sql_string(u)} THEN {ns}" for u, ns in _DURATION_NS.items())
@@ -577,7 +582,7 @@ def _convert(text: str, kind: str, numeric: str | None = None) -> tuple[str, str
         )
         return sure, f"(CASE WHEN {sure} AND {number} <> '' THEN {value} WHEN {sure} THEN 0.0 END)"
     if kind == "bytes":
-        sure = f"regexp_full_match({text}, {sql_string(_BYTES)})"
+        sure = column(f"regexp_full_match({text}, {sql_string(_BYTES)})")
         prefix = f"lower(regexp_extract({text}, {sql_string(_BYTES)}, 2) || regexp_extract({text}, {sql_string(_BYTES)}, 3))"
         scale = " ".join(
             f"WHEN '{p}{i}' THEN {float((1024 if i else 1000) ** (n + 1))!r}::DOUBLE"
@@ -589,4 +594,5 @@ def _convert(text: str, kind: str, numeric: str | None = None) -> tuple[str, str
     sure = f"regexp_full_match({text}, {sql_string(_NUMBER)})"
     if numeric is not None:
         sure = f"(coalesce({numeric}, false) OR {sure})"  # JSON numbers skip the regex
+    sure = column(sure)
     return sure, f"(CASE WHEN {sure} THEN TRY_CAST({text} AS DOUBLE) END)"
