@@ -287,7 +287,7 @@ def _pipeline_in_sql(ctx: Context, agg: s.RangeAggregation, grouping: s.Grouping
     # Streams that never had metadata: the column is not read at all.
     metadata_column = "metadata" if has_metadata else "NULL::VARCHAR AS metadata"
     source = plan.frame(
-        f"SELECT ts, stream_id, line, {metadata_column} FROM store.loki_entries WHERE {where}"
+        f"SELECT ts, stream_id, line, {metadata_column}, json_plain FROM store.loki_entries WHERE {where}"
     )
     # One pass: the rows the pipeline keeps, and the rows only Python can judge (flagged u_, step -1). The
     # checks that matter only for kept rows run after the WHERE, on those rows alone.

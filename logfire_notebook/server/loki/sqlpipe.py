@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from logfire_notebook.server.loki import syntax as s
+from logfire_notebook.server.loki.jsonshape import DEEP_SQL, ODD_KEY, ODD_SYNTAX
 from logfire_notebook.server.loki.pipeline import ERROR, ERROR_DETAILS, json_path
 from logfire_notebook.server.loki.storage import sql_string
 
@@ -29,9 +30,6 @@ NULL = "NULL::VARCHAR"
 MAX_SQL_CHARS = 60_000
 """Past this the pipeline runs in Python: deep and/or nesting must not make an unbounded statement."""
 
-# A key Loki renames (a character other than [A-Za-z0-9_], a leading digit, an empty key): the label names
-# of such a line are not the keys themselves.
-_ODD_KEY = r'"(?:[^"\\]|\\.)*(?:[^A-Za-z0-9_"\\]|\\.)(?:[^"\\]|\\.)*"\s*:|"[0-9](?:[^"\\]|\\.)*"\s*:|""\s*:'
 # Python's `\s` and str.isspace() know these; RE2's `\s` does not.
 _ODD_SPACE = r"[\x0b\x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 _LOGFMT_TOKEN = r'\s*([^\s=]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?'
@@ -144,6 +142,7 @@ class _JsonJob:
     paths: list[str] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
     odd_keys: bool = False
+    line_checks: list[str] = field(default_factory=list)
 
 
 class _State:
@@ -279,13 +278,13 @@ class _State:
         self.finishers.append(lambda: self._finish_json(job))
         failed = f"(CASE WHEN NOT {obj} THEN 'JSONParserErr' END)"
         self.err = failed if self.err == NULL else f"coalesce({self.err}, {failed})"
-        # Python's decoder gives up past ~1,000 nested levels; DuckDB's does not.
-        deep = (
-            "(strlen(line) > 900 AND strlen(line) - strlen(replace(replace(line, '[', ''), '{', '')) > 900)"
-        )
-        # Lines opening with a space are for Python (`ascii(line) = 123` tells an object here), and so is a
-        # line DuckDB refuses that opens like an object (1E400 deep inside, say).
-        self.unsure += [f"{first} IN (9, 10, 13, 32)", deep, f"(NOT {obj} AND {first} = 123)"]
+        job.line_checks += [
+            # Lines opening with a space are for Python (`ascii(line) = 123` tells an object here), and so
+            # is a line DuckDB refuses that opens like an object (1E400 deep inside, say).
+            f"{first} IN (9, 10, 13, 32)",
+            DEEP_SQL,
+            f"(NOT {obj} AND {first} = 123)",
+        ]
         extracted: dict[str, str] = {}
 
         def value_at(parts: Sequence[str | int]) -> str:
@@ -322,15 +321,16 @@ class _State:
             self.parsed_lines[job.found] = "(ascii(line) = 123 AND json_valid(line))"
             self.extracted[job.obj] = job.found
         # What DuckDB reads but Python refuses or reads otherwise, found in one pass over the line: trailing
-        # commas, NaN and Infinity in any case (Python takes NaN, Infinity and -Infinity only, and reads them
-        # as floats), a key that may repeat (Python keeps the last, DuckDB the first), a key Loki renames.
-        # \u escapes (keys spelled with them, surrogates) are for Python too.
-        alternatives = [r",\s*[\]}]", r"[:,\[]\s*[-+]?(?i:nan|inf)"]
+        # commas, NaN and Infinity in any case, a key that may repeat (Python keeps the last, DuckDB the
+        # first), a key Loki renames. \u escapes (keys spelled with them, surrogates) are for Python too.
+        alternatives = [ODD_SYNTAX]
         alternatives += [f'"{_re2_literal(k)}"(?s:.*)"{_re2_literal(k)}"' for k in sorted(job.keys)]
         if job.odd_keys:
-            alternatives.append(_ODD_KEY)
+            alternatives.append(ODD_KEY)
         pattern = sql_string("|".join(alternatives))
-        self.unsure.append(f"({job.obj} AND (contains(line, '\\u') OR regexp_matches(line, {pattern})))")
+        job.line_checks.append(f"({job.obj} AND (contains(line, '\\u') OR regexp_matches(line, {pattern})))")
+        # A line found plain when it was stored (jsonshape.py) passes all of them: only the others are read.
+        self.unsure.append(f"(json_plain IS NOT TRUE AND ({' OR '.join(job.line_checks)}))")
 
     def _json_field(self, value: str) -> _Val:
         # Objects and arrays come back re-serialised by Python; that text is for Python to write.
