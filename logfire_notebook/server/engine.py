@@ -7,8 +7,8 @@ views named `records` and `metrics` that show only the requested time window and
 `records`, no pending spans). The database is opened with external access and extension loading off
 (`store.SANDBOX_CONFIG`), only a single SELECT statement is accepted, and `sandbox.py` checks the parse tree
 against an allowlist of tables and functions, so a query can neither read nor change anything but its own
-answer. A timer interrupts a query that runs past the time limit; the app interrupts one whose client has
-gone.
+answer. The shared watchdog thread (`watchdog.py`) interrupts a query that runs past the time limit; the app
+interrupts one whose client has gone.
 
 The row limit wraps the query (`SELECT * FROM (<sql>) LIMIT n`). Plain "latest N rows" queries take a
 faster path that reads only the top rows (see the end of this module). Output columns get DataFusion's
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from logfire_notebook._schema import TABLES
 from logfire_notebook.server import column_names, dialect, sandbox, sql_metrics
+from logfire_notebook.server.watchdog import WATCHDOG
 
 if TYPE_CHECKING:
     import duckdb
@@ -115,8 +117,6 @@ class _MemoryWatch:
             self._running.discard(interrupter)
 
     def _loop(self) -> None:
-        import time
-
         while True:
             time.sleep(0.1)
             with self._lock:
@@ -153,6 +153,18 @@ class Interrupter:
             if self._cursor is not None and self.reason is None:
                 self.reason = reason
                 self._cursor.interrupt()
+
+
+@dataclass(eq=False)
+class _TimeLimit:
+    """The watchdog's alarm for one statement: at `at`, interrupt it as past the time limit."""
+
+    at: float
+    interrupter: Interrupter
+    seconds: float
+
+    def fire(self) -> None:
+        self.interrupter.interrupt(f"ran longer than {self.seconds:g} s")
 
 
 def _ts_literal(value: datetime) -> str:
@@ -404,11 +416,8 @@ class Engine:
 
         interrupter.attach(cur)
         self._memory.watch(interrupter)
-        timer = threading.Timer(
-            self.query_timeout, interrupter.interrupt, args=(f"ran longer than {self.query_timeout:g} s",)
-        )
-        timer.daemon = True
-        timer.start()
+        alarm = _TimeLimit(time.monotonic() + self.query_timeout, interrupter, self.query_timeout)
+        WATCHDOG.watch(alarm)
         try:
             return work()
         except duckdb.InterruptException:
@@ -419,7 +428,7 @@ class Engine:
         except duckdb.Error as exc:
             raise _engine_error(str(exc)) from None
         finally:
-            timer.cancel()
+            WATCHDOG.unwatch(alarm)
             self._memory.unwatch(interrupter)
             interrupter.attach(None)
 

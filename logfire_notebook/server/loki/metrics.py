@@ -118,9 +118,9 @@ def _evaluate(ctx: Context, expr: s.Expr) -> Value:
             and inner.op in _SUMMABLE
             and inner.grouping is None
         ):
-            value: Value = _range_aggregation(ctx, inner, project=expr.grouping)
-        else:
-            value = _evaluate(ctx, inner)
+            # Grouped by these very labels already, one series per group: the sum is made.
+            return _range_aggregation(ctx, inner, project=expr.grouping)
+        value = _evaluate(ctx, inner)
         return _vector_aggregation(expr, value, len(ctx.steps))
     if isinstance(expr, s.Binary):
         return _binary(expr, _evaluate(ctx, expr.left), _evaluate(ctx, expr.right), len(ctx.steps))
@@ -255,9 +255,9 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
         value = float(count) if agg.op in ("count_over_time", "rate") else float(nbytes or 0)
         points = totals.setdefault(labels, {})
         points[int(k)] = points.get(int(k), 0.0) + value
-    for labels, points in totals.items():
-        for k, value in points.items():
-            out.add(labels, k, value / seconds if agg.op in ("rate", "bytes_rate") else value)
+    per_second = agg.op in ("rate", "bytes_rate")
+    for labels, points in totals.items():  # whole series at once: this runs once per point
+        out.series[labels] = {k: v / seconds for k, v in points.items()} if per_second else points
     return out
 
 
