@@ -278,13 +278,10 @@ class _State:
         self.finishers.append(lambda: self._finish_json(job))
         failed = f"(CASE WHEN NOT {obj} THEN 'JSONParserErr' END)"
         self.err = failed if self.err == NULL else f"coalesce({self.err}, {failed})"
-        job.line_checks += [
-            # Lines opening with a space are for Python (`ascii(line) = 123` tells an object here), and so
-            # is a line DuckDB refuses that opens like an object (1E400 deep inside, say).
-            f"{first} IN (9, 10, 13, 32)",
-            DEEP_SQL,
-            f"(NOT {obj} AND {first} = 123)",
-        ]
+        # Lines opening with a space are for Python (`ascii(line) = 123` tells an object here), and so is a
+        # line DuckDB refuses that opens like an object (1E400 deep inside, say), or nests past Python's depth.
+        job.line_checks.append(f"{first} IN (9, 10, 13, 32)")
+        self.unsure += [f"(NOT {obj} AND {first} = 123)", DEEP_SQL]
         extracted: dict[str, str] = {}
 
         def value_at(parts: Sequence[str | int]) -> str:
@@ -329,7 +326,7 @@ class _State:
             alternatives.append(ODD_KEY)
         pattern = sql_string("|".join(alternatives))
         job.line_checks.append(f"({job.obj} AND (contains(line, '\\u') OR regexp_matches(line, {pattern})))")
-        # A line found plain when it was stored (jsonshape.py) passes all of them: only the others are read.
+        # A line found plain when it was stored (jsonshape.py) passes these: only the others are read.
         self.unsure.append(f"(json_plain IS NOT TRUE AND ({' OR '.join(job.line_checks)}))")
 
     def _json_field(self, value: str) -> _Val:
