@@ -6,11 +6,12 @@ loop, and against the floor of reading the same rows from Parquet bytes, all mea
 The answer is a categorize-labels `query_range` body as Loki writes it (3-tuples, a third with structured
 metadata), over 20 streams. The row loop builds the very same frame as ours (same columns, types, level and
 order; checked before timing). Target: at least 5x faster than the row loop. Measured (2 cores shared with
-other jobs, load 8-10; medians of 9 rounds, two runs): 5.2x in CPU time (~170-185 ms against ~910-950 ms),
-5.0-6.2x wall, ~3.2x the Parquet floor; the previous decoding (tuples, metadata dicts) took 25-35% longer
-in the same conditions. What is left: msgspec making and freeing a small
-struct per entry (~60 ms), Arrow copying the strings (lines, then each row's labels: ~25 ms) and Polars
-taking the table (~14 ms, in the floor too).
+other jobs, load 9-13; medians of 9 rounds, three runs): 5.2-5.7x in CPU time (173-179 ms against 910-965
+ms), 5.2-6.0x wall; 3.1-3.5x the Parquet floor (CPU). The previous decoding (tuples, metadata dicts) took
+25-37% longer in the same conditions. What is left: msgspec making and freeing a small struct per entry
+(~60 ms), Arrow copying the strings (lines, then each row's labels: ~25 ms) and Polars taking the table
+(~14 ms, in the floor too). With metadata on every entry (Loki fed by OTLP) it is ~4.6x (load 12): pyarrow
+reading the metadata dicts into map columns takes most of the difference.
 """
 
 from __future__ import annotations

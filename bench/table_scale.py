@@ -396,6 +396,7 @@ def main() -> None:
 
     subjects = [s for s in SUBJECTS if s.name in args.subjects or s.name == "Polars HTML repr"]
     results: dict[tuple[str, int], Figures] = {}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         root, settings = Path(tmp) / "root", Path(tmp) / "settings"
         root.mkdir()
@@ -442,6 +443,11 @@ def main() -> None:
                 f"{cell(median(figures.bytes), ' B'):>12} {cell(median(figures.heap_mb), ' MB'):>9} "
                 f"{cell(median(figures.scroll_ms), ' ms'):>8} {cell(median(figures.sort_ms), ' ms'):>8}"
             )
+    load_after = os.getloadavg()
+    print(
+        f"load average (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in load_before)} before the runs, "
+        f"{', '.join(f'{x:.1f}' for x in load_after)} after (2 cores: figures above ~2 are inflated)"
+    )
     print(
         "x HTML = first rows / Polars' HTML repr in the same run (target <= 2); targets: LogfireTable heap "
         "<= 50 MB at 1,000,000 rows, scroll and sort <= 150 ms at 100,000 and <= 500 ms at 1,000,000."

@@ -219,7 +219,7 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
         data_elapsed: float | None = None,
         all_rows: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(open_later=True)
         self._source = source if source is not None else LogfireSource()
         self._data_elapsed = data_elapsed  # seconds the caller's query for `data` took, for the footer
         self._listeners: list[Callable[[pl.DataFrame], None]] = []
@@ -235,8 +235,8 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
         self._started = False  # the range observer waits for the first run below
         self.on_msg(self._on_message)
 
-        # The settings and the first result reach the browser as one update, not one per trait: the widget
-        # is shown only after this returns, and its first paint waits for every message before it.
+        # The settings and the first result reach the browser in the message that opens the widget (see
+        # `open_with_state`): its first paint waits for every message before it.
         with self.hold_sync():
             with self.hold_trait_notifications():
                 self.query = (query or "").strip()
@@ -257,6 +257,7 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
                 # With `data`, the caller already ran this query for this range: show it, count only the
                 # timeline.
                 self._run(data)
+        self.open_with_state()
 
     # -- Python API --------------------------------------------------------------------------------------
 

@@ -261,6 +261,8 @@ export class TableView {
     this.renderHeader();
     this.scroller.scrollTop = 0;
     this.scrollTop = 0;
+    // Like a new result: the rows on screen first, the overscan once they have arrived and been painted.
+    this.lean = true;
     this.render();
   }
 
@@ -321,6 +323,7 @@ export class TableView {
       });
       this.body.append(tr);
     }
+    let pending = false;
     for (let k = 0; k < count; k++) {
       const display = win.start + k;
       const ref = rows.row(this.rowAt(display));
@@ -328,6 +331,7 @@ export class TableView {
       tr.dataset.row = String(display);
       tr.classList.toggle("lf-odd", display % 2 === 1);
       tr.classList.toggle("lf-pending", ref === null);
+      pending ||= ref === null;
       const cells = tr.children;
       columns.forEach((info, c) => {
         const td = cells[c] as HTMLElement;
@@ -347,6 +351,7 @@ export class TableView {
         if (this.selected?.row === display && this.selected.col === c) td.classList.add("lf-selected");
       });
     }
+    if (this.lean && !pending) this.fillAfterPaint();
   }
 
   private onCellClick(e: MouseEvent): void {

