@@ -1,6 +1,7 @@
 // @vitest-environment node
-// Every LogQL string our Python tests send (tests/fixtures/logql/scenarios.json) parses with Grafana's own
-// LogQL grammar (@grafana/lezer-logql), so our server is tested with queries Grafana and Loki users write.
+// Every LogQL string our Python tests send (tests/fixtures/logql/scenarios.json: the scenarios and the
+// differential queries) parses with Grafana's own LogQL grammar (@grafana/lezer-logql), so our server is
+// tested with queries Grafana and Loki users write.
 // The syntax errors we answer with a 400 are errors for Grafana's grammar too.
 import { readFileSync } from "node:fs";
 import { parser } from "@grafana/lezer-logql";
@@ -17,6 +18,7 @@ interface ParseError {
 interface Scenarios {
   scenarios: Scenario[];
   parse_errors: ParseError[];
+  differential: { queries: string[] };
 }
 
 const file = new URL("../../tests/fixtures/logql/scenarios.json", import.meta.url);
@@ -39,6 +41,11 @@ describe("LogQL of the Python scenarios", () => {
   for (const scenario of data.scenarios) {
     it(`parses with Grafana's grammar: ${scenario.name}`, () => {
       expect(errorAt(scenario.query), scenario.query).toBeNull();
+    });
+  }
+  for (const query of data.differential.queries) {
+    it(`parses with Grafana's grammar: ${query}`, () => {
+      expect(errorAt(query), query).toBeNull();
     });
   }
   for (const bad of data.parse_errors.filter((c) => c.lezer !== null)) {

@@ -36,9 +36,9 @@ from logfire_notebook._closing import SYNC_ONLY, ClosesAsyncClient, ClosesSyncCl
 from logfire_notebook._exceptions import HTTPStatusError
 from logfire_notebook._loki import ops
 from logfire_notebook._loki.config import resolve_loki_config
-from logfire_notebook._loki.errors import loki_status_error, scrubber
+from logfire_notebook._loki.errors import LokiRetryPolicy, loki_status_error, scrubber
 from logfire_notebook._timerange import TimeInput, TimeRange
-from logfire_notebook._transport import RetryPolicy, asend, send
+from logfire_notebook._transport import asend, send
 
 if TYPE_CHECKING:
     import polars as pl
@@ -102,7 +102,7 @@ class _LokiBase:
         )
         self.addr = self._config.addr
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self.policy = RetryPolicy(max_retries, max_retry_seconds)
+        self.policy = LokiRetryPolicy(max_retries, max_retry_seconds)
         self._state = ops.State(parquet=parquet)
         self._status_error = functools.partial(loki_status_error, scrub=scrubber(self._config.secrets()))
         self._httpx_kwargs = dict(httpx_kwargs)

@@ -2,7 +2,10 @@
 
 Loki answers errors as `text/plain`, the message as the body: 400 for a bad query or parameter (a parse error
 says `parse error at line 1, col 11: ...`, kept as `QueryError.position`), 401/403 from an auth proxy, 404
-when the path is not Loki's, 429 and 5xx as any server (those are retried first, see `_transport`).
+when the path is not Loki's, 429 and 5xx as any server (those are retried first, see `_transport`). One kind
+of 500 is the query's fault, not the server's: Loki's engine refuses a vector match that is not one-to-one
+(or many-to-one with group_left/group_right) while it evaluates, and its HTTP layer answers that with 500.
+Those are `QueryError`s, never retried (`LokiRetryPolicy`).
 """
 
 from __future__ import annotations
@@ -14,14 +17,31 @@ import httpx
 
 from logfire_notebook._exceptions import AuthenticationError, HTTPStatusError, QueryError
 from logfire_notebook._responses import _body_text, _one_line, status_error
+from logfire_notebook._transport import RetryPolicy
 
-__all__ = ["loki_status_error", "scrubber"]
+__all__ = ["LokiRetryPolicy", "loki_status_error", "scrubber"]
 
 _POSITION = re.compile(r"line (\d+), col(?:umn)? (\d+)", re.IGNORECASE)
 _AUTH_HINT = (
     "check LOKI_USERNAME / LOKI_PASSWORD or LOKI_BEARER_TOKEN (or the username=, password=, bearer_token= "
     "arguments), and LOKI_ORG_ID for a multi-tenant Loki."
 )
+
+
+# How Loki's (Prometheus') vector matching refuses a query; the same query fails the same way every time.
+_MATCHING_ERRORS = ("multiple matches for labels", "many-to-many matching not allowed")
+
+
+def _refused_match(response: httpx.Response) -> bool:
+    return response.status_code == 500 and any(e in _body_text(response) for e in _MATCHING_ERRORS)
+
+
+class LokiRetryPolicy(RetryPolicy):
+    """The transport's retries, except for Loki's 500s that the query itself causes (vector matching)."""
+
+    @staticmethod
+    def retryable(response: httpx.Response) -> bool:
+        return not _refused_match(response) and RetryPolicy.retryable(response)
 
 
 def scrubber(secrets: Iterable[str]) -> Callable[[str], str]:
@@ -43,7 +63,7 @@ def loki_status_error(
     status = response.status_code
     detail = scrub(_body_text(response).strip()[:2000])
     host = response.request.url.host
-    if status == 400:
+    if status == 400 or _refused_match(response):
         match = _POSITION.search(detail)
         position = (int(match.group(1)), int(match.group(2))) if match else None
         return QueryError(

@@ -78,6 +78,24 @@ def test_a_parse_error_is_lokis_message_with_its_position(client: LokiClient) ->
     assert info.value.position is not None and "parse error" in str(info.value)
 
 
+def test_a_vector_match_loki_refuses_is_a_query_error_asked_once(
+    loki_backend: Any, tenant: str, pushed: None
+) -> None:
+    # Loki answers this with 500 (its engine's error): still the query's fault, so no retries.
+    sent: list[httpx.Request] = []
+    query = (  # two statuses on the left for one service on the right
+        'sum by (service_name, status) (count_over_time({service_name="api"} | json [1h])) '
+        '/ on(service_name) sum by (service_name) (count_over_time({service_name="api"}[1h]))'
+    )
+    with (
+        LokiClient(loki_backend.base_url, org_id=tenant, event_hooks={"request": [sent.append]}) as client,
+        pytest.raises(QueryError) as info,
+    ):
+        client.query(query)
+    assert "many-to-one matching must be explicit" in str(info.value)
+    assert len(sent) == 1
+
+
 def test_table_shows_rows_counts_the_timeline_and_narrows(
     loki_backend: Any, tenant: str, pushed: None
 ) -> None:

@@ -1,7 +1,7 @@
 """Run the example notebooks in a real ipykernel (nbclient) against a real local backend.
 
-`demo_backend`: a backend whose data dir was filled by `logfire-notebook demo --no-lab` (the data the examples are
-written for: the standard test dataset has other services and no PydanticAI spans), kept small for speed.
+`demo_backend`: a backend on a copy of the session's `demo_data` (filled by `logfire-notebook demo --no-lab`: the data
+the examples are written for; the standard test dataset has other services and no PydanticAI spans).
 `run_notebook` executes a notebook with the token in the kernel's environment only, and can append probe cells
 whose printed JSON the test compares with what it computes itself from the raw rows.
 """
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,25 +18,17 @@ from typing import Any
 import nbformat
 import pytest
 from _backend import Backend, start_backend
-from _loopback import free_port
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-DEMO_RECORDS = 1500
 
 
 @pytest.fixture(scope="session")
-def demo_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    data_dir = tmp_path_factory.mktemp("demo") / "data"
-    demo = ["demo", "--no-lab", "--records", str(DEMO_RECORDS), "--data-dir", str(data_dir)]
-    subprocess.run(
-        [sys.executable, "-m", "logfire_notebook.cli", *demo, "--port", str(free_port())],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    server = start_backend(data_dir)
+def demo_backend(
+    demo_data: Callable[[Path], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    server = start_backend(demo_data(tmp_path_factory.mktemp("demo") / "data"))
     yield server
     server.stop()
 

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -511,11 +511,12 @@ def test_a_magic_cells_chart_draws_its_series_shows_values_and_brushing_narrows_
 
 
 @pytest.fixture
-def live_demo(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """`logfire-notebook demo --headless` on a data dir of its own: a small fill, then its services keep
-    sending in real time (5 records a second) until the test ends. Yields its address and its token file."""
+def live_demo(tmp_path: Path, demo_data: Callable[[Path], Path]) -> Iterator[tuple[str, Path]]:
+    """`logfire-notebook demo --headless` on a copy of the session's small demo data: its services top up the
+    minutes since that fill, then keep sending in real time (5 records a second) until the test ends. Yields
+    its address and its token file."""
     port = free_port()
-    data_dir = tmp_path / "demo"
+    data_dir = demo_data(tmp_path / "demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOGFIRE_", "OTEL_"))}
     process = subprocess.Popen(
         [

@@ -276,14 +276,19 @@ def _pipeline_in_sql(ctx: Context, agg: s.RangeAggregation, grouping: s.Grouping
     pushed, rest = pushdown(query.stages)
     stages = compile_stages(rest)  # a bad template is reported as the Python path reports it
     names = list(dict.fromkeys(grouping.labels))
-    plan = compile_pipeline(rest, streams, ctx.loki.any_metadata(ctx.tenant, streams), names)
+    has_metadata = ctx.loki.any_metadata(ctx.tenant, streams)
+    plan = compile_pipeline(rest, streams, has_metadata, names)
     if plan is None or (not counting and plan.value is None):
         return None
     ctx.stats.streams = len(streams)
     where = where_sql(ctx.tenant, list(streams), pushed) + f" AND ts > {after} AND ts <= {until}"
     groups = "".join(f"{plan.labels[n]} AS g{i}, " for i, n in enumerate(names))
     keys = "".join(f"g{i}, " for i in range(len(names)))
-    source = plan.frame(f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where}")
+    # Streams that never had metadata: the column is not read at all.
+    metadata_column = "metadata" if has_metadata else "NULL::VARCHAR AS metadata"
+    source = plan.frame(
+        f"SELECT ts, stream_id, line, {metadata_column}, json_plain FROM store.loki_entries WHERE {where}"
+    )
     # One pass: the rows the pipeline keeps, and the rows only Python can judge (flagged u_, step -1). The
     # checks that matter only for kept rows run after the WHERE, on those rows alone.
     flagged = f"({plan.unsure} OR ({plan.keep} AND {plan.unsure_kept}))"

@@ -98,14 +98,17 @@ def where_sql(tenant: str, stream_ids: Sequence[int], filters: Sequence[s.LineFi
 def narrowed(
     loki: LokiStore, tenant: str, rest: Sequence[s.Stage], streams: dict[int, dict[str, str]]
 ) -> Callable[[str], str]:
-    """Wraps a SELECT of entries so it keeps only those the rest of the pipeline may keep: the pipeline in
-    SQL, plus the lines only Python can judge. The Python pipeline still runs on what comes back (it makes
-    the labels), so the SQL side only has to let every kept entry through."""
+    """A SELECT of `(ts, stream_id, line, metadata)` for the entries a WHERE picks, keeping only those the
+    rest of the pipeline may keep: the pipeline in SQL, plus the lines only Python can judge. The Python
+    pipeline still runs on what comes back (it makes the labels), so the SQL side only has to let every kept
+    entry through."""
     plan = compile_pipeline(rest, streams, loki.any_metadata(tenant, streams)) if rest else None
+    columns = "ts, stream_id, line, metadata"
     if plan is None:
-        return lambda rows: rows
-    return lambda rows: (
-        f"SELECT ts, stream_id, line, metadata FROM ({plan.frame(rows)}) WHERE {plan.unsure} OR {plan.keep}"
+        return lambda where: f"SELECT {columns} FROM store.loki_entries WHERE {where}"
+    return lambda where: (
+        f"SELECT {columns} FROM ({plan.frame(f'SELECT {columns}, json_plain FROM store.loki_entries WHERE {where}')}) "
+        f"WHERE {plan.unsure} OR {plan.keep}"
     )
 
 
@@ -185,13 +188,11 @@ def _batches(
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Rows `(ts, stream_id, line, metadata)` in [start, end) in the direction asked, in batches."""
     order = "ASC" if forward else "DESC"
-    columns = "ts, stream_id, line, metadata"
     width = max(1, int((end_ns - start_ns) * _FIRST_SLICE))
     lo, hi = (start_ns, min(end_ns, start_ns + width)) if forward else (max(start_ns, end_ns - width), end_ns)
     wanted = limit
     while True:
-        rows = f"SELECT {columns} FROM store.loki_entries WHERE {where} AND ts >= {lo} AND ts < {hi}"
-        sql = f"{narrow(rows)} ORDER BY ts {order}"
+        sql = f"{narrow(f'{where} AND ts >= {lo} AND ts < {hi}')} ORDER BY ts {order}"
         if not pipelined:
             # Every row SQL keeps is an answer: a top-N of what is still wanted from this slice.
             with deadline.watching(cur):
@@ -231,9 +232,7 @@ def read_entries(
         return
     pushed, rest = pushdown(query.stages)
     where = where_sql(tenant, list(streams), pushed) + f" AND ts > {int(after_ns)} AND ts <= {int(until_ns)}"
-    source = narrowed(loki, tenant, rest, streams)(
-        f"SELECT ts, stream_id, line, metadata FROM store.loki_entries WHERE {where}"
-    )
+    source = narrowed(loki, tenant, rest, streams)(where)
     cur = loki.store.cursor()
     with deadline.watching(cur):
         cur.execute(f"{source} ORDER BY ts")

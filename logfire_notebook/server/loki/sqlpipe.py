@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from logfire_notebook.server.loki import syntax as s
+from logfire_notebook.server.loki.jsonshape import DEEP_SQL, ODD_KEY, ODD_SYNTAX
 from logfire_notebook.server.loki.pipeline import ERROR, ERROR_DETAILS, json_path
 from logfire_notebook.server.loki.storage import sql_string
 
@@ -29,9 +30,6 @@ NULL = "NULL::VARCHAR"
 MAX_SQL_CHARS = 60_000
 """Past this the pipeline runs in Python: deep and/or nesting must not make an unbounded statement."""
 
-# A key Loki renames (a character other than [A-Za-z0-9_], a leading digit, an empty key): the label names
-# of such a line are not the keys themselves.
-_ODD_KEY = r'"(?:[^"\\]|\\.)*(?:[^A-Za-z0-9_"\\]|\\.)(?:[^"\\]|\\.)*"\s*:|"[0-9](?:[^"\\]|\\.)*"\s*:|""\s*:'
 # Python's `\s` and str.isspace() know these; RE2's `\s` does not.
 _ODD_SPACE = r"[\x0b\x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 _LOGFMT_TOKEN = r'\s*([^\s=]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?'
@@ -107,7 +105,7 @@ def compile_pipeline(
         unsure_kept=_any(state.unsure_kept),
         labels=labels,
         value=state.value,
-        layers=[state.parsed_lines, state.extracted, state.texts],
+        layers=[state.parsed_lines, state.extracted, state.texts, state.checks],
     )
     size = len(out.keep) + len(out.error) + len(out.unsure) + sum(map(len, labels.values()))
     return out if size <= MAX_SQL_CHARS else None
@@ -144,6 +142,7 @@ class _JsonJob:
     paths: list[str] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
     odd_keys: bool = False
+    line_checks: list[str] = field(default_factory=list)
 
 
 class _State:
@@ -160,6 +159,7 @@ class _State:
         self.parsed_lines: dict[str, str] = {}
         self.extracted: dict[str, str] = {}
         self.texts: dict[str, str] = {}
+        self.checks: dict[str, str] = {}  # conditions on the texts
         self.finishers: list[Callable[[], None]] = []  # run once every label is resolved
 
     def text_column(self, sql: str) -> str:
@@ -170,7 +170,7 @@ class _State:
         return self.column(self.texts, sql)
 
     def column(self, layer: dict[str, str], sql: str) -> str:
-        name = f"_lq{len(self.parsed_lines) + len(self.extracted) + len(self.texts)}"
+        name = f"_lq{sum(map(len, (self.parsed_lines, self.extracted, self.texts, self.checks)))}"
         layer[name] = sql
         return name
 
@@ -207,9 +207,9 @@ class _State:
         streams = self.streams
 
         def resolve(name: str) -> _Val:
-            if name.endswith("_extracted"):
-                raise _Unsupported
             old = before(name)
+            if name.endswith("_extracted"):
+                return self._renamed(name, old, parsed)
             clashing = [sid for sid, labels in streams.items() if name in labels]
             if len(clashing) == len(streams):
                 return old
@@ -226,6 +226,28 @@ class _State:
             return _Val(text, _either(new.fuzzy, old.fuzzy), numeric)
 
         self.resolve = resolve
+
+    def _renamed(self, name: str, old: _Val, parsed: Callable[[str], _Val]) -> _Val:
+        """`<x>_extracted` after a parser: the parsed `x` in streams that have a label `x`, else a parsed name
+        `<x>_extracted` itself; a line with both in a stream with `x` is for Python (the later key wins)."""
+        base = name.removesuffix("_extracted")
+        if not base or any(name in labels for labels in self.streams.values()):
+            raise _Unsupported  # the parsed `<x>_extracted` would be renamed again
+        own = parsed(name)
+        clashing = [sid for sid, labels in self.streams.items() if base in labels]
+        if clashing:
+            moved = parsed(base)
+            where = _in(clashing)
+            self.unsure.append(f"({where} AND {moved.text} IS NOT NULL AND {own.text} IS NOT NULL)")
+            new = _Val(
+                f"(CASE WHEN {where} THEN coalesce({moved.text}, {own.text}) ELSE {own.text} END)",
+                _either(own.fuzzy, moved.fuzzy),
+            )
+        else:
+            new = own
+        text = new.text if old.text == NULL else f"coalesce({new.text}, {old.text})"
+        numeric = new.numeric if old.text == NULL else None
+        return _Val(text, _either(new.fuzzy, old.fuzzy), numeric)
 
     # ---- stages ----
 
@@ -256,13 +278,10 @@ class _State:
         self.finishers.append(lambda: self._finish_json(job))
         failed = f"(CASE WHEN NOT {obj} THEN 'JSONParserErr' END)"
         self.err = failed if self.err == NULL else f"coalesce({self.err}, {failed})"
-        # Python's decoder gives up past ~1,000 nested levels; DuckDB's does not.
-        deep = (
-            "(strlen(line) > 900 AND strlen(line) - strlen(replace(replace(line, '[', ''), '{', '')) > 900)"
-        )
         # Lines opening with a space are for Python (`ascii(line) = 123` tells an object here), and so is a
-        # line DuckDB refuses that opens like an object (1E400 deep inside, say).
-        self.unsure += [f"{first} IN (9, 10, 13, 32)", deep, f"(NOT {obj} AND {first} = 123)"]
+        # line DuckDB refuses that opens like an object (1E400 deep inside, say), or nests past Python's depth.
+        job.line_checks.append(f"{first} IN (9, 10, 13, 32)")
+        self.unsure += [f"(NOT {obj} AND {first} = 123)", DEEP_SQL]
         extracted: dict[str, str] = {}
 
         def value_at(parts: Sequence[str | int]) -> str:
@@ -299,15 +318,16 @@ class _State:
             self.parsed_lines[job.found] = "(ascii(line) = 123 AND json_valid(line))"
             self.extracted[job.obj] = job.found
         # What DuckDB reads but Python refuses or reads otherwise, found in one pass over the line: trailing
-        # commas, NaN and Infinity in any case (Python takes NaN, Infinity and -Infinity only, and reads them
-        # as floats), a key that may repeat (Python keeps the last, DuckDB the first), a key Loki renames.
-        # \u escapes (keys spelled with them, surrogates) are for Python too.
-        alternatives = [r",\s*[\]}]", r"[:,\[]\s*[-+]?(?i:nan|inf)"]
+        # commas, NaN and Infinity in any case, a key that may repeat (Python keeps the last, DuckDB the
+        # first), a key Loki renames. \u escapes (keys spelled with them, surrogates) are for Python too.
+        alternatives = [ODD_SYNTAX]
         alternatives += [f'"{_re2_literal(k)}"(?s:.*)"{_re2_literal(k)}"' for k in sorted(job.keys)]
         if job.odd_keys:
-            alternatives.append(_ODD_KEY)
+            alternatives.append(ODD_KEY)
         pattern = sql_string("|".join(alternatives))
-        self.unsure.append(f"({job.obj} AND (contains(line, '\\u') OR regexp_matches(line, {pattern})))")
+        job.line_checks.append(f"({job.obj} AND (contains(line, '\\u') OR regexp_matches(line, {pattern})))")
+        # A line found plain when it was stored (jsonshape.py) passes these: only the others are read.
+        self.unsure.append(f"(json_plain IS NOT TRUE AND ({' OR '.join(job.line_checks)}))")
 
     def _json_field(self, value: str) -> _Val:
         # Objects and arrays come back re-serialised by Python; that text is for Python to write.
@@ -405,7 +425,8 @@ class _State:
                 raise _Unsupported
             label = self.label(expr.name)
             text = label.text  # a number's spelling does not change its value
-            sure, number = _convert(text, expr.kind, label.numeric)
+            # `sure` is read by the filter and by the check below: a column, computed once per row.
+            sure, number = _convert(text, expr.kind, label.numeric, lambda sql: self.column(self.checks, sql))
             self.unsure.append(f"(NOT {sure} AND {err} IS NULL AND {text} IS NOT NULL)")
             target = repr(float(expr.value))
             cond = (
@@ -538,10 +559,13 @@ def _matches(value: str, m: s.Matcher) -> str:
     return found if m.op == "=~" else f"(NOT {found})"
 
 
-def _convert(text: str, kind: str, numeric: str | None = None) -> tuple[str, str]:
-    """(the text is in a form SQL converts exactly as Python does, its value as DOUBLE)."""
+def _convert(
+    text: str, kind: str, numeric: str | None = None, column: Callable[[str], str] = lambda sql: sql
+) -> tuple[str, str]:
+    """(the text is in a form SQL converts exactly as Python does, its value as DOUBLE); `column` may make
+    the first a column of its own."""
     if kind == "duration":
-        sure = f"regexp_full_match({text}, {sql_string(_DURATION)})"
+        sure = column(f"regexp_full_match({text}, {sql_string(_DURATION)})")
         number = f"regexp_extract({text}, {sql_string(_DURATION)}, 1)"
         unit = f"regexp_extract({text}, {sql_string(_DURATION)}, 3)"
         scale = " ".join(f"WHEN {sql_string(u)} THEN {ns}" for u, ns in _DURATION_NS.items())
@@ -555,7 +579,7 @@ def _convert(text: str, kind: str, numeric: str | None = None) -> tuple[str, str
         )
         return sure, f"(CASE WHEN {sure} AND {number} <> '' THEN {value} WHEN {sure} THEN 0.0 END)"
     if kind == "bytes":
-        sure = f"regexp_full_match({text}, {sql_string(_BYTES)})"
+        sure = column(f"regexp_full_match({text}, {sql_string(_BYTES)})")
         prefix = f"lower(regexp_extract({text}, {sql_string(_BYTES)}, 2) || regexp_extract({text}, {sql_string(_BYTES)}, 3))"
         scale = " ".join(
             f"WHEN '{p}{i}' THEN {float((1024 if i else 1000) ** (n + 1))!r}::DOUBLE"
@@ -567,4 +591,5 @@ def _convert(text: str, kind: str, numeric: str | None = None) -> tuple[str, str
     sure = f"regexp_full_match({text}, {sql_string(_NUMBER)})"
     if numeric is not None:
         sure = f"(coalesce({numeric}, false) OR {sure})"  # JSON numbers skip the regex
+    sure = column(sure)
     return sure, f"(CASE WHEN {sure} THEN TRY_CAST({text} AS DOUBLE) END)"

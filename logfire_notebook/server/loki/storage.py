@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from logfire_notebook.server.loki.jsonshape import COLUMN_DDL, insert_sql
 from logfire_notebook.server.loki.syntax import Matcher
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ _TABLES = (
     "CREATE TABLE IF NOT EXISTS store.loki_entries "
     "(tenant VARCHAR NOT NULL, stream_id BIGINT NOT NULL, ts BIGINT NOT NULL, line VARCHAR NOT NULL, "
     "metadata VARCHAR)",
+    COLUMN_DDL,
 )
 
 
@@ -177,7 +179,7 @@ class LokiStore:
                         [(tenant, sid, labels_key(labels)) for sid, labels in new_streams.items()],
                     )
                 cur.register("incoming_loki", table)
-                cur.execute("INSERT INTO store.loki_entries SELECT * FROM incoming_loki")
+                cur.execute(insert_sql("incoming_loki"))
                 cur.unregister("incoming_loki")
                 cur.execute("COMMIT")
             except BaseException:
