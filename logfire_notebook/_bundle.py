@@ -58,24 +58,12 @@ class BundledWidget(anywidget.AnyWidget):
     """`{"hash", "js", "css"}` (the files as binary buffers) in the first widget of the process, else empty:
     the loader asks for them by message when the page has not seen them."""
 
-    def __init__(self, *, open_later: bool = False, **kwargs: Any) -> None:
-        # `open_later`: the subclass sets its first state, then calls `open_with_state()`, so the browser gets
-        # the widget and its first rows in one message rather than an empty widget and an update.
-        self._open_later = open_later
+    def __init__(self, **kwargs: Any) -> None:
         if _carry_once():
             js, css = _files()
             kwargs["_bundle"] = {"hash": _hash(), "js": js, "css": css}
         super().__init__(**kwargs)
         self.on_msg(self._on_bundle_request)
-
-    def open(self) -> None:
-        if not getattr(self, "_open_later", False):
-            super().open()
-
-    def open_with_state(self) -> None:
-        """Opens the widget's comm with every trait as it is now (a no-op once open)."""
-        self._open_later = False
-        self.open()
 
     def _on_bundle_request(self, _widget: Any, content: Any, _buffers: list[bytes]) -> None:
         if isinstance(content, dict) and content.get("type") == "bundle":

@@ -72,7 +72,7 @@ class LogfireTrace(BundledWidget):
         client: LogfireClient | None = None,
         data: pl.DataFrame | None = None,
     ) -> None:
-        super().__init__(open_later=True)
+        super().__init__()
         self.trace_id = _trace.normalize_trace_id(trace_id)
         self._table: pa.Table | None = None
         self._ipc: bytes | None = None
@@ -86,7 +86,6 @@ class LogfireTrace(BundledWidget):
             self._table = self._fetch(window, environment, client, read_token, base_url)
         elapsed = (time.perf_counter() - t0) * 1000
         self.status = {"state": "ready", **_trace.trace_reply(self._table, self.trace_id, window, elapsed)}
-        self.open_with_state()
 
     @property
     def df(self) -> pl.DataFrame:

@@ -291,6 +291,32 @@ def test_a_picked_range_shows_its_rows_before_the_timeline_is_counted(backend: A
             proxy.close()
 
 
+def test_a_table_given_its_rows_opens_with_them_before_the_timeline_is_counted(backend: Any) -> None:
+    # The magic's path: the cell ran the query, the widget shows its rows; the count is a second query.
+    proxy = SlowCountProxy(backend.base_url)
+    with (
+        LogfireClient(backend.token, proxy.url) as through_proxy,
+        LogfireClient(backend.token, backend.base_url) as c,
+    ):
+        data = c.query_polars(SQL, since="3h", limit=10_000)
+        proxy.armed.set()
+        table = Captured(SQL, since="3h", client=through_proxy, limit=10_000, data=data)
+        try:
+            # Constructed (and opened, rows and all) while the count is still held at the server.
+            assert proxy.held.wait(30), "the timeline's count never reached the server"
+            assert table.comm is not None and table.status["state"] == "ready"
+            assert table.status["rows"] == data.height == pa.ipc.open_stream(table.head).read_all().num_rows
+            assert table.timeline["revision"] != table.revision  # the browser shows it as pending
+            proxy.release.set()
+            assert table.df.height == data.height
+            assert wait_for(lambda: table.timeline["revision"] == table.revision)
+            assert sum(table.timeline["histogram"]["counts"]) >= data.height
+        finally:
+            proxy.release.set()
+            table.close()
+            proxy.close()
+
+
 def wait_for(condition: Any, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
