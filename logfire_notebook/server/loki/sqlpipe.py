@@ -384,9 +384,12 @@ class _State:
         wanted = {label: path if path is not None else label for label, path in stage.fields}
 
         def pick(key_cond: str, non_empty: bool) -> str:
+            """The value's text as a column (the filters and the series read it, each more than once)."""
             cond = f"({key_cond}) AND v <> '' AND v <> '\"\"'" if non_empty else key_cond
-            raw = f"list_filter({raws}, lambda v, i: {cond})[-1]"
-            return f"(CASE WHEN starts_with({raw}, '\"') THEN substr({raw}, 2, length({raw}) - 2) ELSE {raw} END)"
+            raw = self.column(self.extracted, f"list_filter({raws}, lambda v, i: {cond})[-1]")
+            return self.text_column(
+                f"(CASE WHEN starts_with({raw}, '\"') THEN substr({raw}, 2, length({raw}) - 2) ELSE {raw} END)"
+            )
 
         def parsed(name: str) -> _Val:
             if wanted:
