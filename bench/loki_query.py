@@ -14,12 +14,13 @@ Then it stops the server, opens the same database file in DuckDB with the server
 work as plain SQL (the floor), and prints the ratios. Targets: each p50 <= 2x its floor and < 300 ms.
 The `| json` metric runs in DuckDB (server/loki/sqlpipe.py); each JSON line was classified once when stored
 (`json_plain`, server/loki/jsonshape.py), so its per-query checks for Python-only lines are skipped.
+Finally it starts the server again on an empty data dir and pushes JSON batches of 1,000 lines from two
+sender processes for `--push-seconds`: target >= 50,000 lines/s.
+
 Figures at 1,000,000 lines on a shared 2-core machine, p50 / floor. At load average 5: sum by (status) over
 | json 247 / 147 ms (1.68x; 5.2x in CPU time before json_plain), | json 19 / 83 ms, push 62,400 lines/s;
 the line filter (205 / 85 ms) and sum by (level) (41 / 21 ms) swing between 0.7x and 2.4x from run to run
 with the load. At load 7-10 the | json metric measured 1.56x-3.2x, over 300 ms.
-Finally it starts the server again on an empty data dir and pushes JSON batches of 1,000 lines from two
-sender processes for `--push-seconds`: target >= 50,000 lines/s.
 """
 
 from __future__ import annotations
