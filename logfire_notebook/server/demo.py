@@ -213,28 +213,35 @@ def fill(
     running: list[tuple[DemoService, subprocess.Popen[bytes]]] = []
     failures: list[str] = []
     workdir = Path(env.get("TMPDIR", "/tmp"))
-    while pending or running:
-        while pending and len(running) < parallel:
-            i, svc = pending.pop(0)
-            # A little over the share, so the total is at least what was asked for.
-            budget = max(1, int(records * svc.share * 1.005) + 1)
-            args = _service_args(svc, seed + i + 1, budget, start_ns, end_ns)
-            # A directory without a pyproject.toml, so no [tool.logfire] section changes the SDK's settings.
-            process = subprocess.Popen(
-                args, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-            running.append((svc, process))
-        time.sleep(0.05)
-        for item in list(running):
-            svc, process = item
-            if process.poll() is None:
-                continue
-            running.remove(item)
-            _, err = process.communicate()
-            if process.returncode != 0:
-                failures.append(f"{svc.service}/{svc.environment}: {err.decode(errors='replace')[-1500:]}")
-            else:
-                _say(err.decode(errors="replace").strip().splitlines()[-1])
+    try:
+        while pending or running:
+            while pending and len(running) < parallel:
+                i, svc = pending.pop(0)
+                # A little over the share, so the total is at least what was asked for.
+                budget = max(1, int(records * svc.share * 1.005) + 1)
+                args = _service_args(svc, seed + i + 1, budget, start_ns, end_ns)
+                # A directory without a pyproject.toml, so no [tool.logfire] section changes the SDK's settings.
+                process = subprocess.Popen(
+                    args, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                )
+                running.append((svc, process))
+            time.sleep(0.05)
+            for item in list(running):
+                svc, process = item
+                if process.poll() is None:
+                    continue
+                running.remove(item)
+                _, err = process.communicate()
+                if process.returncode != 0:
+                    failures.append(
+                        f"{svc.service}/{svc.environment}: {err.decode(errors='replace')[-1500:]}"
+                    )
+                else:
+                    _say(err.decode(errors="replace").strip().splitlines()[-1])
+    finally:
+        # Ctrl-C in a terminal reaches the services too, but `kill <demo pid>` or a process manager signals
+        # only us: stop them, or they keep sending to a backend that is going away.
+        _stop_all([process for _, process in running])
     if failures:
         raise SystemExit(
             "logfire-notebook demo: a demo service failed; its error follows.\n" + "\n".join(failures)
@@ -352,6 +359,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate every process first, then wait for each: one by one, their waits would add up."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        _stop(process)
 
 
 def _lab_settings(data_dir: Path) -> Path:

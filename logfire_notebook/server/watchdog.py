@@ -8,6 +8,7 @@ a query's alarm is almost always later than the ones before it, so it is woken a
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -65,7 +66,10 @@ class Watchdog:
                     continue
             # Outside the condition's lock: an alarm's `fire` may take a lock that `watch` is called under.
             for alarm in due:
-                alarm.fire()
+                # E.g. DuckDB refuses to interrupt a connection closed as its statement ended: that query is
+                # over anyway, and this thread must live on, or no later query would ever be stopped.
+                with contextlib.suppress(Exception):
+                    alarm.fire()
 
 
 WATCHDOG = Watchdog()

@@ -302,6 +302,41 @@ def test_demo_starts_jupyterlab_on_the_quickstart_and_ctrl_c_stops_everything(
     assert _services_sending_to(port) == []  # the live services run in sessions of their own
 
 
+def test_a_kill_of_the_demo_alone_during_its_fill_stops_the_fill_services(tmp_path: Path) -> None:
+    # `kill <pid>` or a process manager signals only the demo, not its process group as Ctrl-C does.
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "logfire_notebook.cli", "demo", "--no-lab"],
+            *["--data-dir", str(tmp_path / "data"), "--port", str(port)],
+        ],
+        env=clean_env(),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        read_until(process, "making about")
+        deadline = time.monotonic() + 60
+        while not _services_sending_to(port):
+            assert time.monotonic() < deadline, "no fill service started within 60 s"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        left = _services_sending_to(port)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for pid in _services_sending_to(port):
+            os.kill(pid, signal.SIGKILL)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert left == [], "fill services kept running after the demo was killed"
+
+
 def _services_sending_to(port: int) -> list[int]:
     """Processes (of anyone) whose OTLP endpoint is the demo backend on `port`: its live services."""
     found = []

@@ -15,18 +15,22 @@ from logfire_notebook import LokiClient, LokiTable
 from logfire_notebook._exceptions import QueryError
 from logfire_notebook._loki.ops import PARQUET
 
-NOW_NS = time.time_ns()
 MINUTE = 60 * 1_000_000_000
 
 
 @pytest.fixture
-def pushed(loki: httpx.Client) -> None:
-    """120 entries over the last hour: two services, levels as a label on one and as metadata on the other."""
+def pushed(loki: httpx.Client) -> int:
+    """120 entries over the last hour: two services, levels as a label on one and as metadata on the other.
+
+    Gives the time they were pushed relative to: taken here, not when the module was collected, because a
+    full run reaches these tests minutes later and windows such as `now-20m` would slide past the entries.
+    """
+    now_ns = time.time_ns()
     api = [
-        [str(NOW_NS - (i + 1) * MINUTE // 4), f'{{"msg": "req {i}", "status": {200 + (i % 2) * 300}}}']
+        [str(now_ns - (i + 1) * MINUTE // 4), f'{{"msg": "req {i}", "status": {200 + (i % 2) * 300}}}']
         for i in range(80)
     ]
-    web = [[str(NOW_NS - (i + 1) * MINUTE), f"level=warn msg=slow{i}", {"trace": f"t{i}"}] for i in range(40)]
+    web = [[str(now_ns - (i + 1) * MINUTE), f"level=warn msg=slow{i}", {"trace": f"t{i}"}] for i in range(40)]
     response = push_json(
         loki,
         [
@@ -35,6 +39,7 @@ def pushed(loki: httpx.Client) -> None:
         ],
     )
     assert response.status_code == 204, response.text
+    return now_ns
 
 
 @pytest.fixture
@@ -43,7 +48,7 @@ def client(loki_backend: Any, tenant: str) -> Iterator[LokiClient]:
         yield c
 
 
-def test_log_query_rows_labels_and_levels(client: LokiClient, pushed: None) -> None:
+def test_log_query_rows_labels_and_levels(client: LokiClient, pushed: int) -> None:
     df = client.query_range('{service_name=~"api|web"}', since="2h", limit=500)
     assert df.height == 120
     stamps = df["timestamp"].cast(pl.Int64).to_list()
@@ -52,12 +57,12 @@ def test_log_query_rows_labels_and_levels(client: LokiClient, pushed: None) -> N
     assert levels.get("info") == 80  # a stream label
 
 
-def test_filters_and_parsers_run_on_the_server(client: LokiClient, pushed: None) -> None:
+def test_filters_and_parsers_run_on_the_server(client: LokiClient, pushed: int) -> None:
     df = client.query_range('{service_name="api"} | json | status >= 500', since="2h", limit=500)
     assert df.height == 40 and all('"status": 500' in line for line in df["line"].to_list())
 
 
-def test_metric_query_gives_points(client: LokiClient, pushed: None) -> None:
+def test_metric_query_gives_points(client: LokiClient, pushed: int) -> None:
     df = client.query_range(
         'sum by (service_name) (count_over_time({service_name=~".+"}[10m]))', since="1h", step="10m"
     )
@@ -65,7 +70,7 @@ def test_metric_query_gives_points(client: LokiClient, pushed: None) -> None:
     assert df["value"].sum() > 0
 
 
-def test_labels_values_and_paging(client: LokiClient, pushed: None) -> None:
+def test_labels_values_and_paging(client: LokiClient, pushed: int) -> None:
     assert "service_name" in client.labels(since="2h")
     assert client.label_values("service_name", since="2h") == ["api", "web"]
     everything = client.query_all('{service_name="api"}', since="2h", batch=15)
@@ -79,7 +84,7 @@ def test_a_parse_error_is_lokis_message_with_its_position(client: LokiClient) ->
 
 
 def test_a_vector_match_loki_refuses_is_a_query_error_asked_once(
-    loki_backend: Any, tenant: str, pushed: None
+    loki_backend: Any, tenant: str, pushed: int
 ) -> None:
     # Loki answers this with 500 (its engine's error): still the query's fault, so no retries.
     sent: list[httpx.Request] = []
@@ -97,7 +102,7 @@ def test_a_vector_match_loki_refuses_is_a_query_error_asked_once(
 
 
 def test_table_shows_rows_counts_the_timeline_and_narrows(
-    loki_backend: Any, tenant: str, pushed: None
+    loki_backend: Any, tenant: str, pushed: int
 ) -> None:
     table = LokiTable('{service_name=~"api|web"}', since="2h", addr=loki_backend.base_url, org_id=tenant)
     try:
@@ -117,10 +122,10 @@ def test_table_shows_rows_counts_the_timeline_and_narrows(
 
 
 def test_the_tables_timeline_is_split_by_level_and_adds_up_to_every_entry(
-    loki_backend: Any, tenant: str, pushed: None
+    loki_backend: Any, tenant: str, pushed: int
 ) -> None:
     # The api stream's level is a label; half of web's entries carry a detected_level in their metadata.
-    extra = [[str(NOW_NS - (i + 1) * MINUTE), f"oops {i}", {"detected_level": "error"}] for i in range(10)]
+    extra = [[str(pushed - (i + 1) * MINUTE), f"oops {i}", {"detected_level": "error"}] for i in range(10)]
     response = httpx.post(
         f"{loki_backend.base_url}/loki/api/v1/push",
         json={"streams": [{"stream": {"service_name": "web"}, "values": extra}]},
@@ -144,7 +149,7 @@ def test_the_tables_timeline_is_split_by_level_and_adds_up_to_every_entry(
 
 
 def test_a_metric_query_opens_on_its_chart_and_its_timeline_counts_its_points(
-    loki_backend: Any, tenant: str, pushed: None
+    loki_backend: Any, tenant: str, pushed: int
 ) -> None:
     logql = 'sum by (service_name) (count_over_time({service_name=~"api|web"} [10m]))'
     table = LokiTable(logql, since="2h", addr=loki_backend.base_url, org_id=tenant)
@@ -165,13 +170,13 @@ def test_a_metric_query_opens_on_its_chart_and_its_timeline_counts_its_points(
 
 
 def test_parquet_answer_has_lokis_columns_and_the_same_entries_as_json(
-    loki: httpx.Client, pushed: None
+    loki: httpx.Client, pushed: int
 ) -> None:
     import io
 
     import pyarrow.parquet as pq
 
-    params = {"query": '{service_name=~"api|web"}', "start": str(NOW_NS - 2 * 60 * MINUTE), "limit": "500"}
+    params = {"query": '{service_name=~"api|web"}', "start": str(pushed - 2 * 60 * MINUTE), "limit": "500"}
     answer = loki.get("/loki/api/v1/query_range", params=params, headers={"accept": PARQUET})
     assert answer.headers["content-type"] == PARQUET
     table = pq.read_table(io.BytesIO(answer.content))
@@ -193,14 +198,14 @@ def test_parquet_answer_has_lokis_columns_and_the_same_entries_as_json(
     assert len(as_parquet) == 120 and as_parquet == as_json
 
 
-def test_parquet_for_a_metric_query_gives_millisecond_points(loki: httpx.Client, pushed: None) -> None:
+def test_parquet_for_a_metric_query_gives_millisecond_points(loki: httpx.Client, pushed: int) -> None:
     import io
 
     import pyarrow.parquet as pq
 
     params = {
         "query": 'sum by (service_name) (count_over_time({service_name=~".+"}[10m]))',
-        "start": str(NOW_NS - 60 * MINUTE),
+        "start": str(pushed - 60 * MINUTE),
         "step": "600",
     }
     table = pq.read_table(
@@ -211,9 +216,7 @@ def test_parquet_for_a_metric_query_gives_millisecond_points(loki: httpx.Client,
     assert sum(table.column("value").to_pylist()) == 120
 
 
-def test_client_reads_a_parquet_answer_like_the_json_one(
-    loki_backend: Any, tenant: str, pushed: None
-) -> None:
+def test_client_reads_a_parquet_answer_like_the_json_one(loki_backend: Any, tenant: str, pushed: int) -> None:
     seen: list[str] = []
     hooks = {"response": [lambda r: seen.append(r.headers.get("content-type", ""))]}
     with (

@@ -593,6 +593,8 @@ def _convert(
         return sure, f"(CASE WHEN {sure} THEN {number} * (CASE {prefix} {scale} ELSE 1.0 END) END)"
     sure = f"regexp_full_match({text}, {sql_string(_NUMBER)})"
     if numeric is not None:
-        sure = f"(coalesce({numeric}, false) OR {sure})"  # JSON numbers skip the regex
+        # JSON numbers skip the regex. CASE, not OR: a projection evaluates both operands of OR on every
+        # row, CASE only the branch it reaches.
+        sure = f"(CASE WHEN {numeric} THEN true ELSE {sure} END)"
     sure = column(sure)
     return sure, f"(CASE WHEN {sure} THEN TRY_CAST({text} AS DOUBLE) END)"
