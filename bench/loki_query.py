@@ -18,10 +18,12 @@ The `| json` metric runs in DuckDB (server/loki/sqlpipe.py); each JSON line was 
 Finally it starts the server again on an empty data dir and pushes JSON batches of 1,000 lines from two
 sender processes for `--push-seconds`: target >= 50,000 lines/s.
 
-Figures at 1,000,000 lines on a shared 2-core machine, p50 / floor. At load average 5: sum by (status) over
-| json 247 / 147 ms (1.68x; 5.2x in CPU time before json_plain), | json 19 / 83 ms, push 62,400 lines/s;
-the line filter (205 / 85 ms) and sum by (level) (41 / 21 ms) swing between 0.7x and 2.4x from run to run
-with the load. At load 7-10 the | json metric measured 1.56x-3.2x, over 300 ms.
+Figures at 1,000,000 lines on a shared 2-core machine, p50 / floor, three runs at load average 3.2-6.8:
+sum by (level) 29 / 15 ms (1.96x), 27 / 16 (1.76x), 97 / 11 (9.3x: the load rose during the server's runs);
+sum by (status) over | json 225 / 127 (1.77x), 220 / 137 (1.61x), 270 / 78 (3.46x); | json 17-25 / 58-93 ms;
+the line filter 1.11x-1.55x; push 34,100-38,800 lines/s at that load (62,400 at load 5). In one process at
+load 6, the | json metric's SQL takes 1.46x the floor's CPU time (1.77x before its number check used CASE,
+not OR); the count's SQL is the floor's, and the server adds ~2 ms of Python plus HTTP (~2 ms for /ready).
 """
 
 from __future__ import annotations
