@@ -25,12 +25,12 @@ at 1,000,000. Heavy peers are skipped where they take minutes (ipydatagrid past 
 
 The peers come from the `bench` extra (`pip install -e '.[bench]'`); the script installs it when missing.
 
-Last run (LogfireTable and the HTML repr, medians of 3, load average 7-9 on 2 cores, after the bundle began
-to travel once per page and the sort click began to lay out only the scroller): first rows 346 / 212 / 322 /
-296 ms at 10 / 10k / 100k / 1M rows against the HTML repr's 163 / 96 / 93 / 115 ms (2.1-3.5x; the ratio is
-flat in the row count: the excess is a fixed cost per widget, not rows); 13-58 KB over the websocket
-(the bundle's ~160 KB no longer among them); heap +0.5 MB; scroll 114 / 148 ms and sort 111 / 117 ms at
-100k / 1M.
+Last run (LogfireTable and the HTML repr, medians of 3, load average 2-4 on 2 cores, after the table
+stopped bringing ipywidgets' Layout widget along and began to draw its overscan rows when the page is idle):
+first rows 118 / 144 / 148 / 163 ms at 10 / 10k / 100k / 1M rows against the HTML repr's 87 / 94 / 70 / 72 ms
+(1.36 / 1.53 / 2.13 / 2.24x; the excess is a fixed cost per widget: JupyterLab's widget machinery, our
+render ~25 ms, then style and layout of ~15 rows, the toolbar and the timeline); 11-56 KB over the websocket;
+heap +0.5 MB; scroll 117 / 106 ms and sort 81 / 96 ms at 100k / 1M.
 
     .venv/bin/python bench/table_scale.py [--rows 10 10000 100000 1000000] [--repeat 3] [--subjects ...]
 """
