@@ -54,6 +54,10 @@ class BundledWidget(anywidget.AnyWidget):
 
     _esm = _loader()
 
+    layout = traitlets.Any(None, allow_none=True).tag(sync=True)
+    """None, not ipywidgets' `Layout`: that is a widget of its own (a second comm, model and view per table)
+    which the page builds before it shows the rows; nothing here styles it (the CSS sizes the table)."""
+
     _bundle = traitlets.Dict().tag(sync=True)
     """`{"hash", "js", "css"}` (the files as binary buffers) in the first widget of the process, else empty:
     the loader asks for them by message when the page has not seen them."""
