@@ -42,3 +42,13 @@ def test_a_page_without_the_bundle_gets_it_by_message_as_two_binary_buffers() ->
 def test_the_trace_view_uses_the_same_loader() -> None:
     trace = LogfireTrace("ab" * 16, data=pl.DataFrame({"trace_id": ["ab" * 16]}))
     assert trace.get_state()["_esm"] == Captured(data=FRAME).get_state()["_esm"]
+
+
+def test_a_table_opens_one_comm_not_a_second_for_an_ipywidgets_layout() -> None:
+    # ipywidgets' Layout is a widget of its own: a comm, model and view the page builds before the rows show.
+    from ipywidgets.widgets.widget import _instances
+
+    before = set(_instances)
+    table = Captured(data=FRAME)
+    assert set(_instances) - before == {table.model_id}
+    assert table.get_state()["layout"] is None
