@@ -47,6 +47,29 @@ def run_demo(data_dir: Path, cwd: Path, *extra: str) -> subprocess.CompletedProc
     )
 
 
+def start_demo(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """`logfire-notebook demo *args` in a session of its own (so a test can signal it as a terminal would),
+    its output read with `read_until`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "logfire_notebook.cli", "demo", *args],
+        env=clean_env(),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def stop_demo(process: subprocess.Popen[str]) -> None:
+    """Kills what is left of a demo a test started (its whole session) and closes its output."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
 def read_until(process: subprocess.Popen[str], marker: str, seconds: float = 240) -> list[str]:
     """The demo's output lines up to the first that holds `marker`. A demo that says nothing for `seconds`
     is stopped (its whole session), so the test fails with what it printed instead of hanging."""
@@ -243,24 +266,8 @@ def test_demo_starts_jupyterlab_on_the_quickstart_and_ctrl_c_stops_everything(
     backend, _, data_dir = demo
     backend.stop()  # one server per data dir: the demo starts its own
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "logfire_notebook.cli",
-            "demo",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-        ],
-        env=clean_env(),
-        cwd=ROOT,  # where examples/quickstart.ipynb is
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    # ROOT: where examples/quickstart.ipynb is.
+    process = start_demo(ROOT, "--data-dir", str(data_dir), "--port", str(port))
     try:
         assert process.stdout is not None
         lines = read_until(process, "JupyterLab: http")
@@ -291,11 +298,7 @@ def test_demo_starts_jupyterlab_on_the_quickstart_and_ctrl_c_stops_everything(
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         process.wait(timeout=60)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop_demo(process)
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
     assert subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).returncode == 1
@@ -305,18 +308,7 @@ def test_demo_starts_jupyterlab_on_the_quickstart_and_ctrl_c_stops_everything(
 def test_a_kill_of_the_demo_alone_during_its_fill_stops_the_fill_services(tmp_path: Path) -> None:
     # `kill <pid>` or a process manager signals only the demo, not its process group as Ctrl-C does.
     port = free_port()
-    process = subprocess.Popen(
-        [
-            *[sys.executable, "-m", "logfire_notebook.cli", "demo", "--no-lab"],
-            *["--data-dir", str(tmp_path / "data"), "--port", str(port)],
-        ],
-        env=clean_env(),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_demo(tmp_path, "--no-lab", "--data-dir", str(tmp_path / "data"), "--port", str(port))
     try:
         read_until(process, "making about")
         deadline = time.monotonic() + 60
@@ -327,13 +319,9 @@ def test_a_kill_of_the_demo_alone_during_its_fill_stops_the_fill_services(tmp_pa
         process.wait(timeout=60)
         left = _services_sending_to(port)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_demo(process)
         for pid in _services_sending_to(port):
             os.kill(pid, signal.SIGKILL)
-        if process.stdout is not None:
-            process.stdout.close()
     assert left == [], "fill services kept running after the demo was killed"
 
 
@@ -362,17 +350,8 @@ def test_while_the_demo_runs_its_services_keep_sending_and_ctrl_c_stops_them(
     backend.stop()  # one server per data dir: the demo starts its own
     token = (data_dir / "demo_token").read_text().strip()
     port = free_port()
-    process = subprocess.Popen(
-        [
-            *[sys.executable, "-m", "logfire_notebook.cli", "demo", "--headless"],
-            *["--data-dir", str(data_dir), "--port", str(port), "--live-per-minute", "600"],
-        ],
-        env=clean_env(),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    process = start_demo(
+        ROOT, "--headless", "--data-dir", str(data_dir), "--port", str(port), "--live-per-minute", "600"
     )
     try:
         assert process.stdout is not None
@@ -392,11 +371,7 @@ def test_while_the_demo_runs_its_services_keep_sending_and_ctrl_c_stops_them(
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         process.wait(timeout=60)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop_demo(process)
     assert _services_sending_to(port) == []
     # The live data counts as filled: the next run tops up only from where it stopped.
     filled_until = datetime.fromisoformat(_fill_marker(data_dir)["filled_until"])
@@ -410,17 +385,9 @@ def test_demo_marimo_opens_the_marimo_quickstart_with_the_backend_configured(
     backend.stop()  # one server per data dir: the demo starts its own
     token = (data_dir / "demo_token").read_text().strip()
     port = free_port()
-    process = subprocess.Popen(
-        [
-            *[sys.executable, "-m", "logfire_notebook.cli", "demo", "--marimo", "--live-per-minute", "0"],
-            *["--data-dir", str(data_dir), "--port", str(port)],
-        ],
-        env=clean_env(),
-        cwd=ROOT,  # where examples/marimo_quickstart.py is
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    # ROOT: where examples/marimo_quickstart.py is.
+    process = start_demo(
+        ROOT, "--marimo", "--live-per-minute", "0", "--data-dir", str(data_dir), "--port", str(port)
     )
     try:
         assert process.stdout is not None
@@ -449,11 +416,7 @@ def test_demo_marimo_opens_the_marimo_quickstart_with_the_backend_configured(
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         process.wait(timeout=60)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop_demo(process)
     # marimo's kernel and multiprocessing helpers end a moment after marimo itself.
     deadline = time.monotonic() + 20
     while subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).returncode != 1:
