@@ -681,15 +681,23 @@ def _with_scalar(expr: s.Binary, left: Value, right: Value) -> SeriesSet:
     for labels, points in vector.series.items():
         for k, v in points.items():
             a, b = (v, scalar) if vector is left else (scalar, v)
-            if expr.op in _COMPARE:
-                holds = _COMPARE[expr.op](a, b)
-                if expr.return_bool:
-                    out.add(labels, k, float(holds))
-                elif holds:
-                    out.add(labels, k, v)
-            else:
-                out.add(labels, k, _apply(expr.op, a, b))
+            _add_binary(out, expr, labels, k, a, b, kept=v)
     return out
+
+
+def _add_binary(
+    out: SeriesSet, expr: s.Binary, labels: Labels, k: int, a: float, b: float, kept: float
+) -> None:
+    """One point of `a <op> b`: arithmetic adds its value; a comparison filters (keeping `kept`, the vector's
+    own value) or, with `bool`, adds 1 or 0."""
+    if expr.op in _COMPARE:
+        holds = _COMPARE[expr.op](a, b)
+        if expr.return_bool:
+            out.add(labels, k, float(holds))
+        elif holds:
+            out.add(labels, k, kept)
+    else:
+        out.add(labels, k, _apply(expr.op, a, b))
 
 
 def _signature(labels: Labels, expr: s.Binary) -> Labels:
@@ -807,14 +815,7 @@ def _vector_vector(expr: s.Binary, left: SeriesSet, right: SeriesSet) -> SeriesS
                 a, b = many.series[labels][k], one.series[match][k]
                 if swapped:
                     a, b = b, a
-                if expr.op in _COMPARE:
-                    holds = _COMPARE[expr.op](a, b)
-                    if expr.return_bool:
-                        out.add(result, k, float(holds))
-                    elif holds:
-                        out.add(result, k, a)
-                else:
-                    out.add(result, k, _apply(expr.op, a, b))
+                _add_binary(out, expr, result, k, a, b, kept=a)
     return out
 
 
