@@ -15,6 +15,7 @@ marimo on the example.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -22,7 +23,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -213,35 +216,41 @@ def fill(
     running: list[tuple[DemoService, subprocess.Popen[bytes]]] = []
     failures: list[str] = []
     workdir = Path(env.get("TMPDIR", "/tmp"))
-    try:
-        while pending or running:
-            while pending and len(running) < parallel:
-                i, svc = pending.pop(0)
-                # A little over the share, so the total is at least what was asked for.
-                budget = max(1, int(records * svc.share * 1.005) + 1)
-                args = _service_args(svc, seed + i + 1, budget, start_ns, end_ns)
-                # A directory without a pyproject.toml, so no [tool.logfire] section changes the SDK's settings.
-                process = subprocess.Popen(
-                    args, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-                )
-                running.append((svc, process))
-            time.sleep(0.05)
-            for item in list(running):
-                svc, process = item
-                if process.poll() is None:
-                    continue
-                running.remove(item)
-                _, err = process.communicate()
-                if process.returncode != 0:
-                    failures.append(
-                        f"{svc.service}/{svc.environment}: {err.decode(errors='replace')[-1500:]}"
+    # A signal raised while Popen starts a service would lose that service before it is in `running`: Ctrl-C
+    # and SIGTERM only mark the fill as interrupted here, and the loop stops at its next turn.
+    with _signals_deferred() as interrupted:
+        try:
+            while (pending or running) and not interrupted:
+                while pending and len(running) < parallel:
+                    i, svc = pending.pop(0)
+                    # A little over the share, so the total is at least what was asked for.
+                    budget = max(1, int(records * svc.share * 1.005) + 1)
+                    args = _service_args(svc, seed + i + 1, budget, start_ns, end_ns)
+                    # A directory without a pyproject.toml, so no [tool.logfire] section changes the SDK's
+                    # settings.
+                    process = subprocess.Popen(
+                        args, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
                     )
-                else:
-                    _say(err.decode(errors="replace").strip().splitlines()[-1])
-    finally:
-        # Ctrl-C in a terminal reaches the services too, but `kill <demo pid>` or a process manager signals
-        # only us: stop them, or they keep sending to a backend that is going away.
-        _stop_all([process for _, process in running])
+                    running.append((svc, process))
+                time.sleep(0.05)
+                for item in list(running):
+                    svc, process = item
+                    if process.poll() is None:
+                        continue
+                    running.remove(item)
+                    _, err = process.communicate()
+                    if process.returncode != 0:
+                        failures.append(
+                            f"{svc.service}/{svc.environment}: {err.decode(errors='replace')[-1500:]}"
+                        )
+                    else:
+                        _say(err.decode(errors="replace").strip().splitlines()[-1])
+        finally:
+            # Ctrl-C in a terminal reaches the services too, but `kill <demo pid>` or a process manager
+            # signals only us: stop them, or they keep sending to a backend that is going away.
+            _stop_all([process for _, process in running])
+    if interrupted:
+        raise KeyboardInterrupt
     if failures:
         raise SystemExit(
             "logfire-notebook demo: a demo service failed; its error follows.\n" + "\n".join(failures)
@@ -359,6 +368,23 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[list[int]]:
+    """Inside: SIGINT and SIGTERM are noted in the yielded list instead of raising (main thread only; elsewhere
+    Python delivers no signals anyway)."""
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    handlers = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, _frame: noted.append(signum)) for sig in handlers}
+    try:
+        yield noted
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
