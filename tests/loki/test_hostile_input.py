@@ -12,7 +12,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 import websockets.sync.client
+from _backend import Backend
 from _loki import NS, push_json
+from _memory import MiB, PeakMemory, resident_bytes
 from websockets.exceptions import ConnectionClosed
 
 T = 1_700_000_000
@@ -136,17 +138,21 @@ def test_a_query_nested_past_the_parser_is_a_400(loki: httpx.Client, query: str)
         "{{ repeat 1000000000 .app }}",  # took a GB a line and 3x the time limit
         "{{ indent 1000000000 .app }}",
         '{{ printf "%01000000000d" 1 }}',
-        '{{ replace "" (repeat 2000 "y") (repeat 2000 "x") }}',
-        '{{ regexReplaceAll "" (repeat 2000 "x") (repeat 2000 "y") }}',
+        '{{ replace "" (repeat 20000 "y") (repeat 20000 "x") }}',  # 400 MB
+        '{{ regexReplaceAll "" (repeat 20000 "x") (repeat 20000 "y") }}',
         '{{ unixToTime "99999999999999999999999" }}',  # past the year 9999
     ],
 )
 def test_a_template_call_that_would_build_a_huge_value_is_the_entry_s_error(
-    loki: httpx.Client, template: str
+    loki: httpx.Client, loki_backend: Backend, template: str
 ) -> None:
     _fill(loki)
     query = '{app="a"} | line_format ' + json.dumps(template)
-    response = loki.get("/loki/api/v1/query_range", params={"query": query, "limit": "2", **RANGE})
+    before = resident_bytes(loki_backend.process.pid)
+    with PeakMemory(loki_backend.process.pid) as memory:
+        response = loki.get("/loki/api/v1/query_range", params={"query": query, "limit": "2", **RANGE})
+    # Before the bound each of these built a gigabyte per line, then refused it as too long an output.
+    assert memory.peak - before < 200 * MiB
     assert response.status_code == 200, response.text
     streams = response.json()["data"]["result"]
     assert [s["stream"]["__error__"] for s in streams] == ["TemplateFormatErr"]
