@@ -358,12 +358,43 @@ def create_app(
     return app
 
 
+PROCESS_MEMORY_CAP = 4 * 1024**3
+"""The most memory (Linux's data size: heap and private mappings) the server process may take. One call
+of an engine function (`replace` of a 16 MB string, say) can ask for gigabytes at once, before the
+memory watch can stop its query; past this cap the allocation fails and the query is a 400, where without
+it the kernel's OOM killer ends the server. `LOGFIRE_NOTEBOOK_MEMORY_CAP` (e.g. `8GB`, `0` for none)."""
+
+
+def _cap_memory() -> None:
+    import os
+
+    from logfire_notebook.server.loki.units import parse_bytes
+
+    text = os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_CAP", "")
+    try:
+        cap = int(parse_bytes(text)) if text.strip() else PROCESS_MEMORY_CAP
+    except ValueError:
+        raise SystemExit(
+            f"logfire-notebook: LOGFIRE_NOTEBOOK_MEMORY_CAP={text!r} is not a size; write e.g. 8GB, or 0 for none"
+        ) from None
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    if cap > 0:
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        resource.setrlimit(
+            resource.RLIMIT_DATA, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard)
+        )
+
+
 def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> None:
     """`logfire-notebook serve`: run the backend until interrupted."""
     import os
 
     import uvicorn
 
+    _cap_memory()
     # Everything the server creates (the database, its log, spill files) is for the user alone.
     os.umask(0o077)
     try:
