@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from starlette.datastructures import QueryParams
 
-from logfire_notebook.server.loki.times import TimeError, now_ns, parse_time
+from logfire_notebook.server.loki.times import MAX_NS, TimeError, now_ns, parse_time
 from logfire_notebook.server.loki.units import parse_duration
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "RangeParams",
     "default_step",
     "parse_step",
+    "positive_int",
     "range_params",
     "tenant",
 ]
@@ -76,6 +77,14 @@ def start_end(params: QueryParams) -> tuple[int, int]:
     return start, end
 
 
+def positive_int(text: str | None) -> int | None:
+    """`text` as a whole number above 0 if it is one in ASCII digits and of a sane size, else None (`"²"`
+    passes str.isdigit() but not int())."""
+    if text and text.isascii() and text.isdigit() and len(text) <= 18 and int(text) > 0:
+        return int(text)
+    return None
+
+
 def limit(params: QueryParams) -> int:
     text = params.get("limit")
     if text in (None, ""):
@@ -115,6 +124,8 @@ def parse_step(text: str | None) -> int | None:
         raise ParamError(
             "zero or negative query resolution step widths are not accepted. Try a positive integer"
         )
+    if seconds * 1e9 > MAX_NS:
+        raise ParamError(f'step "{text}" is longer than any query range; send a step of at most 292 years')
     return round(seconds * 1e9)
 
 

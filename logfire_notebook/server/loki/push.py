@@ -14,7 +14,7 @@ from typing import Any
 
 from logfire_notebook.server.bodies import MAX_INFLATED_BYTES, BadEncoding, BodyTooLarge, inflate
 from logfire_notebook.server.loki.storage import PushStream
-from logfire_notebook.server.loki.times import TimeError, parse_rfc3339_ns
+from logfire_notebook.server.loki.times import MAX_NS, TimeError, parse_rfc3339_ns
 from logfire_notebook.server.loki.units import unquote
 
 __all__ = ["MAX_INFLATED_BYTES", "PushError", "decode_push", "parse_labels"]
@@ -123,6 +123,8 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise PushError(f"the body is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise PushError('the body nests too deeply to be a push request; send {"streams": [...]}') from None
 
 
 def _metadata(value: Any, where: str) -> dict[str, str] | None:
@@ -159,9 +161,16 @@ def _json_streams(data: Any) -> list[PushStream]:
             if not isinstance(value, list) or len(value) not in (2, 3):
                 raise PushError(f'{where} must be ["<ns>", "line"] or ["<ns>", "line", {{metadata}}]')
             ts, line = value[0], value[1]
-            if not isinstance(ts, str) or not ts.isdigit():
+            # ASCII digits that fit Go's int64 (str.isdigit() alone takes "²", which int() refuses).
+            if (
+                not isinstance(ts, str)
+                or not (ts.isascii() and ts.isdigit())
+                or len(ts) > 19
+                or int(ts) > MAX_NS
+            ):
                 raise PushError(
-                    f"{where}: the timestamp must be a string of nanoseconds since the epoch, got {ts!r}"
+                    f"{where}: the timestamp must be a string of nanoseconds since the epoch (before the year "
+                    f"2262), got {ts if not isinstance(ts, str) or len(ts) < 40 else ts[:40] + '...'!r}"
                 )
             if not isinstance(line, str):
                 raise PushError(f"{where}: the line must be a string")

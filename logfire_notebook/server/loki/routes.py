@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from logfire_notebook.server.loki.params import (
     default_step,
     limit,
     parse_step,
+    positive_int,
     range_params,
     start_end,
     tenant,
@@ -78,6 +80,15 @@ def loki_errors(handler: Handler) -> Handler:
             return _text(504, str(exc))
         except BodyTooLarge as exc:
             return _text(413, str(exc))
+        except RecursionError:
+            return _text(400, "the query nests too deeply to run; simplify it")
+        except Exception:
+            # A bug of the server, not the client's mistake: one sentence out, the traceback in the log (and
+            # the connection stays usable, which an exception left to Starlette would not).
+            traceback.print_exc()
+            return _text(
+                500, "the local backend failed on this request (a bug of the server); its log has the details"
+            )
 
     return wrapper
 
@@ -236,8 +247,7 @@ async def _volume(request: Request, *, ranged: bool) -> Response:
     org = tenant(request.headers.get("x-scope-orgid"))
     targets = [t.strip() for t in (params.get("targetLabels") or "").split(",") if t.strip()]
     by_labels = (params.get("aggregateBy") or "series") == "labels"
-    text = params.get("limit")
-    top = int(text) if text and text.isdigit() and int(text) > 0 else 100
+    top = positive_int(params.get("limit")) or 100
     step = (parse_step(params.get("step")) or default_step(start, end)) if ranged else None
     query_text = params.get("query") or ""
     body = await _cancellable(

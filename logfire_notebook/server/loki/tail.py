@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from logfire_notebook.server.loki import answers
 from logfire_notebook.server.loki import syntax as s
-from logfire_notebook.server.loki.params import DEFAULT_LIMIT, ParamError, tenant
+from logfire_notebook.server.loki.params import DEFAULT_LIMIT, ParamError, positive_int, tenant
 from logfire_notebook.server.loki.parser import LogQLSyntaxError, parse
 from logfire_notebook.server.loki.select import (
     Deadline,
@@ -53,9 +53,9 @@ _BAD_REQUEST = 1008
 def _delay_for(text: str | None) -> int:
     if not text:
         return 0
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ParamError(f'cannot parse delay_for "{text}": send a whole number of seconds')
-    if int(text) > MAX_DELAY_FOR:
+    if len(text) > 3 or int(text) > MAX_DELAY_FOR:
         raise ParamError(f"delay_for can't be greater than {MAX_DELAY_FOR}")
     return int(text)
 
@@ -141,8 +141,7 @@ async def _run(ws: WebSocket, *, legacy: bool) -> None:
         if not isinstance(expr, s.LogQuery):
             raise ParamError("tail needs a log query, not a metric query")
         start = parse_time(params.get("start"), now_ns() - HOUR_NS, "start")
-        text = params.get("limit")
-        limit = int(text) if text and text.isdigit() and int(text) > 0 else DEFAULT_LIMIT
+        limit = positive_int(params.get("limit")) or DEFAULT_LIMIT
         delay = _delay_for(params.get("delay_for"))
     except (ParamError, LogQLSyntaxError, TimeError) as exc:
         await ws.close(code=_BAD_REQUEST, reason=str(exc)[:120])

@@ -22,6 +22,31 @@ class TemplateRuntimeError(ValueError):
     """A template failed on one entry (Loki sets `__error__=TemplateFormatErr` and keeps the line)."""
 
 
+MAX_VALUE = 1 << 20
+"""The most characters one function call may make. A call is one step that no time limit can stop, so
+`repeat 1000000000` or a `replace` of "" must be refused before it builds gigabytes (as the whole output
+of a template is bounded by `templates.MAX_OUTPUT`)."""
+
+
+def _bounded(name: str, size: int) -> None:
+    if size > MAX_VALUE:
+        raise TemplateRuntimeError(f"{name} would make a value of more than {MAX_VALUE:,} characters")
+
+
+def _sized(name: str, repl: Callable[[re.Match[str]], str]) -> Callable[[re.Match[str]], str]:
+    """`repl` for regex.sub, refusing once its replacements pass MAX_VALUE characters in all."""
+    total = 0
+
+    def each(m: re.Match[str]) -> str:
+        nonlocal total
+        text = repl(m)
+        total += len(text)
+        _bounded(name, total)
+        return text
+
+    return each
+
+
 @dataclass(frozen=True)
 class GoTime:
     """A point in time with nanoseconds, printed as Go prints a time.Time."""
@@ -29,7 +54,10 @@ class GoTime:
     ns: int
 
     def datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.ns // 1_000_000_000, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(self.ns // 1_000_000_000, tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise TemplateRuntimeError(f"the time {self.ns} ns since 1970 is past the year 9999") from None
 
     def __str__(self) -> str:
         frac = self.ns % 1_000_000_000
@@ -216,8 +244,23 @@ def _substr(start: Any, end: Any, s: Any) -> str:
 
 
 def _indent(n: Any, s: Any) -> str:
-    pad = " " * _int(n)
-    return pad + _text(s).replace("\n", "\n" + pad)
+    k, text = max(_int(n), 0), _text(s)
+    _bounded("indent", len(text) + k * (text.count("\n") + 1))
+    pad = " " * k
+    return pad + text.replace("\n", "\n" + pad)
+
+
+def _repeat(n: Any, s: Any) -> str:
+    k, text = max(_int(n), 0), _text(s)
+    _bounded("repeat", len(text) * k)
+    return text * k
+
+
+def _replace(name: str, s: Any, old: Any, new: Any, n: int = -1) -> str:
+    text, before, after = _text(s), _text(old), _text(new)
+    found = len(text) + 1 if before == "" else text.count(before)
+    _bounded(name, len(text) + (found if n < 0 else min(n, found)) * max(len(after) - len(before), 0))
+    return text.replace(before, after, n)
 
 
 def _title(s: Any) -> str:
@@ -248,14 +291,15 @@ def _go_expand(template: str) -> str:
 def _regex_replace_all(pattern: Any, s: Any, repl: Any) -> str:
     regex = _regex(pattern)
     try:
-        return str(regex.sub(_go_expand(_text(repl)), _text(s)))
+        template = _go_expand(_text(repl))
+        return str(regex.sub(_sized("regexReplaceAll", lambda m: m.expand(template)), _text(s)))
     except (re.error, IndexError):
         return str(regex.sub(lambda _m: "", _text(s)))  # Go drops a reference to a missing group
 
 
 def _regex_replace_literal(pattern: Any, s: Any, repl: Any) -> str:
     literal = _text(repl)
-    return str(_regex(pattern).sub(lambda _m: literal, _text(s)))
+    return str(_regex(pattern).sub(_sized("regexReplaceAllLiteral", lambda _m: literal), _text(s)))
 
 
 def _count(pattern: Any, s: Any) -> int:
@@ -278,7 +322,7 @@ def _b64dec(s: Any) -> str:
 
 def _replace_n(s: Any, old: Any, new: Any, n: Any) -> str:
     count = _int(n)
-    return _text(s).replace(_text(old), _text(new), count if count >= 0 else -1)
+    return _replace("Replace", s, old, new, count if count >= 0 else -1)
 
 
 # ---- printf: Go's verbs through Python's % ----
@@ -309,6 +353,9 @@ def _printf(fmt: Any, *args: Any) -> str:
 
 
 def _format_one(value: Any, flags: str, width: str, precision: str | None, verb: str) -> str:
+    for digits in (width, precision or ""):
+        if digits.isdigit() and (len(digits) > 9 or int(digits) > MAX_VALUE):
+            raise TemplateRuntimeError(f"printf: a width or precision of {digits} is over {MAX_VALUE:,}")
     spec = "%" + flags + width + (f".{precision}" if precision is not None else "")
     if verb in "vs":
         return (spec + "s") % go_text(value)
@@ -528,8 +575,8 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "trimAll": lambda cut, s: _text(s).strip(_text(cut)),
     "trimPrefix": lambda p, s: _text(s).removeprefix(_text(p)),
     "trimSuffix": lambda p, s: _text(s).removesuffix(_text(p)),
-    "replace": lambda old, new, s: _text(s).replace(_text(old), _text(new)),
-    "repeat": lambda n, s: _text(s) * max(_int(n), 0),
+    "replace": lambda old, new, s: _replace("replace", s, old, new),
+    "repeat": _repeat,
     "trunc": _trunc,
     "substr": _substr,
     "contains": lambda sub, s: _text(sub) in _text(s),

@@ -20,6 +20,7 @@ _DURATION_NS = {
     "w": 7 * 86400 * 10**9,
     "y": 365 * 86400 * 10**9,
 }
+_MAX_DURATION_NS = 2**63 - 1
 _DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h|d|w|y)")
 
 
@@ -40,6 +41,8 @@ def parse_duration(text: str) -> float:
             raise ValueError(f"not a duration: {text!r}")
         total_ns += Decimal(m.group(1)) * _DURATION_NS[m.group(2)]
         pos = m.end()
+        if total_ns > _MAX_DURATION_NS:  # Go's time.Duration is int64 nanoseconds; past that it is refused
+            raise ValueError(f"not a duration: {text!r} is longer than 292 years")
     return sign * int(total_ns) / 1e9
 
 
