@@ -67,6 +67,9 @@ export class TableView {
   private widths: number[] = [];
   private utc = false;
   private selected: { row: number; col: number } | null = null;
+  /** The value the detail pane shows, kept from when it opened: its row may since have left the browser
+   * (a large result keeps only the windows near the screen) or moved (a sort). */
+  private shown: { info: ColumnInfo; value: unknown } | null = null;
   private frame = 0;
   private autoHeight = "";
   private userSized = false;
@@ -384,6 +387,7 @@ export class TableView {
   }
 
   private selectedValue(): { info: ColumnInfo; value: unknown } | null {
+    if (this.shown) return this.shown;
     if (!this.rows || !this.selected) return null;
     const info = this.columns[this.selected.col];
     const value = this.rows.cell(this.rowAt(this.selected.row), this.selected.col);
@@ -405,8 +409,10 @@ export class TableView {
   }
 
   private openDetail(): void {
+    this.shown = null;
     const sel = this.selectedValue();
     if (!sel || !this.selected) return;
+    this.shown = sel;
     const copy = h("button", { class: "lf-btn lf-copy", title: "Copy this value (Ctrl+C)" }, "Copy");
     copy.addEventListener("click", () => void this.copySelected());
     const close = h("button", { class: "lf-btn lf-close", title: "Close", "aria-label": "Close" }, "×");
@@ -435,13 +441,15 @@ export class TableView {
 
   /** "Open trace" in the detail pane of a row that has a trace id. */
   private traceButton(display: number): HTMLElement[] {
-    if (!this.onOpenTrace || !this.traceOf(display)) return [];
+    const trace = this.traceOf(display); // read now: the row may leave the browser before the click
+    if (!this.onOpenTrace || !trace) return [];
     const button = h("button", { class: "lf-btn lf-open-trace", title: "Show this row's trace as a waterfall" }, "Open trace");
-    button.addEventListener("click", () => this.openTrace(display));
+    button.addEventListener("click", () => this.onOpenTrace?.(trace.traceId, trace.atMs));
     return [button];
   }
 
   private closeDetail(): void {
+    this.shown = null;
     this.detail.hidden = true;
     this.detail.textContent = "";
   }

@@ -8,7 +8,8 @@
  *   asked in one request; while it is in flight no second one goes out, and when it lands the rows on
  *   screen by then are asked if still missing. Until then they read as PLACEHOLDER: at most one round trip.
  * - A jump (the scroll position moved by more than a screenful since the last call, as a scrollbar drag
- *   does) waits SETTLE_MS for the scrolling to stop, so a fast drag asks only where it stops.
+ *   does) waits SETTLE_MS for the scrolling to stop, so a fast drag asks only where it stops; nothing else
+ *   asks while it waits (a window asked in a pause of the drag lands and redraws mid-drag).
  * - A result small enough to come whole (`whole`) never asks: the table sorts it itself.
  */
 import type { Data } from "./arrow";
@@ -116,9 +117,11 @@ export class RowWindows {
     const jump = this.lastShown !== null && Math.abs(start - this.lastShown.start) > Math.max(end - start, 1);
     this.lastShown = { start, end };
     if (this.missing() === null) return;
-    this.clearSettle();
-    if (jump) this.settle = setTimeout(() => ((this.settle = null), this.request()), SETTLE_MS);
-    else this.request();
+    if (jump) {
+      this.clearSettle();
+      this.settle = setTimeout(() => ((this.settle = null), this.request()), SETTLE_MS);
+    } else if (this.settle === null) this.request();
+    // Else a jump is settling (a window that landed mid-drag redraws the screen): its timer asks.
   }
 
   /** The block range to ask for: the missing blocks on screen and within MARGIN of it, or null. */

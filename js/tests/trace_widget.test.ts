@@ -168,6 +168,54 @@ describe("opening a trace from the table", () => {
   });
 });
 
+/** Rows first..first+n of a large result, each of its own trace (the id ends in the row's number). */
+function manyIPC(n: number, first: number): Uint8Array {
+  const rows = Array.from({ length: n }, (_, k) => first + k);
+  const table = tableFromArrays(
+    {
+      start_timestamp: rows.map((i) => BASE - i * 1000),
+      span_name: rows.map((i) => `span ${i}`),
+      trace_id: rows.map((i) => i.toString(16).padStart(32, "0")),
+    },
+    { types: { start_timestamp: timestamp(TimeUnit.MICROSECOND, "UTC") } },
+  );
+  return tableToIPC(table, { format: "stream" })!;
+}
+
+describe("opening a trace from a row that came by window", () => {
+  it("asks for the trace of the row clicked, by its link or its detail's button after scrolling away", async () => {
+    const { model, el } = await setup(manyIPC(200, 0));
+    model.change("status", { state: "ready", rows: 100_000, min_timestamp: "now-7d", max_timestamp: "" });
+    model.change("revision", 2);
+    const scroller = el.querySelector<HTMLElement>(".lf-scroll")!;
+    const jump = async (row: number): Promise<void> => {
+      scroller.scrollTop = row * 26;
+      scroller.dispatchEvent(new Event("scroll"));
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 60)); // the jump settles
+      const request = model.lastRequest();
+      expect(request).toMatchObject({ kind: "window", revision: 2 });
+      const { offset, count } = request as { offset: number; count: number };
+      model.reply({ type: "reply", id: request.id, ok: true, revision: 2, offset, count, rows: 100_000 }, [
+        manyIPC(count, offset),
+      ]);
+      await flush();
+    };
+    await jump(60_000);
+    const tr = el.querySelector<HTMLElement>(".lf-tr")!;
+    const row = Number(tr.dataset.row);
+    expect(row).toBeGreaterThan(59_000);
+    const id = row.toString(16).padStart(32, "0");
+    tr.querySelector<HTMLElement>(".lf-trace-link")!.click();
+    expect(model.lastRequest()).toMatchObject({ kind: "trace", trace_id: id, at_ms: BASE - row * 1000 });
+    // The detail's "Open trace" opens the row it was opened for, even once that row's window is dropped.
+    (tr.children[1] as HTMLElement).click();
+    for (let k = 1; k <= 12; k++) await jump(60_000 + k * 3_000);
+    el.querySelector<HTMLElement>(".lf-open-trace")!.click();
+    expect(model.lastRequest()).toMatchObject({ kind: "trace", trace_id: id });
+  });
+});
+
 describe("opening a trace from a Loki line", () => {
   it("reads the trace id from the line's map column and asks for the trace at the line's time", async () => {
     const { model, el } = await setup(lokiIPC(), "structured_metadata");

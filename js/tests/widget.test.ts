@@ -252,6 +252,49 @@ describe("the widget against a fake model", () => {
     expect(detail.querySelector(".lf-pre")!.textContent).toHaveLength(405);
   });
 
+  it("opens, copies and re-times a row that came by window, and copies what its detail shows after scrolling far away", async () => {
+    const writeText = vi.fn(async (_text: string) => {});
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    const { model, el } = setup(100_000, 200);
+    const scroller = el.querySelector<HTMLElement>(".lf-scroll")!;
+    const jump = async (row: number): Promise<void> => {
+      scroller.scrollTop = row * 26;
+      scroller.dispatchEvent(new Event("scroll"));
+      await frame();
+      await new Promise((resolve) => setTimeout(resolve, 60)); // the jump settles
+      await answerWindow(model);
+    };
+    await jump(50_000);
+    const tr = el.querySelector<HTMLElement>(".lf-tr")!;
+    const row = Number(tr.dataset.row);
+    expect(tr.classList.contains("lf-pending")).toBe(false);
+    // The JSON detail of a windowed row is that row's value, as a tree.
+    (tr.children[4] as HTMLElement).click();
+    const detail = el.querySelector<HTMLElement>(".lf-detail")!;
+    expect(detail.hidden).toBe(false);
+    expect(detail.querySelector(".lf-detail-row")!.textContent).toBe(`row ${row + 1}`);
+    expect([...detail.querySelectorAll(".lf-tree-key")].map((k) => k.textContent)).toContain("user: ");
+    const value = `{"user":{"id":${row},"name":"u${row}"},"ok":true}`;
+    el.querySelector<HTMLElement>(".lf-copy")!.click();
+    await flush();
+    expect(writeText).toHaveBeenLastCalledWith(value);
+    // The UTC box re-draws the windowed rows' times.
+    const time = () => el.querySelector(".lf-tr")!.children[0]!.textContent;
+    expect(time()).toBe(new Date(Date.UTC(2024, 4, 1, 12) - row * 1000).toISOString().replace("T", " ").slice(0, 23));
+    const box = el.querySelector<HTMLInputElement>(".lf-utc-box")!;
+    box.checked = false;
+    box.dispatchEvent(new Event("change"));
+    const local = new Date(Date.UTC(2024, 4, 1, 12) - row * 1000);
+    expect(time()).toContain(`${String(local.getHours()).padStart(2, "0")}:${String(local.getMinutes()).padStart(2, "0")}`);
+    // Far enough away that the browser drops the selected row's window: Copy still copies what the pane shows.
+    for (let k = 1; k <= 12; k++) await jump(50_000 + k * 3_000);
+    expect(detail.hidden).toBe(false);
+    writeText.mockClear();
+    el.querySelector<HTMLElement>(".lf-copy")!.click();
+    await flush();
+    expect(writeText).toHaveBeenCalledWith(value);
+  });
+
   it("says in one sentence when the range has no rows, and shows a query error", async () => {
     const { model, el } = setup(20);
     model.state.head = view(recordsIPC(0));

@@ -100,6 +100,25 @@ describe("rows by window", () => {
     expect(request.count).toBeLessThan(1_000);
   });
 
+  it("asks nothing mid-drag when a window asked during a pause lands, only where the drag stops", async () => {
+    const { asked, windows } = kernel();
+    windows.reset(1, 1_000_000, head, null);
+    windows.show(0, 40);
+    windows.show(100_000, 100_040);
+    vi.advanceTimersByTime(SETTLE_MS); // the drag paused: its rows are asked
+    expect(asked).toHaveLength(1);
+    windows.show(200_000, 200_040); // the drag goes on
+    vi.advanceTimersByTime(16);
+    await asked[0]!.answer(rowsOf(asked[0]!.request));
+    windows.show(200_000, 200_040); // the landed window redraws the screen, still mid-drag
+    expect(asked).toHaveLength(1);
+    windows.show(300_000, 300_040);
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(asked).toHaveLength(2);
+    expect(asked[1]!.request.offset).toBeLessThanOrEqual(300_000);
+    expect(asked[1]!.request.offset + asked[1]!.request.count).toBeGreaterThanOrEqual(300_040);
+  });
+
   it("sends one request at a time and then asks for where the user is by then", async () => {
     const { asked, windows } = kernel();
     windows.reset(1, 100_000, head, null);

@@ -5,6 +5,7 @@ are stacked by level, "Last 1 hour" re-runs the query with Loki's start/end, and
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -82,7 +83,7 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
     # The timeline's bars are stacked by level, in the table's level colours.
     expect(page.locator(".lf-root[data-timeline='ready']")).to_have_count(1, timeout=TIMEOUT)
     stacked = page.evaluate(
-        "() => [...new Set([...document.querySelectorAll('.lf-timeline rect[data-level]')]"
+        "() => [...new Set([...document.querySelectorAll('.lf-timeline path[data-level]')]"
         ".map((r) => `${r.dataset.level} ${r.getAttribute('class')}`))].sort()"
     )
     assert stacked == [f"{level} lf-bar lf-bar-{level}" for level in sorted(LEVELS)], stacked
@@ -118,6 +119,63 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
     page.keyboard.press("Shift+Enter")
     output = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea-output")
     expect(output).to_have_text(f"{RECENT['staging']} ['staging']", timeout=TIMEOUT)
+
+
+BULK = 3_000  # lines: more than a result that travels whole, so the browser gets them by window
+
+
+def test_a_large_logql_result_scrolls_by_window_and_a_windowed_rows_chip_narrows_it(
+    page: Any, lab: Lab, backend: Any
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    now = time.time_ns()
+    # Line n is n seconds older than line 0 (prose, not logfmt); lines alternate between two environments.
+    streams = [
+        {
+            "stream": {"app": "bulk", "env": env},
+            "values": [[str(now - (60 + n) * NS), f"bulk line {n}"] for n in range(parity, BULK, 2)],
+        }
+        for parity, env in enumerate(("even", "odd"))
+    ]
+    response = httpx.post(
+        f"{backend.base_url}/loki/api/v1/push",
+        json={"streams": streams},
+        headers={"X-Scope-OrgID": tenant},
+        timeout=30,
+    )
+    assert response.status_code == 204, response.text
+    run_notebook(
+        page,
+        lab,
+        "logql-bulk.ipynb",
+        f"%load_ext logfire_notebook\n%config LokiMagic.org_id = {tenant!r}",
+        f'%%logql --since 2h --limit {BULK}\n{{app="bulk"}}',
+    )
+    assert shown_rows(page) == BULK
+    names = page.locator(".lf-header .lf-th-name").all_inner_texts()
+    line = names.index("line")
+    page.locator(".lf-scroll").evaluate("s => { s.scrollTop = s.scrollHeight / 2; }")
+    rows = page.locator(".lf-body .lf-tr")
+    expect(rows.first).to_have_attribute("data-row", re.compile(r"^1[45]\d\d$"), timeout=TIMEOUT)
+    expect(page.locator(".lf-body .lf-tr.lf-pending")).to_have_count(0, timeout=TIMEOUT)
+    # Newest first: row k is line k.
+    first = int(rows.first.get_attribute("data-row"))
+    assert rows.first.locator(".lf-cell").nth(line).inner_text() == f"bulk line {first}"
+    assert chip_values(page, "env")[:2] == (["even", "odd"] if first % 2 == 0 else ["odd", "even"])
+
+    # A row on screen, found by its number (the first drawn rows are above the screen, and Playwright's
+    # scrolling one into view would redraw them as other rows).
+    target = first + 16
+    page.locator(f'.lf-body .lf-tr[data-row="{target}"] .lf-chip[data-label="env"]').click()
+    env = "even" if target % 2 == 0 else "odd"
+    page.wait_for_function(
+        f"() => document.querySelector('.lf-status-text').textContent.startsWith('{BULK // 2:,} rows')",
+        timeout=TIMEOUT,
+    )
+    wait_ready(page)
+    expect(page.locator(".lf-query-text")).to_have_text(f'{{env="{env}", app="bulk"}}')
+    assert set(chip_values(page, "env")) == {env}
+    screenshot(page, "logql-bulk-narrowed")
 
 
 def test_a_metric_logql_cell_opens_on_its_chart_one_series_per_label_set(
