@@ -58,28 +58,82 @@ export function xToTime(x: number, width: number, from: number, to: number): num
   return from + f * (to - from);
 }
 
+/** One drawn bar: its bucket, its box, and its segments' heights bottom up (one plain segment without levels). */
+export interface Bar {
+  index: number;
+  x0: number;
+  x1: number;
+  segments: (Segment & { y: number; height: number })[];
+}
+
+/** Where each non-empty bucket's bar goes in a plot `width` pixels wide (HEIGHT tall). */
+export function layoutBars(hist: Histogram, width: number): Bar[] {
+  const span = Math.max(1, hist.to - hist.from);
+  const max = Math.max(1, ...hist.counts);
+  const scale = width / span;
+  const barWidth = Math.max(1, hist.interval * scale - 1);
+  const order = hist.levels ? stackOrder(hist.levels) : [];
+  const bars: Bar[] = [];
+  hist.starts.forEach((start, index) => {
+    const count = hist.counts[index]!;
+    // Buckets are aligned to the clock, so the first and last may reach past the range: clip them.
+    const x0 = Math.max(0, (start - hist.from) * scale);
+    const x1 = Math.min(width, (start - hist.from) * scale + barWidth);
+    if (count === 0 || x1 - x0 < 0.5) return;
+    const barHeight = Math.max(3, (count / max) * (HEIGHT - 4));
+    const segments = segmentsOf(hist, order, index);
+    if (segments.length === 0) segments.push({ cls: "", name: "", count });
+    // Each level's share of the bar's height, bottom up; the bar's total height is kept exactly.
+    let y = HEIGHT;
+    const placed = segments.map((s) => {
+      const height = (s.count / count) * barHeight;
+      y -= height;
+      return { ...s, y, height };
+    });
+    bars.push({ index, x0, x1, segments: placed });
+  });
+  return bars;
+}
+
+/** What hovering a bar says: its count and start, and its split by level. */
+export function barText(hist: Histogram, bar: Bar, utc: boolean): string {
+  const count = hist.counts[bar.index]!;
+  const split = bar.segments.filter((s) => s.name).map((s) => `${formatCount(s.count)} ${s.name}`).join(", ");
+  return `${formatCount(count)} rows from ${formatDateTime(hist.starts[bar.index]!, utc, true)}${split ? `: ${split}` : ""}`;
+}
+const round = (v: number): number => Math.round(v * 100) / 100;
+
 export class Timeline {
   readonly el: HTMLElement;
   private readonly plot: SVGSVGElement;
   private readonly note: HTMLElement;
+  private readonly tip: HTMLElement;
+  private readonly hover: SVGRectElement;
   private hist: Histogram | null = null;
+  private bars: Bar[] = [];
   private utc = false;
   private pending = false;
+  private dragging = false;
   /** The width as last laid out (kept from resize callbacks: reading it while drawing forces layout). */
   private knownWidth = 0;
+  private drawnWidth = 0;
   private readonly onSelect: (from: number, to: number) => void;
 
   constructor(onSelect: (from: number, to: number) => void) {
     this.onSelect = onSelect;
     this.plot = svg("svg", { class: "lf-timeline-svg", height: HEIGHT + AXIS });
     this.note = h("div", { class: "lf-timeline-note" });
+    this.tip = h("div", { class: "lf-timeline-tip", role: "tooltip", hidden: "" });
+    this.hover = svg("rect", { class: "lf-bar-hover", y: 0, height: HEIGHT, visibility: "hidden" });
     this.el = h("div", { class: "lf-timeline", title: "Drag across the timeline to zoom into that range" });
-    this.el.append(this.plot, this.note);
+    this.el.append(this.plot, this.note, this.tip);
     this.plot.addEventListener("pointerdown", (e) => this.startDrag(e));
+    this.plot.addEventListener("pointermove", (e) => this.showHover(e.clientX - this.plot.getBoundingClientRect().left));
+    this.plot.addEventListener("pointerleave", () => this.showHover(null));
     if (typeof ResizeObserver !== "undefined") {
       new ResizeObserver(() => {
-        this.knownWidth = this.el.clientWidth;
-        this.draw();
+        this.knownWidth = this.el.clientWidth; // layout is up to date in a resize callback
+        if (this.knownWidth !== this.drawnWidth) this.draw();
       }).observe(this.el);
     }
   }
@@ -108,43 +162,35 @@ export class Timeline {
     return this.knownWidth || this.el.clientWidth || 600;
   }
 
+  /** The bars as one path per level (or one plain path), a few elements whatever the bucket count: a bar
+   * of elements each made the first frame of a result style and lay out hundreds of nodes more. */
   private draw(): void {
     this.plot.textContent = "";
+    this.showHover(null);
     const hist = this.hist;
+    this.bars = [];
     if (!hist) return;
     const width = this.width();
+    this.drawnWidth = width;
     this.plot.setAttribute("width", String(width));
     this.plot.setAttribute("viewBox", `0 0 ${width} ${HEIGHT + AXIS}`);
-    const span = Math.max(1, hist.to - hist.from);
-    const max = Math.max(1, ...hist.counts);
-    const scale = width / span;
-    const barWidth = Math.max(1, hist.interval * scale - 1);
-    const order = hist.levels ? stackOrder(hist.levels) : [];
-    hist.starts.forEach((start, i) => {
-      const count = hist.counts[i]!;
-      // Buckets are aligned to the clock, so the first and last may reach past the range: clip them.
-      const x0 = Math.max(0, (start - hist.from) * scale);
-      const x1 = Math.min(width, (start - hist.from) * scale + barWidth);
-      if (count === 0 || x1 - x0 < 0.5) return;
-      const barHeight = Math.max(3, (count / max) * (HEIGHT - 4));
-      const bar = svg("g", { class: "lf-bar-stack" });
-      const title = svg("title", {});
-      const segments = segmentsOf(hist, order, i);
-      const split = segments.map((s) => `${formatCount(s.count)} ${s.name}`).join(", ");
-      title.textContent = `${formatCount(count)} rows from ${formatDateTime(start, this.utc, true)}${split ? `: ${split}` : ""}`;
-      bar.append(title);
-      if (segments.length === 0) segments.push({ cls: "", name: "", count });
-      // Each level's share of the bar's height, bottom up; the bar's total height is kept exactly.
-      let y = HEIGHT;
-      for (const s of segments) {
-        const height = (s.count / count) * barHeight;
-        const rect = svg("rect", { class: `lf-bar${s.cls ? ` lf-bar-${s.cls.slice("lf-level-".length)}` : ""}`, x: x0, y: y - height, width: x1 - x0, height });
-        if (s.name) rect.dataset.level = s.name;
-        bar.append(rect);
-        y -= height;
+    this.bars = layoutBars(hist, width);
+    const paths = new Map<string, { cls: string; d: string[] }>();
+    for (const bar of this.bars) {
+      for (const s of bar.segments) {
+        let path = paths.get(s.name);
+        if (!path) paths.set(s.name, (path = { cls: s.cls, d: [] }));
+        path.d.push(`M${round(bar.x0)} ${round(s.y)}h${round(bar.x1 - bar.x0)}v${round(s.height)}h${round(bar.x0 - bar.x1)}z`);
       }
-      this.plot.append(bar);
-    });
+    }
+    for (const [name, { cls, d }] of paths) {
+      const path = svg("path", { class: `lf-bar${cls ? ` lf-bar-${cls.slice("lf-level-".length)}` : ""}`, d: d.join("") });
+      if (name) path.dataset.level = name;
+      this.plot.append(path);
+    }
+    this.plot.dataset.bars = String(this.bars.length);
+    this.plot.append(this.hover);
+    const span = Math.max(1, hist.to - hist.from);
     this.plot.append(svg("line", { class: "lf-axis", x1: 0, x2: width, y1: HEIGHT + 0.5, y2: HEIGHT + 0.5 }));
     const ticks = Math.max(2, Math.min(6, Math.floor(width / 150)));
     for (let t = 0; t <= ticks; t++) {
@@ -163,10 +209,31 @@ export class Timeline {
     }
   }
 
+  /** Lights up the bar under pixel `x` and says its count (null: none). */
+  private showHover(x: number | null): void {
+    const bar = x === null || this.dragging ? undefined : this.bars.find((b) => x >= b.x0 - 0.5 && x < b.x1 + 0.5);
+    if (!bar || !this.hist) {
+      this.hover.setAttribute("visibility", "hidden");
+      this.tip.hidden = true;
+      return;
+    }
+    this.hover.setAttribute("x", String(bar.x0));
+    this.hover.setAttribute("width", String(bar.x1 - bar.x0));
+    this.hover.setAttribute("visibility", "visible");
+    this.tip.textContent = barText(this.hist, bar, this.utc);
+    // Beside the bar, on the side with room (the right half's bars have theirs to their left).
+    const left = bar.x0 > this.drawnWidth / 2;
+    this.tip.style.left = `${Math.round(left ? bar.x0 : bar.x1)}px`;
+    this.tip.classList.toggle("lf-tip-left", left);
+    this.tip.hidden = false;
+  }
+
   private startDrag(e: PointerEvent): void {
     const hist = this.hist;
     if (!hist || this.pending || e.button !== 0) return;
     e.preventDefault();
+    this.dragging = true;
+    this.showHover(null);
     const box = this.plot.getBoundingClientRect();
     const x0 = e.clientX - box.left;
     const sel = svg("rect", { class: "lf-selection", x: x0, y: 0, width: 0, height: HEIGHT });
@@ -180,6 +247,7 @@ export class Timeline {
     const up = (ev: PointerEvent): void => {
       this.plot.removeEventListener("pointermove", move);
       this.plot.removeEventListener("pointerup", up);
+      this.dragging = false;
       const x1 = Math.min(box.width, Math.max(0, ev.clientX - box.left));
       if (Math.abs(x1 - x0) < 4) {
         sel.remove();

@@ -83,7 +83,7 @@ def test_a_logql_widget_shows_rows_requeries_a_picked_range_and_a_label_chip_nar
     # The timeline's bars are stacked by level, in the table's level colours.
     expect(page.locator(".lf-root[data-timeline='ready']")).to_have_count(1, timeout=TIMEOUT)
     stacked = page.evaluate(
-        "() => [...new Set([...document.querySelectorAll('.lf-timeline rect[data-level]')]"
+        "() => [...new Set([...document.querySelectorAll('.lf-timeline path[data-level]')]"
         ".map((r) => `${r.dataset.level} ${r.getAttribute('class')}`))].sort()"
     )
     assert stacked == [f"{level} lf-bar lf-bar-{level}" for level in sorted(LEVELS)], stacked

@@ -63,7 +63,7 @@ def test_a_loki_table_in_marimo_reruns_its_cells_for_a_picked_range_and_a_label_
         assert python_line(page)["loki-rows"] == str(week)
         query = page.locator(".lf-query-text")
         expect(query).to_have_text('{app="shop"} |= "order placed"')
-        expect(page.locator(".lf-timeline rect.lf-bar-error").first).to_be_attached(timeout=TIMEOUT)
+        expect(page.locator(".lf-timeline path.lf-bar-error").first).to_be_attached(timeout=TIMEOUT)
         screenshot(page, "marimo-loki-7d")
 
         page.locator(".lf-range").click()
