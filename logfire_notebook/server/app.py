@@ -20,7 +20,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
@@ -221,6 +221,11 @@ async def _answer(request: Request, build: Callable[[], tuple[QueryRequest, str,
         return _error(422, str(exc))
     except QueryError as exc:
         return _error(400, str(exc))
+    except MemoryError:
+        # The process's memory cap (PROCESS_MEMORY_CAP) refused rendering this answer.
+        return _error(
+            503, "The local backend has no memory left for this answer right now; narrow the query or retry."
+        )
     except Exception:
         # A bug of the server, not the client's mistake: one sentence out, the traceback in the server's log.
         traceback.print_exc()
@@ -331,6 +336,12 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client closed its connection before its body came in whole: nobody reads this answer, and it
+    # is no server error (each such client used to leave a traceback in the log).
+    return Response(status_code=499)
+
+
 def create_app(
     data_dir: Path, query_timeout: float = 30.0, hosts: frozenset[str] | None = LOOPBACK_NAMES
 ) -> Starlette:
@@ -348,6 +359,7 @@ def create_app(
     app = Starlette(
         routes=routes(),
         lifespan=lifespan,
+        exception_handlers={ClientDisconnect: _client_gone},
         # The origin check first: a refused request costs nothing else.
         middleware=[Middleware(OriginGuard, hosts=hosts), Middleware(GzipWhereItPays)],
     )
@@ -358,12 +370,43 @@ def create_app(
     return app
 
 
+PROCESS_MEMORY_CAP = 4 * 1024**3
+"""The most memory (Linux's data size: heap and private mappings) the server process may take. One call
+of an engine function (`replace` of a 16 MB string, say) can ask for gigabytes at once, before the
+memory watch can stop its query; past this cap the allocation fails and the query is a 400, where without
+it the kernel's OOM killer ends the server. `LOGFIRE_NOTEBOOK_MEMORY_CAP` (e.g. `8GB`, `0` for none)."""
+
+
+def _cap_memory() -> None:
+    import os
+
+    from logfire_notebook.server.loki.units import parse_bytes
+
+    text = os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_CAP", "")
+    try:
+        cap = int(parse_bytes(text)) if text.strip() else PROCESS_MEMORY_CAP
+    except ValueError:
+        raise SystemExit(
+            f"logfire-notebook: LOGFIRE_NOTEBOOK_MEMORY_CAP={text!r} is not a size; write e.g. 8GB, or 0 for none"
+        ) from None
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    if cap > 0:
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        resource.setrlimit(
+            resource.RLIMIT_DATA, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard)
+        )
+
+
 def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> None:
     """`logfire-notebook serve`: run the backend until interrupted."""
     import os
 
     import uvicorn
 
+    _cap_memory()
     # Everything the server creates (the database, its log, spill files) is for the user alone.
     os.umask(0o077)
     try:
@@ -372,7 +415,8 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
         print(f"logfire-notebook: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     print(
-        f"logfire-notebook: serving the local Logfire API on http://{host}:{port} (data in {data_dir})",
+        f"logfire-notebook: serving Logfire's query API, Loki's API and OTLP ingest on http://{host}:{port} "
+        f"(data in {data_dir.resolve()})",
         flush=True,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")

@@ -420,13 +420,20 @@ class Engine:
         WATCHDOG.watch(alarm)
         try:
             return work()
-        except duckdb.InterruptException:
-            reason = interrupter.reason or "was interrupted"
-            raise QueryError(
-                f"The query was stopped because it {reason}; narrow the time range or simplify the query."
-            ) from None
-        except duckdb.Error as exc:
-            raise _engine_error(str(exc)) from None
+        except (duckdb.Error, OSError) as exc:
+            # OSError: an engine error met while Arrow reads the answer's batches (out of memory, say).
+            if interrupter.reason is not None or isinstance(exc, duckdb.InterruptException):
+                raise QueryError(
+                    f"The query was stopped because it {interrupter.reason or 'was interrupted'}; narrow the "
+                    "time range or simplify the query."
+                ) from None
+            error = _engine_error(str(exc))
+            if str(error).startswith("Out of Memory Error"):
+                raise QueryError(
+                    f"{error}: the query needs more memory than the local backend allows; narrow the time "
+                    "range or simplify the query."
+                ) from None
+            raise error from None
         finally:
             WATCHDOG.unwatch(alarm)
             self._memory.unwatch(interrupter)

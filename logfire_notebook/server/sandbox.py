@@ -293,23 +293,37 @@ _HINT = "queries read only the `records` and `metrics` tables and call DuckDB's 
 
 def check_tree(node: dict[str, Any], functions: frozenset[str]) -> None:
     """Raises SandboxError if the parse tree `node` (one statement of json_serialize_sql) reads a table or
-    calls a function that is not admitted. Walks without recursion: a hostile query may nest deeply."""
-    ctes = _cte_names(node)
-    stack: list[Any] = [node]
+    calls a function that is not admitted. Walks without recursion: a hostile query may nest deeply.
+
+    A CTE's name is admitted only where it names the CTE: in the query that defines it, the CTEs after it and
+    a recursive CTE's recursive part. Elsewhere the same name reaches the catalog (`WITH pg_settings AS (SELECT
+    * FROM pg_settings) ...` reads DuckDB's settings in its own body), so there it is checked as a table."""
+    stack: list[tuple[Any, frozenset[str]]] = [(node, frozenset())]
     while stack:
-        value = stack.pop()
+        value, ctes = stack.pop()
         if isinstance(value, list):
-            stack.extend(value)
+            stack.extend((v, ctes) for v in value)
             continue
         if not isinstance(value, dict):
             continue
+        cte_map = value.get("cte_map")
+        entries = (cte_map.get("map") if isinstance(cte_map, dict) else None) or []
+        if entries:
+            ctes = _push_ctes(entries, ctes, stack)
+            value = {k: v for k, v in value.items() if k != "cte_map"}
+        if value.get("type") == "RECURSIVE_CTE_NODE":
+            # The anchor (left) cannot see the CTE itself; the recursive part (right) can.
+            own = str(value.get("cte_name", "")).lower()
+            stack.append((value.get("left"), ctes - {own}))
+            stack.append((value.get("right"), ctes | {own}))
+            value = {k: v for k, v in value.items() if k not in ("left", "right")}
         kind = value.get("type")
         if kind == "BASE_TABLE":
             _check_table(value, ctes)
         elif kind == "TABLE_FUNCTION":
             function = value.get("function") or {}
             _check_table_function(function)
-            stack.append(function.get("arguments"))
+            stack.append((function.get("arguments"), ctes))
             continue
         elif kind == "SHOW_REF" and not value.get("query"):
             raise SandboxError(f"SHOW {value.get('table_name') or ''} is not available here; {_HINT}.")
@@ -317,30 +331,30 @@ def check_tree(node: dict[str, Any], functions: frozenset[str]) -> None:
             _check_function(value, functions)
             if str(value.get("function_name", "")).lower() in FORMAT_FUNCTIONS:
                 _check_format(value)
-        stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
+        stack.extend((v, ctes) for v in value.values() if isinstance(v, (dict, list)))
 
 
-def _cte_names(node: Any) -> set[str]:
-    names: set[str] = set()
-    stack: list[Any] = [node]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, list):
-            stack.extend(value)
-        elif isinstance(value, dict):
-            entries = (
-                (value.get("cte_map") or {}).get("map") if isinstance(value.get("cte_map"), dict) else None
-            )
-            names.update(str(e.get("key", "")).lower() for e in entries or [])
-            stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
-    return names
+def _push_ctes(
+    entries: list[Any], outer: frozenset[str], stack: list[tuple[Any, frozenset[str]]]
+) -> frozenset[str]:
+    """Puts each CTE's body on `stack` with the names it can see (the outer ones and the CTEs before it; a
+    recursive one sees itself in its recursive part only); returns the names the defining query sees."""
+    seen = outer
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        name = str(entry.get("key", "")).lower()
+        body = (entry.get("value") or {}).get("query_node") if isinstance(entry.get("value"), dict) else None
+        stack.append((body, seen - {name}))
+        seen = seen | {name}
+    return seen
 
 
 def _qualified(parts: Iterable[str]) -> str:
     return ".".join(p for p in parts if p)
 
 
-def _check_table(ref: dict[str, Any], ctes: set[str]) -> None:
+def _check_table(ref: dict[str, Any], ctes: frozenset[str]) -> None:
     name = str(ref.get("table_name", ""))
     qualified = _qualified((ref.get("catalog_name", ""), ref.get("schema_name", ""), name))
     if qualified == name and (name.lower() in ALLOWED_TABLES or name.lower() in ctes):

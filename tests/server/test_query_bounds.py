@@ -10,6 +10,8 @@ import pytest
 from _backend import Backend
 from _memory import MiB, PeakMemory, resident_bytes
 
+from logfire_notebook.server.app import PROCESS_MEMORY_CAP
+
 # The engine's own bound is 2 GiB (engine.MEMORY_BOUND_BYTES); these queries must stay far below it.
 QUERY_MEMORY_BOUND = 900 * MiB
 
@@ -47,6 +49,30 @@ def test_a_huge_answer_or_value_is_a_clear_400_and_memory_stays_bounded(
     assert memory.peak - before < QUERY_MEMORY_BOUND, f"the server took {(memory.peak - before) // MiB} MiB"
     assert time.monotonic() - started < 30
     assert _query(backend, "SELECT count(*) AS n FROM records").status_code == 200
+
+
+def test_one_call_that_asks_for_gigabytes_is_a_400_and_the_server_lives(backend: Backend) -> None:
+    # One `replace` makes 4.8 GB in a single step no time limit or memory watch can stop; a few more of them
+    # and the kernel's OOM killer ended the server. The process's memory cap turns it into a failed
+    # allocation (PROCESS_MEMORY_CAP).
+    before = resident_bytes(backend.process.pid)
+    with PeakMemory(backend.process.pid) as memory:
+        response = _query(
+            backend, "SELECT length(replace(repeat('x', 16000000), 'x', repeat('y', 300))) AS n"
+        )
+    assert response.status_code == 400, response.text
+    assert "memory" in response.json()["detail"]
+    # The memory watch may stop it first (at 2 GiB), or the cap refuses the allocation: never past the cap.
+    assert memory.peak - before < PROCESS_MEMORY_CAP, f"the server took {(memory.peak - before) // MiB} MiB"
+    assert _query(backend, "SELECT 1 AS one").json()["data"] == [{"one": 1}]
+
+
+def test_running_out_of_engine_memory_while_the_answer_is_read_is_a_400(backend: Backend) -> None:
+    # DuckDB's error came through Arrow's reader as an OSError, and the server answered 500 ("a bug").
+    sql = "WITH RECURSIVE r(s) AS (SELECT 'x' UNION ALL SELECT s || s FROM r) SELECT length(s) AS n FROM r"
+    response = _query(backend, sql)
+    assert response.status_code == 400, response.text
+    assert "memory" in response.json()["detail"]
 
 
 def test_an_aggregate_that_grows_without_bound_is_stopped(backend: Backend) -> None:

@@ -294,6 +294,42 @@ def test_only_records_and_metrics_are_visible_and_no_answer_names_the_data_dir(
     assert "records" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # A CTE's name used where it does not name the CTE reaches DuckDB's catalog views: the data dir's
+        # path, the settings. (Any CTE name anywhere in the query used to be admitted everywhere.)
+        "SELECT * FROM (WITH duckdb_databases AS (SELECT 1) SELECT 1) a, duckdb_databases",
+        "SELECT * FROM records WHERE EXISTS (WITH pg_settings AS (SELECT 1) SELECT 1) "
+        "AND EXISTS (SELECT * FROM pg_settings)",
+        "WITH pg_settings AS (SELECT name FROM pg_settings) SELECT * FROM pg_settings",
+        "WITH a AS (SELECT * FROM duckdb_tables), duckdb_tables AS (SELECT 1) SELECT * FROM a",
+        "WITH RECURSIVE sqlite_master(name) AS (SELECT name FROM sqlite_master UNION ALL "
+        "SELECT name FROM sqlite_master WHERE false) SELECT * FROM sqlite_master",
+    ],
+)
+def test_a_cte_name_reaches_only_its_cte_never_the_catalog(backend: Backend, sql: str) -> None:
+    response = _query(backend, sql)
+    assert response.status_code == 400, response.text
+    assert "is not available" in response.json()["detail"]
+    assert str(backend.data_dir) not in response.text
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "WITH a AS (SELECT level FROM records), b AS (SELECT * FROM a) SELECT count(*) AS n FROM b, a",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT sum(n) AS s FROM r",
+        "WITH a AS (SELECT 1 AS x) SELECT (WITH b AS (SELECT * FROM a) SELECT max(x) FROM b) AS m",
+        "WITH records AS (SELECT * FROM records WHERE level > 0) SELECT count(*) AS n FROM records",
+    ],
+)
+def test_ctes_in_their_own_scope_still_work(backend: Backend, sql: str) -> None:
+    response = _query(backend, sql)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]
+
+
 def test_information_schema_describes_only_records_and_metrics(backend: Backend) -> None:
     # DataFusion's information_schema as Logfire users query it: a stand-in over the two tables only.
     for sql in ("SELECT * FROM information_schema.tables", "SELECT * FROM information_schema.columns"):

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
@@ -82,6 +82,8 @@ def loki_errors(handler: Handler) -> Handler:
             return _text(413, str(exc))
         except RecursionError:
             return _text(400, "the query nests too deeply to run; simplify it")
+        except ClientDisconnect:
+            return Response(status_code=499)  # the client left mid-body; nobody reads this
         except Exception:
             # A bug of the server, not the client's mistake: one sentence out, the traceback in the log (and
             # the connection stays usable, which an exception left to Starlette would not).
