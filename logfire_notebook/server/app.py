@@ -439,7 +439,8 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
         print(f"logfire-notebook: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     print(
-        f"logfire-notebook: serving the local Logfire API on http://{host}:{port} (data in {data_dir})",
+        f"logfire-notebook: serving Logfire's query API, Loki's API and OTLP ingest on http://{host}:{port} "
+        f"(data in {data_dir.resolve()})",
         flush=True,
     )
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")

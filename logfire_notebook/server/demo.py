@@ -37,6 +37,8 @@ DEMO_MARKER_FILE = "demo_filled.json"
 NOTEBOOK = Path("examples") / "quickstart.ipynb"
 MARIMO_NOTEBOOK = Path("examples") / "marimo_quickstart.py"
 WINDOW = timedelta(days=7)
+# Seconds JupyterLab or marimo may take to answer before their address is printed anyway.
+FRONT_END_START_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -452,6 +454,20 @@ def _front_end_args(front_end: str, port: int, token: str) -> tuple[list[str], s
     return args, f"{path}?token={token}"
 
 
+def _wait_answering(app: subprocess.Popen[bytes], url: str) -> None:
+    """Returns once `url` answers (any HTTP status), `app` has ended, or FRONT_END_START_SECONDS have
+    passed: an address printed sooner reads as "connection refused" to whoever opens it at once."""
+    import httpx
+
+    deadline = time.monotonic() + FRONT_END_START_SECONDS
+    while app.poll() is None and time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=5)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+
+
 def _start_front_end(front_end: str, base_url: str, token: str, data_dir: Path) -> int:
     """JupyterLab or marimo on the example, with the demo backend in its environment (never in the notebook)."""
     name = "marimo" if front_end == "marimo" else "JupyterLab"
@@ -471,9 +487,13 @@ def _start_front_end(front_end: str, base_url: str, token: str, data_dir: Path) 
             stdout=log,
             stderr=log,
         )
-        _say(f"{name}: http://127.0.0.1:{port}/{path}")
-        _say(f"(its log: {log_path}; Ctrl-C stops {name}, the live services and the backend)")
         try:
+            _wait_answering(app, f"http://127.0.0.1:{port}/")
+            if app.poll() is None:
+                _say(f"{name}: http://127.0.0.1:{port}/{path}")
+                if front_end == "marimo":
+                    _say("marimo opens the notebook without running it: Run all is the ▶ at its bottom right")
+                _say(f"(its log: {log_path}; Ctrl-C stops {name}, the live services and the backend)")
             code = app.wait()
         except KeyboardInterrupt:
             return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 from _backend import Backend, start_backend
+from _loopback import free_port
 
 CLI = [sys.executable, "-m", "logfire_notebook.cli"]
 
@@ -76,3 +78,25 @@ def test_the_data_dir_and_its_files_are_owner_only(make_backend) -> None:  # typ
     for path in paths:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, f"{path.name} is {oct(mode)}"
+
+
+def test_serve_says_what_it_speaks_and_the_whole_path_of_its_data(tmp_path: Path) -> None:
+    # As the README has it: `--data-dir ./data`, relative to where the user is.
+    process = subprocess.Popen(
+        [*CLI, "serve", "--data-dir", "./data", "--port", str(free_port())],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        assert process.stdout is not None
+        process.stdout.close()
+    assert "Logfire's query API, Loki's API and OTLP ingest on http://127.0.0.1:" in line, line
+    assert line.rstrip().endswith(f"(data in {tmp_path / 'data'})"), line

@@ -417,6 +417,9 @@ def test_a_hundred_thousand_rows_scroll_to_the_middle_and_sort_in_the_kernel(pag
     drawn = first_rows(page)
     assert drawn == expected[: len(drawn)]
     assert len(drawn) > 10
+    # One round trip per click: the kernel sorts the whole frame and sends the top of the new order.
+    asked = [request for request in window_requests(sent) if request["sort"]]
+    assert [(r["sort"]["direction"], r["offset"]) for r in asked] == [("asc", 0), ("desc", 0)], asked
     screenshot(page, "widget-100k-sorted")
 
     # The range filter of a DataFrame runs in the kernel on the whole frame: a drag across the timeline
