@@ -3,9 +3,7 @@ mid-body is no server error."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -71,8 +69,18 @@ def test_clients_dripping_headers_or_bodies_do_not_hold_up_others(backend: Backe
                 assert httpx.get(f"{backend.base_url}/loki/api/v1/labels", timeout=10).status_code == 200
 
 
-def _sockets_of(pid: int) -> int:
-    return sum(1 for fd in Path(f"/proc/{pid}/fd").iterdir() if os.readlink(fd).startswith("socket:"))
+def _server_end_open(sock: socket.socket) -> bool:
+    """Whether the server's end of `sock`'s connection still exists (the kernel's table of TCP sockets; the
+    server drops a stalled connection without telling the client, so the client's end cannot say)."""
+    client_port, server_port = sock.getsockname()[1], sock.getpeername()[1]
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote = line.split()[1:3]
+        if (
+            int(local.rsplit(":", 1)[1], 16) == server_port
+            and int(remote.rsplit(":", 1)[1], 16) == client_port
+        ):
+            return True
+    return False
 
 
 def test_a_client_that_never_reads_its_answer_is_disconnected(
@@ -82,10 +90,12 @@ def test_a_client_that_never_reads_its_answer_is_disconnected(
     # clients asking for 100 MB each pinned 1.3 GB indefinitely.
     monkeypatch.setenv("LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS", "2")
     backend = make_backend()
-    pid = backend.process.pid
-    idle = _sockets_of(pid)
     body = json.dumps(
-        {"sql": "SELECT repeat('x', 100000) AS s FROM range(300)", "min_timestamp": "2020-01-01T00:00:00Z"}
+        {
+            "sql": "SELECT repeat('x', 100000) AS s FROM range(300)",
+            "min_timestamp": "2020-01-01T00:00:00Z",
+            "limit": 10_000,
+        }
     ).encode()
     sock = _connect(backend)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -96,14 +106,9 @@ def test_a_client_that_never_reads_its_answer_is_disconnected(
             + body
         )
         deadline = time.monotonic() + 60
-        while _sockets_of(pid) > idle and time.monotonic() < deadline:
+        while _server_end_open(sock) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _sockets_of(pid) == idle, (
+        assert not _server_end_open(sock), (
             "the server still holds the connection of a client that reads nothing"
         )
-        received = 0
-        with contextlib.suppress(ConnectionResetError):
-            while chunk := sock.recv(1 << 20):
-                received += len(chunk)
-        assert received < 30_000_000  # the answer was cut off, not kept for the client
     assert httpx.get(f"{backend.base_url}/health").status_code == 200
