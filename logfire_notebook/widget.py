@@ -251,14 +251,15 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
                 self.min_timestamp = _bound_text(since) or "now-1h"
                 self.max_timestamp = _bound_text(until)
             self._started = True
+            # The rows go first and the timeline is counted after they are on their way (in marimo before:
+            # its cells read the widget right after this returns): with `data`, the caller already ran this
+            # query for this range and only the count remains; a DataFrame's count takes ~15 ms a million rows.
+            later = not _in_marimo()
             if self.local:
                 self._local_data = data if data is not None else _empty_frame()
-                self._run()
+                self._run(count_later=later)
             else:
-                # With `data`, the caller already ran this query for this range: show it, count only the
-                # timeline, after the rows are on their way (in marimo before: its cells read the widget
-                # right after this returns).
-                self._run(data, count_later=data is not None and not _in_marimo())
+                self._run(data, count_later=data is not None and later)
 
     # -- Python API --------------------------------------------------------------------------------------
 
@@ -377,17 +378,21 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
         """Runs the query for the current range (or filters the DataFrame) and shows it before returning.
         With `count_later` the timeline's count follows in a message of its own (see `_count_later`)."""
         generation = self._begin()
-        future = self._start(self._compute(self._spec(), data, timeline=not count_later))
+        spec, timeline = self._spec(), not count_later
+        future: concurrent.futures.Future[_Result] | None = None
         try:
-            _wait(future)
-            result = future.result()
+            result = self._compute_here(spec, data, timeline=timeline)
+            if result is None:
+                future = self._start(self._compute(spec, data, timeline=timeline))
+                _wait(future)
+                result = future.result()
         except concurrent.futures.CancelledError:
             return  # a newer run (from another thread) superseded this one and shows its own result
         except BaseException:
-            future.cancel()  # Ctrl-C while waiting: hang up on the server too
+            if future is not None:
+                future.cancel()  # Ctrl-C while waiting: hang up on the server too
             with self._lock:
                 self._queried = None  # so that setting the same range again runs it
-            spec = self._spec()
             self._publish(generation, _Result(spec, None, None, None, "", None, _INTERRUPTED))
             raise
         later = count_later and result.error is None
@@ -437,22 +442,39 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
     ) -> _Result:
         """The rows (and timeline, unless `timeline=False`) for `spec`; reads the widget's settings, changes
         nothing. `elapsed_ms` is the rows' time: the footer says how long the query took."""
+        here = self._compute_here(spec, data, timeline=timeline)
+        if here is not None:
+            return here
         t0 = time.perf_counter()
         window = None
         try:
-            start, until = TimeRange.parse(spec[0], spec[1] or None).resolve()
-            window = (start, until or datetime.now(timezone.utc))
+            window = _resolve(spec)
+            frame = await self._query(*window)
+            elapsed = (time.perf_counter() - t0) * 1000
+            histogram, note = await self._count_timeline(frame, *window) if timeline else (None, "")
+        except LogfireError as exc:
+            return _Result(spec, window, None, None, "", None, str(exc))
+        return _Result(spec, window, frame, histogram, note, elapsed)
+
+    def _compute_here(
+        self, spec: tuple[str, str], data: pl.DataFrame | None, *, timeline: bool
+    ) -> _Result | None:
+        """`_compute` for what needs no query: a DataFrame shown as is (filtered here), or the rows a caller
+        gives without their timeline. Done on the calling thread: the hop to the query thread and back cost a
+        few ms, and more on a busy machine, before the first rows could leave. None when a query is needed."""
+        if not self.local and (data is None or timeline):
+            return None
+        t0 = time.perf_counter()
+        window = None
+        try:
+            window = _resolve(spec)
             if data is not None:
                 frame = data
-            elif self.local:
-                frame = _filter_frame(self._local_data, *window, self._source.time_column)
-            else:
-                frame = await self._query(*window)
-            if data is not None:
                 elapsed = None if self._data_elapsed is None else self._data_elapsed * 1000
             else:
+                frame = _filter_frame(self._local_data, *window, self._source.time_column)
                 elapsed = (time.perf_counter() - t0) * 1000
-            histogram, note = await self._count_timeline(frame, *window) if timeline else (None, "")
+            histogram, note = self._local_timeline(frame, *window) if timeline else (None, "")
         except LogfireError as exc:
             return _Result(spec, window, None, None, "", None, str(exc))
         return _Result(spec, window, frame, histogram, note, elapsed)
@@ -485,11 +507,7 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
     ) -> tuple[dict[str, Any] | None, str]:
         """The histogram of the whole range: counted locally for a DataFrame, by the backend for a query."""
         if self.local:
-            column = self._source.time_column
-            timeline = wire.histogram_from_frame(
-                self._local_data if self._local_data is not None else frame, start, end, column
-            )
-            return timeline, "" if timeline else f"No {column} column: the range filters nothing."
+            return self._local_timeline(frame, start, end)
         column = self._source.time_column
         if column not in frame.columns:
             return None, f"No timeline: the query's result has no {column} column."
@@ -507,6 +525,16 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
             list(counts.starts), list(counts.counts), interval, start, end, counts.levels
         )
         return histogram, ""
+
+    def _local_timeline(
+        self, frame: pl.DataFrame, start: datetime, end: datetime
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The histogram of a DataFrame shown without a query: its rows within [start, end)."""
+        column = self._source.time_column
+        timeline = wire.histogram_from_frame(
+            self._local_data if self._local_data is not None else frame, start, end, column
+        )
+        return timeline, "" if timeline else f"No {column} column: the range filters nothing."
 
     def _publish(self, generation: int, result: _Result, *, timeline_later: bool = False) -> int | None:
         """Shows `result` unless a newer run has started since (then it is dropped, never shown) and returns
@@ -688,6 +716,12 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
             table = await query_trace(trace_id, *window)
         reply = _trace.trace_reply(table, trace_id, window, (time.perf_counter() - t0) * 1000)
         return reply, [wire.to_ipc(table)]
+
+
+def _resolve(spec: tuple[str, str]) -> tuple[datetime, datetime]:
+    """The instants a range's text names now (an open end is now); raises TimeRangeError for bad text."""
+    start, until = TimeRange.parse(spec[0], spec[1] or None).resolve()
+    return start, until or datetime.now(timezone.utc)
 
 
 def _empty_frame() -> pl.DataFrame:

@@ -6,7 +6,7 @@ import type { ColumnInfo } from "./arrow";
 import { copyValue, fillCell, fullValue } from "./cells";
 import { copyText, h } from "./dom";
 import { type SortState, nextSort, sortIndex } from "./sort";
-import { OVERSCAN, scrollHeight, visibleWindow } from "./virtual";
+import { OVERSCAN, scrollHeight, visibleWindow, type Window as DrawnRows } from "./virtual";
 import { PLACEHOLDER, type RowWindows } from "./window";
 
 export const ROW_HEIGHT = 26;
@@ -80,6 +80,8 @@ export class TableView {
    * in JupyterLab costs more than drawing the rows. */
   private viewHeight: number | null = null;
   private scrollTop = 0;
+  /** The rows last drawn. */
+  private drawn: DrawnRows | null = null;
   /** A new result's first frame draws only the rows on screen; the rows around them (for scrolling) follow
    * after it is painted, so the first paint lays out less than half the cells. */
   private lean = false;
@@ -117,7 +119,11 @@ export class TableView {
         const height = this.scroller.style.height;
         if (height && height !== this.autoHeight) this.userSized = true;
         this.viewHeight = this.scroller.clientHeight || null; // layout is up to date in a resize callback
-        this.schedule();
+        // The first callback mostly confirms the rows `setRows` drew for the height it assumed: drawing them
+        // again only filled every cell anew, in the frame after the first rows were painted.
+        const win = this.window();
+        const drawn = this.drawn;
+        if (!drawn || win?.start !== drawn.start || win.end !== drawn.end || win.offset !== drawn.offset) this.schedule();
       }).observe(this.scroller);
     }
   }
@@ -312,15 +318,22 @@ export class TableView {
     });
   }
 
+  /** The rows to draw for the scroll position and height as last known. */
+  private window(): DrawnRows | null {
+    if (!this.rows) return null;
+    const height = this.viewHeight ?? (this.scroller.clientHeight || 400);
+    const overscan = this.lean ? 0 : OVERSCAN;
+    return visibleWindow(this.scrollTop, height - HEADER_HEIGHT, ROW_HEIGHT, this.rows.numRows, overscan);
+  }
+
   /** Draws the rows in the window; the DOM holds only these (bounded by MAX_DOM_ROWS). Rows not yet here
    * from the kernel show as placeholders, and are asked for. */
   render(): void {
     const rows = this.rows;
     if (!rows) return;
     const columns = this.columns;
-    const height = this.viewHeight ?? (this.scroller.clientHeight || 400);
-    const overscan = this.lean ? 0 : OVERSCAN;
-    const win = visibleWindow(this.scrollTop, height - HEADER_HEIGHT, ROW_HEIGHT, rows.numRows, overscan);
+    const win = this.window()!;
+    this.drawn = win;
     rows.show(win.start, win.end);
     this.body.style.transform = `translateY(${win.offset}px)`;
     const trs = this.body.children;

@@ -158,8 +158,12 @@ export class Timeline {
     this.draw();
   }
 
+  /** The width to draw at. Never read from the page here: a result's timeline may come in a message of its
+   * own, after the rows, and reading a width then forced the page's style and layout in that task (~40 ms
+   * on a busy machine). Until the first resize callback says, a guess; that callback, in the frame that
+   * first lays the timeline out and before it is painted, draws it again at its width. */
   private width(): number {
-    return this.knownWidth || this.el.clientWidth || 600;
+    return this.knownWidth || 600;
   }
 
   /** The bars as one path per level (or one plain path), a few elements whatever the bucket count: a bar

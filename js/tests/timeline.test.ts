@@ -75,4 +75,18 @@ describe("timeline", () => {
     hover(el, 10);
     expect(el.querySelector(".lf-timeline-tip")!.textContent).toMatch(/^5 rows from [\d-]+ [\d:]+$/);
   });
+
+  it("draws without reading the page's layout (a timeline coming after its rows forced a whole-page layout)", () => {
+    const timeline = new Timeline(() => {});
+    document.body.append(timeline.el);
+    let reads = 0;
+    for (const name of ["clientWidth", "offsetWidth"]) {
+      Object.defineProperty(timeline.el, name, { get: () => (reads++, 800) });
+    }
+    const getBox = timeline.el.getBoundingClientRect.bind(timeline.el);
+    timeline.el.getBoundingClientRect = () => (reads++, getBox());
+    timeline.set(STACKED);
+    expect(timeline.el.querySelectorAll("path.lf-bar")).toHaveLength(3);
+    expect(reads).toBe(0);
+  });
 });

@@ -144,6 +144,9 @@ def test_a_dataframe_without_sql_is_filtered_locally(monkeypatch: pytest.MonkeyP
     )
     table = Captured(data=frame)
     assert table.local and table.df.height == 5
+    # The rows went first; the timeline followed (`.df` waits for it) and counts the result shown.
+    assert table.timeline["revision"] == table.revision
+    assert sum(table.timeline["histogram"]["counts"]) == 5
     table.min_timestamp = "now-1h"
     assert table.df.get_column("message").to_list() == ["a", "b", "c"]
     reply, buffers = table.shown()
