@@ -222,3 +222,26 @@ def test_when_the_engine_runs_out_of_memory_push_is_a_503_and_tail_closes_with_t
     assert "the tail's query failed: Out of Memory" in closed.value.rcvd.reason
     assert backend.log_path is not None
     assert "Traceback" not in backend.log_path.read_text(errors="replace")
+
+
+def test_lone_surrogates_in_a_json_push_are_stored_as_the_replacement_character(loki: httpx.Client) -> None:
+    # Valid JSON escapes that are no UTF-8 (a lone "\ud800"): Go's decoder reads U+FFFD; ours passed them
+    # on to the store, which failed (500).
+    ts = str(T * NS)
+    body = (
+        '{"streams":[{"stream":{"app":"sur\\udfff"},"values":[["'
+        + ts
+        + '","a\\ud800b",{"k\\ud800":"v\\udc00"}]]},'
+        '{"stream":{"app":"pair"},"values":[["' + ts + '","\\ud83d\\ude00"]]}]}'
+    )
+    response = loki.post("/loki/api/v1/push", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 204, response.text
+    result = loki.get(
+        "/loki/api/v1/query_range",
+        params={"query": '{app=~".+"}', **RANGE},
+        headers={"X-Loki-Response-Encoding-Flags": "categorize-labels"},
+    ).json()["data"]["result"]
+    by_app = {r["stream"]["app"]: r["values"][0] for r in result}
+    assert by_app["sur\ufffd"][1] == "a\ufffdb"
+    assert by_app["sur\ufffd"][2]["structuredMetadata"]["k\ufffd"] == "v\ufffd"
+    assert by_app["pair"][1] == "\U0001f600"  # a valid pair stays the one character it encodes
