@@ -377,6 +377,21 @@ memory watch can stop its query; past this cap the allocation fails and the quer
 it the kernel's OOM killer ends the server. `LOGFIRE_NOTEBOOK_MEMORY_CAP` (e.g. `8GB`, `0` for none)."""
 
 
+def _engine_memory_beyond_default() -> int:
+    """How far LOGFIRE_NOTEBOOK_MEMORY_LIMIT raises DuckDB's budget past its default: the cap grows with it,
+    so a user who gives the engine more memory is not stopped by the cap instead."""
+    import os
+
+    from logfire_notebook.server.loki.units import parse_bytes
+    from logfire_notebook.server.store import DEFAULT_MEMORY_LIMIT
+
+    try:
+        limit = parse_bytes(os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT))
+    except ValueError:  # a percentage, say: DuckDB reads it; the cap keeps its default
+        return 0
+    return max(0, int(limit - parse_bytes(DEFAULT_MEMORY_LIMIT)))
+
+
 def _cap_memory() -> None:
     import os
 
@@ -384,7 +399,7 @@ def _cap_memory() -> None:
 
     text = os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_CAP", "")
     try:
-        cap = int(parse_bytes(text)) if text.strip() else PROCESS_MEMORY_CAP
+        cap = int(parse_bytes(text)) if text.strip() else PROCESS_MEMORY_CAP + _engine_memory_beyond_default()
     except ValueError:
         raise SystemExit(
             f"logfire-notebook: LOGFIRE_NOTEBOOK_MEMORY_CAP={text!r} is not a size; write e.g. 8GB, or 0 for none"
