@@ -400,6 +400,30 @@ def _cap_memory() -> None:
         )
 
 
+STALLED_READER_SECONDS = 60
+"""A client that reads nothing of an answer for this long is disconnected. Until then the server holds what it
+could not send (up to an answer's 128 MiB and more as JSON), so ten clients that ask for big answers and never
+read them would pin gigabytes for as long as they like. `LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS` changes it."""
+
+
+def _drop_stalled_readers(sock: Any) -> None:
+    """Linux's TCP_USER_TIMEOUT on the listening socket (connections inherit it): the kernel ends a connection
+    whose sent data stays unacknowledged, a peer that stopped reading included, after that long."""
+    import os
+    import socket
+
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    text = os.environ.get("LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS", "")
+    try:
+        seconds = float(text) if text.strip() else STALLED_READER_SECONDS
+    except ValueError:
+        raise SystemExit(
+            f"logfire-notebook: LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS={text!r} is not a number of seconds"
+        ) from None
+    if option is not None and seconds > 0:
+        sock.setsockopt(socket.IPPROTO_TCP, option, int(seconds * 1000))
+
+
 def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> None:
     """`logfire-notebook serve`: run the backend until interrupted."""
     import os
@@ -419,4 +443,10 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
         f"(data in {data_dir.resolve()})",
         flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    sock = config.bind_socket()
+    _drop_stalled_readers(sock)
+    server.run(sockets=[sock])
+    if not server.started:
+        raise SystemExit(1)

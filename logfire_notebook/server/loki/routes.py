@@ -141,7 +141,15 @@ async def _push(request: Request, *, legacy: bool) -> Response:
         request.headers.get("content-encoding"),
         legacy=legacy,
     )
-    await run_in_threadpool(_store_pushed, _loki(request), org, streams)
+    import duckdb
+
+    try:
+        await run_in_threadpool(_store_pushed, _loki(request), org, streams)
+    except duckdb.Error as exc:
+        # Not the client's mistake (the engine ran out of memory, say) and nothing of it was stored: a 503,
+        # which Loki clients retry.
+        first_line = str(exc).strip().split("\n", 1)[0]
+        return _text(503, f"the store could not take this push ({first_line}); nothing was stored, retry it")
     return Response(status_code=204)
 
 
