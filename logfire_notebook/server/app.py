@@ -377,6 +377,21 @@ memory watch can stop its query; past this cap the allocation fails and the quer
 it the kernel's OOM killer ends the server. `LOGFIRE_NOTEBOOK_MEMORY_CAP` (e.g. `8GB`, `0` for none)."""
 
 
+def _engine_memory_beyond_default() -> int:
+    """How far LOGFIRE_NOTEBOOK_MEMORY_LIMIT raises DuckDB's budget past its default: the cap grows with it,
+    so a user who gives the engine more memory is not stopped by the cap instead."""
+    import os
+
+    from logfire_notebook.server.loki.units import parse_bytes
+    from logfire_notebook.server.store import DEFAULT_MEMORY_LIMIT
+
+    try:
+        limit = parse_bytes(os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT))
+    except ValueError:  # a percentage, say: DuckDB reads it; the cap keeps its default
+        return 0
+    return max(0, int(limit - parse_bytes(DEFAULT_MEMORY_LIMIT)))
+
+
 def _cap_memory() -> None:
     import os
 
@@ -384,7 +399,7 @@ def _cap_memory() -> None:
 
     text = os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_CAP", "")
     try:
-        cap = int(parse_bytes(text)) if text.strip() else PROCESS_MEMORY_CAP
+        cap = int(parse_bytes(text)) if text.strip() else PROCESS_MEMORY_CAP + _engine_memory_beyond_default()
     except ValueError:
         raise SystemExit(
             f"logfire-notebook: LOGFIRE_NOTEBOOK_MEMORY_CAP={text!r} is not a size; write e.g. 8GB, or 0 for none"
@@ -398,6 +413,30 @@ def _cap_memory() -> None:
         resource.setrlimit(
             resource.RLIMIT_DATA, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard)
         )
+
+
+STALLED_READER_SECONDS = 60
+"""A client that reads nothing of an answer for this long is disconnected. Until then the server holds what it
+could not send (up to an answer's 128 MiB and more as JSON), so ten clients that ask for big answers and never
+read them would pin gigabytes for as long as they like. `LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS` changes it."""
+
+
+def _drop_stalled_readers(sock: Any) -> None:
+    """Linux's TCP_USER_TIMEOUT on the listening socket (connections inherit it): the kernel ends a connection
+    whose sent data stays unacknowledged, a peer that stopped reading included, after that long."""
+    import os
+    import socket
+
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    text = os.environ.get("LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS", "")
+    try:
+        seconds = float(text) if text.strip() else STALLED_READER_SECONDS
+    except ValueError:
+        raise SystemExit(
+            f"logfire-notebook: LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS={text!r} is not a number of seconds"
+        ) from None
+    if option is not None and seconds > 0:
+        sock.setsockopt(socket.IPPROTO_TCP, option, int(seconds * 1000))
 
 
 def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> None:
@@ -419,4 +458,10 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
         f"(data in {data_dir.resolve()})",
         flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    sock = config.bind_socket()
+    _drop_stalled_readers(sock)
+    server.run(sockets=[sock])
+    if not server.started:
+        raise SystemExit(1)

@@ -37,6 +37,8 @@ DEMO_MARKER_FILE = "demo_filled.json"
 NOTEBOOK = Path("examples") / "quickstart.ipynb"
 MARIMO_NOTEBOOK = Path("examples") / "marimo_quickstart.py"
 WINDOW = timedelta(days=7)
+# What stops the demo, cleaning up: Ctrl-C, `kill`, and a closed terminal (SIGHUP, where there is one).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []))
 # Seconds JupyterLab or marimo may take to answer before their address is printed anyway.
 FRONT_END_START_SECONDS = 120.0
 
@@ -191,6 +193,7 @@ def _service_args(svc: DemoService, seed: int, records: int, start_ns: int, end_
         f"--start-ns={start_ns}",
         f"--end-ns={end_ns}",
         f"--seed={seed}",
+        f"--demo-pid={os.getpid()}",
     ]
 
 
@@ -374,14 +377,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[list[int]]:
-    """Inside: SIGINT and SIGTERM are noted in the yielded list instead of raising (main thread only; elsewhere
+    """Inside: STOP_SIGNALS are noted in the yielded list instead of raising (main thread only; elsewhere
     Python delivers no signals anyway)."""
     noted: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield noted
         return
-    handlers = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda signum, _frame: noted.append(signum)) for sig in handlers}
+    previous = {sig: signal.signal(sig, lambda signum, _frame: noted.append(signum)) for sig in STOP_SIGNALS}
     try:
         yield noted
     finally:
@@ -539,10 +541,10 @@ def run_demo(
     telemetry until Ctrl-C) or None (fill and stop)."""
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    # Ctrl-C and SIGTERM (`kill`, a closed terminal) both clean up: no backend or JupyterLab is left behind.
-    # SIGINT too, explicitly: a shell that started us in the background may have left it ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Ctrl-C, SIGTERM (`kill`) and SIGHUP (a closed terminal) all clean up: no backend or JupyterLab is left
+    # behind. SIGINT too, explicitly: a shell that started us in the background may have left it ignored.
+    for stop in STOP_SIGNALS:
+        signal.signal(stop, signal.default_int_handler)
     if not _port_is_free(port):
         raise SystemExit(f"logfire-notebook demo: port {port} is in use; pass --port with a free one.")
     token = _demo_token(data_dir)

@@ -32,10 +32,12 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import random
 import signal
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -629,8 +631,6 @@ async def _live(
 
     Each unit starts at the wall clock, or where the last one's simulated latencies left the virtual clock
     if that is later, so times never go backwards. `units`: how many units made the records so far."""
-    import time
-
     last_flush = time.monotonic()
     while True:
         clock.now = max(clock.now, time.time_ns())
@@ -644,6 +644,21 @@ async def _live(
             last_flush = time.monotonic()
 
 
+def _leave_with_the_demo(demo: int) -> None:
+    """The demo starts each service in a session of its own and stops it when it stops; a demo gone without
+    doing so (SIGKILL, a crash) leaves the service sending to a backend that is gone too, for ever. So it
+    leaves when its parent does (as the server's workers leave with the server). The demo names itself
+    (`--demo-pid`): it may be gone before this process has started up."""
+
+    def watch() -> None:
+        while os.getppid() == demo:
+            time.sleep(0.5)
+        # Not os._exit: logfire wraps it in a flush, which would wait on exports to the gone backend.
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="leave-with-the-demo", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--service", choices=sorted(SERVICES), required=True)
@@ -654,6 +669,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end-ns", type=int, required=True)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--demo-pid",
+        type=int,
+        default=None,
+        help="the demo's process id: leave once it is gone (default: the parent's)",
+    )
+    parser.add_argument(
         "--live-per-minute",
         type=float,
         default=0.0,
@@ -663,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
     _RNG.seed(args.seed)
     # `kill` (the demo stopping its services) ends the run like Ctrl-C, so what is queued still gets sent.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    _leave_with_the_demo(args.demo_pid or os.getppid())
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:

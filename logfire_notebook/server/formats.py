@@ -213,7 +213,14 @@ def _column_values(col: pa.ChunkedArray) -> list[Any]:
         return list(
             pc.strftime(col, format="%Y-%m-%dT%H:%M:%SZ" if t.tz else "%Y-%m-%dT%H:%M:%S").to_pylist()
         )
-    return [_plain(v) for v in col.to_pylist()]
+    try:
+        values = col.to_pylist()
+    except (OverflowError, ValueError):
+        # A date or time past Python's years 1-9999 (DuckDB's `'-infinity'::DATE`, say): Arrow's own text.
+        if not pa.types.is_temporal(t):
+            raise
+        return list(pc.cast(col, pa.string()).to_pylist())
+    return [_plain(v) for v in values]
 
 
 def _columns(table: pa.Table) -> list[list[Any]]:

@@ -9,6 +9,8 @@ own. `OriginGuard` (ASGI middleware, in front of every route, Loki's included) r
 - an `Origin` (browsers send one with every cross-origin request, and with same-origin POSTs) that is not
   the server's own: the scheme, host and port the request was sent to.
 
+WebSockets (Loki's tail) are checked the same way: browsers send their Origin with the handshake.
+
 Clients that are not browsers (SDKs, httpx, curl) send no Origin and pass. The server sends no CORS
 headers, so a page cannot read an answer either.
 """
@@ -61,13 +63,18 @@ class OriginGuard:
         self.hosts = None if hosts is None else frozenset(h.lower() for h in hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         problem = self._problem(scope, headers)
         if problem is None:
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            # A WebSocket is no subject of CORS: a page of any site may open one to a Loki tail and read
+            # every line. Closing before accepting answers the handshake with 403.
+            await send({"type": "websocket.close", "code": 1008, "reason": problem[:120]})
             return
         body = json.dumps({"detail": problem}).encode()
         await send(
@@ -94,7 +101,8 @@ class OriginGuard:
         if origin is None:
             return None
         parts = urlsplit(origin.strip().lower())
-        scheme = scope.get("scheme", "http")
+        # A browser's Origin names the page's http(s) scheme, also for the ws(s) URL it opens.
+        scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
         default_port = "443" if scheme == "https" else "80"
         try:
             origin_port = str(parts.port) if parts.port else default_port

@@ -318,6 +318,57 @@ def test_a_kill_of_the_demo_alone_during_its_fill_stops_the_fill_services(tmp_pa
     assert left == [], "fill services kept running after the demo was killed"
 
 
+# A demo in miniature: one live service in a session of its own, as the demo starts them (its output in
+# the file argv[2]), then asleep.
+MINI_DEMO = """
+import subprocess, sys, time
+from logfire_notebook.server.demo import SERVICES, _service_args, _services_env
+port, log = int(sys.argv[1]), open(sys.argv[2], "wb")
+args = [*_service_args(SERVICES[0], 1, 0, time.time_ns(), time.time_ns()), "--live-per-minute=600"]
+subprocess.Popen(args, env=_services_env(f"http://127.0.0.1:{port}"), stderr=log, start_new_session=True)
+time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, left for a PID 1 that does not reap, counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_a_live_service_leaves_when_the_demo_is_gone_without_stopping_it(tmp_path: Path) -> None:
+    # A SIGKILL (the OOM killer, `kill -9`) gives the demo no chance to stop its services, which run in
+    # sessions of their own; they must not send to a backend that is gone for ever after. (Nothing listens
+    # on the port: the service's exports fail, as they would once the backend had died with the demo.)
+    port, log = free_port(), tmp_path / "service.log"
+    demo = subprocess.Popen(
+        [sys.executable, "-c", MINI_DEMO, str(port), str(log)],
+        env=clean_env(),
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    try:
+        # Live: its window made (no records in it), it sends in real time from here on.
+        deadline = time.monotonic() + 120
+        while not (log.exists() and b"0 records" in log.read_bytes()):
+            assert time.monotonic() < deadline, "the service did not go live within 120 s"
+            time.sleep(0.1)
+        services = _services_sending_to(port)
+        assert len(services) == 1
+        demo.kill()
+        demo.wait()
+        deadline = time.monotonic() + 30
+        while any(_running(pid) for pid in services):
+            assert time.monotonic() < deadline, "the live service kept running 30 s after the demo was killed"
+            time.sleep(0.2)
+    finally:
+        stop_demo(cast(subprocess.Popen[str], demo))
+        for pid in _services_sending_to(port):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _services_sending_to(port: int) -> list[int]:
     """Processes (of anyone) whose OTLP endpoint is the demo backend on `port`: its live services."""
     found = []
@@ -367,6 +418,31 @@ def test_while_the_demo_runs_its_services_keep_sending_and_ctrl_c_stops_them(
         stop_demo(process)
     assert _services_sending_to(port) == []
     # The live data counts as filled: the next run tops up only from where it stopped.
+    filled_until = datetime.fromisoformat(_fill_marker(data_dir)["filled_until"])
+    assert datetime.now(timezone.utc) - filled_until < timedelta(minutes=2)
+
+
+def test_a_closed_terminal_stops_the_demo_as_ctrl_c_does(
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+) -> None:
+    backend, _, data_dir = demo
+    backend.stop()  # one server per data dir: the demo starts its own
+    port = free_port()
+    process = start_demo(ROOT, "--headless", "--data-dir", str(data_dir), "--port", str(port))
+    try:
+        read_until(process, "serving with live telemetry")
+        deadline = time.monotonic() + 60
+        while len(_services_sending_to(port)) < 6:
+            assert time.monotonic() < deadline, "the live services did not start within 60 s"
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGHUP)  # what closing the terminal does
+        assert process.wait(timeout=60) == 0
+    finally:
+        stop_demo(process)
+    assert _services_sending_to(port) == []
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    # It stopped in order: the live data counts as filled.
     filled_until = datetime.fromisoformat(_fill_marker(data_dir)["filled_until"])
     assert datetime.now(timezone.utc) - filled_until < timedelta(minutes=2)
 

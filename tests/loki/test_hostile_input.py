@@ -189,3 +189,75 @@ def test_tail_parameters_that_are_no_ascii_number(
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == code
     assert "delay_for" in closed.value.rcvd.reason
+
+
+def test_when_the_engine_runs_out_of_memory_push_is_a_503_and_tail_closes_with_the_reason(
+    make_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB's memory limit set far below what the lines need. A failed COMMIT made the push's ROLLBACK raise
+    # ("no transaction is active", a 500 that hid why) and the tail's first query died with a bare 1011 and a
+    # traceback in the log.
+    monkeypatch.setenv("LOGFIRE_NOTEBOOK_MEMORY_LIMIT", "8MB")
+    backend = make_backend()
+    now = time.time_ns() - 60 * NS
+    with httpx.Client(base_url=backend.base_url, timeout=60) as loki:
+        for batch in range(20):
+            values = [[str(now + batch * 10 + i), "x" * 200_000] for i in range(5)]
+            response = push_json(loki, [{"stream": {"app": "big"}, "values": values}])
+            assert response.status_code in (204, 503), response.text
+            if response.status_code == 503:
+                assert "nothing was stored, retry it" in response.text
+    url = (
+        backend.base_url.replace("http://", "ws://")
+        + "/loki/api/v1/tail?limit=100&query="
+        + quote('{app="big"}')
+    )
+    with (
+        websockets.sync.client.connect(url, open_timeout=30, max_size=None) as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        ws.recv(timeout=30)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1011
+    assert "the tail's query failed: Out of Memory" in closed.value.rcvd.reason
+    assert backend.log_path is not None
+    assert "Traceback" not in backend.log_path.read_text(errors="replace")
+
+
+def test_lone_surrogates_in_a_json_push_are_stored_as_the_replacement_character(loki: httpx.Client) -> None:
+    # Valid JSON escapes that are no UTF-8 (a lone "\ud800"): Go's decoder reads U+FFFD; ours passed them
+    # on to the store, which failed (500).
+    ts = str(T * NS)
+    body = (
+        '{"streams":[{"stream":{"app":"sur\\udfff"},"values":[["'
+        + ts
+        + '","a\\ud800b",{"k\\ud800":"v\\udc00"}]]},'
+        '{"stream":{"app":"pair"},"values":[["' + ts + '","\\ud83d\\ude00"]]}]}'
+    )
+    response = loki.post("/loki/api/v1/push", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 204, response.text
+    result = loki.get(
+        "/loki/api/v1/query_range",
+        params={"query": '{app=~".+"}', **RANGE},
+        headers={"X-Loki-Response-Encoding-Flags": "categorize-labels"},
+    ).json()["data"]["result"]
+    by_app = {r["stream"]["app"]: r["values"][0] for r in result}
+    assert by_app["sur\ufffd"][1] == "a\ufffdb"
+    assert by_app["sur\ufffd"][2]["structuredMetadata"]["k\ufffd"] == "v\ufffd"
+    assert by_app["pair"][1] == "\U0001f600"  # a valid pair stays the one character it encodes
+
+
+def test_an_answer_past_the_answer_cap_is_a_400_that_says_to_narrow_the_query(loki: httpx.Client) -> None:
+    # 300 lines of a megabyte within limit=5000: the server ran out of memory while sending and cut the
+    # answer off mid-body, without a word.
+    for batch in range(10):
+        values = [[str((T + batch * 15 + i) * NS), "y" * 1_000_000] for i in range(14)]
+        assert push_json(loki, [{"stream": {"app": "wide"}, "values": values}]).status_code == 204
+    response = loki.get(
+        "/loki/api/v1/query_range",
+        params={"query": '{app="wide"}', "limit": "5000", "start": str(T - 60), "end": str(T + 600)},
+    )
+    assert response.status_code == 400
+    assert "larger than 128 MiB; narrow the query" in response.text
+    _fill(loki)
+    _ok_after(loki)

@@ -76,3 +76,18 @@ def test_an_unknown_function_in_a_group_by_query_is_a_400_like_anywhere_else(bac
             response = client.post("/v2/query", json={"sql": sql, "limit": 100, **WINDOW})
             assert response.status_code == 400, response.text
             assert "no_such_rate" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/json", "application/x-ndjson", "text/csv", "application/vnd.apache.arrow.stream"]
+)
+def test_a_date_past_python_s_years_is_answered_in_every_format(backend: Backend, accept: str) -> None:
+    # DuckDB's infinite dates made the JSON renderer raise OverflowError: a 500 "bug of the server".
+    sql = "SELECT '-infinity'::DATE AS d, 'infinity'::DATE AS e, DATE '2024-01-02' AS f"
+    with backend.client() as client:
+        response = client.post("/v2/query", json={"sql": sql, **WINDOW}, headers={"Accept": accept})
+    assert response.status_code == 200, response.text
+    if accept == "application/json":
+        row = response.json()["data"][0]
+        assert row["f"] == "2024-01-02"
+        assert "out of range" in row["d"]

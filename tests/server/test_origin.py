@@ -75,3 +75,40 @@ def test_loopback_names_and_the_servers_own_origin_are_answered(backend: Backend
         response = client.post("/v2/query", json={"sql": "SELECT 1 AS x", **WINDOW}, headers=headers)
     assert response.status_code == 200, response.text
     assert "access-control-allow-origin" not in response.headers
+
+
+def _handshake_status(backend: Backend, host: str, origin: str | None) -> bytes:
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", int(_port(backend))), timeout=30)
+    with sock:
+        request = (
+            f"GET /loki/api/v1/tail?query=%7Bapp%3D%22web%22%7D HTTP/1.1\r\nHost: {host}\r\n"
+            + (f"Origin: {origin}\r\n" if origin else "")
+            + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        sock.sendall(request.encode())
+        return sock.recv(100).split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("host", "origin"),
+    [
+        ("127.0.0.1:{port}", "http://evil.example"),  # a page of another site opening the tail
+        ("127.0.0.1:{port}", "null"),
+        ("evil.example:{port}", None),  # DNS rebinding
+    ],
+)
+def test_a_websocket_tail_from_another_origin_or_host_is_refused(
+    backend: Backend, host: str, origin: str | None
+) -> None:
+    # WebSockets are no subject of CORS: any web page could open a Loki tail and read every line pushed.
+    status = _handshake_status(backend, host.format(port=_port(backend)), origin)
+    assert status == b"HTTP/1.1 403 Forbidden"
+
+
+def test_a_websocket_tail_from_the_servers_own_origin_is_answered(backend: Backend) -> None:
+    host = f"127.0.0.1:{_port(backend)}"
+    assert _handshake_status(backend, host, f"http://{host}") == b"HTTP/1.1 101 Switching Protocols"
+    assert _handshake_status(backend, host, None) == b"HTTP/1.1 101 Switching Protocols"

@@ -4,6 +4,8 @@ server answers the next query as before."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -106,3 +108,15 @@ def test_ordinary_uses_of_the_bounded_functions_still_work(backend: Backend) -> 
     )
     assert len(row["days"]) == 2
     assert (row["pf"], row["f"], row["blob"]) == (" 3.14|a", "a {x} 2.2", 3)
+
+
+def test_the_memory_cap_grows_with_the_engine_s_memory_limit(
+    make_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A user who gives DuckDB 8 GB must not meet the 4 GiB process cap first.
+    monkeypatch.setenv("LOGFIRE_NOTEBOOK_MEMORY_LIMIT", "8GB")
+    backend = make_backend()
+    limits = Path(f"/proc/{backend.process.pid}/limits").read_text()
+    soft = next(line.split()[3] for line in limits.splitlines() if line.startswith("Max data size"))
+    assert int(soft) > 8 * 10**9
+    assert _query(backend, "SELECT 1 AS one").json()["data"] == [{"one": 1}]

@@ -132,7 +132,19 @@ def _metadata(value: Any, where: str) -> dict[str, str] | None:
         return None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise PushError(f"{where}: structured metadata must be an object of string values")
-    return {str(k): v for k, v in value.items()} or None
+    return {_utf8(str(k)): _utf8(v) for k, v in value.items()} or None
+
+
+def _utf8(text: str) -> str:
+    """`text` with lone surrogates (JSON's `"\\ud800"` escape) as U+FFFD, as Go's JSON decoder reads them;
+    Python keeps them, and no UTF-8 store or answer can hold one."""
+    if text.isascii():
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _json_streams(data: Any) -> list[PushStream]:
@@ -147,9 +159,9 @@ def _json_streams(data: Any) -> list[PushStream]:
             raise PushError(f"streams[{i}] must be an object with stream and values")
         labels = item.get("stream", item.get("labels"))
         if isinstance(labels, str):
-            parsed = parse_labels(labels)
+            parsed = parse_labels(_utf8(labels))
         elif isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values()):
-            parsed = _check_labels(dict(labels))
+            parsed = _check_labels({_utf8(k): _utf8(v) for k, v in labels.items()})
         else:
             raise PushError(f"streams[{i}].stream must be an object of string label values")
         values = item.get("values")
@@ -174,7 +186,9 @@ def _json_streams(data: Any) -> list[PushStream]:
                 )
             if not isinstance(line, str):
                 raise PushError(f"{where}: the line must be a string")
-            stream.entries.append((int(ts), line, _metadata(value[2] if len(value) == 3 else None, where)))
+            stream.entries.append(
+                (int(ts), _utf8(line), _metadata(value[2] if len(value) == 3 else None, where))
+            )
         out.append(stream)
     return out
 
@@ -189,7 +203,7 @@ def _legacy_json(data: Any) -> list[PushStream]:
     for i, item in enumerate(streams):
         if not isinstance(item, dict) or not isinstance(item.get("labels"), str):
             raise PushError(f'streams[{i}].labels must be a label set string like {{a="b"}}')
-        stream = PushStream(parse_labels(item["labels"]))
+        stream = PushStream(parse_labels(_utf8(item["labels"])))
         entries = item.get("entries")
         if not isinstance(entries, list):
             raise PushError(f'streams[{i}].entries must be a list of {{"ts", "line"}} objects')
@@ -203,7 +217,9 @@ def _legacy_json(data: Any) -> list[PushStream]:
                 raise PushError(
                     f"{where}: ts must be an RFC3339 timestamp, got {entry.get('ts')!r}"
                 ) from None
-            stream.entries.append((ts, entry["line"], _metadata(entry.get("structuredMetadata"), where)))
+            stream.entries.append(
+                (ts, _utf8(entry["line"]), _metadata(entry.get("structuredMetadata"), where))
+            )
         out.append(stream)
     return out
 

@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from logfire_notebook.server.bodies import BodyTooLarge, read_body
+from logfire_notebook.server.engine import MAX_ANSWER_BYTES
 from logfire_notebook.server.loki import answers, parquet, service
 from logfire_notebook.server.loki.levels import add_detected_levels
 from logfire_notebook.server.loki.params import (
@@ -57,7 +58,16 @@ def _text(status: int, message: str) -> Response:
 
 
 def _json(body: Any) -> Response:
-    return Response(answers.dumps(body), media_type=JSON)
+    data = answers.dumps(body)
+    if len(data) > MAX_ANSWER_BYTES:
+        # 5,000 lines of a megabyte each: past this the send itself ran out of memory and cut the answer
+        # off without a word. The SQL API's answers have the same cap.
+        return _text(
+            400,
+            f"the answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB; narrow the query: a lower limit, a "
+            "shorter range or a more selective filter",
+        )
+    return Response(data, media_type=JSON)
 
 
 def _loki(request: Request) -> LokiStore:
@@ -141,7 +151,15 @@ async def _push(request: Request, *, legacy: bool) -> Response:
         request.headers.get("content-encoding"),
         legacy=legacy,
     )
-    await run_in_threadpool(_store_pushed, _loki(request), org, streams)
+    import duckdb
+
+    try:
+        await run_in_threadpool(_store_pushed, _loki(request), org, streams)
+    except duckdb.Error as exc:
+        # Not the client's mistake (the engine ran out of memory, say) and nothing of it was stored: a 503,
+        # which Loki clients retry.
+        first_line = str(exc).strip().split("\n", 1)[0]
+        return _text(503, f"the store could not take this push ({first_line}); nothing was stored, retry it")
     return Response(status_code=204)
 
 

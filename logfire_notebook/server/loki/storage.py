@@ -11,6 +11,7 @@ and time. Nothing here sees user SQL; every value reaches DuckDB as a bound para
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -183,7 +184,11 @@ class LokiStore:
                 cur.unregister("incoming_loki")
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                # A failed COMMIT has ended the transaction already; ROLLBACK would then raise and hide why.
+                with contextlib.suppress(Exception):
+                    cur.execute("ROLLBACK")
+                with contextlib.suppress(Exception):
+                    cur.unregister("incoming_loki")
                 raise
             known = self._streams.setdefault(tenant, {})
             for sid, (lo, hi) in ranges.items():

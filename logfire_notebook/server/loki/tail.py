@@ -48,6 +48,7 @@ _READ_BATCH = 5_000
 HOUR_NS = 3600 * 1_000_000_000
 # Loki closes a tail with this code and the message when the request is bad (a policy violation).
 _BAD_REQUEST = 1008
+_SERVER_ERROR = 1011
 
 
 def _delay_for(text: str | None) -> int:
@@ -146,6 +147,9 @@ async def _run(ws: WebSocket, *, legacy: bool) -> None:
     except (ParamError, LogQLSyntaxError, TimeError) as exc:
         await ws.close(code=_BAD_REQUEST, reason=str(exc)[:120])
         return
+    except RecursionError:
+        await ws.close(code=_BAD_REQUEST, reason="the query nests too deeply to run; simplify it")
+        return
     categorize = answers.CATEGORIZE in ws.headers.get("x-loki-response-encoding-flags", "")
     loki: LokiStore = ws.app.state.loki
     loop = asyncio.get_running_loop()
@@ -189,6 +193,15 @@ async def _run(ws: WebSocket, *, legacy: bool) -> None:
                     held.add(entries)
             sender.offer(held.due())
     except (WebSocketDisconnect, RuntimeError):
+        return
+    except Exception as exc:
+        # The engine failed the tail's query (out of memory with many tails open, say): the client is told
+        # why, in the close frame, instead of a bare 1011 and a traceback in the server's log.
+        first_line = str(exc).strip().split("\n", 1)[0]
+        with contextlib.suppress(Exception):
+            await ws.close(
+                code=_SERVER_ERROR, reason=f"the tail's query failed: {first_line}"[:110] + "; retry"
+            )
         return
     finally:
         unsubscribe()
