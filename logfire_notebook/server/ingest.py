@@ -19,6 +19,7 @@ import concurrent.futures
 import json
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -267,8 +268,13 @@ def _endpoint(signal: str, get_store: Callable[[Request], Store]) -> Callable[[R
             except Exception as exc:
                 return _store_failure(exc, json_body)
             if signal in LOG_SIGNALS:
-                # The same logs as Loki entries, under the tenant a Loki client would name.
-                await run_in_threadpool(append_log_records, store, otlp_tenant(request.headers), table)
+                # The same logs as Loki entries, under the tenant a Loki client would name. The rows are
+                # stored already: a failure here must not fail the request, which the sender would retry
+                # and so store twice.
+                try:
+                    await run_in_threadpool(append_log_records, store, otlp_tenant(request.headers), table)
+                except Exception as exc:
+                    print(f"logfire-notebook: logs stored, but not as Loki entries: {exc}", file=sys.stderr)
         # An empty Export*ServiceResponse means full success.
         if json_body:
             return Response(b"{}", media_type="application/json")

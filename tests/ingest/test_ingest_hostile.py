@@ -225,3 +225,27 @@ def test_a_row_with_too_many_large_attributes_is_refused_with_413(backend: Backe
     assert response.status_code == 413
     assert "attributes" in response.json()["message"]
     assert count(backend, "records", "service_name = 'too-many'") == 0
+
+
+def test_a_log_past_2262_is_stored_once_and_answered_200(backend: Backend) -> None:
+    # Its Loki copy needs int64 nanoseconds: the copy failed after the rows were committed, the sender got a
+    # 500 and would retry, storing the log twice.
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    request = ExportLogsServiceRequest()
+    records = request.resource_logs.add().scope_logs.add()
+    far, near = records.log_records.add(), records.log_records.add()
+    far.time_unix_nano, far.body.string_value = 2**64 - 1, "far-future-log"
+    near.time_unix_nano, near.body.string_value = time.time_ns(), "present-log"
+    response = httpx.post(
+        f"{backend.base_url}/v1/logs", content=request.SerializeToString(), headers=PROTOBUF
+    )
+    assert response.status_code == 200, response.text
+    assert count(backend, where="message IN ('far-future-log', 'present-log')") == 2
+    assert backend.log_path is not None
+    assert "Traceback" not in backend.log_path.read_text(errors="replace")
+    lines = httpx.get(
+        f"{backend.base_url}/loki/api/v1/query_range",
+        params={"query": '{service_name=~".+"} |= "present-log"'},
+    ).json()["data"]["result"]
+    assert [v[1] for s in lines for v in s["values"]] == ["present-log"]

@@ -245,3 +245,19 @@ def test_lone_surrogates_in_a_json_push_are_stored_as_the_replacement_character(
     assert by_app["sur\ufffd"][1] == "a\ufffdb"
     assert by_app["sur\ufffd"][2]["structuredMetadata"]["k\ufffd"] == "v\ufffd"
     assert by_app["pair"][1] == "\U0001f600"  # a valid pair stays the one character it encodes
+
+
+def test_an_answer_past_the_answer_cap_is_a_400_that_says_to_narrow_the_query(loki: httpx.Client) -> None:
+    # 300 lines of a megabyte within limit=5000: the server ran out of memory while sending and cut the
+    # answer off mid-body, without a word.
+    for batch in range(10):
+        values = [[str((T + batch * 15 + i) * NS), "y" * 1_000_000] for i in range(14)]
+        assert push_json(loki, [{"stream": {"app": "wide"}, "values": values}]).status_code == 204
+    response = loki.get(
+        "/loki/api/v1/query_range",
+        params={"query": '{app="wide"}', "limit": "5000", "start": str(T - 60), "end": str(T + 600)},
+    )
+    assert response.status_code == 400
+    assert "larger than 128 MiB; narrow the query" in response.text
+    _fill(loki)
+    _ok_after(loki)

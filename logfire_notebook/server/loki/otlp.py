@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from logfire_notebook.server.loki.storage import PushStream
+from logfire_notebook.server.loki.times import MAX_NS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -124,6 +125,8 @@ def streams_from_log_records(table: pa.Table) -> list[PushStream]:
             metadata["severity_number"] = str(row["level"])
         metadata["detected_level"] = detected_level(row["level"])
         ns = micros[i] * 1000
+        if ns > MAX_NS:  # past 2262: a Loki timestamp (int64 ns) cannot hold it; the `records` row keeps it
+            continue
         line = row["log_body"] if row["log_body"] is not None else (row["message"] or "")
         stream = streams.get(resource_text)
         if stream is None:

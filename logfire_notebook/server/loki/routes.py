@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from logfire_notebook.server.bodies import BodyTooLarge, read_body
+from logfire_notebook.server.engine import MAX_ANSWER_BYTES
 from logfire_notebook.server.loki import answers, parquet, service
 from logfire_notebook.server.loki.levels import add_detected_levels
 from logfire_notebook.server.loki.params import (
@@ -57,7 +58,16 @@ def _text(status: int, message: str) -> Response:
 
 
 def _json(body: Any) -> Response:
-    return Response(answers.dumps(body), media_type=JSON)
+    data = answers.dumps(body)
+    if len(data) > MAX_ANSWER_BYTES:
+        # 5,000 lines of a megabyte each: past this the send itself ran out of memory and cut the answer
+        # off without a word. The SQL API's answers have the same cap.
+        return _text(
+            400,
+            f"the answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB; narrow the query: a lower limit, a "
+            "shorter range or a more selective filter",
+        )
+    return Response(data, media_type=JSON)
 
 
 def _loki(request: Request) -> LokiStore:
