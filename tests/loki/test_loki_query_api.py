@@ -331,3 +331,51 @@ def test_sum_by_groups_before_the_series_limit(loki: httpx.Client) -> None:
     assert response.status_code == 200, response.text
     result = {r["metric"]["kind"]: r["value"][1] for r in response.json()["data"]["result"]}
     assert result == {"0": "300", "1": "300"}
+
+
+@pytest.mark.parametrize("pipeline", ["", ' |= "l"'])
+def test_categorized_entries_keep_metadata_apart_even_when_it_shares_a_stream_label_s_name(
+    loki: httpx.Client, pipeline: str
+) -> None:
+    # The stream names its level, so the push adds no detected_level metadata. With and without a pipeline
+    # stage: a query without one takes a shorter road to the answer.
+    streams = [
+        {
+            "stream": {"app": "m", "detected_level": "info", "pod": "p1"},
+            "values": [
+                [str(T * NS), "l0"],
+                [str((T + 1) * NS), "l1", {"trace_id": "t1"}],
+                [str((T + 2) * NS), "l2", {"pod": "p9", "trace_id": "t2"}],
+            ],
+        }
+    ]
+    assert push_json(loki, streams).status_code == 204
+    response = loki.get(
+        "/loki/api/v1/query_range",
+        params={"query": '{app="m"}' + pipeline, "start": T - 1, "end": T + 10, "direction": "forward"},
+        headers={"X-Loki-Response-Encoding-Flags": "categorize-labels"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["result"] == [
+        # Loki files an entry whose metadata names a stream label under the labels left to the stream.
+        {
+            "stream": {"app": "m", "detected_level": "info"},
+            "values": [[str((T + 2) * NS), "l2", {"structuredMetadata": {"pod": "p9", "trace_id": "t2"}}]],
+        },
+        {
+            "stream": {"app": "m", "detected_level": "info", "pod": "p1"},
+            "values": [
+                [str(T * NS), "l0", {}],
+                [str((T + 1) * NS), "l1", {"structuredMetadata": {"trace_id": "t1"}}],
+            ],
+        },
+    ]
+    folded = loki.get(
+        "/loki/api/v1/query_range",
+        params={"query": '{app="m"}' + pipeline, "start": T - 1, "end": T + 10, "direction": "forward"},
+    )
+    assert [r["stream"] for r in folded.json()["data"]["result"]] == [
+        {"app": "m", "detected_level": "info", "pod": "p1"},
+        {"app": "m", "detected_level": "info", "pod": "p1", "trace_id": "t1"},
+        {"app": "m", "detected_level": "info", "pod": "p9", "trace_id": "t2"},
+    ]

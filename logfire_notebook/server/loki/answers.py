@@ -181,29 +181,64 @@ def streams(entries: list[Selected], *, forward: bool, categorize: bool) -> list
     too, is part of its stream, so one stream may split in several. Categorized: the stream keeps only its
     own labels and each value carries `{structuredMetadata, parsed}`."""
     groups: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+    # Entries of one stream mostly share one labels dict (select.py): its sorted key is made once, by id.
+    keys: dict[int, tuple[tuple[str, str], ...]] = {}
     for entry in _order(entries, forward):
         if categorize:
-            metadata = {k: v for k, v in (entry.metadata or {}).items() if k in entry.labels}
-            parsed = {
-                k: v for k, v in entry.labels.items() if k in (entry.parsed or {}) or k.startswith("__error")
-            }
-            own = {k: v for k, v in entry.labels.items() if k not in metadata and k not in parsed}
-            extra: dict[str, Any] = {}
-            if metadata:
-                extra["structuredMetadata"] = metadata
-            if parsed:
-                extra["parsed"] = parsed
+            labels, extra = _categorized(entry)
             value: list[Any] = [str(entry.ts), entry.line, extra]
-            labels = own
         else:
-            value = [str(entry.ts), entry.line]
             labels = entry.labels
-        key = tuple(sorted(labels.items()))
+            value = [str(entry.ts), entry.line]
+        key = keys.get(id(labels))
+        if key is None:
+            key = tuple(sorted(labels.items()))
+            if labels is entry.stream:
+                keys[id(labels)] = key
         group = groups.get(key)
         if group is None:
             group = groups[key] = {"stream": labels, "values": []}
         group["values"].append(value)
     return [groups[k] for k in sorted(groups)]
+
+
+def _categorized(entry: Selected) -> tuple[dict[str, str], dict[str, Any]]:
+    """An entry's own stream labels, and its `{structuredMetadata, parsed}`."""
+    stream, given = entry.stream, entry.metadata
+    if entry.plain and _errorless(stream):
+        # No stage ran (the common case): without building dicts, unless metadata shadows a stream label.
+        if not given:
+            return stream, {}
+        if stream.keys().isdisjoint(given) and not _has_error_label(given):
+            return stream, {"structuredMetadata": given}
+    metadata = {k: v for k, v in (entry.metadata or {}).items() if k in entry.labels}
+    parsed = {k: v for k, v in entry.labels.items() if k in (entry.parsed or {}) or k.startswith("__error")}
+    own = {k: v for k, v in entry.labels.items() if k not in metadata and k not in parsed}
+    extra: dict[str, Any] = {}
+    if metadata:
+        extra["structuredMetadata"] = metadata
+    if parsed:
+        extra["parsed"] = parsed
+    return own, extra
+
+
+def _has_error_label(labels: dict[str, str]) -> bool:
+    return any(k.startswith("__error") for k in labels)
+
+
+_ERRORLESS: dict[int, dict[str, str]] = {}
+
+
+def _errorless(stream: dict[str, str]) -> bool:
+    """`not _has_error_label(stream)`, remembered by id for the stream dicts select.py shares (a few)."""
+    if _ERRORLESS.get(id(stream)) is stream:
+        return True
+    if _has_error_label(stream):
+        return False
+    if len(_ERRORLESS) > 1024:
+        _ERRORLESS.clear()
+    _ERRORLESS[id(stream)] = stream
+    return True
 
 
 def _metric(labels: Labels) -> dict[str, str]:

@@ -8,11 +8,12 @@ pipeline, so `| json | status >= 500` over a day touches only the lines it needs
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from logfire_notebook.server.loki import syntax as s
 from logfire_notebook.server.loki.deadline import Deadline, LokiCancelled, LokiTimeout
@@ -122,10 +123,27 @@ class Selected:
     stream: dict[str, str]
     metadata: dict[str, str] | None
     parsed: dict[str, str] | None
+    plain: bool = False  # no pipeline stage ran: `labels` is exactly `{**stream, **metadata}`
+
+
+_decode_metadata = msgspec.json.Decoder().decode
 
 
 def _metadata(text: str | None) -> dict[str, str] | None:
-    return json.loads(text) if text else None
+    # The store writes metadata as a JSON object of strings (storage.py); msgspec reads one in a third of
+    # json.loads' time, which counts at 5,000 entries an answer.
+    if not text:
+        return None
+    decoded: dict[str, str] = _decode_metadata(text)
+    return decoded
+
+
+def _selected(ts: int, line: str, stream: dict[str, str], metadata: dict[str, str] | None) -> Selected:
+    """An entry no pipeline stage touched: its labels are its stream's (the same dict, read-only from
+    here on), with its structured metadata over them."""
+    return Selected(
+        ts, line, {**stream, **metadata} if metadata else stream, stream, metadata, None, plain=True
+    )
 
 
 def select_logs(
@@ -153,14 +171,18 @@ def select_logs(
     for rows in _batches(
         cur, where, narrow, start_ns, end_ns, limit, forward, pipelined=bool(stages), deadline=deadline
     ):
+        if not stages:  # SQL kept exactly the answer (at most `limit` rows): no Entry to run through
+            stats.lines += len(rows)
+            stats.bytes += sum(len(row[2]) for row in rows)
+            out.extend(_selected(ts, line, streams[sid], _metadata(md)) for ts, sid, line, md in rows)
+            continue
         for ts, sid, line, metadata in rows:
             stats.lines += 1
             stats.bytes += len(line)
-            entry = Entry(ts, line, streams[sid], _metadata(metadata))
+            md = _metadata(metadata)
+            entry = Entry(ts, line, streams[sid], md)
             if all(stage(entry) for stage in stages):
-                out.append(
-                    Selected(ts, entry.line, entry.labels, entry.stream, _metadata(metadata), entry.parsed)
-                )
+                out.append(Selected(ts, entry.line, entry.labels, entry.stream, md, entry.parsed))
                 if len(out) >= limit:
                     break
         if len(out) >= limit:
@@ -276,11 +298,10 @@ def select_appended(
     )
     out = []
     for _rowid, ts, sid, line, metadata in rows:
-        entry = Entry(ts, line, streams[sid], _metadata(metadata))
+        md = _metadata(metadata)
+        entry = Entry(ts, line, streams[sid], md)
         if all(stage(entry) for stage in stages):
-            out.append(
-                Selected(ts, entry.line, entry.labels, entry.stream, _metadata(metadata), entry.parsed)
-            )
+            out.append(Selected(ts, entry.line, entry.labels, entry.stream, md, entry.parsed))
     if len(rows) < batch:
         return out, newest, True
     return out, int(rows[-1][0]), False
