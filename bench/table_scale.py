@@ -25,18 +25,18 @@ at 1,000,000. Heavy peers are skipped where they take minutes (ipydatagrid past 
 
 The peers come from the `bench` extra (`pip install -e '.[bench]'`); the script installs it when missing.
 
-Last run (LogfireTable and the HTML repr, medians of 3, load average 5-8 on 2 cores: every figure is
-inflated and single runs swing by 2x, so the ratios are rough): first rows 146 / 164 / 216 / 162 ms at 10 /
-10k / 100k / 1M rows against the HTML repr's 93 / 96 / 103 / 105 ms (1.57 / 1.71 / 2.09 / 1.54x), after the
-timeline became one path per level (a 10,000-row result's first frame styled ~570 elements, now ~350), stopped
-reading the page's width while drawing (a forced whole-page layout, ~40 ms under load, in the task that
-drew a timeline sent after its rows), a DataFrame's rows were made on the kernel's own thread with its
-timeline counted after them, and the row band lost its composited layer (~5 ms of paint in CDP traces). The
-run before these changes, at load 4-8: 109 / 168 / 227 ms at 10 / 10k / 100k rows against 121 / 85 / 128 ms.
-The excess is a fixed cost per widget: JupyterLab's widget machinery (three kernel messages, the model, the
-view), our render ~7 ms, then style, layout and paint of ~15 rows, the toolbar and the timeline; 12-57 KB
-over the websocket; heap +0.5 MB; scroll 142 / 153 ms and sort 76 / 181 ms at 100k / 1M (100k scroll
-medians 140-142 ms in 4-run checks; single runs reach 300 ms when the load peaks).
+Last runs (LogfireTable and the HTML repr, medians of 3, load average 5-8 on 2 cores: every figure is
+inflated and single runs swing by 2x): first rows 146 / 164 / 216 / 162 ms and 197 / 100 / 100 / 147 ms at
+10 / 10k / 100k / 1M rows against the HTML repr's 93 / 96 / 103 / 105 and 86 / 81 / 76 / 67 ms (1.57 / 1.71 /
+2.09 / 1.54x, then 2.30 / 1.24 / 1.31 / 2.20x); a third run of 10 and 1M rows: 1.83 / 1.98x. That is after the
+timeline became one path per level (a 10,000-row result's first frame styled ~570 elements, now ~350) and
+stopped reading the page's width while drawing (a forced whole-page layout, ~40 ms under load), the row band
+lost its composited layer (~5 ms of paint in CDP traces), the range button's icon lost its innerHTML, and a
+DataFrame's rows were made on the kernel's own thread with its timeline counted after them (building the
+widget at 1M rows: 26 -> 6 ms in-process). The excess is a fixed cost per widget: JupyterLab's widget
+machinery (three kernel messages, the model, the view), our render ~7 ms, then style, layout and paint of
+~15 rows, the toolbar and the timeline; 12-57 KB over the websocket; heap +0.5 MB; scroll 91-142 / 87-153 ms
+and sort 63-76 / 112-181 ms at 100k / 1M (single 100k scrolls reach 300 ms when the load peaks).
 
     .venv/bin/python bench/table_scale.py [--rows 10 10000 100000 1000000] [--repeat 3] [--subjects ...]
 """

@@ -230,7 +230,8 @@ export class TableView {
         },
         h("span", { class: "lf-th-name" }, info.name),
         h("span", { class: `lf-badge lf-badge-${info.kind}` }, info.badge),
-        h("span", { class: "lf-sort" }, arrow),
+        // Only the sorted column has an arrow: an empty one per column was a dozen elements more to style.
+        ...(arrow ? [h("span", { class: "lf-sort" }, arrow)] : []),
       );
       cell.style.width = `${this.widths[i]}px`;
       const grip = h("div", { class: "lf-resize", title: "Drag to resize" });
