@@ -31,7 +31,7 @@ from logfire_notebook.server.loki.select import (
     where_sql,
 )
 from logfire_notebook.server.loki.sqlpipe import compile_pipeline
-from logfire_notebook.server.loki.storage import LokiStore
+from logfire_notebook.server.loki.storage import LokiStore, sql_string
 
 __all__ = ["MAX_SERIES", "Scalar", "SeriesSet", "evaluate"]
 
@@ -203,6 +203,32 @@ def step_sql(steps_at: Sequence[int], rng: int, offset: int) -> tuple[str, str]:
     return step_expr, outer
 
 
+@dataclass(frozen=True)
+class _Picked:
+    """Only the metadata a `sum by (...)` keeps, read in SQL as a list of values (NULL where an entry has no
+    such key), so that entries group by those and not by their whole metadata: OTLP-fed entries each have
+    their own trace id, and a group per entry costs a JSON parse and an Entry each in Python."""
+
+    names: tuple[str, ...]
+    sql: str
+
+    def decode(self, values: Sequence[str | None] | None) -> dict[str, str] | None:
+        kept = {n: v for n, v in zip(self.names, values or (), strict=False) if v is not None}
+        return kept or None
+
+
+def _picked_metadata(project: s.Grouping | None) -> _Picked | None:
+    """With no stage left to read other labels, a `by` grouping needs only its own names from metadata."""
+    if project is None or project.without:
+        return None
+    if not project.labels:
+        return _Picked((), "NULL::VARCHAR[]")
+    paths = ", ".join(
+        f"json_extract_string(metadata, {sql_string('$.' + json.dumps(n))})" for n in project.labels
+    )
+    return _Picked(project.labels, f"[{paths}]")
+
+
 def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping | None) -> SeriesSet:
     query = agg.range.query
     after, until = _step_bounds(ctx, agg)
@@ -221,6 +247,9 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
     # streams that never had any.
     nbytes = "sum(strlen(line))" if agg.op in ("bytes_over_time", "bytes_rate") else "0"
     metadata = "metadata" if ctx.loki.any_metadata(ctx.tenant, streams) else "NULL::VARCHAR"
+    picked = _picked_metadata(project) if metadata == "metadata" and not stages else None
+    if picked is not None:
+        metadata = picked.sql
     if outer:
         sql = (
             f"SELECT stream_id, metadata, k, count(*), sum(b) FROM (SELECT stream_id, {metadata} AS metadata, "
@@ -228,9 +257,9 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
             "GROUP BY ALL"
         )
     else:
-        group = "stream_id, metadata, k" if metadata == "metadata" else "stream_id, k"
+        group = "stream_id, k" if metadata == "NULL::VARCHAR" else "stream_id, m_, k"
         sql = (
-            f"SELECT stream_id, {metadata}, {step_expr} AS k, count(*), {nbytes} FROM store.loki_entries "
+            f"SELECT stream_id, {metadata} AS m_, {step_expr} AS k, count(*), {nbytes} FROM store.loki_entries "
             f"WHERE {where} GROUP BY {group}"
         )
     cur = ctx.loki.store.cursor()
@@ -238,13 +267,14 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
         rows = cur.execute(sql).fetchall()
     seconds = rng / 1e9
     totals: dict[Labels, dict[int, float]] = {}
-    label_cache: dict[tuple[int, str | None], Labels | None] = {}
+    label_cache: dict[tuple[int, Any], Labels | None] = {}
     for sid, metadata, k, count, nbytes in rows:
         ctx.stats.lines += count
         ctx.stats.bytes += int(nbytes or 0)
-        cache_key = (sid, metadata)
+        cache_key = (sid, tuple(metadata) if picked is not None else metadata)
         if cache_key not in label_cache:
-            entry = Entry(0, "", streams[sid], json.loads(metadata) if metadata else None)
+            given = picked.decode(cache_key[1]) if picked is not None else _metadata(metadata)
+            entry = Entry(0, "", streams[sid], given)
             kept = all(st(entry) for st in stages)
             labels_of = _grouped(entry.labels, project) if project is not None else entry.labels
             label_cache[cache_key] = _key(labels_of) if kept else None
@@ -842,3 +872,7 @@ def _set_operation(expr: s.Binary, left: SeriesSet, right: SeriesSet) -> SeriesS
                 if sig not in left_at.get(k, set()):
                     out.add(labels, k, v)
     return out
+
+
+def _metadata(text: str | None) -> dict[str, str] | None:
+    return json.loads(text) if text else None
