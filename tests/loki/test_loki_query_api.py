@@ -3,6 +3,7 @@ defaults, index stats, volume, the older API's metric answers, and tail refusing
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from urllib.parse import quote
@@ -379,3 +380,40 @@ def test_categorized_entries_keep_metadata_apart_even_when_it_shares_a_stream_la
         {"app": "m", "detected_level": "info", "pod": "p1", "trace_id": "t1"},
         {"app": "m", "detected_level": "info", "pod": "p9", "trace_id": "t2"},
     ]
+
+
+def test_sum_by_metadata_labels_counts_entries_whose_metadata_differs_in_other_keys(
+    loki: httpx.Client,
+) -> None:
+    # Every entry has its own trace id (as OTLP-fed entries do); the sum groups only by the labels it names,
+    # from metadata or the stream, metadata winning over a stream label of the same name.
+    levels = ["warn", "warn", "error", None, "info", "warn"]
+    values: list[list[Any]] = []
+    for i, level in enumerate(levels):
+        metadata = {"trace_id": f"t{i}", **({"level": level} if level else {})}
+        values.append([str((T + i) * NS), f"line {i}", metadata])
+    streams = [{"stream": {"app": "otel", "level": "info", "detected_level": "info"}, "values": values}]
+    assert push_json(loki, streams).status_code == 204
+
+    def counts(query: str) -> dict[str, list[tuple[float, str]]]:
+        response = loki.get(
+            "/loki/api/v1/query_range",
+            params={"query": query, "start": T + 10, "end": T + 10, "step": "1s"},
+        )
+        assert response.status_code == 200, response.text
+        return {
+            json.dumps(r["metric"], sort_keys=True): [tuple(v) for v in r["values"]]
+            for r in response.json()["data"]["result"]
+        }
+
+    by_level = counts('sum by (level) (count_over_time({app="otel"}[1m]))')
+    assert by_level == {
+        '{"level": "error"}': [(T + 10, "1")],
+        '{"level": "info"}': [(T + 10, "2")],  # the entry without metadata level keeps the stream's
+        '{"level": "warn"}': [(T + 10, "3")],
+    }
+    assert counts('sum by (level, missing) (count_over_time({app="otel"}[1m]))') == by_level
+    assert counts('sum by () (count_over_time({app="otel"}[1m]))') == {"{}": [(T + 10, "6")]}
+    assert counts('sum by (trace_id) (count_over_time({app="otel"}[1m]))') == {
+        json.dumps({"trace_id": f"t{i}"}): [(T + 10, "1")] for i in range(6)
+    }

@@ -271,7 +271,7 @@ def _counted_in_sql(ctx: Context, agg: s.RangeAggregation, project: s.Grouping |
     for sid, metadata, k, count, nbytes in rows:
         ctx.stats.lines += count
         ctx.stats.bytes += int(nbytes or 0)
-        cache_key = (sid, tuple(metadata) if picked is not None else metadata)
+        cache_key = (sid, tuple(metadata or ()) if picked is not None else metadata)
         if cache_key not in label_cache:
             given = picked.decode(cache_key[1]) if picked is not None else _metadata(metadata)
             entry = Entry(0, "", streams[sid], given)
