@@ -101,6 +101,7 @@ export function barText(hist: Histogram, bar: Bar, utc: boolean): string {
   const split = bar.segments.filter((s) => s.name).map((s) => `${formatCount(s.count)} ${s.name}`).join(", ");
   return `${formatCount(count)} rows from ${formatDateTime(hist.starts[bar.index]!, utc, true)}${split ? `: ${split}` : ""}`;
 }
+const DRAG_HINT = "Drag across the timeline to zoom into that range";
 const round = (v: number): number => Math.round(v * 100) / 100;
 
 export class Timeline {
@@ -125,7 +126,7 @@ export class Timeline {
     this.note = h("div", { class: "lf-timeline-note" });
     this.tip = h("div", { class: "lf-timeline-tip", role: "tooltip", hidden: "" });
     this.hover = svg("rect", { class: "lf-bar-hover", y: 0, height: HEIGHT, visibility: "hidden" });
-    this.el = h("div", { class: "lf-timeline", title: "Drag across the timeline to zoom into that range" });
+    this.el = h("div", { class: "lf-timeline", title: DRAG_HINT });
     this.el.append(this.plot, this.note, this.tip);
     this.plot.addEventListener("pointerdown", (e) => this.startDrag(e));
     this.plot.addEventListener("pointermove", (e) => this.showHover(e.clientX - this.plot.getBoundingClientRect().left));
@@ -219,8 +220,11 @@ export class Timeline {
     if (!bar || !this.hist) {
       this.hover.setAttribute("visibility", "hidden");
       this.tip.hidden = true;
+      this.el.title = DRAG_HINT;
       return;
     }
+    // The bar's own tooltip says it; the browser's hint would pop up beside it after a delay.
+    this.el.title = "";
     this.hover.setAttribute("x", String(bar.x0));
     this.hover.setAttribute("width", String(bar.x1 - bar.x0));
     this.hover.setAttribute("visibility", "visible");

@@ -62,10 +62,12 @@ describe("timeline", () => {
     hover(el, 100);
     expect(tip.hidden).toBe(false);
     expect(tip.textContent).toMatch(/^10 rows from [\d-]+ [\d:]+: 3 ERROR, 6 info, 1 unknown$/);
+    expect(el.title).toBe(""); // no native hint beside the bar's own tooltip
     hover(el, 450);
     expect(tip.textContent).toMatch(/^4 rows from [\d-]+ [\d:]+: 4 info$/);
     el.querySelector("svg")!.dispatchEvent(new MouseEvent("pointerleave"));
     expect(tip.hidden).toBe(true);
+    expect(el.title).toMatch(/^Drag across/);
   });
 
   it("draws one plain bar per bucket when the counts are not split by level", () => {
