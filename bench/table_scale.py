@@ -2,7 +2,8 @@
 
 A real JupyterLab and headless Debian chromium; the same 12-column, log-like Polars frame for every subject
 (built in the kernel, vectorized): LogfireTable, ipydatagrid's DataGrid and StreamingDataGrid, itables
-(`maxBytes=0`, so it shows the frame rather than a sample) and Polars' own HTML repr (which shows 10 rows).
+(`maxBytes=0`, so it shows the frame rather than a sample), Polars' own HTML repr (which shows 10 rows) and
+"anywidget floor", the smallest anywidget that draws that same HTML: what any widget pays over the repr.
 For each subject and size, in a fresh notebook whose first cell builds the frame and shows a tiny instance
 of the subject (so its JavaScript is loaded), the second cell shows the frame. Measured:
 
@@ -25,18 +26,13 @@ at 1,000,000. Heavy peers are skipped where they take minutes (ipydatagrid past 
 
 The peers come from the `bench` extra (`pip install -e '.[bench]'`); the script installs it when missing.
 
-Last runs (LogfireTable and the HTML repr, medians of 3, load average 5-8 on 2 cores: every figure is
-inflated and single runs swing by 2x): first rows 146 / 164 / 216 / 162 ms and 197 / 100 / 100 / 147 ms at
-10 / 10k / 100k / 1M rows against the HTML repr's 93 / 96 / 103 / 105 and 86 / 81 / 76 / 67 ms (1.57 / 1.71 /
-2.09 / 1.54x, then 2.30 / 1.24 / 1.31 / 2.20x); a third run of 10 and 1M rows: 1.83 / 1.98x. That is after the
-timeline became one path per level (a 10,000-row result's first frame styled ~570 elements, now ~350) and
-stopped reading the page's width while drawing (a forced whole-page layout, ~40 ms under load), the row band
-lost its composited layer (~5 ms of paint in CDP traces), the range button's icon lost its innerHTML, and a
-DataFrame's rows were made on the kernel's own thread with its timeline counted after them (building the
-widget at 1M rows: 26 -> 6 ms in-process). The excess is a fixed cost per widget: JupyterLab's widget
-machinery (three kernel messages, the model, the view), our render ~7 ms, then style, layout and paint of
-~15 rows, the toolbar and the timeline; 12-57 KB over the websocket; heap +0.5 MB; scroll 91-142 / 87-153 ms
-and sort 63-76 / 112-181 ms at 100k / 1M (single 100k scrolls reach 300 ms when the load peaks).
+Last runs, quiet machine (load 0.5-2.2, medians of 3): LogfireTable's first rows at 10 / 10k / 100k / 1M rows
+128 / 133 / 116 / 140 ms against the HTML repr's 63 / 85 / 65 / 62 ms (2.05 / 1.56 / 1.79 / 2.27x); in a second
+run with the floor, LogfireTable 96 / 137 / 156 ms at 10 / 10k / 1M against the anywidget floor's 106 / 109 /
+111 ms and the repr's 60 / 69 / 70 ms (floor 1.59-1.76x). So a 10-row (whole) result is at the floor, and
+a windowed one pays ~25-45 ms more: with the timeline's count held back 0.5 s (an experiment, not kept) it
+was 112 / 123 ms at 10k / 1M, so most of that is the kernel counting the timeline while the browser paints,
+on 2 cores. 12-57 KB over the websocket; heap +0.5 MB; scroll 67-97 ms and sort 47-101 ms at 10k-1M.
 
     .venv/bin/python bench/table_scale.py [--rows 10 10000 100000 1000000] [--repeat 3] [--subjects ...]
 """
@@ -225,6 +221,19 @@ SUBJECTS = [
         sort=SORT,
     ),
     Subject("Polars HTML repr", "log_frame(10)", "df", "table.dataframe tbody td", 10**9),
+    # The floor for any anywidget table: the smallest widget that draws Polars' own 10-row HTML. What it
+    # costs over the HTML repr is JupyterLab's and ipywidgets' per-widget machinery, which no widget avoids.
+    Subject(
+        "anywidget floor",
+        "import anywidget, traitlets\n"
+        "class HtmlWidget(anywidget.AnyWidget):\n"
+        "    _esm = 'export default { render({ model, el }) { el.innerHTML = model.get(\"html\"); } };'\n"
+        "    html = traitlets.Unicode().tag(sync=True)\n"
+        "HtmlWidget(html=log_frame(10)._repr_html_())",
+        "HtmlWidget(html=df._repr_html_())",
+        "table.dataframe tbody td",
+        10**9,
+    ),
     Subject(
         "ipydatagrid",
         "from ipydatagrid import DataGrid\nDataGrid(log_frame(10).to_pandas())",
