@@ -27,6 +27,16 @@ RECENT = {"production": 5, "staging": 3}
 LEVELS = ("info", "warn", "error")
 
 
+def push_streams(backend: Any, tenant: str, streams: list[dict[str, Any]]) -> None:
+    response = httpx.post(
+        f"{backend.base_url}/loki/api/v1/push",
+        json={"streams": streams},
+        headers={"X-Scope-OrgID": tenant},
+        timeout=30,
+    )
+    assert response.status_code == 204, response.text
+
+
 def push_entries(backend: Any, tenant: str) -> None:
     now = time.time_ns()
     streams = []
@@ -42,13 +52,7 @@ def push_entries(backend: Any, tenant: str) -> None:
             for i, ts in enumerate(older + recent)
         ]
         streams.append({"stream": {"app": "shop", "env": env}, "values": values})
-    response = httpx.post(
-        f"{backend.base_url}/loki/api/v1/push",
-        json={"streams": streams},
-        headers={"X-Scope-OrgID": tenant},
-        timeout=30,
-    )
-    assert response.status_code == 204, response.text
+    push_streams(backend, tenant, streams)
 
 
 def chip_values(page: Any, label: str) -> list[str]:
@@ -137,13 +141,7 @@ def test_a_large_logql_result_scrolls_by_window_and_a_windowed_rows_chip_narrows
         }
         for parity, env in enumerate(("even", "odd"))
     ]
-    response = httpx.post(
-        f"{backend.base_url}/loki/api/v1/push",
-        json={"streams": streams},
-        headers={"X-Scope-OrgID": tenant},
-        timeout=30,
-    )
-    assert response.status_code == 204, response.text
+    push_streams(backend, tenant, streams)
     run_notebook(
         page,
         lab,
