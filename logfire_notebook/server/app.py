@@ -371,10 +371,36 @@ def create_app(
 
 
 PROCESS_MEMORY_CAP = 4 * 1024**3
-"""The most memory (Linux's data size: heap and private mappings) the server process may take. One call
-of an engine function (`replace` of a 16 MB string, say) can ask for gigabytes at once, before the
-memory watch can stop its query; past this cap the allocation fails and the query is a 400, where without
-it the kernel's OOM killer ends the server. `LOGFIRE_NOTEBOOK_MEMORY_CAP` (e.g. `8GB`, `0` for none)."""
+"""The least memory (Linux's data size: heap and private mappings) the server process may take; the cap is
+this or half the machine's memory, whichever is more. One call of an engine function (`replace` of a 16 MB
+string, say) can ask for gigabytes at once, before the memory watch can stop its query; past the cap the
+allocation fails and the query is a 400, where without it the kernel's OOM killer ends the server.
+The data size counts address space, not what is resident: 40 concurrent readers took ~4 GB of it for
+~1.3 GB resident (thread stacks, malloc's arenas): the cap must sit well above what ordinary use takes.
+`LOGFIRE_NOTEBOOK_MEMORY_CAP` (e.g. `8GB`, `0` for none)."""
+
+MALLOC_ARENAS = 2
+"""glibc's malloc gives each thread an arena of its own, up to 8 per core, each holding on to what it once
+used; with a thread per request they grew the data size by ~1 GB under 40 concurrent readers. Two arenas
+kept it flat at ~2.8 GB (and the resident memory ~40% lower) in the same run, every reader answered."""
+
+
+def _fewer_malloc_arenas() -> None:
+    import ctypes
+
+    m_arena_max = -8  # glibc's mallopt parameter number
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: its allocator has its own policy
+        ctypes.CDLL(None).mallopt(m_arena_max, MALLOC_ARENAS)
+
+
+def _default_memory_cap() -> int:
+    import os
+
+    try:
+        machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        machine = 0
+    return max(PROCESS_MEMORY_CAP, machine // 2)
 
 
 def _engine_memory_beyond_default() -> int:
@@ -399,7 +425,11 @@ def _cap_memory() -> None:
 
     text = os.environ.get("LOGFIRE_NOTEBOOK_MEMORY_CAP", "")
     try:
-        cap = int(parse_bytes(text)) if text.strip() else PROCESS_MEMORY_CAP + _engine_memory_beyond_default()
+        cap = (
+            int(parse_bytes(text))
+            if text.strip()
+            else _default_memory_cap() + _engine_memory_beyond_default()
+        )
     except ValueError:
         raise SystemExit(
             f"logfire-notebook: LOGFIRE_NOTEBOOK_MEMORY_CAP={text!r} is not a size; write e.g. 8GB, or 0 for none"
@@ -445,6 +475,7 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
 
     import uvicorn
 
+    _fewer_malloc_arenas()  # before any thread starts
     _cap_memory()
     # Everything the server creates (the database, its log, spill files) is for the user alone.
     os.umask(0o077)
