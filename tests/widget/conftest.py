@@ -67,7 +67,9 @@ def lab(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]
         wait_until_answering(
             process, f"{url}/api/status", what="JupyterLab", log=log.name, seconds=90, token=token
         )
-        yield Lab(url=url, token=token, root=root)
+        lab = Lab(url=url, token=token, root=root)
+        yield lab
+        lab.wait_for_shutdowns()
     finally:
         stop(process)
         log.close()
@@ -81,6 +83,14 @@ def browser() -> Iterator[Any]:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _kernels_end_with_their_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test on the session's JupyterLab (once its page is closed), its kernels are shut down."""
+    yield
+    if "lab" in request.fixturenames:
+        request.getfixturevalue("lab").shut_down_kernels()
 
 
 @pytest.fixture
