@@ -52,15 +52,13 @@ def start_backend(
 ) -> Backend:
     """Create a token for `data_dir` and start `logfire-notebook serve` on it (on `port`, else a free one);
     waits until it answers."""
+    from logfire_notebook.server.tokens import create_token
+
     cli = [sys.executable, "-m", "logfire_notebook.cli"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    token = subprocess.run(
-        [*cli, "token", "create", "--data-dir", str(data_dir)],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout.strip()
+    # What `logfire-notebook token create` runs, without a Python process of its own for each server (that
+    # command's own tests are in server/test_tokens_and_files.py).
+    token = create_token(data_dir)
     port = port or free_port()
     args = [
         *cli,
