@@ -53,6 +53,7 @@ from logfire_notebook._chart import ChartTraits, chart_reply
 from logfire_notebook._exceptions import LogfireError
 from logfire_notebook._footer import footer
 from logfire_notebook._live import LiveTraits, live_poll
+from logfire_notebook._paint_gate import PaintGate, frontend_may_paint
 from logfire_notebook._sources.logfire import LogfireSource
 from logfire_notebook._timerange import TimeRange
 from logfire_notebook._widget_window import WindowedFrame, WindowRequest
@@ -233,6 +234,9 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
         self._generation = 0
         self._future: concurrent.futures.Future[_Result] | None = None  # the newest run
         self._started = False  # the range observer waits for the first run below
+        # A timeline counted after its rows waits for a browser to paint them (see `_paint_gate`).
+        self._gate = PaintGate()
+        self._displayed = False  # `_repr_mimebundle_` ran: a front end may be drawing it
         self.on_msg(self._on_message)
 
         # The widget opened (empty) above, so the browser builds its model while the query runs; the settings
@@ -255,6 +259,10 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
             # its cells read the widget right after this returns): with `data`, the caller already ran this
             # query for this range and only the count remains; a DataFrame's count takes ~15 ms a million rows.
             later = not _in_marimo()
+            if later and frontend_may_paint():
+                _open_after_cell_unless_shown(self)
+            else:
+                self._gate.open(sys.maxsize)  # nothing will paint it: count at once
             if self.local:
                 self._local_data = data if data is not None else _empty_frame()
                 self._run(count_later=later)
@@ -265,8 +273,10 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
 
     @property
     def df(self) -> pl.DataFrame:
-        """The rows for the current range, as a polars DataFrame (empty after an error); waits for a query the
-        browser started to finish."""
+        """The rows for the current range, as a polars DataFrame (empty after an error); waits for the whole
+        run, the timeline's count too (which, for a result shown with its rows first, starts now if the browser
+        has not yet said it painted them: whoever reads `.df` wants the run done, not the browser's pace)."""
+        self._gate.open(self.revision)
         future = self._future
         if future is not None:
             _wait(future)
@@ -284,6 +294,7 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         # The text a saved notebook shows where widgets do not render (GitHub, nbconvert): the footer line.
+        self._displayed = True
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle  # anywidget: (data, metadata)
         if isinstance(data, dict):
@@ -402,8 +413,10 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
 
     async def _count_later(self, revision: int, result: _Result) -> _Result:
         """Counts the timeline of the result shown as `revision` and sends it (unless a newer result replaced
-        it): the rows need not wait for it, a second query as long as theirs."""
+        it): the rows need not wait for it, a second query as long as theirs. It starts once a browser has
+        painted those rows (or none will; see `_paint_gate`): counting meanwhile took the cores they need."""
         assert result.frame is not None and result.window is not None
+        await self._gate.wait(revision)
         try:
             timeline, note = await self._count_timeline(result.frame, *result.window)
         except Exception as exc:  # a bug must still end the timeline's pending state, in one sentence
@@ -606,6 +619,11 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
     # -- the browser's requests ------------------------------------------------------------------------
 
     def _on_message(self, _widget: Any, content: Any, _buffers: list[bytes]) -> None:
+        if isinstance(content, dict) and content.get("type") == "painted":
+            revision = content.get("revision")
+            if isinstance(revision, int) and not isinstance(revision, bool):
+                self._gate.open(revision)  # a view drew this result's rows: its timeline may be counted
+            return
         if not isinstance(content, dict) or content.get("type") != "request":
             return
         request_id = content.get("id")
@@ -716,6 +734,22 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
             table = await query_trace(trace_id, *window)
         reply = _trace.trace_reply(table, trace_id, window, (time.perf_counter() - t0) * 1000)
         return reply, [wire.to_ipc(table)]
+
+
+def _open_after_cell_unless_shown(widget: QueryTable) -> None:
+    """Opens the widget's paint gate when the running cell ends without having displayed it: no browser will
+    paint a widget kept in a variable, so its timeline is counted then, not after the gate's wait."""
+    from IPython import get_ipython
+
+    shell, ref = get_ipython(), weakref.ref(widget)
+
+    def after_cell(*_: Any) -> None:
+        shell.events.unregister("post_run_cell", after_cell)
+        table = ref()
+        if table is not None and not table._displayed:
+            table._gate.open(table.revision)
+
+    shell.events.register("post_run_cell", after_cell)
 
 
 def _resolve(spec: tuple[str, str]) -> tuple[datetime, datetime]:
