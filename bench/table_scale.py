@@ -330,12 +330,10 @@ def run_cell(page: Any, index: int, *, timed: bool = False) -> None:
 
 
 def measure(
-    browser: Any, lab: Lab, subject: Subject, rows: int, figures: Figures, run: int, whole_max: int | None
+    browser: Any, lab: Lab, subject: Subject, rows: int, figures: Figures, run: int, tuning: str
 ) -> None:
     name = f"scale-{subject.name.replace(' ', '_')}-{rows}-{run}.ipynb"
-    setup = FRAME + f"df = log_frame({rows})\n" + subject.setup
-    if whole_max is not None:  # what size travels whole (tuning _widget_window.WHOLE_MAX_ROWS)
-        setup = f"import logfire_notebook._widget_window as w\nw.WHOLE_MAX_ROWS = {whole_max}\n" + setup
+    setup = tuning + FRAME + f"df = log_frame({rows})\n" + subject.setup
     url = lab.write_notebook(name, setup, subject.show)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -410,7 +408,24 @@ def main() -> None:
     parser.add_argument(
         "--whole-max", type=int, help="results up to this many rows travel whole (default: the widget's own)"
     )
+    parser.add_argument(
+        "--head-rows", type=int, help="rows sent with a windowed result (default: the widget's)"
+    )
+    parser.add_argument(
+        "--paint-wait",
+        type=float,
+        help="seconds the timeline's count waits for the page to say it painted (0: counts at once, as before)",
+    )
     args = parser.parse_args()
+    tuning = "".join(
+        f"import logfire_notebook.{module} as m\nm.{name} = {value}\n"
+        for module, name, value in (
+            ("_widget_window", "WHOLE_MAX_ROWS", args.whole_max),
+            ("_widget_window", "HEAD_ROWS", args.head_rows),
+            ("_paint_gate", "PAINT_WAIT", args.paint_wait),
+        )
+        if value is not None
+    )
     if not (ROOT / "logfire_notebook" / "static" / "widget.js").exists():
         sys.exit("Build the bundle first: npm run build")
     ensure_peers()
@@ -433,7 +448,7 @@ def main() -> None:
                     for run in range(args.repeat):
                         for subject in shown:
                             figures = results.setdefault((subject.name, rows), Figures())
-                            measure(browser, lab, subject, rows, figures, run, args.whole_max)
+                            measure(browser, lab, subject, rows, figures, run, tuning)
                             more = [
                                 f"{what} {values[-1]:,.0f} ms"
                                 for what, values in (("scroll", figures.scroll_ms), ("sort", figures.sort_ms))

@@ -9,14 +9,16 @@ after the frame that drew result N.
 Nothing must wait on a browser that is not there, so the gate also opens:
 - at once where no browser can paint (no IPython kernel: a script, pytest; marimo counts inline anyway);
 - at the end of the cell that made the widget, if that cell did not display it (IPython's post_run_cell);
-- when Python reads `.df` (whoever reads it wants the whole run now: nbclient notebooks, scripts);
+- while Python waits in `.df` (whoever reads it wants the whole run now: nbclient notebooks, scripts);
 - PAINT_WAIT seconds after the result, for a view whose message never comes (nbclient, a closed tab).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["PAINT_WAIT", "PaintGate", "frontend_may_paint"]
@@ -43,6 +45,7 @@ class PaintGate:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._open_through = 0  # every revision up to this one may be counted
+        self._hurried = 0  # threads in `hurried()`: every count goes at once
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def open(self, revision: int) -> None:
@@ -51,15 +54,29 @@ class PaintGate:
             self._open_through = max(self._open_through, revision)
             ready = [(loop, future) for r, loop, future in self._waiters if r <= revision]
             self._waiters = [w for w in self._waiters if w[0] > revision]
-        for loop, future in ready:
-            loop.call_soon_threadsafe(_release, future)
+        _release_all(ready)
+
+    @contextlib.contextmanager
+    def hurried(self) -> Iterator[None]:
+        """Within it every count goes at once, those waiting and those to come (`.df` waits for a run whose
+        result it cannot name: a range picked in the browser may not have published its rows yet)."""
+        with self._lock:
+            self._hurried += 1
+            ready = [(loop, future) for _, loop, future in self._waiters]
+            self._waiters = []
+        _release_all(ready)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._hurried -= 1
 
     async def wait(self, revision: int) -> None:
         """Returns once `revision` may be counted, or after PAINT_WAIT seconds."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
-            if revision <= self._open_through:
+            if revision <= self._open_through or self._hurried:
                 return
             waiter = (revision, loop, future)
             self._waiters.append(waiter)
@@ -71,6 +88,11 @@ class PaintGate:
             with self._lock:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
+
+
+def _release_all(waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]) -> None:
+    for loop, future in waiters:
+        loop.call_soon_threadsafe(_release, future)
 
 
 def _release(future: asyncio.Future[Any]) -> None:

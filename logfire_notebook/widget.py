@@ -276,10 +276,10 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
         """The rows for the current range, as a polars DataFrame (empty after an error); waits for the whole
         run, the timeline's count too (which, for a result shown with its rows first, starts now if the browser
         has not yet said it painted them: whoever reads `.df` wants the run done, not the browser's pace)."""
-        self._gate.open(self.revision)
         future = self._future
         if future is not None:
-            _wait(future)
+            with self._gate.hurried():
+                _wait(future)
         return self._frame if self._frame is not None else _empty_frame()
 
     @property
