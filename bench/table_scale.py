@@ -34,6 +34,14 @@ a windowed one pays ~25-45 ms more: with the timeline's count held back 0.5 s (a
 was 112 / 123 ms at 10k / 1M, so most of that is the kernel counting the timeline while the browser paints,
 on 2 cores. 12-57 KB over the websocket; heap +0.5 MB; scroll 67-97 ms and sort 47-101 ms at 10k-1M.
 
+Since then the count waits for the page to say the rows are painted (logfire_notebook/_paint_gate.py). Two
+runs on a loaded machine (load 5-10, other helpers' tests; medians of 3, noise dominates), LogfireTable
+against the same widget counting at once (`--paint-wait 0`, the old behaviour, as an extra subject in the
+same run) at 10 / 10k / 100k / 1M rows: 216 / 349 / 222 / 204 vs 294 / 291 / 205 / 315 ms, and 286 / 302 /
+193 / 284 vs 311 / 489 / 519 / 293 ms (faster in 6 of the 8 pairs); 0.69-2.17x the repr, the anywidget
+floor 0.87-2.26x in the same runs. HEAD_ROWS 100 instead of 200 (`--head-rows 100`, same first run): 199 /
+322 / 217 / 242 ms, no gain to see, so 200 stays. To be re-measured on a quiet machine.
+
     .venv/bin/python bench/table_scale.py [--rows 10 10000 100000 1000000] [--repeat 3] [--subjects ...]
 """
 
