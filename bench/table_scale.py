@@ -34,6 +34,14 @@ a windowed one pays ~25-45 ms more: with the timeline's count held back 0.5 s (a
 was 112 / 123 ms at 10k / 1M, so most of that is the kernel counting the timeline while the browser paints,
 on 2 cores. 12-57 KB over the websocket; heap +0.5 MB; scroll 67-97 ms and sort 47-101 ms at 10k-1M.
 
+Since then the count waits for the page to say the rows are painted (logfire_notebook/_paint_gate.py). Two
+runs on a loaded machine (load 5-10, other helpers' tests; medians of 3, noise dominates), LogfireTable
+against the same widget counting at once (`--paint-wait 0`, the old behaviour, as an extra subject in the
+same run) at 10 / 10k / 100k / 1M rows: 216 / 349 / 222 / 204 vs 294 / 291 / 205 / 315 ms, and 286 / 302 /
+193 / 284 vs 311 / 489 / 519 / 293 ms (faster in 6 of the 8 pairs); 0.69-2.17x the repr, the anywidget
+floor 0.87-2.26x in the same runs. HEAD_ROWS 100 instead of 200 (`--head-rows 100`, same first run): 199 /
+322 / 217 / 242 ms, no gain to see, so 200 stays. To be re-measured on a quiet machine.
+
     .venv/bin/python bench/table_scale.py [--rows 10 10000 100000 1000000] [--repeat 3] [--subjects ...]
 """
 
@@ -330,12 +338,10 @@ def run_cell(page: Any, index: int, *, timed: bool = False) -> None:
 
 
 def measure(
-    browser: Any, lab: Lab, subject: Subject, rows: int, figures: Figures, run: int, whole_max: int | None
+    browser: Any, lab: Lab, subject: Subject, rows: int, figures: Figures, run: int, tuning: str
 ) -> None:
     name = f"scale-{subject.name.replace(' ', '_')}-{rows}-{run}.ipynb"
-    setup = FRAME + f"df = log_frame({rows})\n" + subject.setup
-    if whole_max is not None:  # what size travels whole (tuning _widget_window.WHOLE_MAX_ROWS)
-        setup = f"import logfire_notebook._widget_window as w\nw.WHOLE_MAX_ROWS = {whole_max}\n" + setup
+    setup = tuning + FRAME + f"df = log_frame({rows})\n" + subject.setup
     url = lab.write_notebook(name, setup, subject.show)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -410,7 +416,24 @@ def main() -> None:
     parser.add_argument(
         "--whole-max", type=int, help="results up to this many rows travel whole (default: the widget's own)"
     )
+    parser.add_argument(
+        "--head-rows", type=int, help="rows sent with a windowed result (default: the widget's)"
+    )
+    parser.add_argument(
+        "--paint-wait",
+        type=float,
+        help="seconds the timeline's count waits for the page to say it painted (0: counts at once, as before)",
+    )
     args = parser.parse_args()
+    tuning = "".join(
+        f"import logfire_notebook.{module} as m\nm.{name} = {value}\n"
+        for module, name, value in (
+            ("_widget_window", "WHOLE_MAX_ROWS", args.whole_max),
+            ("_widget_window", "HEAD_ROWS", args.head_rows),
+            ("_paint_gate", "PAINT_WAIT", args.paint_wait),
+        )
+        if value is not None
+    )
     if not (ROOT / "logfire_notebook" / "static" / "widget.js").exists():
         sys.exit("Build the bundle first: npm run build")
     ensure_peers()
@@ -433,7 +456,7 @@ def main() -> None:
                     for run in range(args.repeat):
                         for subject in shown:
                             figures = results.setdefault((subject.name, rows), Figures())
-                            measure(browser, lab, subject, rows, figures, run, args.whole_max)
+                            measure(browser, lab, subject, rows, figures, run, tuning)
                             more = [
                                 f"{what} {values[-1]:,.0f} ms"
                                 for what, values in (("scroll", figures.scroll_ms), ("sort", figures.sort_ms))

@@ -52,7 +52,10 @@ __all__ = [
     "WindowedFrame",
 ]
 
-# Rows sent with the result: a screenful and a prefetch margin, so the first paint needs no request.
+# Rows sent with the result: a screenful and a prefetch margin, so the first paint needs no request. 100 (the
+# first screen shows ~20-30) painted the first rows no sooner (bench/table_scale.py --head-rows, load 5-9) and
+# makes the browser ask for the margin at once; below the browser's block (window.ts BLOCK, 100 rows, held
+# only whole) the first screen would show placeholders.
 HEAD_ROWS = 200
 # Results up to this many rows travel whole in the head. bench/table_scale.py --whole-max: at 2,000 rows
 # whole and windowed paint first rows alike (268 vs 303 ms) and whole scrolls and sorts with no round trip

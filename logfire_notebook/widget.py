@@ -17,6 +17,9 @@ table.df                    # the rows on screen, as a polars DataFrame
   trait, Arrow IPC); for a large result the browser asks for the window it shows with a custom message and
   gets it back as Arrow IPC in a binary buffer, sorted here on the whole frame (see `_widget_window`). Rows
   never travel as JSON.
+- A result shown with its rows first (a DataFrame, a magic's result, a range picked in the browser) has its
+  timeline counted once the browser says those rows are painted, so the count does not slow the first
+  paint; without a browser nothing waits for one (see `_paint_gate`), and `.df` waits for the count too.
 - Queries run as the source's coroutines on one background event-loop thread per process (see
   `_loop`). A range picked in the browser is submitted there and the kernel goes on at once; a newer range
   cancels the run it supersedes, and cancelling closes that run's HTTP request, so the server stops the
@@ -53,6 +56,7 @@ from logfire_notebook._chart import ChartTraits, chart_reply
 from logfire_notebook._exceptions import LogfireError
 from logfire_notebook._footer import footer
 from logfire_notebook._live import LiveTraits, live_poll
+from logfire_notebook._paint_gate import PaintGate, frontend_may_paint
 from logfire_notebook._sources.logfire import LogfireSource
 from logfire_notebook._timerange import TimeRange
 from logfire_notebook._widget_window import WindowedFrame, WindowRequest
@@ -233,6 +237,9 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
         self._generation = 0
         self._future: concurrent.futures.Future[_Result] | None = None  # the newest run
         self._started = False  # the range observer waits for the first run below
+        # A timeline counted after its rows waits for a browser to paint them (see `_paint_gate`).
+        self._gate = PaintGate()
+        self._displayed = False  # `_repr_mimebundle_` ran: a front end may be drawing it
         self.on_msg(self._on_message)
 
         # The widget opened (empty) above, so the browser builds its model while the query runs; the settings
@@ -251,10 +258,15 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
                 self.min_timestamp = _bound_text(since) or "now-1h"
                 self.max_timestamp = _bound_text(until)
             self._started = True
-            # The rows go first and the timeline is counted after they are on their way (in marimo before:
-            # its cells read the widget right after this returns): with `data`, the caller already ran this
+            # The rows go first and the timeline is counted once a browser painted them, or at once where none
+            # will (in marimo before: its cells read the widget right after this returns): with `data`, the
+            # caller already ran this
             # query for this range and only the count remains; a DataFrame's count takes ~15 ms a million rows.
             later = not _in_marimo()
+            if later and frontend_may_paint():
+                _open_after_cell_unless_shown(self)
+            else:
+                self._gate.open(sys.maxsize)  # nothing will paint it: count at once
             if self.local:
                 self._local_data = data if data is not None else _empty_frame()
                 self._run(count_later=later)
@@ -265,11 +277,13 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
 
     @property
     def df(self) -> pl.DataFrame:
-        """The rows for the current range, as a polars DataFrame (empty after an error); waits for a query the
-        browser started to finish."""
+        """The rows for the current range, as a polars DataFrame (empty after an error); waits for the whole
+        run, the timeline's count too (which, for a result shown with its rows first, starts now if the browser
+        has not yet said it painted them: whoever reads `.df` wants the run done, not the browser's pace)."""
         future = self._future
         if future is not None:
-            _wait(future)
+            with self._gate.hurried():
+                _wait(future)
         return self._frame if self._frame is not None else _empty_frame()
 
     @property
@@ -284,6 +298,7 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         # The text a saved notebook shows where widgets do not render (GitHub, nbconvert): the footer line.
+        self._displayed = True
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle  # anywidget: (data, metadata)
         if isinstance(data, dict):
@@ -402,8 +417,10 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
 
     async def _count_later(self, revision: int, result: _Result) -> _Result:
         """Counts the timeline of the result shown as `revision` and sends it (unless a newer result replaced
-        it): the rows need not wait for it, a second query as long as theirs."""
+        it): the rows need not wait for it, a second query as long as theirs. It starts once a browser has
+        painted those rows (or none will; see `_paint_gate`): counting meanwhile took the cores they need."""
         assert result.frame is not None and result.window is not None
+        await self._gate.wait(revision)
         try:
             timeline, note = await self._count_timeline(result.frame, *result.window)
         except Exception as exc:  # a bug must still end the timeline's pending state, in one sentence
@@ -606,6 +623,11 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
     # -- the browser's requests ------------------------------------------------------------------------
 
     def _on_message(self, _widget: Any, content: Any, _buffers: list[bytes]) -> None:
+        if isinstance(content, dict) and content.get("type") == "painted":
+            revision = content.get("revision")
+            if isinstance(revision, int) and not isinstance(revision, bool):
+                self._gate.open(revision)  # a view drew this result's rows: its timeline may be counted
+            return
         if not isinstance(content, dict) or content.get("type") != "request":
             return
         request_id = content.get("id")
@@ -718,6 +740,22 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
         return reply, [wire.to_ipc(table)]
 
 
+def _open_after_cell_unless_shown(widget: QueryTable) -> None:
+    """Opens the widget's paint gate when the running cell ends without having displayed it: no browser will
+    paint a widget kept in a variable, so its timeline is counted then, not after the gate's wait."""
+    from IPython import get_ipython
+
+    shell, ref = get_ipython(), weakref.ref(widget)
+
+    def after_cell(*_: Any) -> None:
+        shell.events.unregister("post_run_cell", after_cell)
+        table = ref()
+        if table is not None and not table._displayed:
+            table._gate.open(table.revision)
+
+    shell.events.register("post_run_cell", after_cell)
+
+
 def _resolve(spec: tuple[str, str]) -> tuple[datetime, datetime]:
     """The instants a range's text names now (an open end is now); raises TimeRangeError for bad text."""
     start, until = TimeRange.parse(spec[0], spec[1] or None).resolve()
@@ -772,7 +810,15 @@ def _filter_frame(
     column = _utc_naive(frame, time_column)
     if column is None:
         return frame
-    return frame.filter((column >= start.replace(tzinfo=None)) & (column < end.replace(tzinfo=None)))
+    start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+    # A range holding every row (a DataFrame's first showing: the range is its extent) keeps the frame as is:
+    # filtering a million rows copies them all (8-15 ms, on the way to the first paint); this reads two values.
+    low, high, nulls = frame.select(
+        column.min().alias("low"), column.max().alias("high"), column.null_count().alias("nulls")
+    ).row(0)
+    if nulls == 0 and low is not None and start <= low and high < end:
+        return frame
+    return frame.filter((column >= start) & (column < end))
 
 
 class LogfireTable(QueryTable):

@@ -9,6 +9,7 @@ import { ChartPanel, type ChartTraits } from "./chart_panel";
 import { h } from "./dom";
 import { Footer } from "./footer";
 import { LiveLoop, MARK_MS, liveToggle } from "./live";
+import { PaintedNotice } from "./painted";
 import { Picker } from "./picker";
 import { type RangeSpec, absolute, formatRange, sameRange } from "./range";
 import { Rpc } from "./rpc";
@@ -225,6 +226,8 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
   const root = h("div", { class: "lf-root" }, progress, queryLine, toolbar, timeline.el, main, footer.el, trace.el);
   el.append(root);
   const stopTheme = followTheme(root);
+  // The kernel counts a shown result's timeline once its rows are painted (see painted.ts).
+  const painted = new PaintedNotice(root, (content) => m.send(content));
 
   function applyUtc(): void {
     const utc = m.get("utc");
@@ -305,6 +308,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     showTimeline();
     showStatus();
     mark("lf-shown");
+    painted.shown(m.get("revision"));
   }
 
   /** Draws the timeline if it counts the result shown; else the old one stays, dimmed, until it comes. */
@@ -363,6 +367,7 @@ export function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">):
     stopTheme();
     rpc.dispose();
     windows.dispose();
+    painted.dispose();
     m.off("change:revision", onRevision);
     m.off("change:head", onRevision);
     m.off("change:timeline", onTimeline);

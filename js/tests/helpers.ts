@@ -70,7 +70,7 @@ export class FakeModel {
     for (const fn of this.handlers.get("msg:custom") ?? []) fn(msg, views);
   }
   lastRequest(): Record<string, unknown> {
-    const last = this.sent.at(-1);
+    const last = this.sent.filter((m) => m.type !== "painted").at(-1);
     if (!last) throw new Error("no request sent");
     return last;
   }

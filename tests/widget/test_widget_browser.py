@@ -447,6 +447,65 @@ def test_a_hundred_thousand_rows_scroll_to_the_middle_and_sort_in_the_kernel(pag
     screenshot(page, "widget-100k-range")
 
 
+# Checks every animation frame (the DOM a frame callback sees is what that frame paints) for the first data
+# row drawn, and records the timeline's state in that frame.
+WATCH_FIRST_ROWS = """() => {
+  window.__timelineAtFirstRows = undefined;
+  const poll = () => {
+    const root = document.querySelector('.lf-root');
+    if (root && root.querySelector('.lf-body .lf-tr:not(.lf-pending) .lf-cell')) {
+      window.__timelineAtFirstRows = root.dataset.timeline;
+    } else requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+}"""
+TIMELINE_COUNT = re.compile(r'"timeline":\s*\{"histogram":\s*\{')
+PAINTED = re.compile(r'"type":\s*"painted"')
+
+
+def test_a_windowed_dataframes_timeline_is_counted_after_its_first_rows_are_painted(
+    page: Any, lab: Lab
+) -> None:
+    # The kernel counts the timeline once the browser says the rows are painted, so the count does not take
+    # the cores the first paint needs; it comes with no user action, exact.
+    events: list[tuple[str, str]] = []
+
+    def on_websocket(ws: Any) -> None:
+        def text(frame: bytes | str) -> str:
+            return frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+
+        ws.on("framesent", lambda f: events.append(("sent", text(f))))
+        ws.on("framereceived", lambda f: events.append(("received", text(f))))
+
+    page.on("websocket", on_websocket)
+    # However long a loaded machine takes to paint, the count waits for the page's word (not the fallback).
+    wait = "import logfire_notebook._paint_gate\nlogfire_notebook._paint_gate.PAINT_WAIT = 120\n"
+    big = BIG.replace("LogfireTable(data=big)", "table = LogfireTable(data=big)\ntable")
+    cells = (wait + big, PRINT_TIMELINE)
+    page.goto(lab.write_notebook("painted.ipynb", *cells))
+    page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=TIMEOUT)
+    page.evaluate(WATCH_FIRST_ROWS)
+    page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")  # runs the first cell only; nothing else is done until the check
+    wait_ready(page)  # the rows, and the timeline drawn (not pending)
+    assert page.evaluate("window.__timelineAtFirstRows") == "pending"
+    assert int(page.locator(".lf-timeline-svg").get_attribute("data-bars") or 0) > 10
+    painted = next(i for i, (way, text) in enumerate(events) if way == "sent" and PAINTED.search(text))
+    counted = next(
+        i for i, (way, text) in enumerate(events) if way == "received" and TIMELINE_COUNT.search(text)
+    )
+    assert painted < counted, "the timeline's count reached the page before the page said it painted"
+    page.keyboard.press("Shift+Enter")  # the second cell: what the kernel sent as the timeline
+    expect(page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output")).to_have_text(
+        "100000 True", timeout=TIMEOUT
+    )
+
+
+PRINT_TIMELINE = (
+    'print(sum(table.timeline["histogram"]["counts"]), table.timeline["revision"] == table.revision)'
+)
+
+
 def bundle_marker() -> bytes:
     """A slice of the built bundle that JSON would not escape: it shows in a frame whichever way it travels."""
     js = (Path(__file__).parents[2] / "logfire_notebook" / "static" / "widget.js").read_bytes()

@@ -154,6 +154,20 @@ def test_a_dataframe_without_sql_is_filtered_locally(monkeypatch: pytest.MonkeyP
     assert sum(reply["timeline"]["counts"]) == 3
 
 
+def test_a_dataframe_in_its_own_range_is_shown_as_is_and_rows_without_a_time_stay_out() -> None:
+    now = datetime.now(timezone.utc)
+    frame = pl.DataFrame(
+        {"start_timestamp": [now - timedelta(minutes=m) for m in (1, 5, 9)], "message": list("abc")}
+    )
+    # Its first range is its extent: the frame is shown as it is, not a filtered copy of every row.
+    assert Captured(data=frame).df is frame
+    undated = pl.concat(
+        [frame, pl.DataFrame({"start_timestamp": [None], "message": ["d"]}, schema=frame.schema)]
+    )
+    table = Captured(data=undated)
+    assert table.df.get_column("message").to_list() == ["a", "b", "c"] and table.status["rows"] == 3
+
+
 def test_data_given_with_sql_is_shown_without_querying_again(client: LogfireClient) -> None:
     first = client.query_polars(SQL, since="1h", limit=1000)
     table = LogfireTable(SQL, since="1h", client=client, data=first)
