@@ -42,6 +42,14 @@ same run) at 10 / 10k / 100k / 1M rows: 216 / 349 / 222 / 204 vs 294 / 291 / 205
 floor 0.87-2.26x in the same runs. HEAD_ROWS 100 instead of 200 (`--head-rows 100`, same first run): 199 /
 322 / 217 / 242 ms, no gain to see, so 200 stays. To be re-measured on a quiet machine.
 
+Then one run of every subject on a machine otherwise idle (the bench itself keeps the load at 2.4-3.3;
+medians of 3), 10 / 10k / 100k / 1M rows: LogfireTable 161 / 184 / 169 / 203 ms, the repr 77 / 120 / 126 /
+117 ms (2.08 / 1.53 / 1.35 / 1.73x), the anywidget floor 136 / 150 / 150 / 169 ms (1.76 / 1.25 / 1.19 /
+1.44x); ipydatagrid 730 / 2,374 / 7,469 ms (to 100k), StreamingDataGrid 818 / 1,594 / 1,746 / 1,751 ms,
+itables 202 / 1,769 ms (to 10k). LogfireTable 13-57 KB over the websocket, heap +0.4-0.5 MB; scroll 134 /
+138 / 114 ms and sort 88 / 93 / 119 ms at 10k / 100k / 1M. The 10-row (whole) result is the one nearest the
+2x line: 25 ms over the floor, which is itself 1.76x a 77 ms repr.
+
     .venv/bin/python bench/table_scale.py [--rows 10 10000 100000 1000000] [--repeat 3] [--subjects ...]
 """
 
