@@ -31,6 +31,18 @@ export function recordsIPC(n: number, first = 0): Uint8Array {
 
 type Handler = (...args: unknown[]) => void;
 
+/** The traits of a SQL result for the last 7 days, as the kernel sends them (tests add status and timeline). */
+export const RESULT_STATE = {
+  query: "SELECT * FROM records",
+  language: "SQL",
+  min_timestamp: "now-7d",
+  max_timestamp: "",
+  utc: true,
+  local: false,
+  revision: 1,
+  limit_hint: "",
+};
+
 export class FakeModel {
   state: Record<string, unknown>;
   sent: Record<string, unknown>[] = [];

@@ -1,16 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { render } from "../src/widget";
-import { FakeModel, recordsIPC } from "./helpers";
+import { FakeModel, RESULT_STATE, recordsIPC } from "./helpers";
 
 const STATE = {
-  query: "SELECT * FROM records",
-  language: "SQL",
-  min_timestamp: "now-7d",
-  max_timestamp: "",
-  utc: true,
-  local: false,
-  revision: 1,
-  limit_hint: "",
+  ...RESULT_STATE,
   status: { state: "ready", rows: 5000, min_timestamp: "now-7d", max_timestamp: "" },
   timeline: { histogram: null, note: "", revision: 0 },
 };
@@ -23,6 +16,12 @@ function head(n: number): DataView {
 const frame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 const task = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 const painted = (model: FakeModel) => model.sent.filter((m) => m.type === "painted");
+/** A painted frame, then the tasks after it (where the view sends its notice). */
+const afterPaint = async (): Promise<void> => {
+  await frame();
+  await task();
+  await task();
+};
 
 describe("the painted notice", () => {
   it("tells the kernel once per result, after the frame that drew its rows", async () => {
@@ -31,17 +30,13 @@ describe("the painted notice", () => {
     document.body.append(el);
     const dispose = render({ model: model as never, el });
     expect(painted(model)).toEqual([]); // not before a frame is painted
-    await frame();
-    await task();
-    await task();
+    await afterPaint();
     expect(painted(model)).toEqual([{ type: "painted", revision: 1 }]);
 
     // marimo sends a result's traits one by one: its head after its revision shows it again, said once.
     model.change("revision", 2);
     model.change("head", head(100));
-    await frame();
-    await task();
-    await task();
+    await afterPaint();
     expect(painted(model)).toEqual([
       { type: "painted", revision: 1 },
       { type: "painted", revision: 2 },
@@ -60,17 +55,13 @@ describe("the painted notice", () => {
     expect(painted(model)).toEqual([]);
     document.body.append(el);
     await frame();
-    await frame();
-    await task();
-    await task();
+    await afterPaint();
     expect(painted(model)).toEqual([{ type: "painted", revision: 1 }]);
 
     model.change("revision", 2);
     model.change("head", head(100));
     dispose();
-    await frame();
-    await task();
-    await task();
+    await afterPaint();
     expect(painted(model)).toHaveLength(1);
   });
 });

@@ -1,16 +1,10 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { LOADING_DELAY_MS, render } from "../src/widget";
-import { FakeModel, flush, recordsIPC } from "./helpers";
+import { FakeModel, RESULT_STATE, flush, recordsIPC } from "./helpers";
 
 const STATUS = { state: "ready", rows: 5000, elapsed_ms: 42, limit: 5000, limit_reached: true, min_timestamp: "now-7d", max_timestamp: "" };
 const STATE = {
-  query: "SELECT * FROM records",
-  language: "SQL",
-  min_timestamp: "now-7d",
-  max_timestamp: "",
-  utc: true,
-  local: false,
-  revision: 1,
+  ...RESULT_STATE,
   limit_hint: "raise --limit or use --all",
   status: STATUS,
   timeline: { histogram: null, note: "" },
