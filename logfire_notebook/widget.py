@@ -260,8 +260,8 @@ class QueryTable(ChartTraits, LiveTraits, BundledWidget):
             self._started = True
             # The rows go first and the timeline is counted once a browser painted them, or at once where none
             # will (in marimo before: its cells read the widget right after this returns): with `data`, the
-            # caller already ran this
-            # query for this range and only the count remains; a DataFrame's count takes ~15 ms a million rows.
+            # caller already ran this query for this range and only the count remains; a DataFrame's count
+            # takes ~15 ms a million rows.
             later = not _in_marimo()
             if later and frontend_may_paint():
                 _open_after_cell_unless_shown(self)
