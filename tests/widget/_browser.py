@@ -69,19 +69,18 @@ class Lab:
 
     def _delete(self, paths: list[str]) -> None:
         for path in paths:
-            response = httpx.delete(f"{self.url}/api/{path}", params={"token": self.token}, timeout=60)
-            if response.status_code != 404:  # (404: that session had ended already)
-                response.raise_for_status()
+            self._api("DELETE", path, missing_ok=True)  # (404: that session had ended already)
 
     def wait_for_shutdowns(self) -> None:
         for thread in self._shutdowns:
             thread.join()
 
-    def _api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _api(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> httpx.Response:
         response = httpx.request(
             method, f"{self.url}/api/{path}", params={"token": self.token}, timeout=60, **kwargs
         )
-        response.raise_for_status()
+        if not (missing_ok and response.status_code == 404):
+            response.raise_for_status()
         return response
 
 
