@@ -162,7 +162,20 @@ def _count(base_url: str, token: str, table: str) -> int:
     return int(response.json()["data"][0]["n"])
 
 
-def _services_env(base_url: str) -> dict[str, str]:
+# The exporters' batching while the services fill a window as fast as they can: each request costs the
+# backend a DuckDB commit and fixed per-request work, so full batches instead of a batch every 250 ms cut
+# the backend's CPU per record by a third (web-api, 6,000 records: 11.3 s -> 7.7 s) and the whole fill's
+# CPU by 9% (8,000 records: 55.5 s -> 50.5 s, start-ups included). The live services keep their 250 ms.
+# 2048 spans: half the batches a fill already sent while its queue was deep.
+BULK_BATCHING = {
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2048",
+    "OTEL_BSP_SCHEDULE_DELAY": "5000",
+    "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "2048",
+    "OTEL_BLRP_SCHEDULE_DELAY": "5000",
+}
+
+
+def _services_env(base_url: str, *, bulk: bool = False) -> dict[str, str]:
     env = _child_env(
         OTEL_EXPORTER_OTLP_ENDPOINT=base_url,
         # The services outrun the exporter at first; a deep queue keeps the SDK from dropping spans.
@@ -178,7 +191,7 @@ def _services_env(base_url: str) -> dict[str, str]:
     # Logfire settings of the user's shell must not send the demo data elsewhere.
     for name in ("LOGFIRE_TOKEN", "LOGFIRE_SEND_TO_LOGFIRE", "LOGFIRE_CONSOLE", "LOGFIRE_ENVIRONMENT"):
         env.pop(name, None)
-    return env
+    return {**env, **BULK_BATCHING} if bulk else env
 
 
 def _service_args(svc: DemoService, seed: int, records: int, start_ns: int, end_ns: int) -> list[str]:
@@ -215,7 +228,7 @@ def fill(
     end = now or datetime.now(timezone.utc)
     end_ns = _ns(end)
     start_ns = _ns(start) if start is not None else end_ns - int(WINDOW.total_seconds() * 1e9)
-    env = _services_env(base_url)
+    env = _services_env(base_url, bulk=True)
     parallel = parallel or max(1, min(len(SERVICES), os.cpu_count() or 1))
     pending = list(enumerate(SERVICES))
     running: list[tuple[DemoService, subprocess.Popen[bytes]]] = []
