@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the venv's pip carries the same parser (tomli)
+    from pip._vendor import tomli as tomllib  # type: ignore[no-redef]
 
 
 def requirements(project: dict[str, object], extra: str) -> Iterator[str]:
