@@ -50,6 +50,17 @@ itables 202 / 1,769 ms (to 10k). LogfireTable 13-57 KB over the websocket, heap 
 138 / 114 ms and sort 88 / 93 / 119 ms at 10k / 100k / 1M. The 10-row (whole) result is the one nearest the
 2x line: 25 ms over the floor, which is itself 1.76x a 77 ms repr.
 
+Then a widget's first render does less before its first rows: the picker's popover is built when it first
+opens, and a result that fits on screen is not drawn a second time after its first paint. In JupyterLab,
+80 renders each of the 10-row frame's widget state, both bundles in one page (load 10-24, medians): 19.0 ms of script
+before, 9.9 after (the floor's innerHTML 1.0). One run of this script at 10 rows after, load 8-13 (noise
+dominates; medians of 3): LogfireTable 368 ms, the repr 193, the floor 213 (1.91x / 1.11x). To be
+re-measured quietly. Where the rest goes (Chromium traces): every anywidget model imports its `_esm` from
+a blob URL, a fetch through the browser process (20-120 ms here, the floor's too); LogfireTable's result
+then came in an update that JupyterLab's message queue holds until that import is done, so the output was
+built only after it (branch h17f-open opens the widget with its result instead; not landed, unmeasured
+quietly).
+
     .venv/bin/python bench/table_scale.py [--rows 10 10000 100000 1000000] [--repeat 3] [--subjects ...]
 """
 

@@ -43,17 +43,25 @@ function canonical(text: string, now: number, utc: boolean): string {
   return new Date(parseTime(text, now, utc)).toISOString();
 }
 
+/** The picker's popover: quick ranges, and From / To fields with calendars. */
+interface Popover {
+  el: HTMLElement;
+  fromInput: HTMLInputElement;
+  toInput: HTMLInputElement;
+  fromLocal: HTMLInputElement;
+  toLocal: HTMLInputElement;
+  error: HTMLElement;
+}
+
 export class Picker {
   readonly el: HTMLElement;
   private readonly button: HTMLButtonElement;
   private readonly label: HTMLElement;
   private readonly times: HTMLElement;
-  private readonly popover: HTMLElement;
-  private readonly fromInput: HTMLInputElement;
-  private readonly toInput: HTMLInputElement;
-  private readonly fromLocal: HTMLInputElement;
-  private readonly toLocal: HTMLInputElement;
-  private readonly error: HTMLElement;
+  /** Built when the picker first opens: every table has a picker, few are opened, and building its ~40
+   * elements (quick ranges, fields, calendars) at once took most of the picker's sixth of a widget's first
+   * render (CPU profile), before its first rows could paint. */
+  private popover: Popover | null = null;
   private readonly utcBox: HTMLInputElement;
   private spec: RangeSpec = { min: "now-1h", max: "" };
   /** What the From / To fields showed when the popover opened: left as it was, a field keeps the exact
@@ -86,26 +94,30 @@ export class Picker {
     this.utcBox.addEventListener("change", () => this.events.onUtc(this.utcBox.checked));
     const utcLabel = h("label", { class: "lf-utc", title: "Show times in UTC instead of local time" }, this.utcBox, "UTC");
 
+    this.el = h("div", { class: "lf-picker" }, back, this.button, fwd, zoom, utcLabel);
+  }
+
+  private buildPopover(): Popover {
     const quick = h("div", { class: "lf-quick" });
     for (const q of QUICK_RANGES) {
       const b = h("button", { class: "lf-quick-item", "data-min": q.min }, q.label);
       b.addEventListener("click", () => this.choose({ min: q.min, max: "" }));
       quick.append(b);
     }
-    this.fromInput = h("input", { class: "lf-input lf-from", placeholder: "now-6h or 2024-05-01 12:00", spellcheck: "false" });
-    this.toInput = h("input", { class: "lf-input lf-to", placeholder: "now (empty) or now-1d", spellcheck: "false" });
-    this.fromLocal = h("input", { class: "lf-input lf-local", type: "datetime-local", title: "Absolute start, local time" });
-    this.toLocal = h("input", { class: "lf-input lf-local", type: "datetime-local", title: "Absolute end, local time" });
+    const fromInput = h("input", { class: "lf-input lf-from", placeholder: "now-6h or 2024-05-01 12:00", spellcheck: "false" });
+    const toInput = h("input", { class: "lf-input lf-to", placeholder: "now (empty) or now-1d", spellcheck: "false" });
+    const fromLocal = h("input", { class: "lf-input lf-local", type: "datetime-local", title: "Absolute start, local time" });
+    const toLocal = h("input", { class: "lf-input lf-local", type: "datetime-local", title: "Absolute end, local time" });
     const fromCalendar = (calendar: HTMLInputElement, field: HTMLInputElement): void => {
       if (!calendar.value) return;
       field.value = fieldText(new Date(calendar.value).toISOString(), this.utc);
     };
-    this.fromLocal.addEventListener("change", () => fromCalendar(this.fromLocal, this.fromInput));
-    this.toLocal.addEventListener("change", () => fromCalendar(this.toLocal, this.toInput));
-    this.error = h("div", { class: "lf-picker-error", role: "alert" });
+    fromLocal.addEventListener("change", () => fromCalendar(fromLocal, fromInput));
+    toLocal.addEventListener("change", () => fromCalendar(toLocal, toInput));
+    const error = h("div", { class: "lf-picker-error", role: "alert" });
     const apply = h("button", { class: "lf-btn lf-primary lf-apply" }, "Apply");
     apply.addEventListener("click", () => this.applyInputs());
-    for (const input of [this.fromInput, this.toInput]) {
+    for (const input of [fromInput, toInput]) {
       input.addEventListener("keydown", (e) => {
         if (e.key === "Enter") this.applyInputs();
       });
@@ -114,18 +126,19 @@ export class Picker {
       "div",
       { class: "lf-custom" },
       h("div", { class: "lf-custom-title" }, "From / to"),
-      h("label", { class: "lf-field" }, h("span", {}, "From"), this.fromInput, this.fromLocal),
-      h("label", { class: "lf-field" }, h("span", {}, "To"), this.toInput, this.toLocal),
+      h("label", { class: "lf-field" }, h("span", {}, "From"), fromInput, fromLocal),
+      h("label", { class: "lf-field" }, h("span", {}, "To"), toInput, toLocal),
       h("div", { class: "lf-hint" }, "Relative: now-6h, 15m, now-2d to now-1d. Absolute: ISO time or the calendar."),
-      this.error,
+      error,
       apply,
     );
-    this.popover = h("div", { class: "lf-popover", role: "dialog", hidden: "" }, h("div", { class: "lf-quick-wrap" }, h("div", { class: "lf-custom-title" }, "Quick ranges"), quick), custom);
+    const el = h("div", { class: "lf-popover", role: "dialog", hidden: "" }, h("div", { class: "lf-quick-wrap" }, h("div", { class: "lf-custom-title" }, "Quick ranges"), quick), custom);
     // composedPath, not target: inside marimo's shadow DOM the document sees the shadow host as the target.
     document.addEventListener("pointerdown", (e) => {
-      if (!this.popover.hidden && !e.composedPath().includes(this.el)) this.popover.hidden = true;
+      if (!el.hidden && !e.composedPath().includes(this.el)) el.hidden = true;
     });
-    this.el = h("div", { class: "lf-picker" }, back, this.button, fwd, zoom, utcLabel, this.popover);
+    this.el.append(el);
+    return { el, fromInput, toInput, fromLocal, toLocal, error };
   }
 
   private iconButton(text: string, title: string, cls: string, click: () => void): HTMLButtonElement {
@@ -157,16 +170,17 @@ export class Picker {
   }
 
   private toggle(): void {
-    this.popover.hidden = !this.popover.hidden;
-    if (!this.popover.hidden) {
+    const popover = (this.popover ??= this.buildPopover());
+    popover.el.hidden = !popover.el.hidden;
+    if (!popover.el.hidden) {
       this.shown = { min: fieldText(this.spec.min, this.utc), max: fieldText(this.spec.max, this.utc) };
-      this.fromInput.value = this.shown.min;
-      this.toInput.value = this.shown.max;
-      this.error.textContent = "";
+      popover.fromInput.value = this.shown.min;
+      popover.toInput.value = this.shown.max;
+      popover.error.textContent = "";
       try {
         const range = resolveRange(this.spec, this.now());
-        this.fromLocal.value = toLocalInput(range.from);
-        this.toLocal.value = toLocalInput(range.to);
+        popover.fromLocal.value = toLocalInput(range.from);
+        popover.toLocal.value = toLocalInput(range.to);
       } catch {
         // Leave the calendar inputs empty for a range that does not resolve.
       }
@@ -174,14 +188,16 @@ export class Picker {
   }
 
   private applyInputs(): void {
-    const typed = { min: this.fromInput.value.trim(), max: this.toInput.value.trim() };
+    const popover = this.popover;
+    if (!popover) return; // (its fields are the popover's)
+    const typed = { min: popover.fromInput.value.trim(), max: popover.toInput.value.trim() };
     const now = this.now();
     try {
       if (typed.min === "") throw new Error("Give a start, e.g. now-6h.");
       parseTime(typed.min, now, this.utc);
       resolveRange(typed, now, this.utc);
     } catch (err) {
-      this.error.textContent = (err as Error).message;
+      popover.error.textContent = (err as Error).message;
       return;
     }
     const end = (key: "min" | "max"): string =>
@@ -190,7 +206,7 @@ export class Picker {
   }
 
   private choose(spec: RangeSpec): void {
-    this.popover.hidden = true;
+    if (this.popover) this.popover.el.hidden = true;
     this.spec = spec;
     this.refresh();
     this.events.onRange(spec);

@@ -121,9 +121,7 @@ export class TableView {
         this.viewHeight = this.scroller.clientHeight || null; // layout is up to date in a resize callback
         // The first callback mostly confirms the rows `setRows` drew for the height it assumed: drawing them
         // again only filled every cell anew, in the frame after the first rows were painted.
-        const win = this.window();
-        const drawn = this.drawn;
-        if (!drawn || win?.start !== drawn.start || win.end !== drawn.end || win.offset !== drawn.offset) this.schedule();
+        if (!this.isDrawn(this.window())) this.schedule();
       }).observe(this.scroller);
     }
   }
@@ -306,9 +304,17 @@ export class TableView {
       whenIdle(() => {
         this.leanFrame = 0;
         this.lean = false;
-        this.render();
+        // A result that fits on screen has no rows around it to add: drawing it again only filled every
+        // cell anew, right after its first paint (before the next frame, on a busy machine).
+        if (!this.isDrawn(this.window())) this.render();
       }),
     );
+  }
+
+  /** Whether `win` is the window drawn last (nothing to draw again). */
+  private isDrawn(win: DrawnRows | null): boolean {
+    const drawn = this.drawn;
+    return drawn !== null && win !== null && win.start === drawn.start && win.end === drawn.end && win.offset === drawn.offset;
   }
 
   private schedule(): void {

@@ -119,6 +119,26 @@ describe("the widget against a fake model", () => {
     expect(el.querySelectorAll(".lf-tr").length).toBeLessThanOrEqual(200);
   });
 
+  it("draws a result that fits on screen once, and adds the rows around a larger one after its first paint", async () => {
+    const show = (rows: number): HTMLElement => {
+      const model = new FakeModel({ ...STATE, status: { ...STATUS, rows, limit: rows }, head: view(recordsIPC(rows)) });
+      const el = document.createElement("div");
+      document.body.append(el);
+      render({ model: model as never, el });
+      return el;
+    };
+    const small = show(10);
+    const large = show(1000);
+    const text = small.querySelector(".lf-tr .lf-cell")!.firstChild;
+    const onScreen = large.querySelectorAll(".lf-tr").length;
+    await frame();
+    await new Promise((resolve) => setTimeout(resolve, 400)); // the page's idle time after that frame
+    // Its cells were not filled anew (each fill makes new text): nothing was drawn twice.
+    expect(small.querySelectorAll(".lf-tr")).toHaveLength(10);
+    expect(small.querySelector(".lf-tr .lf-cell")!.firstChild).toBe(text);
+    expect(large.querySelectorAll(".lf-tr").length).toBeGreaterThan(onScreen);
+  });
+
   it("sorts a result that came whole in the browser", () => {
     const { model, el } = setup(300);
     el.querySelector<HTMLElement>('.lf-th[data-col="span_name"]')!.click();

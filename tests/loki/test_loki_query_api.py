@@ -214,8 +214,18 @@ def test_a_bad_tenant_id_is_refused(loki_backend: Any) -> None:
     assert "tenant ID" in response.text
 
 
-def test_a_query_past_the_time_limit_is_loki_s_504(make_backend: Any) -> None:
-    slow = make_backend(query_timeout=0.001)
+@pytest.fixture(scope="module")
+def slow(make_backend: Any) -> Any:
+    """A server whose queries may run 1 ms, holding 50,000 entries of `{app="many"}` (one server and one push
+    for the tests past the time limit, each of which started and filled its own)."""
+    server = make_backend(query_timeout=0.001)
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        values = [[str(T * NS + i * 1_000_000), f"line {i} " + "x" * (i % 50)] for i in range(50_000)]
+        assert push_json(client, [{"stream": {"app": "many"}, "values": values}]).status_code == 204
+    return server
+
+
+def test_a_query_past_the_time_limit_is_loki_s_504(slow: Any) -> None:
     with httpx.Client(base_url=slow.base_url, timeout=60) as client:
         values = [[str((T + i) * NS), f'{{"n": {i}}}'] for i in range(2000)]
         assert push_json(client, [{"stream": {"app": "slow"}, "values": values}]).status_code == 204
@@ -240,13 +250,10 @@ def test_a_query_past_the_time_limit_is_loki_s_504(make_backend: Any) -> None:
     ],
 )
 def test_index_stats_and_volume_past_the_time_limit_are_loki_s_504(
-    make_backend: Any, path: str, extra: dict[str, str]
+    slow: Any, path: str, extra: dict[str, str]
 ) -> None:
-    slow = make_backend(query_timeout=0.001)
     with httpx.Client(base_url=slow.base_url, timeout=60) as client:
-        values = [[str(T * NS + i * 1_000_000), f"line {i} " + "x" * (i % 50)] for i in range(50_000)]
-        assert push_json(client, [{"stream": {"app": "slow"}, "values": values}]).status_code == 204
-        response = client.get(path, params={"query": '{app="slow"}', "start": T, "end": T + 60, **extra})
+        response = client.get(path, params={"query": '{app="many"}', "start": T, "end": T + 60, **extra})
     assert response.status_code == 504
     assert response.headers["content-type"].startswith("text/plain")
     assert response.text.startswith("request timed out, decrease the duration of the request")

@@ -84,6 +84,83 @@ class Lab:
         return response
 
 
+# Closes every document of the JupyterLab app the page shows (marked saved first: a notebook that ran is
+# modified, and Lab would ask whether to save it) and resolves once they are gone; the launcher stays (Lab
+# would open another when its main area is empty). Then forgets the widget bundle the page loaded
+# (`js/src/loader.ts`), so each test meets the widget as a freshly loaded page does.
+CLEAR_LAB = """async () => {
+  const app = window.jupyterapp;
+  const widgets = [...app.shell.widgets('main')].filter((widget) => widget.context);
+  for (const widget of widgets) {
+    widget.context.model.dirty = false;
+    widget.close();
+  }
+  const deadline = Date.now() + 30000;
+  while (widgets.some((widget) => !widget.isDisposed)) {
+    if (Date.now() > deadline) throw new Error('JupyterLab did not close its documents');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  delete globalThis.__logfireNotebookBundles;
+  document.querySelectorAll('style[data-bundle^="logfire-notebook-"]').forEach((s) => s.remove());
+}"""
+
+
+class LabPage:
+    """One chromium page showing the session's JupyterLab, kept across tests: JupyterLab loads once (7-8 s a
+    test on a 2-core machine) and each test opens its notebook in the running app, as a user opens one
+    notebook after another. Between tests every document is closed (`clear`); a test that failed leaves the
+    page in a state no one knows, so the page is dropped (`discard`) and the next test loads a new one."""
+
+    def __init__(self, browser: Any, lab: Lab) -> None:
+        self._browser, self._lab = browser, lab
+        self._context: Any = None
+        self._page: Any = None
+
+    def get(self) -> Any:
+        """The page, with JupyterLab loaded (once) and no document open."""
+        if self._page is None:
+            self._context = self._browser.new_context(viewport={"width": 1400, "height": 1000})
+            try:
+                page = self._context.new_page()
+                page.goto(f"{self._lab.url}/lab?token={self._lab.token}&reset")
+                page.wait_for_function("() => window.jupyterapp", timeout=60_000)
+                page.evaluate("() => window.jupyterapp.restored.then(() => undefined)")
+            except Exception:
+                self.discard()
+                raise
+            self._page = page
+        return self._page
+
+    def clear(self) -> None:
+        """Closes every document; drops the page if even that fails (a dialog in the way, a crashed tab)."""
+        if self._page is None:
+            return
+        try:
+            self._page.evaluate(CLEAR_LAB)
+        except Exception:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        if self._context is not None:
+            self._context.close()
+        self._context = self._page = None
+
+
+def open_notebook(page: Any, lab: Lab, name: str, *sources: str) -> None:
+    """Writes a notebook (`Lab.write_notebook`, its kernel starting) and opens it: in the JupyterLab app the
+    page already shows (a `LabPage`), by JupyterLab's own command for opening a file, else by loading
+    JupyterLab on the notebook's URL."""
+    url = lab.write_notebook(name, *sources)
+    if page.evaluate("() => Boolean(window.jupyterapp)"):
+        page.evaluate(
+            "(path) => window.jupyterapp.commands.execute('docmanager:open', { path }).then(() => undefined)",
+            name,
+        )
+    else:
+        page.goto(url)
+
+
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _browser import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, ROOT, Lab
+from _browser import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, ROOT, Lab, LabPage
 from _loopback import free_port, stop, wait_until_answering
 
 
@@ -57,6 +57,7 @@ def lab(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]
             f"--ServerApp.root_dir={root}",
             "--ServerApp.disable_check_xsrf=True",
             "--LabApp.news_url=",
+            "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: a test opens its notebook in the app
         ],
         env=env,
         stdout=log,
@@ -93,9 +94,49 @@ def _kernels_end_with_their_test(request: pytest.FixtureRequest) -> Iterator[Non
         request.getfixturevalue("lab").shut_down_kernels()
 
 
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Notes on the test whether its setup or call failed (the shared Lab page is dropped after one)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        item.stash[_FAILED] = True
+
+
+@pytest.fixture(scope="session")
+def lab_page(browser: Any, lab: Lab) -> Iterator[LabPage]:
+    shared = LabPage(browser, lab)
+    yield shared
+    shared.discard()
+
+
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+def page(request: pytest.FixtureRequest, browser: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A chromium page. A test on the session's JupyterLab gets the page where JupyterLab is already loaded,
+    with no document open (`LabPage`); a test marked `own_page` (one that needs Lab's boot itself, or another
+    front end) and every other test get a page of a new browser context."""
+    if "lab" not in request.fixturenames or request.node.get_closest_marker("own_page"):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        yield context.new_page()
+        context.close()
+        return
+    shared: LabPage = request.getfixturevalue("lab_page")
+    page = shared.get()
+    # The listeners a test adds (console, websocket frames) end with it, not with the shared page.
+    added: list[tuple[str, Any]] = []
+
+    def on(event: str, handler: Any) -> None:
+        added.append((event, handler))
+        type(page).on(page, event, handler)
+
+    monkeypatch.setattr(page, "on", on)
     yield page
-    context.close()
+    for event, handler in added:
+        page.remove_listener(event, handler)
+    if request.node.stash.get(_FAILED, False):
+        shared.discard()
+    else:
+        shared.clear()

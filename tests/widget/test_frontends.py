@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _browser import Lab, screenshot
+from _browser import Lab, open_notebook, screenshot
 from test_widget_browser import CELL, TIMEOUT, backend_count, column_texts, shown_rows, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -103,11 +103,12 @@ def assert_cells_highlighted(page: Any, where: str, first: int = 0) -> None:
 
 
 def test_logfire_and_logql_cells_are_highlighted_in_jupyterlab(page: Any, lab: Lab) -> None:
-    page.goto(lab.write_notebook("highlight.ipynb", *HIGHLIGHT_CELLS))
+    open_notebook(page, lab, "highlight.ipynb", *HIGHLIGHT_CELLS)
     page.locator(".jp-Notebook .jp-Cell .cm-content").first.wait_for(timeout=TIMEOUT)
     assert_cells_highlighted(page, "jupyterlab")
 
 
+@pytest.mark.own_page  # Notebook 7's own page
 def test_the_widget_works_in_notebook_7(page: Any, lab: Lab, backend: Any) -> None:
     name = "nb7.ipynb"
     open_in_notebook7(page, lab, name, CELL, *HIGHLIGHT_CELLS)

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _browser import Lab, screenshot
+from _browser import Lab, open_notebook, screenshot
 from _loopback import free_port
 from playwright.sync_api import expect
 
@@ -44,7 +44,7 @@ TIMEOUT = 60_000
 
 def run_notebook(page: Any, lab: Lab, name: str, *cells: str) -> Any:
     """Opens a notebook, runs every cell and returns the widget's root element once its rows are shown."""
-    page.goto(lab.write_notebook(name, *cells))
+    open_notebook(page, lab, name, *cells)
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=TIMEOUT)
     # Run All is ignored until the notebook's kernel is connected: wait for the status bar to say Idle.
     page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=TIMEOUT)
@@ -212,6 +212,7 @@ def set_lab_theme(lab: Lab, theme: str) -> None:
     response.raise_for_status()
 
 
+@pytest.mark.own_page  # JupyterLab reads its theme when it loads
 def test_follows_jupyterlabs_dark_theme(page: Any, lab: Lab) -> None:
     set_lab_theme(lab, "JupyterLab Dark")
     try:
@@ -250,9 +251,7 @@ def test_dragging_a_header_edge_resizes_the_column(page: Any, lab: Lab) -> None:
 def test_empty_and_error_states_say_what_happened(page: Any, lab: Lab) -> None:
     empty = f"LogfireTable({SQL!r}, since='now-30d', until='now-29d')"
     broken = "LogfireTable('SELECT no_such_column FROM records', since='1h')"
-    page.goto(
-        lab.write_notebook("states.ipynb", f"from logfire_notebook import LogfireTable\n{empty}", broken)
-    )
+    open_notebook(page, lab, "states.ipynb", f"from logfire_notebook import LogfireTable\n{empty}", broken)
     page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=TIMEOUT)
     page.locator(".jp-Notebook .jp-Cell").first.click()
     page.get_by_role("menuitem", name="Run", exact=True).click()
@@ -482,7 +481,7 @@ def test_a_windowed_dataframes_timeline_is_counted_after_its_first_rows_are_pain
     wait = "import logfire_notebook._paint_gate\nlogfire_notebook._paint_gate.PAINT_WAIT = 120\n"
     big = BIG.replace("LogfireTable(data=big)", "table = LogfireTable(data=big)\ntable")
     cells = (wait + big, PRINT_TIMELINE)
-    page.goto(lab.write_notebook("painted.ipynb", *cells))
+    open_notebook(page, lab, "painted.ipynb", *cells)
     page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=TIMEOUT)
     page.evaluate(WATCH_FIRST_ROWS)
     page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").click()
