@@ -58,8 +58,14 @@ dominates; medians of 3): LogfireTable 368 ms, the repr 193, the floor 213 (1.91
 re-measured quietly. Where the rest goes (Chromium traces): every anywidget model imports its `_esm` from
 a blob URL, a fetch through the browser process (20-120 ms here, the floor's too); LogfireTable's result
 then came in an update that JupyterLab's message queue holds until that import is done, so the output was
-built only after it (branch h17f-open opens the widget with its result instead; not landed, unmeasured
-quietly).
+built only after it (branch h17f-open opens the widget with its result instead: not landed, see below).
+
+Re-measured on an otherwise idle machine (load 1-3.7, the bench's own; medians of 3), LogfireTable and the
+floor: 10 / 10k / 100k / 1M rows LogfireTable 170 / 194 / 201 / 165 ms, the repr 120 / 117 / 122 / 95 ms
+(1.42 / 1.66 / 1.65 / 1.73x), the floor 143 / 156 / 162 / 140 ms (1.19 / 1.33 / 1.33 / 1.47x); heap +0.4-0.5
+MB; scroll 132 / 130 / 116 ms and sort 85 / 88 / 119 ms at 10k / 100k / 1M. At 10 rows, medians of 5, the
+same widget opening with its result (h17f-open) against opening empty then updating: 1.57x both (191 / 184
+ms, the floor 1.35 / 1.39x), so it stays unlanded.
 
     .venv/bin/python bench/table_scale.py [--rows 10 10000 100000 1000000] [--repeat 3] [--subjects ...]
 """
