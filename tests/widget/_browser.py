@@ -76,8 +76,16 @@ class Lab:
             thread.join()
 
     def _api(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> httpx.Response:
+        # trust_env=False: kernel shutdowns call this from a thread while pytest sets and unsets
+        # PYTEST_CURRENT_TEST, and httpx reading the environment's proxies then met a changed os.environ
+        # (KeyError, an error in the next test's setup). The server is on loopback: no proxy applies.
         response = httpx.request(
-            method, f"{self.url}/api/{path}", params={"token": self.token}, timeout=60, **kwargs
+            method,
+            f"{self.url}/api/{path}",
+            params={"token": self.token},
+            timeout=60,
+            trust_env=False,
+            **kwargs,
         )
         if not (missing_ok and response.status_code == 404):
             response.raise_for_status()
