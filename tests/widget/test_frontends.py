@@ -70,25 +70,31 @@ def assert_cells_highlighted(page: Any, where: str, first: int = 0) -> None:
         found: str = page.evaluate(TOKEN_COLOR, [first + cell, text])
         return found
 
-    # Languages load after the editors show: wait for Python's keyword colour first.
-    page.wait_for_function(
-        f"() => ({TOKEN_COLOR})([{first}, 'import']) !== ({TOKEN_COLOR})([{first}, 'json'])", timeout=TIMEOUT
-    )
-    keyword = color(0, "import")  # Python's keyword colour
-    string = color(3, "'timeout'")
-    plain = color(0, "json")
-    assert keyword != plain and string != plain
-    try:
-        # Then until the SQL keyword takes the keyword colour (never, without the extension: Python's).
-        page.wait_for_function(
-            f"() => ({TOKEN_COLOR})([{first + 1}, 'FROM']) === {keyword!r}", timeout=TIMEOUT
+    def wait_for_color(cell: int, text: str, relation: str, other: str) -> None:
+        # Every editor parses and colours its own text when it gets to it (and languages load after the
+        # editors show), so one highlighted cell says nothing of the next: wait for each token.
+        # Where the user looks: CodeMirror may leave text outside the screen for later.
+        page.evaluate(
+            "(cell) => document.querySelectorAll('.jp-Notebook .jp-Cell')[cell].scrollIntoView()",
+            first + cell,
         )
-    except Exception:
-        screenshot(page, f"failed-highlighting-{where}")
-        raise
-    for token in ("SELECT", "GROUP", "ALL"):
-        assert color(1, token) == keyword, token
-    assert color(1, "'error'") == string
+        condition = f"() => ({TOKEN_COLOR})([{first + cell}, {text!r}]) {relation} {other}"
+        try:
+            page.wait_for_function(condition, timeout=TIMEOUT)
+        except Exception:
+            screenshot(page, f"failed-highlighting-{where}")
+            raise AssertionError(
+                f"cell {cell}'s {text} should be coloured {relation} {other}, but is {color(cell, text)}"
+            ) from None
+
+    plain_js = f"({TOKEN_COLOR})([{first}, 'json'])"
+    wait_for_color(0, "import", "!==", plain_js)  # Python's keyword colour
+    wait_for_color(3, "'timeout'", "!==", plain_js)  # Python's string colour
+    keyword, string = color(0, "import"), color(3, "'timeout'")
+    # SQL's keywords take the keyword colour (never, without the extension: Python's) and its strings the string's.
+    for token in ("FROM", "SELECT", "GROUP", "ALL"):
+        wait_for_color(1, token, "===", repr(keyword))
+    wait_for_color(1, "'error'", "===", repr(string))
     # The magic line is read as neither SQL nor Python: not one token of it is coloured.
     magic_line_spans = page.evaluate(
         "(cell) => document.querySelectorAll('.jp-Notebook .jp-Cell')[cell]"
@@ -97,8 +103,8 @@ def assert_cells_highlighted(page: Any, where: str, first: int = 0) -> None:
     )
     assert magic_line_spans == 0
     # LogQL: the line filter's text is a string, the parser stage a keyword.
-    assert color(2, '"timeout"') == string
-    assert color(2, "json") == keyword
+    wait_for_color(2, '"timeout"', "===", repr(string))
+    wait_for_color(2, "json", "===", repr(keyword))
     screenshot(page, f"highlighting-{where}")
 
 
