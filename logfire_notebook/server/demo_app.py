@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -40,6 +41,8 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
+
+from logfire_notebook.server.parent import when_parent_gone
 
 __all__ = ["VirtualClock", "main"]
 
@@ -649,14 +652,8 @@ def _leave_with_the_demo(demo: int) -> None:
     doing so (SIGKILL, a crash) leaves the service sending to a backend that is gone too, for ever. So it
     leaves when its parent does (as the server's workers leave with the server). The demo names itself
     (`--demo-pid`): it may be gone before this process has started up."""
-
-    def watch() -> None:
-        while os.getppid() == demo:
-            time.sleep(0.5)
-        # Not os._exit: logfire wraps it in a flush, which would wait on exports to the gone backend.
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="leave-with-the-demo", daemon=True).start()
+    # Not os._exit: logfire wraps it in a flush, which would wait on exports to the gone backend.
+    when_parent_gone(demo, functools.partial(os.kill, os.getpid(), signal.SIGKILL))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import multiprocessing
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ from logfire_notebook.server.loki.otlp import append_log_records, otlp_tenant
 from logfire_notebook.server.otlp_metrics import metrics_to_table
 from logfire_notebook.server.otlp_records import logs_to_table, spans_to_table
 from logfire_notebook.server.otlp_wire import SIGNALS, OTLPDecodeError, decode_request
+from logfire_notebook.server.parent import when_parent_gone
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -169,13 +170,7 @@ def _decode_to_ipc(signal: str, body: bytes, content_type: str | None, content_e
 
 def _exit_with_parent(parent: int) -> None:
     """Worker initializer: leave when the server is gone, even if it was SIGKILLed and could not say so."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
+    when_parent_gone(parent, functools.partial(os._exit, 0))
 
 
 def _worker_pool() -> concurrent.futures.ProcessPoolExecutor | None:

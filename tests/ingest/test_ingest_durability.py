@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 from _backend import start_backend
-from _ingest_helpers import count, rows
+from _ingest_helpers import count, descendants, left_running, rows
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
@@ -76,10 +76,13 @@ def test_acknowledged_records_survive_sigkill_and_restart(tmp_path: Path) -> Non
                 f"requests in {WAIT_SECONDS} s; see {backend.log_path}"
             )
             time.sleep(0.01)
+        workers = descendants(backend.process.pid)  # the decode workers
         # Kill while requests are in flight, right after the latest acknowledgement.
         os.kill(backend.process.pid, signal.SIGKILL)
         backend.process.wait()
         seen = list(acknowledged)
+        # They leave with the server, or they would run on for ever.
+        assert left_running(workers, 15) == []
     finally:
         stop.set()
         for thread in senders:
