@@ -10,7 +10,8 @@ marimo on the example.
 3. Unless `--no-lab`: the same services keep running in real time (a gentle trickle at the fill's density)
    while JupyterLab (or marimo, `--marimo`) runs on the example with `LOGFIRE_READ_TOKEN`, `LOGFIRE_BASE_URL`
    and `LOKI_ADDR` in its environment (never in the notebook); `--headless` serves without a front end.
-   Ctrl-C stops everything.
+   Ctrl-C stops everything; so does the demo's end by SIGKILL (`kill -9`, the OOM killer), which it cannot
+   catch: everything it starts leaves once it is gone (`parent.py`), the backend closing its database first.
 """
 
 from __future__ import annotations
@@ -80,8 +81,10 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _cli() -> list[str]:
-    return [sys.executable, "-m", "logfire_notebook.cli"]
+def _leaving_with_the_demo(module: str, *args: str) -> list[str]:
+    """`python -m module *args`, stopped as by `kill` once this demo is gone, even when it was SIGKILLed and
+    could not stop it: else the backend would keep its port and the data dir, and the front end its port."""
+    return [sys.executable, "-m", "logfire_notebook.server.parent", str(os.getpid()), module, *args]
 
 
 def _child_env(**extra: str) -> dict[str, str]:
@@ -110,8 +113,9 @@ class _Server:
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = data_dir / "demo-server.log"
         self._log = self.log_path.open("wb")
+        serve = ("serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir))
         self.process = subprocess.Popen(
-            [*_cli(), "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)],
+            _leaving_with_the_demo("logfire_notebook.cli", *serve),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=_child_env(),
@@ -432,9 +436,7 @@ def _front_end_args(front_end: str, port: int, token: str) -> tuple[list[str], s
                 f"logfire-notebook demo: {MARIMO_NOTEBOOK} is not in {Path.cwd()}; run the demo from a "
                 "checkout of logfire-notebook (`./scripts/demo --marimo`)."
             )
-        args = [
-            sys.executable,
-            "-m",
+        args = _leaving_with_the_demo(
             "marimo",
             "edit",
             str(MARIMO_NOTEBOOK),
@@ -444,15 +446,13 @@ def _front_end_args(front_end: str, port: int, token: str) -> tuple[list[str], s
             f"--token-password={token}",
             "--skip-update-check",
             "--no-sandbox",  # the example's script header sets marimo options, not packages to install
-        ]
+        )
         return args, f"?access_token={token}"
     notebook = NOTEBOOK if NOTEBOOK.exists() else None
     if notebook is None:
         _say(f"{NOTEBOOK} is not in {Path.cwd()}; JupyterLab opens on this directory instead")
     path = f"lab/tree/{notebook.as_posix()}" if notebook else "lab"
-    args = [
-        sys.executable,
-        "-m",
+    args = _leaving_with_the_demo(
         "jupyterlab",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
@@ -463,7 +463,7 @@ def _front_end_args(front_end: str, port: int, token: str) -> tuple[list[str], s
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--ServerApp.default_url=/{path}",
-    ]
+    )
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")  # containers often run as root; JupyterLab refuses without this
     return args, f"{path}?token={token}"

@@ -19,8 +19,10 @@ from typing import cast
 import httpx
 import pytest
 from _backend import Backend, start_backend
-from _ingest_helpers import ROOT, clean_env, count, rows
+from _ingest_helpers import ROOT, clean_env, command_line, count, descendants, left_running, rows, running
 from _loopback import free_port
+
+from logfire_notebook.server.demo import _port_is_free
 
 pytestmark = pytest.mark.slow
 
@@ -328,14 +330,6 @@ time.sleep(600)
 """
 
 
-def _running(pid: int) -> bool:
-    """Whether `pid` runs (a zombie, left for a PID 1 that does not reap, counts as ended)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def test_a_live_service_leaves_when_the_demo_is_gone_without_stopping_it(tmp_path: Path) -> None:
     # A SIGKILL (the OOM killer, `kill -9`) gives the demo no chance to stop its services, which run in
     # sessions of their own; they must not send to a backend that is gone for ever after. (Nothing listens
@@ -358,7 +352,7 @@ def test_a_live_service_leaves_when_the_demo_is_gone_without_stopping_it(tmp_pat
         demo.kill()
         demo.wait()
         deadline = time.monotonic() + 30
-        while any(_running(pid) for pid in services):
+        while any(running(pid) for pid in services):
             assert time.monotonic() < deadline, "the live service kept running 30 s after the demo was killed"
             time.sleep(0.2)
     finally:
@@ -487,6 +481,56 @@ def test_demo_marimo_opens_the_marimo_quickstart_with_the_backend_configured(
         ).stdout
         assert time.monotonic() < deadline, f"still running after the demo stopped: {leftovers}"
         time.sleep(0.2)
+
+
+def test_a_sigkilled_demo_leaves_no_process_behind_and_the_next_demo_finds_its_data(
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+) -> None:
+    # `kill -9`, the OOM killer or a CI timeout give the demo no chance to stop what it started: the backend
+    # (and its decode workers), JupyterLab and the live services must go by themselves, or the next demo
+    # meets a busy port and a data dir "in use".
+    backend, _, data_dir = demo
+    backend.stop()  # one server per data dir: the demo starts its own
+    token = (data_dir / "demo_token").read_text().strip()
+    port = free_port()
+    live = cast(Backend, SimpleNamespace(base_url=f"http://127.0.0.1:{port}", token=token))
+    process = start_demo(ROOT, "--data-dir", str(data_dir), "--port", str(port), "--live-per-minute", "600")
+    started: list[int] = []
+    try:
+        lines = read_until(process, "JupyterLab: http")
+        url = next(line for line in lines if "JupyterLab: http" in line).split("JupyterLab: ", 1)[1]
+        lab_port = httpx.URL(url.strip()).port
+        # The first live records: the backend's decode workers run by now.
+        since = datetime.now(timezone.utc).isoformat()
+        deadline = time.monotonic() + 120
+        while count(live, where=f"start_timestamp >= '{since}'") == 0:
+            assert time.monotonic() < deadline, "the live services sent nothing in 2 minutes"
+            time.sleep(0.5)
+        stored = count(live)
+        started = descendants(process.pid)
+        commands = " | ".join(command_line(pid) for pid in started)
+        assert " serve " in commands and "jupyterlab" in commands and "spawn_main" in commands, commands
+        process.kill()
+        process.wait()
+        assert left_running(started, 15) == [], "still running 15 s after the demo was SIGKILLed"
+    finally:
+        stop_demo(process)
+        for pid in started:  # whatever survived must not hold the data dir for the next tests
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+    # The backend stopped as on Ctrl-C: its database closed (checkpointed: no write-ahead log left).
+    assert not (data_dir / "logfire.duckdb.wal").exists()
+    assert lab_port is not None and _port_is_free(lab_port) and _port_is_free(port)
+    again = start_demo(
+        ROOT, "--headless", "--data-dir", str(data_dir), "--port", str(port), "--live-per-minute", "0"
+    )
+    try:
+        read_until(again, "serving with live telemetry")
+        assert count(live) >= stored
+        os.killpg(again.pid, signal.SIGINT)
+        again.wait(timeout=60)
+    finally:
+        stop_demo(again)
 
 
 def test_second_demo_run_reuses_token_and_tops_up_the_time_since_the_last_fill(
