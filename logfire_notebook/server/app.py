@@ -469,29 +469,18 @@ def _drop_stalled_readers(sock: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, option, int(seconds * 1000))
 
 
-def _more_open_files() -> None:
-    """Raises the soft limit on open files to the hard one, as many servers do: each connection takes a file,
-    and the common soft default of 1,024 is few for a server (past it, no one is accepted)."""
-    try:
-        import resource
-    except ImportError:  # not on Windows
-        return
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with contextlib.suppress(ValueError, OSError):  # macOS refuses an unlimited soft limit: keep the soft one
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> None:
     """`logfire-notebook serve`: run the backend until interrupted."""
     import os
 
     import uvicorn
 
+    from logfire_notebook.server.open_files import Server, raise_open_files_limit
     from logfire_notebook.server.stalled_senders import h11_protocol, stalled_sender_seconds
 
     _fewer_malloc_arenas()  # before any thread starts
     _cap_memory()
-    _more_open_files()
+    raise_open_files_limit()
     seconds = stalled_sender_seconds()  # a mistake in it is told before anything starts
     # Everything the server creates (the database, its log, spill files) is for the user alone.
     os.umask(0o077)
@@ -513,7 +502,7 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
         lifespan="on",
         http=h11_protocol(seconds) if seconds > 0 else "auto",
     )
-    server = uvicorn.Server(config)
+    server = Server(config)
     sock = config.bind_socket()
     _drop_stalled_readers(sock)
     server.run(sockets=[sock])

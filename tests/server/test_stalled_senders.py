@@ -135,6 +135,9 @@ def test_more_stalled_clients_than_the_server_can_hold_do_not_stop_its_queries(
     monkeypatch.setenv(ENV, str(STALL))
     backend = make_backend(_dataset.fill)
     assert backend.dataset is not None
+    # A LogQL query first: its parser is built (reading grammar files) by then, not while files run out.
+    warm = httpx.get(f"{backend.base_url}/loki/api/v1/query_range", params={"query": '{a="b"}'}, timeout=30)
+    assert warm.status_code == 200
     # Room for 100 more connections than the server has files open now (so a few hundred clients are enough).
     limit = _open_files(backend.process.pid) + 100
     resource.prlimit(backend.process.pid, resource.RLIMIT_NOFILE, (limit, limit))
@@ -154,6 +157,25 @@ def test_more_stalled_clients_than_the_server_can_hold_do_not_stop_its_queries(
         assert answer.result().column("n").to_pylist() == [len(backend.dataset.visible_records)]
         still_open = [c.kind for c in clients if not c.closed]
         assert still_open == [], f"the server still holds {len(still_open)} stalled connections"
+    # At the limit asyncio logged a traceback for each connection it failed to accept, 2,048 in a row.
+    assert backend.log_path is not None
+    log = backend.log_path.read_text(errors="replace")
+    assert "Traceback" not in log
+    assert log.count("cannot accept new connections: [Errno 24] Too many open files") == 1
+
+
+def test_the_server_lifts_its_soft_limit_on_open_files(make_backend: Callable[..., Backend]) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard // 2), hard))  # the server inherits it
+    try:
+        backend = make_backend()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    limits = Path(f"/proc/{backend.process.pid}/limits").read_text()
+    assert next(line for line in limits.splitlines() if line.startswith("Max open files")).split()[3:5] == [
+        str(hard),
+        str(hard),
+    ]
 
 
 def test_a_stalled_request_is_answered_408_and_a_silent_connection_is_just_closed(
