@@ -475,8 +475,13 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
 
     import uvicorn
 
+    from logfire_notebook.server.open_files import Server, raise_open_files_limit
+    from logfire_notebook.server.stalled_senders import h11_protocol, stalled_sender_seconds
+
     _fewer_malloc_arenas()  # before any thread starts
     _cap_memory()
+    raise_open_files_limit()
+    seconds = stalled_sender_seconds()  # a mistake in it is told before anything starts
     # Everything the server creates (the database, its log, spill files) is for the user alone.
     os.umask(0o077)
     try:
@@ -489,8 +494,15 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
         f"(data in {data_dir.resolve()})",
         flush=True,
     )
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=h11_protocol(seconds) if seconds > 0 else "auto",
+    )
+    server = Server(config)
     sock = config.bind_socket()
     _drop_stalled_readers(sock)
     server.run(sockets=[sock])
