@@ -500,6 +500,7 @@ def serve(host: str, port: int, data_dir: Path, query_timeout: float = 30.0) -> 
         port=port,
         log_level="warning",
         lifespan="on",
+        # h11 even where httptools is installed (uvicorn's "auto" would take it): the limits follow h11's states.
         http=h11_protocol(seconds) if seconds > 0 else "auto",
     )
     server = Server(config)

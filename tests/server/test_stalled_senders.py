@@ -34,10 +34,10 @@ SINCE_EVER = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def stalling_backend(make_backend: Callable[..., Backend]) -> Iterator[Backend]:
+def stalling_backend(make_backend: Callable[..., Backend]) -> Backend:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ENV, str(STALL))
-        yield make_backend()
+        return make_backend()
 
 
 def _connect(backend: Backend) -> socket.socket:
