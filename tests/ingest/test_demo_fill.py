@@ -483,23 +483,27 @@ def test_demo_marimo_opens_the_marimo_quickstart_with_the_backend_configured(
         time.sleep(0.2)
 
 
+@pytest.mark.parametrize("front_end", ["JupyterLab", "marimo"])
 def test_a_sigkilled_demo_leaves_no_process_behind_and_the_next_demo_finds_its_data(
-    demo: tuple[Backend, subprocess.CompletedProcess[str], Path],
+    demo: tuple[Backend, subprocess.CompletedProcess[str], Path], front_end: str
 ) -> None:
     # `kill -9`, the OOM killer or a CI timeout give the demo no chance to stop what it started: the backend
-    # (and its decode workers), JupyterLab and the live services must go by themselves, or the next demo
+    # (and its decode workers), the front end and the live services must go by themselves, or the next demo
     # meets a busy port and a data dir "in use".
     backend, _, data_dir = demo
     backend.stop()  # one server per data dir: the demo starts its own
     token = (data_dir / "demo_token").read_text().strip()
     port = free_port()
     live = cast(Backend, SimpleNamespace(base_url=f"http://127.0.0.1:{port}", token=token))
-    process = start_demo(ROOT, "--data-dir", str(data_dir), "--port", str(port), "--live-per-minute", "600")
+    front_end_flag = ["--marimo"] if front_end == "marimo" else []
+    process = start_demo(
+        ROOT, *front_end_flag, "--data-dir", str(data_dir), "--port", str(port), "--live-per-minute", "600"
+    )
     started: list[int] = []
     try:
-        lines = read_until(process, "JupyterLab: http")
-        url = next(line for line in lines if "JupyterLab: http" in line).split("JupyterLab: ", 1)[1]
-        lab_port = httpx.URL(url.strip()).port
+        lines = read_until(process, f"{front_end}: http")
+        url = next(line for line in lines if f"{front_end}: http" in line).split(f"{front_end}: ", 1)[1]
+        front_end_port = httpx.URL(url.strip()).port
         # The first live records: the backend's decode workers run by now.
         since = datetime.now(timezone.utc).isoformat()
         deadline = time.monotonic() + 120
@@ -509,10 +513,12 @@ def test_a_sigkilled_demo_leaves_no_process_behind_and_the_next_demo_finds_its_d
         stored = count(live)
         started = descendants(process.pid)
         commands = " | ".join(command_line(pid) for pid in started)
-        assert " serve " in commands and "jupyterlab" in commands and "spawn_main" in commands, commands
+        front_end_command = "marimo edit" if front_end == "marimo" else "jupyterlab"
+        assert " serve " in commands and front_end_command in commands and "spawn_main" in commands, commands
         process.kill()
         process.wait()
-        assert left_running(started, 15) == [], "still running 15 s after the demo was SIGKILLed"
+        left = left_running(started, 15)
+        assert left == [], "still running 15 s after the demo was SIGKILLed:\n" + "\n".join(left)
     finally:
         stop_demo(process)
         for pid in started:  # whatever survived must not hold the data dir for the next tests
@@ -520,7 +526,7 @@ def test_a_sigkilled_demo_leaves_no_process_behind_and_the_next_demo_finds_its_d
                 os.kill(pid, signal.SIGKILL)
     # The backend stopped as on Ctrl-C: its database closed (checkpointed: no write-ahead log left).
     assert not (data_dir / "logfire.duckdb.wal").exists()
-    assert lab_port is not None and _port_is_free(lab_port) and _port_is_free(port)
+    assert front_end_port is not None and _port_is_free(front_end_port) and _port_is_free(port)
     again = start_demo(
         ROOT, "--headless", "--data-dir", str(data_dir), "--port", str(port), "--live-per-minute", "0"
     )
