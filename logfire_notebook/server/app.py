@@ -37,6 +37,7 @@ from logfire_notebook.server.engine import (
     QueryResult,
     RequestError,
 )
+from logfire_notebook.server.env_seconds import seconds_from_env
 from logfire_notebook.server.ingest import ingest_routes
 from logfire_notebook.server.loki import LokiStore, loki_routes, warm_up_logql
 from logfire_notebook.server.origin import LOOPBACK_NAMES, OriginGuard, allowed_hosts
@@ -454,17 +455,10 @@ read them would pin gigabytes for as long as they like. `LOGFIRE_NOTEBOOK_STALLE
 def _drop_stalled_readers(sock: Any) -> None:
     """Linux's TCP_USER_TIMEOUT on the listening socket (connections inherit it): the kernel ends a connection
     whose sent data stays unacknowledged, a peer that stopped reading included, after that long."""
-    import os
     import socket
 
     option = getattr(socket, "TCP_USER_TIMEOUT", None)
-    text = os.environ.get("LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS", "")
-    try:
-        seconds = float(text) if text.strip() else STALLED_READER_SECONDS
-    except ValueError:
-        raise SystemExit(
-            f"logfire-notebook: LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS={text!r} is not a number of seconds"
-        ) from None
+    seconds = seconds_from_env("LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS", STALLED_READER_SECONDS)
     if option is not None and seconds > 0:
         sock.setsockopt(socket.IPPROTO_TCP, option, int(seconds * 1000))
 

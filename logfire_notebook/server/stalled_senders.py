@@ -20,11 +20,12 @@ this protocol at the upgrade.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any, Literal
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from logfire_notebook.server.env_seconds import seconds_from_env
 
 __all__ = ["STALLED_SENDER_SECONDS", "h11_protocol", "stalled_sender_seconds"]
 
@@ -37,14 +38,7 @@ _Waiting = Literal["head", "body"]
 
 
 def stalled_sender_seconds() -> float:
-    text = os.environ.get("LOGFIRE_NOTEBOOK_STALLED_SENDER_SECONDS", "")
-    try:
-        seconds = float(text) if text.strip() else STALLED_SENDER_SECONDS
-    except ValueError:
-        raise SystemExit(
-            f"logfire-notebook: LOGFIRE_NOTEBOOK_STALLED_SENDER_SECONDS={text!r} is not a number of seconds"
-        ) from None
-    return max(seconds, 0.0)
+    return seconds_from_env("LOGFIRE_NOTEBOOK_STALLED_SENDER_SECONDS", STALLED_SENDER_SECONDS)
 
 
 def h11_protocol(seconds: float) -> type[H11Protocol]:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +25,7 @@ import httpx
 import pytest
 import websockets.sync.client
 from _backend import Backend
+from _loopback import free_port
 
 from logfire_notebook import LogfireClient
 
@@ -259,3 +263,17 @@ def test_an_answer_read_slowly_outlasts_the_limit(stalling_backend: Backend) -> 
         while len(answer) < length and (data := sock.recv(1 << 20)):
             answer += data
         assert head.startswith(b"HTTP/1.1 200 ") and len(json.loads(answer)["data"]) == 3
+
+
+@pytest.mark.parametrize("name", [ENV, "LOGFIRE_NOTEBOOK_STALLED_READER_SECONDS"])
+def test_a_limit_that_is_not_a_number_stops_the_server_with_one_sentence(name: str, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "logfire_notebook.cli", "serve", "--port", str(free_port())]
+    done = subprocess.run(
+        [*command, "--data-dir", str(tmp_path)],
+        env={**os.environ, name: "half a minute"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip() == f"logfire-notebook: {name}='half a minute' is not a number of seconds"
