@@ -29,19 +29,24 @@ from _loopback import free_port
 
 from logfire_notebook import LogfireClient
 
-STALL = 2.0
-"""The stalled-sender limit of these tests' servers, in seconds."""
-WAIT = 15 * STALL
+STALL = 1.0
+"""The stalled-sender limit of these tests' servers, in seconds. What must outlast it does so by a whole STALL or
+more (a body's pieces come STALL / 4 apart), so a loaded machine's late wake-ups do not fail the tests."""
+WAIT = 30.0
 """How long a test waits for what should happen within a few STALL, so a failure is an assertion, not a hang."""
 ENV = "LOGFIRE_NOTEBOOK_STALLED_SENDER_SECONDS"
 SINCE_EVER = datetime(2000, 1, 1, tzinfo=timezone.utc)
+QUERY_TIMEOUT = 2 * STALL
+"""The query time limit of `stalling_backend`: a query that never ends is answered (a 400) this long after it
+came in, so its answer is one that comes later than the stalled-sender limit, for certain."""
+ENDLESS = "SELECT sum(hash(i)) AS s FROM range(1000000000000) t(i)"
 
 
 @pytest.fixture(scope="module")
 def stalling_backend(make_backend: Callable[..., Backend]) -> Backend:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ENV, str(STALL))
-        return make_backend()
+        return make_backend(query_timeout=QUERY_TIMEOUT)
 
 
 def _connect(backend: Backend) -> socket.socket:
@@ -219,9 +224,10 @@ def test_a_body_that_keeps_moving_is_read_however_long_it_takes(stalling_backend
     tenant = {"X-Scope-OrgID": "slow-upload"}
     with _connect(stalling_backend) as sock:
         sock.sendall(_request_head("/loki/api/v1/push", len(body), Content_Type="application/json", **tenant))
-        for i in range(0, len(body), 200):  # 6 pieces, STALL / 2 apart: 3 STALL in all
-            time.sleep(STALL / 2)
-            sock.sendall(body[i : i + 200])
+        piece = -(-len(body) // 8)
+        for i in range(0, len(body), piece):  # 8 pieces, STALL / 4 apart: 2 STALL in all
+            time.sleep(STALL / 4)
+            sock.sendall(body[i : i + piece])
         assert sock.recv(4096).startswith(b"HTTP/1.1 204 ")
     response = httpx.get(
         f"{stalling_backend.base_url}/loki/api/v1/query_range",
@@ -246,20 +252,35 @@ def test_a_tail_that_waits_outlasts_the_limit(stalling_backend: Backend) -> None
         assert [v[1] for s in frame["streams"] for v in s["values"]] == ["after a while"]
 
 
+def test_an_answer_that_comes_later_than_the_limit_is_received(stalling_backend: Backend) -> None:
+    # Once a request is in, the limit stops: a query that runs longer than it must not lose its answer (a
+    # limit that kept running closed the connection while the query ran; the client got no answer at all).
+    with stalling_backend.client() as client:
+        started = time.monotonic()
+        response = client.post("/v2/query", json={"sql": ENDLESS, "min_timestamp": "2020-01-01T00:00:00Z"})
+        waited = time.monotonic() - started
+    assert response.status_code == 400 and "stopped" in response.json()["detail"], response.text
+    assert waited > QUERY_TIMEOUT > STALL
+
+
 def test_an_answer_read_slowly_outlasts_the_limit(stalling_backend: Backend) -> None:
+    # ~34 KB: more than the slow reads take in 2 STALL (8 of at most 4 KiB), so the answer is still coming when
+    # they end, and little enough that the rest is in the client's receive buffer by then (each refill of that
+    # small buffer waits on TCP's timers, ~0.3 s: a 300 KB answer took 8 s more to read).
     body = json.dumps(
-        {"sql": "SELECT repeat('x', 100000) AS s FROM range(3)", "min_timestamp": "2020-01-01T00:00:00Z"}
+        {"sql": "SELECT repeat('x', 11500) AS s FROM range(3)", "min_timestamp": "2020-01-01T00:00:00Z"}
     ).encode()
     with _connect(stalling_backend) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the server waits for each read of ours
         headers = {"Authorization": stalling_backend.token, "Content_Type": "application/json"}
         sock.sendall(_request_head("/v2/query", len(body), **headers) + body)
         received = b""
-        for _ in range(round(3 * STALL / 0.25)):  # 3 STALL of slow reads first, then the rest at once
+        for _ in range(round(2 * STALL / 0.25)):  # 2 STALL of slow reads first, then the rest at once
             received += sock.recv(4096)
             time.sleep(0.25)
         head, _, answer = received.partition(b"\r\n\r\n")
         length = int(next(h for h in head.lower().split(b"\r\n") if h.startswith(b"content-length:"))[15:])
+        assert len(answer) < length, "the answer came whole before the slow reads ended: make it longer"
         while len(answer) < length and (data := sock.recv(1 << 20)):
             answer += data
         assert head.startswith(b"HTTP/1.1 200 ") and len(json.loads(answer)["data"]) == 3
