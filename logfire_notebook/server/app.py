@@ -38,7 +38,7 @@ from logfire_notebook.server.engine import (
     RequestError,
 )
 from logfire_notebook.server.env_seconds import seconds_from_env
-from logfire_notebook.server.ingest import ingest_routes
+from logfire_notebook.server.ingest import ingest_routes, stop_workers
 from logfire_notebook.server.loki import LokiStore, loki_routes, warm_up_logql
 from logfire_notebook.server.origin import LOOPBACK_NAMES, OriginGuard, allowed_hosts
 from logfire_notebook.server.store import LOCAL_PROJECT_ID, Store
@@ -355,6 +355,7 @@ def create_app(
         try:
             yield
         finally:
+            stop_workers()
             store.close()
 
     app = Starlette(

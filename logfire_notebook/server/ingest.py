@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from logfire_notebook.server.store import Store
 
-__all__ = ["ingest", "ingest_routes"]
+__all__ = ["ingest", "ingest_routes", "stop_workers"]
 
 _PROTOBUF = "application/x-protobuf"
 _INVALID_ARGUMENT = 3  # google.rpc.Code, used in the Status body of OTLP error responses
@@ -186,6 +186,17 @@ def _worker_pool() -> concurrent.futures.ProcessPoolExecutor | None:
                 initargs=(os.getpid(),),
             )
         return _pool
+
+
+def stop_workers() -> None:
+    """Ends the decode workers, at the server's shutdown. uvicorn ends the process by re-raising the stop signal
+    once it has shut down, so no exit handler runs: without this, multiprocessing's tracker reported the pool's
+    semaphores as leaked in the server's log."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 async def _decode(

@@ -102,3 +102,23 @@ def test_acknowledged_records_survive_sigkill_and_restart(tmp_path: Path) -> Non
         assert count(restarted, where="service_name = 'durable'") == SPANS_PER_REQUEST * len(stored)
     finally:
         restarted.stop()
+
+
+def test_a_stopped_server_leaves_its_log_clean_and_its_decode_workers_gone(tmp_path: Path) -> None:
+    # Ctrl-C or SIGTERM after some ingest (which starts the decode workers): the server closes its workers on
+    # the way out; else multiprocessing's tracker wrote a warning about leaked semaphores into the log.
+    backend = start_backend(tmp_path / "data")
+    response = httpx.post(
+        f"{backend.base_url}/v1/traces",
+        content=request_body(1, 1),
+        headers={"Content-Type": "application/x-protobuf"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    workers = descendants(backend.process.pid)
+    backend.stop()
+    assert backend.process.returncode is not None
+    assert left_running(workers, 10) == []
+    assert backend.log_path is not None
+    log = backend.log_path.read_text(errors="replace")
+    assert "leaked" not in log and "Traceback" not in log and "Warning" not in log, log
