@@ -133,25 +133,23 @@ def test_the_memory_cap_grows_with_the_engine_s_memory_limit(
     assert _query(backend, "SELECT 1 AS one").json()["data"] == [{"one": 1}]
 
 
-def test_many_concurrent_readers_are_all_answered_under_the_memory_cap(make_backend: Any) -> None:
-    # The cap counts address space: 40 concurrent readers grew it by ~1 GB a burst (malloc's per-thread
-    # arenas, thread stacks) at ~1.3 GB resident, until ordinary reads met MemoryError and lost their answer.
+def test_many_concurrent_readers_are_all_answered_under_the_memory_cap(
+    make_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cap counts address space: 40 concurrent readers (thread stacks, malloc's arenas) once took it all, and
+    # ordinary reads met MemoryError and lost their answers. The cap here is the least one (PROCESS_MEMORY_CAP,
+    # every machine's with 8 GB or less), so the test is the same on every machine. It does not tell whether
+    # malloc keeps two arenas (MALLOC_ARENAS): a burst took 1.9-2.0 GB of data size with two, 2.1-2.3 GB with
+    # glibc's default, both well under 4 GiB; a bound between them would fail on another machine by chance.
+    monkeypatch.setenv("LOGFIRE_NOTEBOOK_MEMORY_CAP", "4GiB")
     backend = make_backend()
+    assert _data_cap(backend) == 4 * 1024**3
     sql = "SELECT i, repeat('x', 1000) || i AS s FROM range(5000) t(i)"
 
     def read(_: int) -> int:
         return _query(backend, sql).status_code
 
-    def data_size() -> int:
-        status = Path(f"/proc/{backend.process.pid}/status").read_text()
-        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmData"))) * 1024
-
-    # Two bursts, not more: the data size a burst takes is there after the first (1.75 GB here, then within
-    # ±130 MB over three more), and the second shows whether a burst's growth stays.
+    # One burst: the data size a burst takes is there after the first (a second one grew it by 0-100 MB).
     with concurrent.futures.ThreadPoolExecutor(40) as pool:
-        assert list(pool.map(read, range(80))) == [200] * 80
-        first = data_size()
-        assert list(pool.map(read, range(80))) == [200] * 80
-    data, cap = data_size(), _data_cap(backend)
-    assert data < cap / 2, f"the server's data size is {data // MiB} MiB of its {cap // MiB} MiB cap"
-    assert data - first < 512 * MiB, f"a second burst grew the data size by {(data - first) // MiB} MiB"
+        assert list(pool.map(read, range(40))) == [200] * 40
+    assert _query(backend, "SELECT 1 AS one").json()["data"] == [{"one": 1}]
