@@ -377,14 +377,16 @@ PROCESS_MEMORY_CAP = 4 * 1024**3
 this or half the machine's memory, whichever is more. One call of an engine function (`replace` of a 16 MB
 string, say) can ask for gigabytes at once, before the memory watch can stop its query; past the cap the
 allocation fails and the query is a 400, where without it the kernel's OOM killer ends the server.
-The data size counts address space, not what is resident: 40 concurrent readers took ~4 GB of it for
-~1.3 GB resident (thread stacks, malloc's arenas): the cap must sit well above what ordinary use takes.
+The data size counts address space, not what is resident: 40 concurrent readers took ~2 GB of it for
+~0.6 GB resident (thread stacks, malloc's arenas; ~4 GB with more arenas when this was first measured): the
+cap must sit well above what ordinary use takes.
 `LOGFIRE_NOTEBOOK_MEMORY_CAP` (e.g. `8GB`, `0` for none)."""
 
 MALLOC_ARENAS = 2
 """glibc's malloc gives each thread an arena of its own, up to 8 per core, each holding on to what it once
-used; with a thread per request they grew the data size by ~1 GB under 40 concurrent readers. Two arenas
-kept it flat at ~2.8 GB (and the resident memory ~40% lower) in the same run, every reader answered."""
+used; with a thread per request they grew the data size by ~1 GB under 40 concurrent readers when first
+measured (~2.8 GB with two arenas, resident ~40% lower). With today's dependencies a burst of 40 takes
+2.1-2.3 GB with glibc's default and 1.9-2.0 GB with two (peak resident 680-775 vs 560-635 MB)."""
 
 
 def _fewer_malloc_arenas() -> None:
