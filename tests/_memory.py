@@ -6,33 +6,21 @@ import os
 import threading
 from pathlib import Path
 
+from _processes import descendants
+
 MiB = 1024 * 1024
 
 
 def resident_bytes(pid: int) -> int:
     """Resident memory of `pid` and every process below it."""
     total = 0
-    for proc in [pid, *_descendants(pid)]:
+    for proc in [pid, *descendants(pid)]:
         try:
             pages = int(Path(f"/proc/{proc}/statm").read_text().split()[1])
         except (OSError, ValueError, IndexError):
             continue
         total += pages * os.sysconf("SC_PAGE_SIZE")
     return total
-
-
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path("/proc").iterdir():
-        if not task.name.isdigit():
-            continue
-        try:
-            parent = int((task / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == pid:
-            found += [int(task.name), *_descendants(int(task.name))]
-    return found
 
 
 class PeakMemory:

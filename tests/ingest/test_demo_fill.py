@@ -19,8 +19,9 @@ from typing import cast
 import httpx
 import pytest
 from _backend import Backend, start_backend
-from _ingest_helpers import ROOT, clean_env, command_line, count, descendants, left_running, rows, running
+from _ingest_helpers import ROOT, clean_env, count, rows
 from _loopback import free_port
+from _processes import command_line, descendants, left_running, running
 
 from logfire_notebook.server.demo import _port_is_free
 

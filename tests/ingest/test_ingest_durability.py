@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 from _backend import start_backend
-from _ingest_helpers import count, descendants, left_running, rows
+from _ingest_helpers import count, rows
+from _processes import descendants, left_running
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
